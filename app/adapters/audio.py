@@ -1,0 +1,83 @@
+"""PyAV decoding: any container/codec FFmpeg's libraries know, without an ffmpeg binary."""
+
+from __future__ import annotations
+
+from typing import BinaryIO
+
+import av
+import numpy as np
+
+from app.domain.errors import InvalidAudio
+from app.domain.models import Audio
+
+SAMPLE_RATE = 16_000
+# An hour of 16 kHz float32 is 230 MB; grow the output in blocks instead of keeping every frame.
+_BLOCK_SAMPLES = SAMPLE_RATE * 60
+
+
+class PyAVDecoder:
+    """Decodes the first audio stream to 16 kHz mono float32, refusing anything past `max_seconds`."""
+
+    def __init__(self, max_seconds: float | None = None) -> None:
+        self.max_seconds = max_seconds
+
+    def decode(self, source: BinaryIO) -> Audio:
+        try:
+            samples = self._decode(source)
+        except InvalidAudio:
+            raise
+        except (av.FFmpegError, ValueError, IndexError, EOFError, OSError) as exc:
+            raise InvalidAudio(f"The file could not be decoded as audio ({_describe(exc)}).") from exc
+        if samples.size == 0:
+            raise InvalidAudio("The file contains no audio samples.")
+        return Audio(samples=samples, duration=samples.size / SAMPLE_RATE, sample_rate=SAMPLE_RATE)
+
+    def _decode(self, source: BinaryIO) -> np.ndarray:
+        limit = None if self.max_seconds is None else int(self.max_seconds * SAMPLE_RATE)
+        with av.open(source, mode="r", metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                raise InvalidAudio("The file has no audio stream.")
+            stream = container.streams.audio[0]
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+            out = _Growable()
+            for frame in _frames(container, stream):
+                for resampled in resampler.resample(frame):
+                    out.append(resampled.to_ndarray().reshape(-1))
+                if limit is not None and out.size > limit:
+                    raise InvalidAudio(f"The audio is longer than the limit of {self.max_seconds:g} seconds.")
+            for resampled in resampler.resample(None):
+                out.append(resampled.to_ndarray().reshape(-1))
+            return out.array()
+
+
+def _frames(container: av.container.InputContainer, stream: av.audio.stream.AudioStream):
+    """Decoded frames, skipping corrupt packets in the middle like ffmpeg does."""
+    for packet in container.demux(stream):
+        try:
+            yield from packet.decode()
+        except av.InvalidDataError:
+            continue
+
+
+class _Growable:
+    def __init__(self) -> None:
+        self._buffer = np.empty(_BLOCK_SAMPLES, dtype=np.float32)
+        self.size = 0
+
+    def append(self, chunk: np.ndarray) -> None:
+        needed = self.size + chunk.size
+        if needed > self._buffer.size:
+            self._buffer = np.resize(self._buffer, max(needed, self._buffer.size * 2))
+        self._buffer[self.size : needed] = chunk
+        self.size = needed
+
+    def array(self) -> np.ndarray:
+        return self._buffer[: self.size].copy() if self.size < self._buffer.size // 2 else self._buffer[: self.size]
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    # FFmpeg messages carry the (temporary) file name; keep only the reason.
+    if ": '" in text:
+        text = text.split(": '", 1)[0]
+    return text or type(exc).__name__

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+import msgspec
+
+from app.adapters.formatters.schema import TextTranscription, usage
+from app.domain.models import RenderOptions, Transcript
+
+
+class JsonFormatter:
+    """OpenAI's `json` format: `{"text": ..., "usage": ...}`."""
+
+    media_type = "application/json"
+
+    def render(self, transcript: Transcript, options: RenderOptions) -> bytes:
+        return msgspec.json.encode(TextTranscription(text=transcript.text, usage=usage(transcript)))

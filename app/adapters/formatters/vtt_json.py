@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+import msgspec
+
+from app.adapters.formatters.schema import VttTranscription
+from app.adapters.formatters.verbose_json import verbose_fields
+from app.adapters.formatters.vtt import VttFormatter
+from app.domain.models import RenderOptions, Transcript
+
+
+class VttJsonFormatter:
+    """verbose_json plus the WebVTT rendering in `vtt_text`."""
+
+    media_type = "application/json"
+
+    def __init__(self) -> None:
+        self._vtt = VttFormatter()
+
+    def render(self, transcript: Transcript, options: RenderOptions) -> bytes:
+        vtt_text = self._vtt.render(transcript, options)
+        return msgspec.json.encode(VttTranscription(**verbose_fields(transcript, options), vtt_text=vtt_text))

@@ -1,0 +1,37 @@
+"""Device and precision defaults, decided in one place."""
+
+from __future__ import annotations
+
+import os
+
+
+def cuda_available() -> bool:
+    try:
+        import ctranslate2
+    except ImportError:
+        return False
+    return ctranslate2.get_cuda_device_count() > 0
+
+
+def resolve_device(setting: str) -> str:
+    """auto -> cuda when a CUDA device is visible, else cpu."""
+    if setting == "auto":
+        return "cuda" if cuda_available() else "cpu"
+    return setting
+
+
+def resolve_compute_type(setting: str, device: str) -> str:
+    """auto -> float16 on CUDA, int8 on CPU (the fastest exact-enough choice on each)."""
+    if setting == "auto":
+        return "float16" if device == "cuda" else "int8"
+    return setting
+
+
+def resolve_cpu_threads(setting: int) -> int:
+    """0 -> every core this process may use."""
+    if setting > 0:
+        return setting
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1

@@ -1,0 +1,174 @@
+"""wav2vec2 forced alignment through whisperx (`load_align_model` + `align`).
+
+Models come from ALIGNMENT__MODELS_DIR/<language> (a Hugging Face wav2vec2 CTC directory),
+from an explicit per-language name, or from whisperx's defaults (torchaudio / hub) when
+downloads are allowed. A language with no loadable model raises AlignmentUnavailable, and the
+pipeline falls back to the cross-attention aligner.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.adapters.models.cache import ModelCache
+from app.adapters.whisperx.model_store import WhisperModelStore
+from app.adapters.whisperx.punkt import ensure_punkt
+from app.domain.errors import AlignmentUnavailable, InvalidRequest, ModelNotFound
+from app.domain.languages import WHISPER_LANGUAGES
+from app.domain.models import Audio, Segment, Transcript, TranscriptionOptions, Word
+from app.domain.timeline import monotonic_words, renumber
+
+
+class Wav2Vec2ModelStore:
+    """ModelStore for the alignment stage; models are keyed by language code."""
+
+    def __init__(
+        self,
+        device: str,
+        models_dir: Path | None,
+        model_names: dict[str, str],
+        allow_download: bool,
+        download_dir: Path | None,
+    ) -> None:
+        self.device = device
+        self.models_dir = models_dir
+        self.model_names = model_names
+        self.allow_download = allow_download
+        self.download_dir = download_dir
+        self._cache: ModelCache[tuple[Any, dict]] = ModelCache(self._load)
+        self._failures: dict[str, str] = {}  # language -> why it could not load (until an explicit load)
+        self._lock = threading.Lock()
+
+    def get(self, language: str) -> tuple[Any, dict]:
+        with self._lock:
+            reason = self._failures.get(language)
+        if reason is not None:
+            raise AlignmentUnavailable(language, reason)
+        try:
+            return self._cache.get(language)
+        except AlignmentUnavailable as exc:
+            with self._lock:
+                self._failures[language] = exc.reason
+            raise
+
+    def available(self) -> list[str]:
+        names = set(self.model_names)
+        if self.models_dir is not None and self.models_dir.is_dir():
+            names.update(p.name for p in self.models_dir.iterdir() if (p / "config.json").is_file())
+        if self.allow_download:
+            from whisperx.alignment import DEFAULT_ALIGN_MODELS_HF, DEFAULT_ALIGN_MODELS_TORCH
+
+            names.update(DEFAULT_ALIGN_MODELS_TORCH, DEFAULT_ALIGN_MODELS_HF)
+        return sorted(names | set(self._cache.loaded()))
+
+    def loaded(self) -> list[str]:
+        return self._cache.loaded()
+
+    def load(self, language: str) -> str:
+        language = _checked_language(language)
+        with self._lock:
+            self._failures.pop(language, None)  # an explicit load retries a failed one
+        try:
+            self.get(language)
+        except AlignmentUnavailable as exc:
+            raise ModelNotFound("alignment model for language", language, self.available(), param="language") from exc
+        return language
+
+    def unload(self, language: str) -> bool:
+        return self._cache.unload(_checked_language(language))
+
+    def _source(self, language: str) -> tuple[str | None, bool]:
+        """(model name or path, local only?)"""
+        if self.models_dir is not None:
+            local = (self.models_dir / language).resolve()
+            if local.parent == self.models_dir.resolve() and (local / "config.json").is_file():
+                return str(local), True
+        if language in self.model_names:
+            name = self.model_names[language]
+            return name, not self.allow_download and not Path(name).is_dir()
+        return None, not self.allow_download
+
+    def _load(self, language: str) -> tuple[Any, dict]:
+        import whisperx
+
+        name, local_only = self._source(language)
+        if name is None and local_only:
+            raise AlignmentUnavailable(language, "no local wav2vec2 model (ALIGNMENT__MODELS_DIR) and downloads are disabled")
+        try:
+            return whisperx.load_align_model(
+                language_code=language,
+                device=self.device,
+                model_name=name,
+                model_dir=str(self.download_dir) if self.download_dir else None,
+                model_cache_only=local_only,
+            )
+        except Exception as exc:  # noqa: BLE001 - torchaudio/hub/transformers raise many kinds; all mean "not here"
+            raise AlignmentUnavailable(language, f"{type(exc).__name__}: {str(exc)[:200]}") from exc
+
+
+class Wav2Vec2Aligner:
+    name = "wav2vec2"
+
+    def __init__(self, models: Wav2Vec2ModelStore, whisper_models: WhisperModelStore, data_dir: Path) -> None:
+        self.models = models
+        self.whisper_models = whisper_models
+        self.data_dir = data_dir
+
+    def align(self, audio: Audio, transcript: Transcript, options: TranscriptionOptions) -> Transcript:
+        import whisperx
+        from whisperx.utils import PUNKT_LANGUAGES
+
+        model, metadata = self.models.get(transcript.language)
+        ensure_punkt(PUNKT_LANGUAGES.get(transcript.language, "english"), self.data_dir)
+        source = [{"text": s.text, "start": s.start, "end": s.end, "avg_logprob": s.avg_logprob} for s in transcript.segments]
+        result = whisperx.align(source, model, metadata, np.asarray(audio.samples, dtype=np.float32), self.models.device)
+        encode = self._tokenizer(transcript)
+        segments = [self._segment(transcript, raw, encode) for raw in result["segments"]]
+        return transcript.with_segments(renumber(segments), aligner=self.name)
+
+    def _tokenizer(self, transcript: Transcript):
+        try:
+            tokenizer = self.whisper_models.get(transcript.model).hf_tokenizer
+        except Exception:  # noqa: BLE001 - a third-party transcriber's model: no Whisper tokens
+            return lambda text: ()
+        return lambda text: tuple(tokenizer.encode(" " + text.strip(), add_special_tokens=False).ids)
+
+    @staticmethod
+    def _segment(transcript: Transcript, raw: dict, encode) -> Segment:
+        start, end = float(raw["start"]), float(raw["end"])
+        # Sentence pieces inherit the decoding scores of the Whisper segment they came from.
+        origin = _containing(transcript.segments, start, end)
+        words = [
+            Word(word=w["word"], start=float(w.get("start", start)), end=float(w.get("end", w.get("start", start))),
+                 score=float(w["score"]) if "score" in w else None)
+            for w in raw.get("words", [])
+        ]
+        return Segment(
+            id=0,
+            seek=origin.seek,
+            start=round(start, 3),
+            end=round(end, 3),
+            text=raw["text"].strip(),
+            tokens=encode(raw["text"]),
+            temperature=origin.temperature,
+            avg_logprob=origin.avg_logprob,
+            compression_ratio=origin.compression_ratio,
+            no_speech_prob=origin.no_speech_prob,
+            words=tuple(monotonic_words(words, start, end)),
+        )
+
+
+def _containing(segments: tuple[Segment, ...], start: float, end: float) -> Segment:
+    middle = (start + end) / 2
+    return min(segments, key=lambda s: 0.0 if s.start <= middle <= s.end else min(abs(s.start - middle), abs(s.end - middle)))
+
+
+def _checked_language(language: str) -> str:
+    language = (language or "").strip().lower()
+    if language not in WHISPER_LANGUAGES:
+        raise InvalidRequest(f"Unknown language '{language[:20]}': use an ISO 639-1 code such as 'en'.", param="language")
+    return language

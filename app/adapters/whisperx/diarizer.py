@@ -1,0 +1,97 @@
+"""Speaker diarization with whisperx's pyannote pipeline (hub id or local directory)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.adapters.models.cache import ModelCache
+from app.domain.errors import InvalidRequest, ModelLoadFailed, StageUnavailable
+from app.domain.models import Audio, Diarization, SpeakerTurn, TranscriptionOptions
+
+
+class PyannoteModelStore:
+    """ModelStore for the diarization stage: pyannote pipelines by hub id or local path."""
+
+    def __init__(self, default_model: str, device: str, token: str | None, cache_dir: Path | None) -> None:
+        self.default_model = default_model
+        self.device = device
+        self.token = token
+        self.cache_dir = cache_dir
+        self._cache: ModelCache[Any] = ModelCache(self._load)
+
+    def get(self, name: str | None = None) -> Any:
+        return self._cache.get(self._canonical(name))
+
+    def available(self) -> list[str]:
+        return sorted({self.default_model, *self._cache.loaded()})
+
+    def loaded(self) -> list[str]:
+        return self._cache.loaded()
+
+    def load(self, name: str) -> str:
+        name = self._canonical(name)
+        self._cache.get(name)
+        return name
+
+    def unload(self, name: str) -> bool:
+        return self._cache.unload(self._canonical(name))
+
+    def _canonical(self, name: str | None) -> str:
+        name = (name or "").strip() or self.default_model
+        if name == "whisper-1":
+            raise InvalidRequest("'whisper-1' is a transcription model, not a diarization model.", param="model")
+        if name != self.default_model and (".." in name or name.startswith(("/", "~"))):
+            raise InvalidRequest(f"Invalid diarization model name '{name[:200]}'.", param="model")
+        return name
+
+    def _load(self, name: str) -> Any:
+        from whisperx.diarize import DiarizationPipeline
+
+        try:
+            return DiarizationPipeline(
+                model_name=name, token=self.token, device=self.device,
+                cache_dir=str(self.cache_dir) if self.cache_dir else None,
+            )
+        except Exception as exc:  # noqa: BLE001 - hub, auth and file errors all mean "cannot load"
+            local = Path(name).expanduser().is_dir()
+            hint = (
+                f"the directory '{name}' is not a pyannote pipeline"
+                if local
+                else "set HF_TOKEN to a token that has accepted the model's terms and allow hub access, "
+                "or set DIARIZATION__MODEL to a local pyannote pipeline directory"
+            )
+            raise ModelLoadFailed(
+                f"Diarization model '{name}' could not be loaded ({type(exc).__name__}: {str(exc)[:200]}); {hint}.",
+                param="diarize",
+            ) from exc
+
+
+class WhisperXDiarizer:
+    name = "whisperx"
+
+    def __init__(self, models: PyannoteModelStore) -> None:
+        self.models = models
+        self._lock = threading.Lock()  # one pyannote pipeline run at a time per process
+
+    def diarize(self, audio: Audio, options: TranscriptionOptions) -> Diarization:
+        try:
+            pipeline = self.models.get()
+        except ModelLoadFailed as exc:
+            raise StageUnavailable(exc.message, param="diarize") from exc
+        with self._lock:
+            frame, embeddings = pipeline(
+                np.asarray(audio.samples, dtype=np.float32),
+                min_speakers=options.min_speakers,
+                max_speakers=options.max_speakers,
+                return_embeddings=True,
+            )
+        turns = tuple(
+            SpeakerTurn(start=float(row.start), end=float(row.end), speaker=str(row.speaker))
+            for row in frame.itertuples()
+        )
+        vectors = {str(k): tuple(float(x) for x in v) for k, v in (embeddings or {}).items()}
+        return Diarization(turns=turns, embeddings=vectors or None)

@@ -1,0 +1,134 @@
+"""Whisper (CTranslate2) models for the transcription stage, loaded once and shared.
+
+The cross-attention aligner borrows the same loaded models, so a model is in memory once.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+from faster_whisper.tokenizer import Tokenizer
+from faster_whisper.transcribe import TranscriptionOptions
+from whisperx.asr import WhisperModel
+
+from app.adapters.models.cache import ModelCache
+from app.adapters.models.resolver import WhisperModelResolver
+from app.domain.errors import DomainError, ModelLoadFailed
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """One decoded chunk with the scores OpenAI's verbose_json reports."""
+
+    tokens: tuple[int, ...]
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+
+
+class ScoredWhisperModel(WhisperModel):
+    """whisperx's batched WhisperModel, also returning tokens, no-speech probability and
+    honouring temperature (whisperx's own batch decoder drops both)."""
+
+    name: str = ""
+
+    def decode_batch(
+        self,
+        features: np.ndarray,
+        tokenizer: Tokenizer,
+        options: TranscriptionOptions,
+        temperature: float,
+    ) -> list[Decoded]:
+        previous = tokenizer.encode(" " + options.initial_prompt.strip()) if options.initial_prompt else []
+        prompt = self.get_prompt(tokenizer, previous, without_timestamps=True, hotwords=options.hotwords)
+        encoder_output = self.encode(features)
+        if temperature > 0:
+            search = {"beam_size": 1, "num_hypotheses": options.best_of, "sampling_topk": 0, "sampling_temperature": temperature}
+        else:
+            search = {"beam_size": options.beam_size, "patience": options.patience}
+        results = self.model.generate(
+            encoder_output,
+            [prompt] * features.shape[0],
+            length_penalty=options.length_penalty,
+            max_length=self.max_length,
+            suppress_blank=options.suppress_blank,
+            suppress_tokens=options.suppress_tokens,
+            no_repeat_ngram_size=options.no_repeat_ngram_size,
+            repetition_penalty=options.repetition_penalty,
+            return_scores=True,
+            return_no_speech_prob=True,
+            **search,
+        )
+        decoded = []
+        for result in results:
+            best = int(np.argmax(result.scores)) if len(result.scores) > 1 else 0
+            tokens = [t for t in result.sequences_ids[best] if t < tokenizer.eot]
+            # ctranslate2 scores are length-normalised; undo it the way whisperx does.
+            length = len(result.sequences_ids[best])
+            avg_logprob = result.scores[best] * (length**options.length_penalty) / (length + 1)
+            text = tokenizer.decode(tokens)
+            decoded.append(
+                Decoded(
+                    tokens=tuple(tokens),
+                    text=text,
+                    avg_logprob=float(avg_logprob),
+                    no_speech_prob=float(result.no_speech_prob),
+                    compression_ratio=compression_ratio(text),
+                )
+            )
+        return decoded
+
+
+def compression_ratio(text: str) -> float:
+    raw = text.encode("utf-8")
+    return len(raw) / len(zlib.compress(raw)) if raw else 0.0
+
+
+class WhisperModelStore:
+    """ModelStore for the transcription stage."""
+
+    def __init__(self, resolver: WhisperModelResolver, device: str, compute_type: str, cpu_threads: int) -> None:
+        self.resolver = resolver
+        self.device = device
+        self.compute_type = compute_type
+        self.cpu_threads = cpu_threads
+        self._cache: ModelCache[ScoredWhisperModel] = ModelCache(self._load)
+
+    @property
+    def load_count(self) -> int:
+        return self._cache.load_count
+
+    def get(self, name: str | None) -> ScoredWhisperModel:
+        return self._cache.get(self.resolver.canonical(name))
+
+    def available(self) -> list[str]:
+        return sorted({*self.resolver.available(), *self._cache.loaded()})
+
+    def loaded(self) -> list[str]:
+        return self._cache.loaded()
+
+    def load(self, name: str) -> str:
+        return self.get(name).name
+
+    def unload(self, name: str) -> bool:
+        return self._cache.unload(self.resolver.canonical(name))
+
+    def _load(self, name: str) -> ScoredWhisperModel:
+        resolved = self.resolver.resolve(name)
+        try:
+            model = ScoredWhisperModel(
+                str(resolved.path),
+                device=self.device,
+                compute_type=self.compute_type,
+                cpu_threads=self.cpu_threads,
+                local_files_only=True,
+            )
+        except DomainError:
+            raise
+        except (RuntimeError, ValueError, OSError, MemoryError) as exc:
+            raise ModelLoadFailed(f"Model '{name}' could not be loaded: {exc}", param="model") from exc
+        model.name = name
+        return model

@@ -1,0 +1,149 @@
+"""Transcription with whisperx's building blocks: pyannote VAD chunks, batched Whisper decoding.
+
+We drive the loop ourselves instead of calling FasterWhisperPipeline.transcribe because that
+pipeline mutates its tokenizer and options on every call (unsafe across concurrent requests),
+and drops what OpenAI's verbose_json reports (tokens, no_speech_prob, temperature).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+from faster_whisper.tokenizer import Tokenizer
+from faster_whisper.transcribe import TranscriptionOptions
+from whisperx.asr import find_numeral_symbol_tokens
+from whisperx.audio import N_SAMPLES, log_mel_spectrogram
+
+from app.adapters.whisperx.model_store import ScoredWhisperModel, WhisperModelStore
+from app.adapters.whisperx.vad import SAMPLE_RATE, PyannoteVad
+from app.domain.errors import InvalidRequest
+from app.domain.models import Audio, Segment, Task, Transcript
+from app.domain.models import TranscriptionOptions as Options
+
+# whisperx's defaults (asr.load_model), single temperature: we decode each chunk once.
+_BASE_OPTIONS = TranscriptionOptions(
+    beam_size=5,
+    best_of=5,
+    patience=1,
+    length_penalty=1,
+    repetition_penalty=1,
+    no_repeat_ngram_size=0,
+    log_prob_threshold=-1.0,
+    no_speech_threshold=0.6,
+    compression_ratio_threshold=2.4,
+    condition_on_previous_text=False,
+    prompt_reset_on_temperature=0.5,
+    temperatures=[0.0],
+    initial_prompt=None,
+    prefix=None,
+    suppress_blank=True,
+    suppress_tokens=[-1],
+    without_timestamps=True,
+    max_initial_timestamp=0.0,
+    word_timestamps=False,
+    prepend_punctuations="\"'“¿([{-",
+    append_punctuations="\"'.。,，!！?？:：”)]}、",
+    multilingual=False,
+    max_new_tokens=None,
+    clip_timestamps=None,
+    hallucination_silence_threshold=None,
+    hotwords=None,
+)
+
+
+class WhisperXTranscriber:
+    name = "whisperx"
+
+    def __init__(self, models: WhisperModelStore, vad: PyannoteVad) -> None:
+        self.models = models
+        self.vad = vad
+        self._numeral_tokens: dict[str, list[int]] = {}
+        self._numeral_lock = threading.Lock()
+
+    def transcribe(self, audio: Audio, options: Options) -> Transcript:
+        model = self.models.get(options.model)
+        samples = np.asarray(audio.samples, dtype=np.float32)
+        chunks = self.vad.speech_chunks(samples, options.chunk_size)
+        language = self._language(model, samples, chunks, options)
+        tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task=options.task.value, language=language)
+        asr_options = self._asr_options(model, tokenizer, options)
+        n_mels = model.feat_kwargs.get("feature_size") or 80
+
+        segments: list[Segment] = []
+        for batch in _batches(chunks, max(1, options.batch_size)):
+            features = np.stack([_features(samples, start, end, n_mels) for start, end in batch])
+            for (start, end), decoded in zip(batch, model.decode_batch(features, tokenizer, asr_options, options.temperature)):
+                if not decoded.text.strip():
+                    continue
+                segments.append(
+                    Segment(
+                        id=len(segments),
+                        seek=int(round(start * 100)),  # mel frames, as OpenAI reports it
+                        start=round(start, 3),
+                        end=round(min(end, audio.duration), 3),  # VAD pads past the last sample
+                        text=decoded.text.strip(),
+                        tokens=decoded.tokens,
+                        temperature=options.temperature,
+                        avg_logprob=decoded.avg_logprob,
+                        compression_ratio=decoded.compression_ratio,
+                        no_speech_prob=decoded.no_speech_prob,
+                    )
+                )
+        return Transcript(
+            task=options.task,
+            language=language,
+            duration=audio.duration,
+            segments=tuple(segments),
+            model=model.name,
+        )
+
+    def _language(self, model: ScoredWhisperModel, samples: np.ndarray, chunks: Sequence[tuple[float, float]], options: Options) -> str:
+        if not model.model.is_multilingual:
+            if options.task is Task.TRANSLATE:
+                raise InvalidRequest(f"Model '{model.name}' is English-only and cannot translate; use a multilingual model.", param="model")
+            if options.language not in (None, "en"):
+                raise InvalidRequest(f"Model '{model.name}' is English-only; language '{options.language}' needs a multilingual model.", param="language")
+            return "en"
+        if options.language:
+            return options.language
+        # Detect on speech, not on leading silence: start at the first VAD chunk.
+        start = int(chunks[0][0] * SAMPLE_RATE) if chunks else 0
+        window = samples[start : start + N_SAMPLES]
+        n_mels = model.feat_kwargs.get("feature_size") or 80
+        features = log_mel_spectrogram(window, n_mels=n_mels, padding=N_SAMPLES - window.shape[0]).numpy()
+        encoder_output = model.encode(features[:, : 3000])
+        language_token, _probability = model.model.detect_language(encoder_output)[0][0]
+        return language_token[2:-2]
+
+    def _asr_options(self, model: ScoredWhisperModel, tokenizer: Tokenizer, options: Options) -> TranscriptionOptions:
+        suppress = list(_BASE_OPTIONS.suppress_tokens)
+        if options.suppress_numerals:
+            suppress = sorted({*suppress, *self._numerals(model, tokenizer)})
+        return dataclasses.replace(
+            _BASE_OPTIONS,
+            initial_prompt=options.prompt or None,
+            hotwords=options.hotwords or None,
+            suppress_tokens=suppress,
+            multilingual=model.model.is_multilingual,
+        )
+
+    def _numerals(self, model: ScoredWhisperModel, tokenizer: Tokenizer) -> list[int]:
+        # Scanning the whole vocabulary takes a while; the answer depends on the model only.
+        with self._numeral_lock:
+            if model.name not in self._numeral_tokens:
+                self._numeral_tokens[model.name] = find_numeral_symbol_tokens(tokenizer)
+            return self._numeral_tokens[model.name]
+
+
+def _features(samples: np.ndarray, start: float, end: float, n_mels: int) -> np.ndarray:
+    chunk = samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)][:N_SAMPLES]
+    mel = log_mel_spectrogram(chunk, n_mels=n_mels, padding=N_SAMPLES - chunk.shape[0])
+    return mel.numpy()[:, :3000]
+
+
+def _batches(items: Sequence[tuple[float, float]], size: int) -> Iterator[Sequence[tuple[float, float]]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

@@ -1,0 +1,74 @@
+"""Model management per stage (/models, /align_models, /diarize_models) and OpenAI's /v1/models."""
+
+from __future__ import annotations
+
+import anyio
+from litestar import Controller, Request, Router, get, post
+from litestar.di import NamedDependency
+
+from app.api.params import required_field
+from app.api.schemas import ModelChange, OpenAIModel, OpenAIModelList, StageModel, StageModels
+from app.api.services import Services
+from app.domain.errors import ModelNotFound
+
+
+def stage_router(path: str, stage: str, field: str) -> Router:
+    """list / load / unload for one pipeline stage; `field` names the form field (model or language)."""
+
+    @get("/list", operation_id=f"list_{stage}_models")
+    async def list_models(services: NamedDependency[Services]) -> StageModels:
+        models = services.stages[stage]
+        loaded = set(models.store.loaded())
+        names = sorted({*models.store.available(), *loaded})
+        return StageModels(
+            backend=models.backend,
+            default=models.default,
+            models=[StageModel(id=n, loaded=n in loaded) for n in names],
+        )
+
+    @post("/load", status_code=200, operation_id=f"load_{stage}_model")
+    async def load_model(request: Request, services: NamedDependency[Services]) -> ModelChange:
+        name = required_field(await request.form(), field)
+        store = services.stages[stage].store
+        # Loading reads hundreds of MB: never on the event loop.
+        loaded = await anyio.to_thread.run_sync(store.load, name)
+        return ModelChange(id=loaded, loaded=True)
+
+    @post("/unload", status_code=200, operation_id=f"unload_{stage}_model")
+    async def unload_model(request: Request, services: NamedDependency[Services]) -> ModelChange:
+        name = required_field(await request.form(), field)
+        store = services.stages[stage].store
+        if not await anyio.to_thread.run_sync(store.unload, name):
+            raise ModelNotFound(f"loaded {stage} model", name, store.loaded(), param=field)
+        return ModelChange(id=name, loaded=False)
+
+    return Router(path=path, route_handlers=[list_models, load_model, unload_model], tags=["models"])
+
+
+MODEL_ROUTERS = (
+    stage_router("/models", "transcription", "model"),
+    stage_router("/align_models", "alignment", "language"),
+    stage_router("/diarize_models", "diarization", "model"),
+)
+
+
+class OpenAIModelsController(Controller):
+    path = "/v1/models"
+    tags = ["models"]
+
+    @get("/", operation_id="listModels")
+    async def list_models(self, services: NamedDependency[Services]) -> OpenAIModelList:
+        return OpenAIModelList(data=[OpenAIModel(id=n) for n in _openai_names(services)])
+
+    @get("/{model_id:path}", operation_id="retrieveModel")
+    async def retrieve_model(self, model_id: str, services: NamedDependency[Services]) -> OpenAIModel:
+        name = model_id.lstrip("/")
+        names = _openai_names(services)
+        if name not in names:
+            raise ModelNotFound("model", name, names)
+        return OpenAIModel(id=name)
+
+
+def _openai_names(services: Services) -> list[str]:
+    store = services.stages["transcription"].store
+    return ["whisper-1", *sorted({*store.available(), *store.loaded()})]

@@ -1,0 +1,51 @@
+"""POST /v1/audio/transcriptions and /v1/audio/translations."""
+
+from __future__ import annotations
+
+import anyio
+import structlog
+from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
+
+from app.api.params import AudioRequest, transcription_request, translation_request
+from app.api.services import Services
+
+logger = structlog.get_logger(__name__)
+
+
+class AudioController(Controller):
+    path = "/v1/audio"
+    tags = ["audio"]
+
+    @post("/transcriptions", status_code=200, operation_id="createTranscription")
+    async def create_transcription(self, request: Request, services: NamedDependency[Services]) -> Response[bytes | str]:
+        form = await request.form()
+        return await _run(transcription_request(form, services.settings, services.formatters), services)
+
+    @post("/translations", status_code=200, operation_id="createTranslation")
+    async def create_translation(self, request: Request, services: NamedDependency[Services]) -> Response[bytes | str]:
+        form = await request.form()
+        return await _run(translation_request(form, services.settings, services.formatters), services)
+
+
+async def _run(audio_request: AudioRequest, services: Services) -> Response[bytes | str]:
+    # Decoding and inference block: run them in a worker thread, at most `limiter` at once.
+    result = await anyio.to_thread.run_sync(
+        services.pipeline.run, audio_request.file.file, audio_request.options, limiter=services.limiter
+    )
+    transcript, timings = result.transcript, result.timings
+    structlog.contextvars.bind_contextvars(
+        task=transcript.task.value,
+        model=transcript.model,
+        language=transcript.language,
+        audio_seconds=round(transcript.duration, 2),
+        response_format=audio_request.response_format,
+        decode_s=round(timings.decode, 3),
+        transcribe_s=round(timings.transcribe, 3),
+        align_s=round(timings.align, 3),
+        diarize_s=round(timings.diarize, 3),
+        aligner=transcript.aligner,
+    )
+    formatter = services.formatters[audio_request.response_format]
+    body = formatter.render(transcript, audio_request.render)
+    return Response(body, media_type=formatter.media_type, status_code=200)

@@ -1,0 +1,111 @@
+"""Settings from environment variables; nested groups use `__` (WHISPER__MODEL, BACKENDS__ALIGNMENT)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+ResponseFormat = Literal["text", "json", "verbose_json", "vtt_json", "srt", "vtt", "aud"]
+
+
+def _default_data_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "whisperx-api-server")
+
+
+class WhisperSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    model: str = "base"
+    inference_device: Literal["auto", "cpu", "cuda"] = "auto"
+    compute_type: Literal["auto", "int8", "int8_float16", "int8_float32", "int8_bfloat16", "int16", "float16", "bfloat16", "float32", "default"] = "auto"
+    cpu_threads: int = 0  # 0 = every available core
+    batch_size: int = 8
+    chunk_size: int = 30
+    models_dir: str | None = None
+    preload: bool = True  # load the default model at start-up, not on the first request
+
+
+class AlignmentSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    models_dir: str | None = None  # <dir>/<language>/ holds a Hugging Face wav2vec2 CTC model
+    models: dict[str, str] = {}  # language -> hub id or path, overriding whisperx's defaults
+    fallback: bool = True  # use the cross-attention aligner when no wav2vec2 model can be had
+
+
+class DiarizationSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    model: str = "pyannote/speaker-diarization-community-1"
+
+
+class BackendSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    transcription: str = "whisperx"
+    alignment: str = "whisperx"
+    diarization: str = "whisperx"
+
+
+class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    uvicorn_host: str = "0.0.0.0"
+    uvicorn_port: int = 8000
+    log_level: str = "INFO"
+    log_format: Literal["console", "json"] = "console"
+    default_language: str | None = None
+    default_response_format: ResponseFormat = "json"
+    data_dir: str = msgspec.field(default_factory=_default_data_dir)
+    hf_token: str | None = None
+    allow_downloads: bool = True  # fetch models from the hub when they are not local
+    max_upload_size_bytes: int = 25 * 1024 * 1024
+    max_audio_seconds: float = 4 * 3600
+    max_concurrent_transcriptions: int = 1
+    whisper: WhisperSettings = msgspec.field(default_factory=WhisperSettings)
+    alignment: AlignmentSettings = msgspec.field(default_factory=AlignmentSettings)
+    diarization: DiarizationSettings = msgspec.field(default_factory=DiarizationSettings)
+    backends: BackendSettings = msgspec.field(default_factory=BackendSettings)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).expanduser()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        return load_settings(cls, os.environ if environ is None else environ)
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def load_settings(cls: type[Settings], environ: Mapping[str, str]) -> Settings:
+    """Build Settings from variables named after fields (case-insensitive), `__` for nesting.
+
+    Values are strings; msgspec converts them (`"true"`, `"8"`); JSON is accepted for dicts.
+    Unknown names are ignored: the environment holds much that is not ours.
+    """
+    raw: dict[str, Any] = {}
+    fields = {f.name: f for f in msgspec.structs.fields(cls)}
+    for key, value in environ.items():
+        parts = key.lower().split("__")
+        if parts[0] not in fields:
+            continue
+        nested = fields[parts[0]].type
+        if len(parts) == 1 and not (isinstance(nested, type) and issubclass(nested, msgspec.Struct)):
+            raw[parts[0]] = _parse(value, fields[parts[0]].type)
+        elif len(parts) == 2 and isinstance(nested, type) and issubclass(nested, msgspec.Struct):
+            sub_fields = {f.name: f for f in msgspec.structs.fields(nested)}
+            if parts[1] in sub_fields:
+                raw.setdefault(parts[0], {})[parts[1]] = _parse(value, sub_fields[parts[1]].type)
+    try:
+        return msgspec.convert(raw, cls, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(f"Invalid setting: {exc}") from exc
+
+
+def _parse(value: str, annotation: Any) -> Any:
+    if value == "" and "None" in str(annotation):
+        return None
+    if "dict" in str(annotation):
+        try:
+            return msgspec.json.decode(value)
+        except msgspec.DecodeError as exc:
+            raise SettingsError(f"Expected a JSON object, got {value!r}") from exc
+    return value

@@ -1,0 +1,15 @@
+"""Languages Whisper knows, as the ISO 639-1 (or Whisper's own) codes OpenAI's API takes."""
+
+WHISPER_LANGUAGES: frozenset[str] = frozenset(
+    "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he "
+    "hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl "
+    "nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz "
+    "vi yi yo zh yue".split()
+)
+
+# Scripts written without spaces between words (whisperx's LANGUAGES_WITHOUT_SPACES, widened).
+LANGUAGES_WITHOUT_SPACES: frozenset[str] = frozenset({"ja", "zh", "yue", "th", "lo", "km", "my", "bo"})
+
+
+def word_joiner(language: str) -> str:
+    return "" if language in LANGUAGES_WITHOUT_SPACES else " "

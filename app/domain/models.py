@@ -1,0 +1,136 @@
+"""What a transcription is, independent of any engine or wire format."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+
+class Task(str, enum.Enum):
+    TRANSCRIBE = "transcribe"
+    TRANSLATE = "translate"
+
+
+@dataclass(frozen=True, slots=True)
+class Audio:
+    """Decoded speech: 16 kHz mono float32 samples.
+
+    `samples` is an array the domain never looks inside; only adapters read it.
+    """
+
+    samples: Any
+    duration: float
+    sample_rate: int = 16_000
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    word: str
+    start: float
+    end: float
+    score: float | None = None
+    speaker: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    id: int
+    start: float
+    end: float
+    text: str
+    seek: int = 0
+    tokens: tuple[int, ...] = ()
+    temperature: float = 0.0
+    avg_logprob: float = 0.0
+    compression_ratio: float = 0.0
+    no_speech_prob: float = 0.0
+    words: tuple[Word, ...] = ()
+    speaker: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    task: Task
+    language: str
+    duration: float
+    segments: tuple[Segment, ...]
+    model: str = ""
+    aligner: str | None = None  # which aligner produced the word times, if any
+    diarizer: str | None = None
+    speaker_embeddings: dict[str, tuple[float, ...]] | None = None
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text.strip() for s in self.segments if s.text.strip())
+
+    @property
+    def words(self) -> tuple[Word, ...]:
+        return tuple(w for s in self.segments for w in s.words)
+
+    def with_segments(self, segments: tuple[Segment, ...], **changes: Any) -> Transcript:
+        return replace(self, segments=segments, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class SpeakerTurn:
+    start: float
+    end: float
+    speaker: str
+
+
+@dataclass(frozen=True, slots=True)
+class Diarization:
+    """Who spoke when, independent of any transcript."""
+
+    turns: tuple[SpeakerTurn, ...]
+    embeddings: dict[str, tuple[float, ...]] | None = None
+
+    @property
+    def speakers(self) -> tuple[str, ...]:
+        return tuple(sorted({t.speaker for t in self.turns}))
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptionOptions:
+    """Everything a caller can ask of the pipeline, already validated."""
+
+    model: str
+    task: Task = Task.TRANSCRIBE
+    language: str | None = None
+    prompt: str | None = None
+    temperature: float = 0.0
+    hotwords: str | None = None
+    suppress_numerals: bool = True
+    word_timestamps: bool = False
+    align: bool = True
+    diarize: bool = False
+    speaker_embeddings: bool = False
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+    chunk_size: int = 30
+    batch_size: int = 8
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOptions:
+    """How a formatter should render a transcript."""
+
+    word_timestamps: bool = False
+    segment_timestamps: bool = True
+    highlight_words: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StageTimings:
+    decode: float = 0.0
+    transcribe: float = 0.0
+    align: float = 0.0
+    diarize: float = 0.0
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptionResult:
+    transcript: Transcript
+    timings: StageTimings

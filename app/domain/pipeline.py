@@ -1,0 +1,97 @@
+"""The transcription service: decode -> transcribe -> align -> diarize, framework-free."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import BinaryIO
+
+from app.domain.errors import AlignmentUnavailable, StageUnavailable
+from app.domain.models import (
+    Audio,
+    StageTimings,
+    Task,
+    Transcript,
+    TranscriptionOptions,
+    TranscriptionResult,
+)
+from app.domain.speakers import assign_speakers
+from app.domain.ports import Aligner, AudioDecoder, Diarizer, Transcriber
+
+logger = logging.getLogger(__name__)
+
+
+class TranscriptionPipeline:
+    """Runs the three stages in order. Blocking: call it from a worker thread.
+
+    `aligners` are tried in order; one that raises AlignmentUnavailable hands the
+    transcript to the next (e.g. wav2vec2 first, then the Whisper cross-attention aligner).
+    """
+
+    def __init__(
+        self,
+        decoder: AudioDecoder,
+        transcriber: Transcriber,
+        aligners: Sequence[Aligner],
+        diarizer: Diarizer,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.decoder = decoder
+        self.transcriber = transcriber
+        self.aligners = tuple(aligners)
+        self.diarizer = diarizer
+        self._clock = clock
+        self._fallbacks_logged: set[tuple[str, str]] = set()
+        self._fallbacks_lock = threading.Lock()
+
+    def run(self, source: BinaryIO, options: TranscriptionOptions) -> TranscriptionResult:
+        started = self._clock()
+        audio = self.decoder.decode(source)
+        decoded = self._clock()
+        return self.run_audio(audio, options, decode_seconds=decoded - started)
+
+    def run_audio(self, audio: Audio, options: TranscriptionOptions, *, decode_seconds: float = 0.0) -> TranscriptionResult:
+        t0 = self._clock()
+        transcript = self.transcriber.transcribe(audio, options)
+        t1 = self._clock()
+        if self._wants_alignment(options) and transcript.segments:
+            transcript = self._align(audio, transcript, options)
+        t2 = self._clock()
+        if options.diarize:
+            diarization = self.diarizer.diarize(audio, options)
+            transcript = assign_speakers(transcript, diarization, diarizer=self.diarizer.name,
+                                         embeddings=options.speaker_embeddings)
+        t3 = self._clock()
+        timings = StageTimings(decode=decode_seconds, transcribe=t1 - t0, align=t2 - t1, diarize=t3 - t2)
+        return TranscriptionResult(transcript=transcript, timings=timings)
+
+    @staticmethod
+    def _wants_alignment(options: TranscriptionOptions) -> bool:
+        # Translated text is English while the audio is not: aligning it to the audio is meaningless.
+        if options.task is Task.TRANSLATE:
+            return False
+        return options.align or options.word_timestamps
+
+    def _align(self, audio: Audio, transcript: Transcript, options: TranscriptionOptions) -> Transcript:
+        reasons: list[str] = []
+        for aligner in self.aligners:
+            try:
+                return aligner.align(audio, transcript, options)
+            except AlignmentUnavailable as exc:
+                reasons.append(f"{aligner.name}: {exc.reason}")
+                self._log_fallback_once(aligner.name, exc)
+        message = f"No aligner can align language '{transcript.language}' ({'; '.join(reasons) or 'none configured'})."
+        if options.word_timestamps:
+            raise StageUnavailable(message, param="timestamp_granularities[]")
+        logger.warning("alignment skipped: %s", message)
+        return transcript
+
+    def _log_fallback_once(self, aligner: str, exc: AlignmentUnavailable) -> None:
+        key = (aligner, exc.language)
+        with self._fallbacks_lock:
+            if key in self._fallbacks_logged:
+                return
+            self._fallbacks_logged.add(key)
+        logger.warning("aligner %s unavailable for language %s, falling back: %s", aligner, exc.language, exc.reason)

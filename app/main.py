@@ -1,0 +1,104 @@
+"""create_app(): the Litestar app over a dependency-injector container (the composition root)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+import numpy as np
+import structlog
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from app.api.errors import domain_error_handler, http_error_handler, internal_error_handler
+from app.api.health import health
+from app.api.middleware import RequestLogMiddleware
+from app.api.models import MODEL_ROUTERS, OpenAIModelsController
+from app.api.services import Services, StageModels
+from app.api.transcriptions import AudioController
+from app.config.logging import configure_logging
+from app.config.settings import Settings
+from app.container import Container, build_container
+from app.domain.errors import DomainError
+
+logger = structlog.get_logger(__name__)
+# Multipart framing and the other form fields ride on top of the file itself.
+FORM_OVERHEAD_BYTES = 1024 * 1024
+
+
+def services_from(container: Container, limiter: anyio.CapacityLimiter) -> Services:
+    settings: Settings = container.settings()
+    return Services(
+        settings=settings,
+        pipeline=container.pipeline(),
+        formatters=container.formatters(),
+        limiter=limiter,
+        stages={
+            "transcription": StageModels(settings.backends.transcription, settings.whisper.model, container.transcription_models()),
+            "alignment": StageModels(settings.backends.alignment, None, container.alignment_models()),
+            "diarization": StageModels(settings.backends.diarization, settings.diarization.model, container.diarization_models()),
+        },
+    )
+
+
+def warm_up(container: Container) -> None:
+    """Build every stage now so a bad backend fails at start-up, and load the default model."""
+    settings: Settings = container.settings()
+    container.pipeline()
+    if not settings.whisper.preload:
+        return
+    try:
+        container.transcription_models().load(settings.whisper.model)
+        if settings.backends.transcription == "whisperx":
+            container.vad().warm_up()
+    except DomainError as exc:
+        # Keep serving: other models may load, and a later request retries this one.
+        logger.error("default model failed to load", model=settings.whisper.model, error=exc.message)
+
+
+def create_app(container: Container | None = None, settings: Settings | None = None) -> Litestar:
+    container = container or build_container(settings)
+    settings = container.settings()
+    limiter = anyio.CapacityLimiter(max(1, settings.max_concurrent_transcriptions))
+    services = services_from(container, limiter)
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(warm_up, container)
+        logger.info(
+            "ready",
+            model=settings.whisper.model,
+            device=container.device(),
+            compute_type=container.compute_type(),
+            backends={"transcription": settings.backends.transcription, "alignment": settings.backends.alignment,
+                      "diarization": settings.backends.diarization},
+        )
+        yield
+
+    return Litestar(
+        route_handlers=[AudioController, OpenAIModelsController, health, *MODEL_ROUTERS],
+        dependencies={"services": Provide(lambda: services, sync_to_thread=False)},
+        exception_handlers={
+            DomainError: domain_error_handler,
+            HTTPException: http_error_handler,
+            HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
+        },
+        middleware=[RequestLogMiddleware()],
+        lifespan=[lifespan],
+        request_max_body_size=settings.max_upload_size_bytes + FORM_OVERHEAD_BYTES,
+        type_encoders={np.generic: lambda v: v.item()},
+        openapi_config=OpenAPIConfig(title="WhisperX API Server", version="0.1.0"),
+        logging_config=None,
+        debug=False,
+    )
+
+
+def app_from_env() -> Litestar:
+    """Entry point for uvicorn's --factory."""
+    settings = Settings.from_env()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings=settings)

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from app.config.settings import Settings
+from app.container import Container, build_container
+from app.main import create_app
+from tests.fakes import FakeAligner, FakeDecoder, FakeDiarizer, FakeModelStore, FakeTranscriber
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings.from_env({"DATA_DIR": str(tmp_path / "data"), "WHISPER__PRELOAD": "false"})
+
+
+@pytest.fixture
+def fake_transcriber() -> FakeTranscriber:
+    return FakeTranscriber()
+
+
+@pytest.fixture
+def fake_aligner() -> FakeAligner:
+    return FakeAligner()
+
+
+@pytest.fixture
+def fake_diarizer() -> FakeDiarizer:
+    return FakeDiarizer()
+
+
+@pytest.fixture
+def fake_models() -> dict[str, FakeModelStore]:
+    return {
+        "transcription": FakeModelStore(),
+        "alignment": FakeModelStore(known=("en", "de")),
+        "diarization": FakeModelStore(known=("pyannote/speaker-diarization-community-1",)),
+    }
+
+
+@pytest.fixture
+def container(settings, fake_transcriber, fake_aligner, fake_diarizer, fake_models) -> Iterator[Container]:
+    """The real container with every adapter overridden by a fake (before anything is built)."""
+    container = build_container(settings)
+    with (
+        container.decoder.override(FakeDecoder()),
+        container.transcriber.override(fake_transcriber),
+        container.aligners.override([fake_aligner]),
+        container.diarizer.override(fake_diarizer),
+        container.transcription_models.override(fake_models["transcription"]),
+        container.alignment_models.override(fake_models["alignment"]),
+        container.diarization_models.override(fake_models["diarization"]),
+    ):
+        yield container
+
+
+@pytest.fixture
+def client(container: Container) -> Iterator[TestClient[Litestar]]:
+    with TestClient(create_app(container)) as test_client:
+        yield test_client
+
+
+def audio_file(seconds: float = 2.0, name: str = "speech.wav") -> dict:
+    """An upload the FakeDecoder reads as `seconds` of audio."""
+    return {"file": (name, str(seconds).encode(), "audio/wav")}

@@ -1,0 +1,130 @@
+"""Hand-written fakes for every port (cosmicpython style): they behave, they do not mock."""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field, replace
+from typing import BinaryIO
+
+from app.domain.errors import AlignmentUnavailable, InvalidAudio, ModelNotFound
+from app.domain.models import (
+    Audio,
+    Diarization,
+    Segment,
+    SpeakerTurn,
+    Transcript,
+    TranscriptionOptions,
+    Word,
+)
+
+
+class FakeDecoder:
+    """Treats the upload's bytes as text: `b"1.5"` is 1.5 s of audio; anything else is invalid."""
+
+    def decode(self, source: BinaryIO) -> Audio:
+        raw = source.read()
+        try:
+            duration = float(raw.decode() or "x")
+        except (UnicodeDecodeError, ValueError):
+            raise InvalidAudio("The file could not be decoded as audio (fake).") from None
+        if duration <= 0:
+            raise InvalidAudio("The file contains no audio samples.")
+        return Audio(samples=None, duration=duration)
+
+
+@dataclass
+class FakeTranscriber:
+    """Says `text` once per sentence, one second a sentence; records every call."""
+
+    text: str = "Hello world. How are you?"
+    language: str = "en"
+    known_models: tuple[str, ...] = ("base", "tiny.en")
+    default_model: str = "base"
+    name: str = "fake"
+    calls: list[TranscriptionOptions] = field(default_factory=list)
+    started: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event | None = None  # when set by a test, transcribe waits for it
+
+    def transcribe(self, audio: Audio, options: TranscriptionOptions) -> Transcript:
+        self.calls.append(options)
+        model = self.default_model if options.model in ("", "whisper-1") else options.model
+        if model not in self.known_models:
+            raise ModelNotFound("model", model, self.known_models)
+        self.started.set()
+        if self.release is not None:
+            self.release.wait(timeout=30)
+        sentences = [s.strip() for s in re.findall(r"[^.?!]+[.?!]?", self.text) if s.strip()]
+        segments = tuple(
+            Segment(id=i, start=float(i), end=float(i) + 0.9, text=s, tokens=(100 + i, 200 + i), avg_logprob=-0.2)
+            for i, s in enumerate(sentences)
+        )
+        return Transcript(
+            task=options.task,
+            language=options.language or self.language,
+            duration=audio.duration,
+            segments=segments,
+            model=model,
+        )
+
+
+@dataclass
+class FakeAligner:
+    """Spreads each segment's words evenly over it; `unavailable` languages raise."""
+
+    name: str = "fake_aligner"
+    unavailable: frozenset[str] = frozenset()
+    calls: int = 0
+
+    def align(self, audio: Audio, transcript: Transcript, options: TranscriptionOptions) -> Transcript:
+        self.calls += 1
+        if transcript.language in self.unavailable:
+            raise AlignmentUnavailable(transcript.language, "no model (fake)")
+        segments = []
+        for segment in transcript.segments:
+            tokens = segment.text.split()
+            step = (segment.end - segment.start) / len(tokens)
+            words = tuple(
+                Word(word=w, start=round(segment.start + i * step, 3), end=round(segment.start + (i + 1) * step, 3), score=0.9)
+                for i, w in enumerate(tokens)
+            )
+            segments.append(replace(segment, words=words))
+        return transcript.with_segments(tuple(segments), aligner=self.name)
+
+
+@dataclass
+class FakeDiarizer:
+    """Returns the turns it was given."""
+
+    turns: tuple[SpeakerTurn, ...] = (SpeakerTurn(0.0, 1.0, "SPEAKER_00"), SpeakerTurn(1.0, 2.0, "SPEAKER_01"))
+    embeddings: dict[str, tuple[float, ...]] | None = None
+    name: str = "fake_diarizer"
+    calls: list[TranscriptionOptions] = field(default_factory=list)
+
+    def diarize(self, audio: Audio, options: TranscriptionOptions) -> Diarization:
+        self.calls.append(options)
+        return Diarization(turns=self.turns, embeddings=self.embeddings)
+
+
+@dataclass
+class FakeModelStore:
+    known: tuple[str, ...] = ("base", "tiny.en")
+    loaded_names: set[str] = field(default_factory=set)
+
+    def available(self) -> list[str]:
+        return sorted(self.known)
+
+    def loaded(self) -> list[str]:
+        return sorted(self.loaded_names)
+
+    def load(self, name: str) -> str:
+        if name not in self.known:
+            raise ModelNotFound("model", name, self.known)
+        self.loaded_names.add(name)
+        return name
+
+    def unload(self, name: str) -> bool:
+        if name in self.loaded_names:
+            self.loaded_names.remove(name)
+            return True
+        return False

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import io
+import logging
+
+import pytest
+
+from app.domain.errors import InvalidAudio, StageUnavailable
+from app.domain.models import SpeakerTurn, Task, TranscriptionOptions
+from app.domain.pipeline import TranscriptionPipeline
+from tests.fakes import FakeAligner, FakeDecoder, FakeDiarizer, FakeTranscriber
+
+
+def pipeline(*aligners, transcriber=None, diarizer=None) -> TranscriptionPipeline:
+    return TranscriptionPipeline(
+        decoder=FakeDecoder(),
+        transcriber=transcriber or FakeTranscriber(),
+        aligners=aligners or (FakeAligner(),),
+        diarizer=diarizer or FakeDiarizer(),
+    )
+
+
+def run(p: TranscriptionPipeline, seconds: str = "2", **options):
+    return p.run(io.BytesIO(seconds.encode()), TranscriptionOptions(model="base", **options))
+
+
+def test_runs_the_stages_in_order_and_times_them():
+    result = run(pipeline(), word_timestamps=True)
+    transcript = result.transcript
+    assert transcript.text == "Hello world. How are you?"
+    assert transcript.aligner == "fake_aligner"
+    assert [w.word for w in transcript.words] == ["Hello", "world.", "How", "are", "you?"]
+    assert result.timings.transcribe >= 0 and result.timings.align >= 0
+
+
+def test_bad_audio_stops_before_transcription():
+    transcriber = FakeTranscriber()
+    with pytest.raises(InvalidAudio):
+        run(pipeline(transcriber=transcriber), seconds="not audio")
+    assert transcriber.calls == []
+
+
+def test_align_false_skips_alignment_unless_words_are_asked_for():
+    aligner = FakeAligner()
+    assert run(pipeline(aligner), align=False).transcript.aligner is None
+    assert aligner.calls == 0
+    assert run(pipeline(aligner), align=False, word_timestamps=True).transcript.aligner == "fake_aligner"
+
+
+def test_translation_is_never_aligned():
+    aligner = FakeAligner()
+    result = run(pipeline(aligner), task=Task.TRANSLATE, word_timestamps=True)
+    assert result.transcript.aligner is None and aligner.calls == 0
+
+
+def test_falls_back_to_the_next_aligner_and_logs_once(caplog):
+    primary = FakeAligner(name="wav2vec2", unavailable=frozenset({"en"}))
+    fallback = FakeAligner(name="cross_attention")
+    p = pipeline(primary, fallback)
+    with caplog.at_level(logging.WARNING, logger="app.domain.pipeline"):
+        first = run(p)
+        second = run(p)
+    assert first.transcript.aligner == second.transcript.aligner == "cross_attention"
+    fallbacks = [r for r in caplog.records if "falling back" in r.getMessage()]
+    assert len(fallbacks) == 1
+    assert "wav2vec2" in fallbacks[0].getMessage()
+
+
+def test_no_aligner_available_fails_only_when_words_are_required():
+    only = FakeAligner(unavailable=frozenset({"en"}))
+    assert run(pipeline(only)).transcript.aligner is None
+    with pytest.raises(StageUnavailable) as error:
+        run(pipeline(only), word_timestamps=True)
+    assert error.value.param == "timestamp_granularities[]"
+
+
+def test_diarization_labels_segments_and_words():
+    diarizer = FakeDiarizer(turns=(SpeakerTurn(0.0, 1.0, "SPEAKER_00"), SpeakerTurn(1.0, 2.0, "SPEAKER_01")),
+                            embeddings={"SPEAKER_00": (0.1, 0.2), "SPEAKER_01": (0.3, 0.4)})
+    result = run(pipeline(diarizer=diarizer), diarize=True, speaker_embeddings=True, min_speakers=1, max_speakers=3)
+    transcript = result.transcript
+    assert [s.speaker for s in transcript.segments] == ["SPEAKER_00", "SPEAKER_01"]
+    assert all(w.speaker for w in transcript.words)
+    assert transcript.diarizer == "fake_diarizer"
+    assert transcript.speaker_embeddings == {"SPEAKER_00": (0.1, 0.2), "SPEAKER_01": (0.3, 0.4)}
+    assert diarizer.calls[0].min_speakers == 1 and diarizer.calls[0].max_speakers == 3
+
+
+def test_embeddings_are_only_returned_when_asked_for():
+    diarizer = FakeDiarizer(embeddings={"SPEAKER_00": (1.0,)})
+    assert run(pipeline(diarizer=diarizer), diarize=True).transcript.speaker_embeddings is None

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from app.domain.models import Diarization, Segment, SpeakerTurn, Task, Transcript, Word
+from app.domain.speakers import SpeakerIndex, assign_speakers
+
+
+def transcript(*segments: Segment, language: str = "en") -> Transcript:
+    return Transcript(task=Task.TRANSCRIBE, language=language, duration=10.0, segments=segments)
+
+
+def words(*items: tuple[str, float, float]) -> tuple[Word, ...]:
+    return tuple(Word(word=w, start=s, end=e) for w, s, e in items)
+
+
+def test_word_takes_the_speaker_it_overlaps_most():
+    index = SpeakerIndex((SpeakerTurn(0, 1.2, "A"), SpeakerTurn(1.2, 3, "B")))
+    assert index.speaker_at(1.0, 1.5) == "B"  # 0.3 s with B, 0.2 s with A
+    assert index.speaker_at(0.1, 0.5) == "A"
+
+
+def test_word_in_no_turn_takes_the_nearest_speaker():
+    index = SpeakerIndex((SpeakerTurn(0, 1, "A"), SpeakerTurn(5, 6, "B")))
+    assert index.speaker_at(1.5, 1.8) == "A"
+    assert index.speaker_at(4.0, 4.5) == "B"
+    assert SpeakerIndex(()).speaker_at(0, 1) is None
+
+
+def test_segment_spanning_a_speaker_change_is_split_at_that_word():
+    segment = Segment(id=0, start=0.0, end=4.0, text="hi there hello you", tokens=(1, 2, 3),
+                      words=words(("hi", 0.0, 0.5), ("there", 0.5, 1.0), ("hello", 2.0, 2.5), ("you", 2.5, 3.0)))
+    diarization = Diarization(turns=(SpeakerTurn(0, 1.5, "A"), SpeakerTurn(1.5, 4, "B")))
+    result = assign_speakers(transcript(segment), diarization, diarizer="d", embeddings=False)
+    assert [(s.id, s.text, s.speaker, s.start, s.end) for s in result.segments] == [
+        (0, "hi there", "A", 0.0, 1.0),
+        (1, "hello you", "B", 2.0, 4.0),
+    ]
+    assert all(w.speaker == s.speaker for s in result.segments for w in s.words)
+    assert result.segments[0].tokens == ()  # token ids cannot be split by word
+
+
+def test_single_speaker_segment_is_kept_whole_with_its_tokens():
+    segment = Segment(id=0, start=0.0, end=1.0, text="hi there", tokens=(1, 2), words=words(("hi", 0, 0.5), ("there", 0.5, 1)))
+    result = assign_speakers(transcript(segment), Diarization(turns=(SpeakerTurn(0, 1, "A"),)), diarizer="d", embeddings=False)
+    assert result.segments[0].tokens == (1, 2) and result.segments[0].speaker == "A"
+
+
+def test_languages_without_spaces_are_joined_without_spaces():
+    segment = Segment(id=0, start=0, end=2, text="你好世界", words=words(("你好", 0, 0.5), ("世", 1.0, 1.5), ("界", 1.5, 2.0)))
+    diarization = Diarization(turns=(SpeakerTurn(0, 0.8, "A"), SpeakerTurn(0.8, 2, "B")))
+    result = assign_speakers(transcript(segment, language="zh"), diarization, diarizer="d", embeddings=False)
+    assert [s.text for s in result.segments] == ["你好", "世界"]
+
+
+def test_segments_without_words_get_a_speaker_by_overlap():
+    segment = Segment(id=0, start=2.0, end=3.0, text="x")
+    diarization = Diarization(turns=(SpeakerTurn(0, 2.2, "A"), SpeakerTurn(2.2, 4, "B")))
+    assert assign_speakers(transcript(segment), diarization, diarizer="d", embeddings=False).segments[0].speaker == "B"
