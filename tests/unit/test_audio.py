@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from app.adapters.audio import PyAVDecoder
+from app.domain.errors import InvalidAudio
+from tests.audio_files import FORMATS, encode, tone_wav
+from tests.conftest import FIXTURES
+
+SPEECH = FIXTURES / "en_fox.wav"
+SPEECH_SECONDS = 6.129
+
+
+@pytest.mark.parametrize("extension", sorted(FORMATS))
+def test_decodes_every_common_upload_format_to_16k_mono(extension):
+    audio = PyAVDecoder().decode(io.BytesIO(encode(SPEECH, extension)))
+    assert audio.sample_rate == 16000 and audio.samples.ndim == 1 and str(audio.samples.dtype) == "float32"
+    assert audio.duration == pytest.approx(SPEECH_SECONDS, abs=0.15)  # encoders pad a frame or two
+    assert 0.01 < float(abs(audio.samples).max()) <= 1.0
+
+
+def test_stereo_is_mixed_down():
+    audio = PyAVDecoder().decode(io.BytesIO(encode(SPEECH, "flac", channels=2)))
+    assert audio.samples.ndim == 1 and audio.duration == pytest.approx(SPEECH_SECONDS, abs=0.05)
+
+
+@pytest.mark.parametrize("payload", [b"", b"hello, this is text", bytes(range(256)) * 40, b"\x89PNG\r\n\x1a\n" + b"\0" * 100])
+def test_non_audio_is_invalid_audio(payload):
+    with pytest.raises(InvalidAudio) as error:
+        PyAVDecoder().decode(io.BytesIO(payload))
+    assert error.value.param == "file"
+
+
+def test_truncated_file_decodes_what_is_there_or_fails_cleanly():
+    data = encode(SPEECH, "mp3")
+    try:
+        audio = PyAVDecoder().decode(io.BytesIO(data[: len(data) // 2]))
+    except InvalidAudio:
+        return
+    assert 0 < audio.duration < SPEECH_SECONDS
+
+
+def test_header_only_wav_has_no_samples():
+    header = tone_wav(0.5)[:44]
+    with pytest.raises(InvalidAudio):
+        PyAVDecoder().decode(io.BytesIO(header))
+
+
+def test_audio_longer_than_the_limit_is_refused():
+    with pytest.raises(InvalidAudio, match="longer than the limit of 1 seconds"):
+        PyAVDecoder(max_seconds=1).decode(io.BytesIO(tone_wav(3)))
+    assert PyAVDecoder(max_seconds=5).decode(io.BytesIO(tone_wav(3))).duration == pytest.approx(3.0)

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import pytest
+
+from app.config.settings import Settings, SettingsError
+
+
+def test_defaults():
+    settings = Settings.from_env({})
+    assert settings.whisper.model == "base"
+    assert settings.default_response_format == "json"
+    assert (settings.uvicorn_host, settings.uvicorn_port) == ("0.0.0.0", 8000)
+    assert (settings.backends.transcription, settings.backends.alignment, settings.backends.diarization) == ("whisperx",) * 3
+    assert settings.whisper.compute_type == "auto" and settings.whisper.inference_device == "auto"
+    assert settings.whisper.chunk_size == 30 and settings.whisper.batch_size == 8
+    assert settings.max_upload_size_bytes == 25 * 1024 * 1024
+
+
+def test_nested_names_use_double_underscores_and_strings_are_converted():
+    settings = Settings.from_env({
+        "WHISPER__MODEL": "tiny.en", "WHISPER__BATCH_SIZE": "4", "WHISPER__PRELOAD": "false",
+        "BACKENDS__ALIGNMENT": "cross_attention", "ALIGNMENT__MODELS": '{"en": "/models/w2v-en"}',
+        "DEFAULT_LANGUAGE": "", "LOG_FORMAT": "json", "HF_TOKEN": "secret", "UNRELATED": "x",
+    })
+    assert settings.whisper.model == "tiny.en" and settings.whisper.batch_size == 4 and settings.whisper.preload is False
+    assert settings.backends.alignment == "cross_attention"
+    assert settings.alignment.models == {"en": "/models/w2v-en"}
+    assert settings.default_language is None and settings.log_format == "json" and settings.hf_token == "secret"
+
+
+@pytest.mark.parametrize("env", [{"WHISPER__BATCH_SIZE": "many"}, {"LOG_FORMAT": "xml"}, {"ALIGNMENT__MODELS": "not json"},
+                                 {"WHISPER__INFERENCE_DEVICE": "tpu"}])
+def test_bad_values_fail_with_the_setting_named(env):
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env(env)
+    assert str(error.value)
