@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+import io
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import openai
+import pytest
+from openai.types.audio import TranscriptionVerbose
+
+from app.domain.models import TranscriptionOptions
+from tests.conftest import FIXTURES
+from tests.integration.conftest import PYANNOTE_SAMPLE, recall, stm_utterances, words_of
+from tests.subtitles import parse_srt, parse_vtt
+
+URL = "/v1/audio/transcriptions"
+SAMPLE = PYANNOTE_SAMPLE / "sample.wav"
+
+
+def upload(path):
+    return {"file": (path.name, path.read_bytes(), "audio/wav")}
+
+
+@pytest.fixture(scope="module")
+def conversation(real_client) -> dict:
+    """A real two-person phone call (pyannote's sample), base model, word and segment times."""
+    response = real_client.post(URL, files=upload(SAMPLE), data={
+        "model": "whisper-1", "response_format": "verbose_json", "timestamp_granularities[]": ["word", "segment"],
+    })
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_transcript_matches_what_was_said(conversation):
+    reference = " ".join(text for *_, text in stm_utterances())
+    assert recall(reference, conversation["text"]) >= 0.8, conversation["text"]
+    assert conversation["language"] == "english" and conversation["duration"] == pytest.approx(30.0, abs=0.01)
+
+
+def test_verbose_json_validates_against_the_official_types(conversation):
+    TranscriptionVerbose.model_validate(conversation, strict=True)
+    assert conversation["aligner"] == "cross_attention"  # wav2vec2 cannot be had offline: the fallback timed the words
+    assert all(s["tokens"] and s["avg_logprob"] < 0 and 0 <= s["no_speech_prob"] <= 1 for s in conversation["segments"])
+
+
+def test_word_times_are_real(conversation):
+    words, segments = conversation["words"], conversation["segments"]
+    assert len(words) >= 60
+    assert all(w["start"] <= w["end"] for w in words)
+    assert all(a["start"] <= b["start"] for a, b in zip(words, words[1:])), "word starts must be monotonic"
+    for word in words:
+        assert any(s["start"] - 1e-6 <= word["start"] and word["end"] <= s["end"] + 1e-6 for s in segments), word
+    # Anchor words against the human timing in sample.stm (±0.5 s around the utterance).
+    for anchor in ("sheila", "yankee", "jersey"):
+        spoken = [(start, end) for start, end, _, text in stm_utterances() if anchor in words_of(text)]
+        heard = [w for w in words if anchor in words_of(w["word"])]
+        assert heard, f"'{anchor}' was not transcribed"
+        assert any(s - 0.5 <= heard[0]["start"] <= e + 0.5 for s, e in spoken), (anchor, heard[0], spoken)
+
+
+def test_words_fall_inside_their_own_segment(real_container):
+    from app.adapters.audio import PyAVDecoder
+
+    audio = PyAVDecoder().decode(io.BytesIO(SAMPLE.read_bytes()))
+    result = real_container.pipeline().run_audio(audio, TranscriptionOptions(model="base", word_timestamps=True))
+    for segment in result.transcript.segments:
+        assert segment.words, segment
+        for a, b in zip(segment.words, segment.words[1:]):
+            assert a.start <= b.start
+        assert all(segment.start <= w.start <= w.end <= segment.end for w in segment.words)
+
+
+@pytest.mark.parametrize(("fixture", "said"), [
+    ("en_fox.wav", "the quick brown fox jumps over the lazy dog she sells sea shells by the sea shore"),
+    ("en_weather.wav", "good morning everyone today the weather is sunny and warm so we will walk to the park after lunch"),
+])
+def test_english_only_model_on_synthetic_speech(real_client, fixture, said):
+    response = real_client.post(URL, files=upload(FIXTURES / fixture), data={"model": "tiny.en", "response_format": "json"})
+    assert response.status_code == 200
+    text = response.json()["text"]
+    assert recall(said, text) >= 0.7, text
+
+
+def test_language_is_detected(real_client):
+    body = real_client.post(URL, files=upload(FIXTURES / "de_coffee.wav"), data={"response_format": "verbose_json"}).json()
+    assert body["language"] == "german"
+    assert {"guten", "morgen", "kaffee"} <= set(words_of(body["text"])), body["text"]
+
+
+def test_translation_of_spanish_speech_is_english(real_client):
+    response = real_client.post("/v1/audio/translations", files=upload(FIXTURES / "es_beach.wav"), data={"response_format": "verbose_json"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["task"] == "translate"
+    words = set(words_of(body["text"]))
+    assert {"beach", "friends"} <= words and not {"playa", "amigos"} & words, body["text"]
+
+
+@pytest.mark.parametrize("fmt", ["srt", "vtt"])
+def test_subtitles_parse_and_follow_the_speech(real_client, fmt):
+    response = real_client.post(URL, files=upload(FIXTURES / "en_fox.wav"), data={"response_format": fmt, "model": "tiny.en"})
+    assert response.status_code == 200
+    cues = parse_srt(response.text) if fmt == "srt" else parse_vtt(response.text)
+    assert len(cues) >= 2, response.text  # one cue per sentence after alignment
+    assert all(a.end <= b.start + 1e-3 for a, b in zip(cues, cues[1:]))
+    assert recall("the quick brown fox jumps over the lazy dog she sells sea shells by the sea shore",
+                  " ".join(c.text for c in cues)) >= 0.6
+
+
+def test_highlight_words_on_real_speech(real_client):
+    response = real_client.post(URL, files=upload(FIXTURES / "en_fox.wav"),
+                                data={"response_format": "srt", "highlight_words": "true", "model": "tiny.en"})
+    cues = parse_srt(response.text)
+    underlined = [c for c in cues if "<u>" in c.text]
+    assert len(underlined) >= 8 and all(c.text.count("<u>") == 1 for c in underlined)
+
+
+def test_decoding_options_run_for_real(real_client):
+    response = real_client.post(URL, files=upload(FIXTURES / "en_fox.wav"), data={
+        "model": "tiny.en", "temperature": "0.2", "prompt": "Foxes and dogs.", "hotwords": "fox",
+        "suppress_numerals": "false", "chunk_size": "10", "batch_size": "2", "align": "false", "response_format": "verbose_json",
+    })
+    assert response.status_code == 200
+    body = response.json()
+    assert "fox" in words_of(body["text"]) and "aligner" not in body
+    assert body["segments"][0]["temperature"] == 0.2
+
+
+def test_silence_is_an_empty_transcript(real_client):
+    body = real_client.post(URL, files=upload(FIXTURES / "silence.wav"), data={"response_format": "verbose_json", "language": "en"}).json()
+    assert body["text"] == "" and body["segments"] == []
+
+
+def test_model_errors_with_the_real_resolver(real_client):
+    assert real_client.post(URL, files=upload(FIXTURES / "silence.wav"), data={"model": "../../etc/passwd"}).status_code == 400
+    missing = real_client.post(URL, files=upload(FIXTURES / "silence.wav"), data={"model": "large-v3"})
+    assert missing.status_code == 404 and "base, tiny.en" in missing.json()["error"]["message"]
+    english_only = real_client.post(URL, files=upload(FIXTURES / "de_coffee.wav"), data={"model": "tiny.en", "language": "de"})
+    assert english_only.status_code == 400 and english_only.json()["error"]["param"] == "language"
+
+
+def test_openai_client_strict_validation_on_real_output(real_client):
+    client = openai.OpenAI(api_key="unused", base_url=f"{real_client.base_url}/v1", http_client=real_client,
+                           _strict_response_validation=True, max_retries=0)
+    with (FIXTURES / "en_fox.wav").open("rb") as f:
+        result = client.audio.transcriptions.create(model="tiny.en", file=f, response_format="verbose_json",
+                                                    timestamp_granularities=["word"])
+    assert result.words and result.words[0].start <= result.words[0].end
+    with (FIXTURES / "es_beach.wav").open("rb") as f:
+        translated = client.audio.translations.create(model="whisper-1", file=f)
+    assert "beach" in translated.text.lower()
+
+
+def test_ten_simultaneous_requests_load_a_model_once(real_settings):
+    from app.container import build_container
+
+    container = build_container(real_settings)
+    store = container.whisper_models()
+    barrier = threading.Barrier(10)
+
+    def get(_):
+        barrier.wait()
+        return store.get("tiny.en")
+
+    with ThreadPoolExecutor(10) as pool:
+        models = list(pool.map(get, range(10)))
+    assert store.load_count == 1 and all(m is models[0] for m in models)
+    assert store.loaded() == ["tiny.en"]
+    assert store.unload("tiny.en") and store.loaded() == []
+
+
+def test_model_management_endpoints(real_client):
+    assert real_client.post("/models/load", data={"model": "tiny.en"}).json() == {"id": "tiny.en", "loaded": True}
+    listed = real_client.get("/models/list").json()
+    assert {"id": "tiny.en", "loaded": True} in listed["models"] and listed["default"] == "base"
+    assert real_client.post("/models/unload", data={"model": "tiny.en"}).json() == {"id": "tiny.en", "loaded": False}
+    offline = real_client.post("/align_models/load", data={"language": "en"})
+    assert offline.status_code == 404 and offline.json()["error"]["param"] == "language"
+    assert json.loads(real_client.get("/v1/models").text)["data"][0]["id"] == "whisper-1"
