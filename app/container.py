@@ -118,6 +118,7 @@ class Container(containers.DeclarativeContainer):
         device=device,
         token=settings.provided.hf_token,
         cache_dir=None,
+        allow_download=downloads_allowed,
     )
     diarizer = providers.Selector(
         settings.provided.backends.diarization,

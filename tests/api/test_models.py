@@ -40,3 +40,10 @@ def test_openai_model_list_and_retrieve(client):
     assert client.get("/v1/models/whisper-1").json()["id"] == "whisper-1"
     assert client.get("/v1/models/tiny.en").status_code == 200
     assert client.get("/v1/models/nope").status_code == 404
+
+
+def test_openapi_schema_lists_the_audio_endpoints(client):
+    schema = client.get("/schema/openapi.json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    assert {"/v1/audio/transcriptions", "/v1/audio/translations", "/models/list", "/healthcheck"} <= set(paths)

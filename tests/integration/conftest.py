@@ -3,6 +3,7 @@ wav2vec2 alignment is then unavailable and the cross-attention aligner does the 
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,6 +54,14 @@ def recall(reference: str, hypothesis: str) -> float:
             remaining.remove(word)
             found += 1
     return found / len(ref)
+
+
+def similarity(reference: str, hypothesis: str) -> float:
+    """Letter-level similarity (0..1), blind to spacing and punctuation ("sea shore" = "seashore")."""
+    def letters(text: str) -> str:
+        return "".join(words_of(text))
+
+    return difflib.SequenceMatcher(None, letters(reference), letters(hypothesis)).ratio()
 
 
 def stm_utterances() -> list[tuple[float, float, str, str]]:

@@ -11,7 +11,7 @@ from openai.types.audio import TranscriptionVerbose
 
 from app.domain.models import TranscriptionOptions
 from tests.conftest import FIXTURES
-from tests.integration.conftest import PYANNOTE_SAMPLE, recall, stm_utterances, words_of
+from tests.integration.conftest import PYANNOTE_SAMPLE, recall, similarity, stm_utterances, words_of
 from tests.subtitles import parse_srt, parse_vtt
 
 URL = "/v1/audio/transcriptions"
@@ -79,7 +79,7 @@ def test_english_only_model_on_synthetic_speech(real_client, fixture, said):
     response = real_client.post(URL, files=upload(FIXTURES / fixture), data={"model": "tiny.en", "response_format": "json"})
     assert response.status_code == 200
     text = response.json()["text"]
-    assert recall(said, text) >= 0.7, text
+    assert similarity(said, text) >= 0.85, text
 
 
 def test_language_is_detected(real_client):
@@ -104,8 +104,8 @@ def test_subtitles_parse_and_follow_the_speech(real_client, fmt):
     cues = parse_srt(response.text) if fmt == "srt" else parse_vtt(response.text)
     assert len(cues) >= 2, response.text  # one cue per sentence after alignment
     assert all(a.end <= b.start + 1e-3 for a, b in zip(cues, cues[1:]))
-    assert recall("the quick brown fox jumps over the lazy dog she sells sea shells by the sea shore",
-                  " ".join(c.text for c in cues)) >= 0.6
+    assert similarity("the quick brown fox jumps over the lazy dog she sells sea shells by the sea shore",
+                      " ".join(c.text for c in cues)) >= 0.85
 
 
 def test_highlight_words_on_real_speech(real_client):
@@ -178,3 +178,11 @@ def test_model_management_endpoints(real_client):
     offline = real_client.post("/align_models/load", data={"language": "en"})
     assert offline.status_code == 404 and offline.json()["error"]["param"] == "language"
     assert json.loads(real_client.get("/v1/models").text)["data"][0]["id"] == "whisper-1"
+
+
+def test_diarization_without_a_pyannote_model_says_what_to_set(real_client):
+    response = real_client.post(URL, files=upload(FIXTURES / "en_fox.wav"), data={"model": "tiny.en", "diarize": "true"})
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["param"] == "diarize" and error["code"] == "stage_unavailable"
+    assert "DIARIZATION__MODEL" in error["message"] and "HF_TOKEN" in error["message"]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import wave
 
 import pytest
 
@@ -10,7 +11,8 @@ from tests.audio_files import FORMATS, encode, tone_wav
 from tests.conftest import FIXTURES
 
 SPEECH = FIXTURES / "en_fox.wav"
-SPEECH_SECONDS = 6.129
+with wave.open(str(SPEECH)) as _wav:
+    SPEECH_SECONDS = _wav.getnframes() / _wav.getframerate()
 
 
 @pytest.mark.parametrize("extension", sorted(FORMATS))

@@ -16,8 +16,10 @@ from app.domain.models import Audio, Diarization, SpeakerTurn, TranscriptionOpti
 class PyannoteModelStore:
     """ModelStore for the diarization stage: pyannote pipelines by hub id or local path."""
 
-    def __init__(self, default_model: str, device: str, token: str | None, cache_dir: Path | None) -> None:
+    def __init__(self, default_model: str, device: str, token: str | None, cache_dir: Path | None,
+                 allow_download: bool = True) -> None:
         self.default_model = default_model
+        self.allow_download = allow_download
         self.device = device
         self.token = token
         self.cache_dir = cache_dir
@@ -51,6 +53,14 @@ class PyannoteModelStore:
     def _load(self, name: str) -> Any:
         from whisperx.diarize import DiarizationPipeline
 
+        if not self.allow_download and not Path(name).expanduser().is_dir() and not self._cached(name):
+            # Fail at once instead of waiting on the hub's retries.
+            raise ModelLoadFailed(
+                f"Diarization model '{name}' is not in the local hub cache and downloads are disabled "
+                "(ALLOW_DOWNLOADS=false or HF_HUB_OFFLINE=1); set DIARIZATION__MODEL to a local pyannote "
+                "pipeline directory, or allow downloads and set HF_TOKEN.",
+                param="diarize",
+            )
         try:
             return DiarizationPipeline(
                 model_name=name, token=self.token, device=self.device,
@@ -68,6 +78,13 @@ class PyannoteModelStore:
                 f"Diarization model '{name}' could not be loaded ({type(exc).__name__}: {str(exc)[:200]}); {hint}.",
                 param="diarize",
             ) from exc
+
+
+    def _cached(self, name: str) -> bool:
+        from huggingface_hub import try_to_load_from_cache
+
+        found = try_to_load_from_cache(name, "config.yaml", cache_dir=str(self.cache_dir) if self.cache_dir else None)
+        return isinstance(found, str)
 
 
 class WhisperXDiarizer:
