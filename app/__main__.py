@@ -15,6 +15,7 @@ def main() -> None:
         host=settings.uvicorn_host,
         port=settings.uvicorn_port,
         log_config=None,  # our structlog set-up formats uvicorn's records too
+        access_log=False,  # RequestLogMiddleware writes the one line per request
         timeout_graceful_shutdown=30,
     )
 
