@@ -11,6 +11,7 @@ import os
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import structlog
 from dependency_injector import containers, providers
 
 from app.adapters.audio import PyAVDecoder
@@ -26,19 +27,26 @@ from app.adapters.formatters.vtt_json import VttJsonFormatter
 from app.adapters.models.bundled import BundledModelInstaller
 from app.adapters.models.device import resolve_compute_type, resolve_cpu_threads, resolve_device
 from app.adapters.models.resolver import WhisperModelResolver
+from app.adapters.formatters.diarized_json import DiarizedJsonFormatter
+from app.adapters.speaker_clustering.diarizer import SpeakerClusteringDiarizer, VoiceEncoder
+from app.adapters.speaker_clustering.local_speakers import SegmentationModel
+from app.adapters.speaker_clustering.model_store import SpeakerClusteringModelStore
 from app.adapters.whisperx.aligner import Wav2Vec2Aligner, Wav2Vec2ModelStore
 from app.adapters.whisperx.diarizer import PyannoteModelStore, WhisperXDiarizer
 from app.adapters.whisperx.model_store import WhisperModelStore
 from app.adapters.whisperx.transcriber import WhisperXTranscriber
 from app.adapters.whisperx.vad import PyannoteVad
 from app.config.settings import Settings, SettingsError
+from app.domain.errors import DomainError
 from app.domain.pipeline import TranscriptionPipeline
+
+logger = structlog.get_logger(__name__)
 
 ENTRY_POINT_GROUP = "whisperx_api_server.{stage}"
 BUILTIN_BACKENDS = {
     "transcription": ("whisperx",),
     "alignment": ("whisperx", "cross_attention"),
-    "diarization": ("whisperx",),
+    "diarization": ("auto", "whisperx", "speaker_clustering"),
 }
 
 
@@ -49,6 +57,26 @@ def _optional_path(value: str | None) -> Path | None:
 def _downloads_allowed(settings: Settings) -> bool:
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
     return settings.allow_downloads and not offline
+
+
+def choose_diarization_backend(settings: Settings, pyannote: PyannoteModelStore) -> str:
+    """`auto`: whisperx's pyannote pipeline when it loads, else the embedded speaker_clustering.
+
+    Decided once (the provider is a singleton) and logged, so a deployment knows what it runs.
+    """
+    chosen = settings.backends.diarization
+    if chosen != "auto":
+        return chosen
+    reason = pyannote.unavailable_reason()
+    if reason is None:
+        try:
+            pyannote.load(pyannote.default_model)
+            logger.info("diarization backend chosen", backend="whisperx", model=pyannote.default_model)
+            return "whisperx"
+        except DomainError as exc:
+            reason = exc.message
+    logger.info("diarization backend chosen", backend="speaker_clustering", why_not_whisperx=reason)
+    return "speaker_clustering"
 
 
 def _aligner_chain(primary, fallback, use_fallback: bool) -> list:
@@ -120,11 +148,22 @@ class Container(containers.DeclarativeContainer):
         cache_dir=None,
         allow_download=downloads_allowed,
     )
-    diarizer = providers.Selector(
-        settings.provided.backends.diarization,
-        whisperx=providers.ThreadSafeSingleton(WhisperXDiarizer, models=pyannote_models),
+    segmentation_model = providers.ThreadSafeSingleton(SegmentationModel, device=device)
+    voice_encoder = providers.ThreadSafeSingleton(VoiceEncoder, device=device)
+    speaker_clustering_models = providers.ThreadSafeSingleton(
+        SpeakerClusteringModelStore, segmentation=segmentation_model, encoder=voice_encoder
     )
-    diarization_models = providers.Selector(settings.provided.backends.diarization, whisperx=pyannote_models)
+    diarization_backend = providers.ThreadSafeSingleton(choose_diarization_backend, settings, pyannote_models)
+    diarizer = providers.Selector(
+        diarization_backend,
+        whisperx=providers.ThreadSafeSingleton(WhisperXDiarizer, models=pyannote_models),
+        speaker_clustering=providers.ThreadSafeSingleton(
+            SpeakerClusteringDiarizer, segmentation=segmentation_model, encoder=voice_encoder
+        ),
+    )
+    diarization_models = providers.Selector(
+        diarization_backend, whisperx=pyannote_models, speaker_clustering=speaker_clustering_models
+    )
 
     pipeline = providers.ThreadSafeSingleton(
         TranscriptionPipeline, decoder=decoder, transcriber=transcriber, aligners=aligners, diarizer=diarizer
@@ -138,6 +177,7 @@ class Container(containers.DeclarativeContainer):
         srt=providers.ThreadSafeSingleton(SrtFormatter),
         vtt=providers.ThreadSafeSingleton(VttFormatter),
         aud=providers.ThreadSafeSingleton(AudacityFormatter),
+        diarized_json=providers.ThreadSafeSingleton(DiarizedJsonFormatter),
     )
 
 

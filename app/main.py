@@ -40,9 +40,16 @@ def services_from(container: Container, limiter: anyio.CapacityLimiter) -> Servi
         stages={
             "transcription": StageModels(settings.backends.transcription, settings.whisper.model, container.transcription_models()),
             "alignment": StageModels(settings.backends.alignment, None, container.alignment_models()),
-            "diarization": StageModels(settings.backends.diarization, settings.diarization.model, container.diarization_models()),
+            "diarization": _diarization_stage(container),
         },
     )
+
+
+def _diarization_stage(container: Container) -> StageModels:
+    backend = container.diarization_backend()
+    store = container.diarization_models()
+    default = container.settings().diarization.model if backend == "whisperx" else next(iter(store.available()), None)
+    return StageModels(backend, default, store)
 
 
 def warm_up(container: Container) -> None:
@@ -55,6 +62,8 @@ def warm_up(container: Container) -> None:
         container.transcription_models().load(settings.whisper.model)
         if settings.backends.transcription == "whisperx":
             container.vad().warm_up()
+        if container.diarization_backend() == "speaker_clustering":
+            container.speaker_clustering_models().load(next(iter(container.speaker_clustering_models().available())))
     except DomainError as exc:
         # Keep serving: other models may load, and a later request retries this one.
         logger.error("default model failed to load", model=settings.whisper.model, error=exc.message)
@@ -75,7 +84,7 @@ def create_app(container: Container | None = None, settings: Settings | None = N
             device=container.device(),
             compute_type=container.compute_type(),
             backends={"transcription": settings.backends.transcription, "alignment": settings.backends.alignment,
-                      "diarization": settings.backends.diarization},
+                      "diarization": container.diarization_backend()},
         )
         yield
 

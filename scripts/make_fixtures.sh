@@ -14,3 +14,9 @@ say de 140 de_coffee.wav "Guten Morgen. Ich trinke jeden Tag einen Kaffee und le
 # Two seconds of silence, for the no-speech path.
 sox -n -r 16000 -c 1 -b 16 silence.wav trim 0 2
 rm -f /tmp/fixture-raw.wav
+# Three voices taking turns A B C A B, for diarization with an unknown speaker count.
+espeak-ng -v en+m3 -s 130 -w /tmp/fixture-a.wav "Hello, my name is Adam and I work at the library in the centre of town."
+espeak-ng -v en+f3 -s 140 -w /tmp/fixture-b.wav "Nice to meet you Adam. I am Beth, I teach mathematics at the school near the river."
+espeak-ng -v en-us+m7 -s 120 -w /tmp/fixture-c.wav "And I am Carl. I drive the bus that takes both of you to work every morning."
+sox /tmp/fixture-a.wav /tmp/fixture-b.wav /tmp/fixture-c.wav /tmp/fixture-a.wav /tmp/fixture-b.wav -r 16000 -c 1 -b 16 three_speakers.wav
+rm -f /tmp/fixture-a.wav /tmp/fixture-b.wav /tmp/fixture-c.wav

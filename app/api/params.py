@@ -15,6 +15,7 @@ from app.config.settings import Settings
 from app.domain.errors import InvalidRequest
 from app.domain.languages import WHISPER_LANGUAGES
 from app.domain.models import RenderOptions, Task, TranscriptionOptions
+from app.domain.ports import Formatter
 
 FormT = TypeVar("FormT", bound=msgspec.Struct)
 # openai-python sends arrays as repeated `name[]` parts; curl users often write `name`.
@@ -57,8 +58,9 @@ def upload(form: FormMultiDict) -> UploadFile:
     return file
 
 
-def transcription_request(form: FormMultiDict, settings: Settings, formats: Container[str]) -> AudioRequest:
+def transcription_request(form: FormMultiDict, settings: Settings, formats: Mapping[str, Formatter]) -> AudioRequest:
     fields = form_fields(form, TranscriptionForm)
+    response_format = _response_format(fields.response_format, settings, formats)
     language = _language(fields.language if "language" in form else settings.default_language)
     if fields.min_speakers and fields.max_speakers and fields.min_speakers > fields.max_speakers:
         raise InvalidRequest("'min_speakers' must not be greater than 'max_speakers'.", param="min_speakers")
@@ -74,7 +76,8 @@ def transcription_request(form: FormMultiDict, settings: Settings, formats: Cont
         # Highlighting words needs word times even when only segments are returned.
         word_timestamps=words or fields.highlight_words,
         align=fields.align,
-        diarize=fields.diarize,
+        # A speaker-labelled format asks for diarization by itself.
+        diarize=fields.diarize or getattr(formats[response_format], "needs_diarization", False),
         speaker_embeddings=fields.speaker_embeddings,
         min_speakers=fields.min_speakers,
         max_speakers=fields.max_speakers,
@@ -86,10 +89,10 @@ def transcription_request(form: FormMultiDict, settings: Settings, formats: Cont
         segment_timestamps="segment" in fields.timestamp_granularities or not words,
         highlight_words=fields.highlight_words,
     )
-    return AudioRequest(upload(form), options, render, _response_format(fields.response_format, settings, formats))
+    return AudioRequest(upload(form), options, render, response_format)
 
 
-def translation_request(form: FormMultiDict, settings: Settings, formats: Container[str]) -> AudioRequest:
+def translation_request(form: FormMultiDict, settings: Settings, formats: Mapping[str, Formatter]) -> AudioRequest:
     fields = form_fields(form, TranslationForm)
     options = TranscriptionOptions(
         model=fields.model,

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import msgspec
 
-ResponseFormat = Literal["text", "json", "verbose_json", "vtt_json", "srt", "vtt", "aud"]
+ResponseFormat = Literal["text", "json", "verbose_json", "vtt_json", "srt", "vtt", "aud", "diarized_json"]
 
 
 def _default_data_dir() -> str:
@@ -41,7 +41,7 @@ class DiarizationSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
 class BackendSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     transcription: str = "whisperx"
     alignment: str = "whisperx"
-    diarization: str = "whisperx"
+    diarization: str = "auto"  # whisperx when its pyannote model loads, else speaker_clustering
 
 
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -81,7 +81,7 @@ def test_booleans_as_strings(client, fake_transcriber, value, expected):
     ("fmt", "content_type"),
     [("json", "application/json"), ("verbose_json", "application/json"), ("vtt_json", "application/json"),
      ("text", "text/plain; charset=utf-8"), ("srt", "application/x-subrip; charset=utf-8"),
-     ("vtt", "text/vtt; charset=utf-8"), ("aud", "text/plain; charset=utf-8")],
+     ("vtt", "text/vtt; charset=utf-8"), ("aud", "text/plain; charset=utf-8"), ("diarized_json", "application/json")],
 )
 def test_every_response_format_with_its_content_type(client, fmt, content_type):
     response = client.post(URL, files=audio_file(), data={"response_format": fmt})
@@ -98,6 +98,8 @@ def test_every_response_format_with_its_content_type(client, fmt, content_type):
         assert text.splitlines()[0] == "0.000\t0.900\tHello world."
     elif fmt == "text":
         assert text == "Hello world. How are you?\n"
+    elif fmt == "diarized_json":  # asks for diarization by itself
+        assert [s["speaker"] for s in json.loads(text)["segments"]] == ["SPEAKER_00", "SPEAKER_01"]
 
 
 def test_default_response_format_and_language_come_from_settings(container, fake_transcriber):

@@ -5,6 +5,7 @@ import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import msgspec
 import openai
 import pytest
 from openai.types.audio import TranscriptionVerbose
@@ -180,8 +181,15 @@ def test_model_management_endpoints(real_client):
     assert json.loads(real_client.get("/v1/models").text)["data"][0]["id"] == "whisper-1"
 
 
-def test_diarization_without_a_pyannote_model_says_what_to_set(real_client):
-    response = real_client.post(URL, files=upload(FIXTURES / "en_fox.wav"), data={"model": "tiny.en", "diarize": "true"})
+def test_diarization_without_a_pyannote_model_says_what_to_set(real_settings):
+    from litestar.testing import TestClient
+
+    from app.main import create_app
+
+    settings = msgspec.structs.replace(real_settings, backends=msgspec.structs.replace(real_settings.backends, diarization="whisperx"),
+                                       whisper=msgspec.structs.replace(real_settings.whisper, preload=False))
+    with TestClient(create_app(settings=settings)) as client:
+        response = client.post(URL, files=upload(FIXTURES / "en_fox.wav"), data={"model": "tiny.en", "diarize": "true"})
     assert response.status_code == 503
     error = response.json()["error"]
     assert error["param"] == "diarize" and error["code"] == "stage_unavailable"

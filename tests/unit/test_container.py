@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from app.config.settings import Settings, SettingsError
-from app.container import build_container
+from app.container import build_container, choose_diarization_backend
+from app.domain.errors import ModelLoadFailed
 from app.domain.models import Audio, TranscriptionOptions
 
 
@@ -23,8 +24,10 @@ def test_default_backends_are_the_whisperx_adapters():
     container = build_container(Settings.from_env({}))
     assert container.transcriber().name == "whisperx"
     assert [a.name for a in container.aligners()] == ["wav2vec2", "cross_attention"]
-    assert container.diarizer().name == "whisperx"
-    assert sorted(container.formatters()) == ["aud", "json", "srt", "text", "verbose_json", "vtt", "vtt_json"]
+    # No HF_TOKEN and no local pyannote pipeline: `auto` picks the embedded diarizer.
+    assert container.diarization_backend() == "speaker_clustering"
+    assert container.diarizer().name == "speaker_clustering"
+    assert sorted(container.formatters()) == ["aud", "diarized_json", "json", "srt", "text", "verbose_json", "vtt", "vtt_json"]
 
 
 def test_alignment_backends_are_mixable():
@@ -71,3 +74,41 @@ def test_third_party_backends_register_through_entry_points(plugin_on_path):
 def test_an_unregistered_plugin_name_is_still_refused(plugin_on_path):
     with pytest.raises(SettingsError, match="echo, whisperx"):
         build_container(Settings.from_env({"BACKENDS__TRANSCRIPTION": "nope"}))
+
+
+class FakePyannoteStore:
+    default_model = "pyannote/speaker-diarization-community-1"
+
+    def __init__(self, reason=None, fails=False):
+        self.reason, self.fails, self.loads = reason, fails, []
+
+    def unavailable_reason(self, name=None):
+        return self.reason
+
+    def load(self, name):
+        self.loads.append(name)
+        if self.fails:
+            raise ModelLoadFailed("gated repo", param="diarize")
+        return name
+
+
+@pytest.mark.parametrize(
+    ("setting", "store", "expected", "loads"),
+    [
+        ("auto", FakePyannoteStore(), "whisperx", 1),
+        ("auto", FakePyannoteStore(fails=True), "speaker_clustering", 1),
+        ("auto", FakePyannoteStore(reason="no token"), "speaker_clustering", 0),
+        ("whisperx", FakePyannoteStore(reason="no token"), "whisperx", 0),
+        ("speaker_clustering", FakePyannoteStore(), "speaker_clustering", 0),
+    ],
+)
+def test_diarization_backend_choice(setting, store, expected, loads):
+    settings = Settings.from_env({"BACKENDS__DIARIZATION": setting})
+    assert choose_diarization_backend(settings, store) == expected
+    assert len(store.loads) == loads
+
+
+def test_diarization_backend_is_decided_once():
+    container = build_container(Settings.from_env({}))
+    assert container.diarization_backend() is container.diarization_backend()
+    assert container.diarization_models().available() == ["pyannote-segmentation+resemblyzer"]

@@ -3,9 +3,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from openai.types.audio import Transcription, TranscriptionVerbose
+from openai.types.audio import Transcription, TranscriptionDiarized, TranscriptionVerbose
 
 from app.adapters.formatters.aud import AudacityFormatter
+from app.adapters.formatters.diarized_json import DiarizedJsonFormatter
 from app.adapters.formatters.json_ import JsonFormatter
 from app.adapters.formatters.srt import SrtFormatter
 from app.adapters.formatters.text import TextFormatter
@@ -92,9 +93,20 @@ def test_highlight_words_underlines_the_spoken_word_in_each_cue():
     assert cues[0].start == 0.5 and cues[0].end == 0.9
 
 
-def test_subtitles_prefix_speakers():
-    cues = parse_vtt(VttFormatter().render(make_transcript(speakers=True), RenderOptions()))
-    assert [c.text for c in cues] == ["[SPEAKER_00]: Hello world.", "[SPEAKER_01]: Fine, thanks."]
+def test_subtitles_name_speakers():
+    vtt = parse_vtt(VttFormatter().render(make_transcript(speakers=True), RenderOptions()))
+    assert [c.text for c in vtt] == ["<v SPEAKER_00>Hello world.", "<v SPEAKER_01>Fine, thanks."]  # WebVTT voice tags
+    srt = parse_srt(SrtFormatter().render(make_transcript(speakers=True), RenderOptions(highlight_words=True)))
+    assert srt[0].text == "[SPEAKER_00]: <u>Hello</u> world."
+    assert all(c.text.startswith(("[SPEAKER_00]: ", "[SPEAKER_01]: ")) for c in srt)
+
+
+def test_diarized_json_is_openais_shape():
+    body = json.loads(DiarizedJsonFormatter().render(make_transcript(speakers=True), RenderOptions()))
+    TranscriptionDiarized.model_validate(body, strict=True)
+    assert [(s["id"], s["speaker"], s["type"]) for s in body["segments"]] == [
+        ("seg_0", "SPEAKER_00", "transcript.text.segment"), ("seg_1", "SPEAKER_01", "transcript.text.segment")]
+    assert body["task"] == "transcribe" and body["text"] == "Hello world. Fine, thanks."
 
 
 def test_aud_is_an_audacity_label_track():
@@ -112,7 +124,7 @@ def test_text_is_plain_and_puts_speaker_turns_on_their_own_lines():
 
 def test_empty_transcript_renders_in_every_format():
     empty = Transcript(task=Task.TRANSCRIBE, language="en", duration=2.0, segments=())
-    for formatter in (JsonFormatter(), VerboseJsonFormatter(), VttJsonFormatter(), SrtFormatter(), VttFormatter(),
+    for formatter in (JsonFormatter(), VerboseJsonFormatter(), DiarizedJsonFormatter(), VttJsonFormatter(), SrtFormatter(), VttFormatter(),
                       AudacityFormatter(), TextFormatter()):
         formatter.render(empty, RenderOptions(word_timestamps=True))
     assert parse_vtt(VttFormatter().render(empty, RenderOptions())) == []

@@ -10,7 +10,8 @@ def test_defaults():
     assert settings.whisper.model == "base"
     assert settings.default_response_format == "json"
     assert (settings.uvicorn_host, settings.uvicorn_port) == ("0.0.0.0", 8000)
-    assert (settings.backends.transcription, settings.backends.alignment, settings.backends.diarization) == ("whisperx",) * 3
+    assert (settings.backends.transcription, settings.backends.alignment) == ("whisperx", "whisperx")
+    assert settings.backends.diarization == "auto"
     assert settings.whisper.compute_type == "auto" and settings.whisper.inference_device == "auto"
     assert settings.whisper.chunk_size == 30 and settings.whisper.batch_size == 8
     assert settings.max_upload_size_bytes == 25 * 1024 * 1024

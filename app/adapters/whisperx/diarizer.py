@@ -53,14 +53,10 @@ class PyannoteModelStore:
     def _load(self, name: str) -> Any:
         from whisperx.diarize import DiarizationPipeline
 
-        if not self.allow_download and not Path(name).expanduser().is_dir() and not self._cached(name):
+        reason = self.unavailable_reason(name)
+        if reason is not None:
             # Fail at once instead of waiting on the hub's retries.
-            raise ModelLoadFailed(
-                f"Diarization model '{name}' is not in the local hub cache and downloads are disabled "
-                "(ALLOW_DOWNLOADS=false or HF_HUB_OFFLINE=1); set DIARIZATION__MODEL to a local pyannote "
-                "pipeline directory, or allow downloads and set HF_TOKEN.",
-                param="diarize",
-            )
+            raise ModelLoadFailed(f"Diarization model '{name}' cannot be loaded: {reason}.", param="diarize")
         try:
             return DiarizationPipeline(
                 model_name=name, token=self.token, device=self.device,
@@ -79,6 +75,20 @@ class PyannoteModelStore:
                 param="diarize",
             ) from exc
 
+
+    def unavailable_reason(self, name: str | None = None) -> str | None:
+        """Why the model surely cannot load now (None: it may), without touching the network."""
+        name = name or self.default_model
+        if Path(name).expanduser().is_dir() or self._cached(name):
+            return None
+        if not self.allow_download:
+            return ("it is not in the local hub cache and downloads are disabled (ALLOW_DOWNLOADS=false or "
+                    "HF_HUB_OFFLINE=1); set DIARIZATION__MODEL to a local pyannote pipeline directory, "
+                    "or allow downloads and set HF_TOKEN")
+        if not self.token:
+            return ("pyannote's pipelines are gated on the hub: set HF_TOKEN to a token that has accepted the "
+                    "model's terms, or set DIARIZATION__MODEL to a local pyannote pipeline directory")
+        return None
 
     def _cached(self, name: str) -> bool:
         from huggingface_hub import try_to_load_from_cache

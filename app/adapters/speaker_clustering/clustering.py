@@ -1,0 +1,201 @@
+"""From local speaker evidence and voice embeddings to global speaker labels.
+
+1. Cut speech into *stretches*: runs of speech cells the segmentation windows agree are one voice.
+2. Link stretches that share a 5 s window: the windows vote same voice (+1) or different (-1).
+   Strong positive votes merge stretches into groups; strong negative votes forbid a merge.
+3. Embed each group over all its audio (whole single-speaker stretches give resemblyzer enough
+   speech to separate similar voices) and merge groups whose voices match, which links the same
+   speaker across long gaps. The speaker count falls out of the threshold, or of min/max_speakers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.adapters.speaker_clustering.local_speakers import CELL_SECONDS, LocalSpeakers
+
+LINK = 0.5  # mean window vote that makes two stretches one voice
+CANNOT_LINK = -0.5  # ... or two different voices
+SAME_VOICE = 0.80  # cosine similarity of group embeddings that merges them
+MIN_EMBED_SECONDS = 1.0
+CHANGE_SHARE = 0.25  # share of windows that must see a voice change between two cells  # groups with less speech are too short to embed reliably
+
+
+@dataclass
+class Group:
+    stretches: list[int]
+    seconds: float
+    embedding: np.ndarray | None = None
+
+
+def stretches(local: LocalSpeakers) -> list[np.ndarray]:
+    """Runs of speech cells with no voice change between neighbours."""
+    same = np.zeros(local.cells)
+    differ = np.zeros(local.cells)
+    windows, width = local.labels.shape
+    for c in range(windows):
+        labels = local.labels[c]
+        cells = local.first_cell[c] + np.arange(width - 1)
+        keep = cells + 1 < local.cells
+        both = (labels[:-1] >= 0) & (labels[1:] >= 0)
+        np.add.at(same, cells[keep], (both & (labels[:-1] == labels[1:]))[keep])
+        np.add.at(differ, cells[keep], (both & (labels[:-1] != labels[1:]))[keep])
+    runs: list[np.ndarray] = []
+    current: list[int] = []
+    for cell in range(local.cells):
+        if not local.speech[cell]:
+            if current:
+                runs.append(np.array(current))
+            current = []
+            continue
+        # Split eagerly (a quarter of the windows seeing a change is enough): the window votes
+        # re-join pieces of one voice later, but a missed change is never undone.
+        if current and differ[current[-1]] >= CHANGE_SHARE * (same[current[-1]] + differ[current[-1]]) > 0:
+            runs.append(np.array(current))
+            current = []
+        current.append(cell)
+    if current:
+        runs.append(np.array(current))
+    return runs
+
+
+def window_votes(local: LocalSpeakers, runs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(total, count): over the windows holding both stretches i and j, the sum of their votes
+    (+1 same local speaker, -1 different) and the number of such windows."""
+    n = len(runs)
+    total = np.zeros((n, n))
+    count = np.zeros((n, n))
+    owner = np.full(local.cells, -1)
+    for i, run in enumerate(runs):
+        owner[run] = i
+    windows, width = local.labels.shape
+    for c in range(windows):
+        cells = local.first_cell[c] + np.arange(width)
+        keep = cells < local.cells
+        labels, owners = local.labels[c][keep], owner[cells[keep]]
+        present: dict[int, int] = {}
+        for i in np.unique(owners[owners >= 0]):
+            mine = labels[(owners == i) & (labels >= 0)]
+            if mine.size >= 2:  # 0.2 s of the stretch inside this window
+                present[int(i)] = int(np.bincount(mine).argmax())
+        items = list(present.items())
+        for a in range(len(items)):
+            for b in range(a + 1, len(items)):
+                (i, li), (j, lj) = items[a], items[b]
+                vote = 1.0 if li == lj else -1.0
+                total[i, j] += vote
+                total[j, i] += vote
+                count[i, j] += 1
+                count[j, i] += 1
+    return total, count
+
+
+def cluster(
+    local: LocalSpeakers,
+    embed: Callable[[np.ndarray], np.ndarray],
+    min_speakers: int | None = None,
+    max_speakers: int | None = None,
+) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """Speaker index per cell (-1 = no speech) and one embedding per speaker.
+
+    `embed(cells)` returns an L2-normalised voice embedding of the audio of those cells.
+    """
+    runs = stretches(local)
+    labels = np.full(local.cells, -1)
+    if not runs:
+        return labels, {}
+    total, count = window_votes(local, runs)
+    votes = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+    parent = list(range(len(runs)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def forbidden(a: int, b: int) -> bool:
+        # Pooled over every window that saw both groups, so one odd window cannot veto a merge.
+        members_a = [i for i in range(len(runs)) if find(i) == a]
+        members_b = [i for i in range(len(runs)) if find(i) == b]
+        seen = count[np.ix_(members_a, members_b)].sum()
+        return bool(seen > 0 and total[np.ix_(members_a, members_b)].sum() / seen <= CANNOT_LINK)
+
+    pairs = sorted(((votes[i, j], i, j) for i in range(len(runs)) for j in range(i + 1, len(runs)) if votes[i, j] >= LINK),
+                   reverse=True)
+    for _, i, j in pairs:
+        a, b = find(i), find(j)
+        if a != b and not forbidden(a, b):
+            parent[b] = a
+
+    groups: dict[int, Group] = {}
+    for i, run in enumerate(runs):
+        group = groups.setdefault(find(i), Group(stretches=[], seconds=0.0))
+        group.stretches.append(i)
+        group.seconds += len(run) * CELL_SECONDS
+    for group in groups.values():
+        cells = np.concatenate([runs[i] for i in group.stretches])
+        clean = cells[~local.overlap[cells]]
+        group.embedding = embed(clean if clean.size * CELL_SECONDS >= MIN_EMBED_SECONDS / 2 else cells)
+
+    speakers = _merge_by_voice(groups, find, forbidden, min_speakers, max_speakers)
+    embeddings: dict[int, np.ndarray] = {}
+    for index, members in enumerate(speakers):
+        for root in members:
+            for i in groups[root].stretches:
+                labels[runs[i]] = index
+        weights = np.array([groups[r].seconds for r in members])
+        mean = np.average(np.stack([groups[r].embedding for r in members]), axis=0, weights=weights)
+        embeddings[index] = mean / (np.linalg.norm(mean) or 1.0)
+    return labels, embeddings
+
+
+def _merge_by_voice(groups: dict[int, Group], find, forbidden, min_speakers, max_speakers) -> list[list[int]]:
+    clusters = [[root] for root in sorted(groups, key=lambda r: -groups[r].seconds)]
+
+    def voice(members: list[int]) -> np.ndarray:
+        weights = np.array([groups[r].seconds for r in members])
+        mean = np.average(np.stack([groups[r].embedding for r in members]), axis=0, weights=weights)
+        return mean / (np.linalg.norm(mean) or 1.0)
+
+    def allowed(a: list[int], b: list[int]) -> bool:
+        return not any(forbidden(x, y) for x in a for y in b)
+
+    def best_pair(respect_cannot_link: bool):
+        best = None
+        for x in range(len(clusters)):
+            for y in range(x + 1, len(clusters)):
+                if respect_cannot_link and not allowed(clusters[x], clusters[y]):
+                    continue
+                similarity = float(voice(clusters[x]) @ voice(clusters[y]))
+                if best is None or similarity > best[0]:
+                    best = (similarity, x, y)
+        return best
+
+    def seconds(members: list[int]) -> float:
+        return sum(groups[r].seconds for r in members)
+
+    # Short groups first join the voice they match best: their own embeddings are unreliable.
+    for small in [c for c in clusters if seconds(c) < MIN_EMBED_SECONDS]:
+        others = [c for c in clusters if c is not small and seconds(c) >= MIN_EMBED_SECONDS and allowed(small, c)]
+        if others:
+            target = max(others, key=lambda c: float(voice(small) @ voice(c)))
+            target.extend(small)
+            clusters.remove(small)
+
+    floor = min_speakers or 1
+    while len(clusters) > floor:
+        too_many = max_speakers is not None and len(clusters) > max_speakers
+        # Over max_speakers, the closest voices merge even against the windows' votes.
+        pair = best_pair(respect_cannot_link=True) or (best_pair(respect_cannot_link=False) if too_many else None)
+        if pair is None:
+            break
+        similarity, x, y = pair
+        if similarity < SAME_VOICE and not too_many:
+            break
+        clusters[x].extend(clusters[y])
+        del clusters[y]
+    return clusters

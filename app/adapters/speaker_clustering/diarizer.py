@@ -1,0 +1,92 @@
+"""A diarizer that needs no hub: bundled pyannote segmentation + resemblyzer voices + clustering."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from app.adapters.speaker_clustering.clustering import cluster
+from app.adapters.speaker_clustering.local_speakers import CELL_SECONDS, SegmentationModel
+from app.domain.models import Audio, Diarization, SpeakerTurn, TranscriptionOptions
+
+SAMPLE_RATE = 16_000
+_MAX_EMBED_SECONDS = 60.0  # a voice print needs far less; bounds the cost on long recordings
+
+
+class VoiceEncoder:
+    """resemblyzer's bundled speaker encoder, loaded once and warmed (its first call JIT-compiles)."""
+
+    def __init__(self, device: str = "cpu") -> None:
+        self.device = device
+        self._encoder = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        with self._lock:
+            if self._encoder is None:
+                from resemblyzer import VoiceEncoder as Encoder
+
+                encoder = Encoder("cuda" if self.device == "cuda" else "cpu", verbose=False)
+                encoder.embed_utterance(np.zeros(SAMPLE_RATE, dtype=np.float32))
+                self._encoder = encoder
+            return self._encoder
+
+    def warm_up(self) -> None:
+        self._load()
+
+    def unload(self) -> None:
+        with self._lock:
+            self._encoder = None
+
+    def embed(self, samples: np.ndarray) -> np.ndarray:
+        encoder = self._load()
+        if samples.shape[0] < SAMPLE_RATE // 2:
+            samples = np.pad(samples, (0, SAMPLE_RATE // 2 - samples.shape[0]))
+        vector = encoder.embed_utterance(samples.astype(np.float32))
+        return vector / (np.linalg.norm(vector) or 1.0)
+
+
+class SpeakerClusteringDiarizer:
+    """Backend `speaker_clustering`: works offline with models shipped inside installed packages."""
+
+    name = "speaker_clustering"
+
+    def __init__(self, segmentation: SegmentationModel, encoder: VoiceEncoder) -> None:
+        self.segmentation = segmentation
+        self.encoder = encoder
+        self._lock = threading.Lock()  # the models are shared; one diarization at a time
+
+    def diarize(self, audio: Audio, options: TranscriptionOptions) -> Diarization:
+        samples = np.asarray(audio.samples, dtype=np.float32)
+        with self._lock:
+            return self._diarize(samples, audio.duration, options)
+
+    def _diarize(self, samples: np.ndarray, duration: float, options: TranscriptionOptions) -> Diarization:
+        local = self.segmentation.local_speakers(samples, SAMPLE_RATE)
+        cell = int(CELL_SECONDS * SAMPLE_RATE)
+
+        def embed(cells: np.ndarray) -> np.ndarray:
+            cells = cells[: int(_MAX_EMBED_SECONDS / CELL_SECONDS)]
+            chunks = [samples[c * cell : (c + 1) * cell] for c in np.sort(cells)]
+            return self.encoder.embed(np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32))
+
+        labels, embeddings = cluster(local, embed, options.min_speakers, options.max_speakers)
+        turns = _turns(labels, duration)
+        # Name speakers in order of first appearance, as pyannote does.
+        order = {raw: f"SPEAKER_{i:02d}" for i, raw in enumerate(dict.fromkeys(t[2] for t in turns))}
+        return Diarization(
+            turns=tuple(SpeakerTurn(start, end, order[raw]) for start, end, raw in turns),
+            embeddings={order[raw]: tuple(float(x) for x in vector) for raw, vector in embeddings.items() if raw in order},
+        )
+
+
+def _turns(labels: np.ndarray, duration: float) -> list[tuple[float, float, int]]:
+    turns: list[tuple[float, float, int]] = []
+    start = 0
+    for cell in range(1, labels.shape[0] + 1):
+        if cell == labels.shape[0] or labels[cell] != labels[start]:
+            if labels[start] >= 0:
+                turns.append((round(start * CELL_SECONDS, 3), round(min(cell * CELL_SECONDS, duration), 3), int(labels[start])))
+            start = cell
+    return turns

@@ -1,0 +1,99 @@
+"""Who-speaks-when evidence from the pyannote segmentation model bundled inside whisperx.
+
+The model scores up to three *local* speakers in every 5 s window. Labels mean nothing across
+windows, but inside one window they tell us reliably whether two moments are the same voice.
+We pool the scores onto a coarse grid and keep, per window and cell, the dominant local speaker.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+CELL_SECONDS = 0.1  # grid resolution of the diarization
+WINDOW_STEP_SECONDS = 0.5
+ACTIVE = 0.5
+
+
+@dataclass(frozen=True)
+class LocalSpeakers:
+    """labels[c, j]: dominant local speaker (0..2) of cell j of window c, or -1 for silence."""
+
+    labels: np.ndarray  # (windows, cells_per_window) int8
+    first_cell: np.ndarray  # (windows,) global cell index of each window's first cell
+    speech: np.ndarray  # (cells,) bool: speech by majority of the windows covering the cell
+    overlap: np.ndarray  # (cells,) bool: two local speakers active at once
+
+    @property
+    def cells(self) -> int:
+        return self.speech.shape[0]
+
+
+class SegmentationModel:
+    """Loads whisperx's bundled pyannote segmentation checkpoint once, runs it on a waveform."""
+
+    def __init__(self, device: str = "cpu") -> None:
+        self.device = device
+        self._inference = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        with self._lock:
+            if self._inference is None:
+                import torch
+                import whisperx
+                from pyannote.audio import Inference, Model
+
+                path = os.path.join(os.path.dirname(whisperx.__file__), "assets", "pytorch_model.bin")
+                model = Model.from_pretrained(path)
+                self._inference = Inference(model, step=WINDOW_STEP_SECONDS, skip_aggregation=True,
+                                            device=torch.device("cuda" if self.device == "cuda" else "cpu"))
+            return self._inference
+
+    def warm_up(self) -> None:
+        self._load()
+
+    def unload(self) -> None:
+        with self._lock:
+            self._inference = None
+
+    def local_speakers(self, samples: np.ndarray, sample_rate: int = 16_000) -> LocalSpeakers:
+        import torch
+
+        inference = self._load()
+        duration = samples.shape[0] / sample_rate
+        window = inference.model.specifications.duration
+        if duration < window:  # one window, padded with silence
+            samples = np.pad(samples, (0, int(window * sample_rate) - samples.shape[0]))
+        scores = inference({"waveform": torch.from_numpy(np.ascontiguousarray(samples))[None], "sample_rate": sample_rate})
+        return pool(scores.data, window, duration)
+
+
+def pool(scores: np.ndarray, window: float, duration: float) -> LocalSpeakers:
+    """(windows, frames, 3) scores -> per-cell dominant local speaker labels."""
+    windows, frames, _ = scores.shape
+    cells_per_window = int(round(window / CELL_SECONDS))
+    step_cells = int(round(WINDOW_STEP_SECONDS / CELL_SECONDS))
+    cell_of_frame = np.minimum(((np.arange(frames) + 0.5) * (window / frames) / CELL_SECONDS).astype(int), cells_per_window - 1)
+    pooled = np.zeros((windows, cells_per_window, scores.shape[2]), dtype=np.float32)
+    counts = np.bincount(cell_of_frame, minlength=cells_per_window).astype(np.float32)
+    for cell in range(cells_per_window):
+        pooled[:, cell, :] = scores[:, cell_of_frame == cell, :].sum(axis=1)
+    pooled /= np.maximum(counts, 1)[None, :, None]
+
+    active = pooled > ACTIVE
+    labels = np.where(active.any(axis=2), pooled.argmax(axis=2), -1).astype(np.int8)
+    first_cell = np.arange(windows) * step_cells
+    total = max(int(np.ceil(duration / CELL_SECONDS)), 1)
+    votes, covered, overlaps = np.zeros(total), np.zeros(total), np.zeros(total)
+    for c in range(windows):
+        cells = first_cell[c] + np.arange(cells_per_window)
+        keep = cells < total
+        votes[cells[keep]] += (labels[c, keep] >= 0)
+        overlaps[cells[keep]] += active[c, keep].sum(axis=1) >= 2
+        covered[cells[keep]] += 1
+    covered = np.maximum(covered, 1)
+    return LocalSpeakers(labels=labels, first_cell=first_cell, speech=votes / covered > 0.5, overlap=overlaps / covered > 0.5)

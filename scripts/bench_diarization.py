@@ -1,0 +1,101 @@
+"""Diarization quality and speed of the embedded backend, printed (never asserted).
+
+    make bench-diarization
+
+DER uses pyannote.metrics with a 0.25 s collar on:
+- pyannote.audio's sample.wav: a real two-person phone call with its reference RTTM;
+- tests/fixtures/three_speakers.wav: three espeak voices taking turns A B C A B.
+Time is the median of three runs after the models are loaded, on this machine's CPU.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import statistics
+import sys
+import time
+import warnings
+import wave
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+warnings.filterwarnings("ignore")
+
+from pyannote.core import Annotation, Segment  # noqa: E402
+from pyannote.database.util import load_rttm  # noqa: E402
+from pyannote.metrics.diarization import DiarizationErrorRate  # noqa: E402
+
+from app.adapters.audio import PyAVDecoder  # noqa: E402
+from app.adapters.speaker_clustering.diarizer import SpeakerClusteringDiarizer, VoiceEncoder  # noqa: E402
+from app.adapters.speaker_clustering.local_speakers import SegmentationModel  # noqa: E402
+from app.domain.models import TranscriptionOptions  # noqa: E402
+
+
+def sample_reference() -> tuple[Path, Annotation]:
+    import pyannote.audio
+
+    folder = Path(pyannote.audio.__file__).parent / "sample"
+    return folder / "sample.wav", load_rttm(str(folder / "sample.rttm"))["sample"]
+
+
+def three_speakers_reference() -> tuple[Path, Annotation]:
+    path = ROOT / "tests" / "fixtures" / "three_speakers.wav"
+    with wave.open(str(path)) as wav:
+        total = wav.getnframes() / wav.getframerate()
+    # The fixture is A B C A B of these lengths (scripts/make_fixtures.sh).
+    lengths, order = [5.5798, 6.1468, 6.6772, 5.5798, 6.1468], "ABCAB"
+    scale = total / sum(lengths)
+    reference, start = Annotation(), 0.0
+    for speaker, length in zip(order, lengths):
+        reference[Segment(start, start + length * scale)] = speaker
+        start += length * scale
+    return path, reference
+
+
+def main() -> None:
+    diarizer = SpeakerClusteringDiarizer(SegmentationModel(), VoiceEncoder())
+    started = time.perf_counter()
+    diarizer.segmentation.warm_up()
+    diarizer.encoder.warm_up()
+    load_seconds = time.perf_counter() - started
+    rows = []
+    for name, (path, reference) in {"pyannote sample.wav (phone call)": sample_reference(),
+                                    "three_speakers.wav (espeak)": three_speakers_reference()}.items():
+        audio = PyAVDecoder().decode(io.BytesIO(path.read_bytes()))
+        times, result = [], None
+        for _ in range(3):
+            t0 = time.perf_counter()
+            result = diarizer.diarize(audio, TranscriptionOptions(model="base"))
+            times.append(time.perf_counter() - t0)
+        hypothesis = Annotation()
+        for turn in result.turns:
+            hypothesis[Segment(turn.start, turn.end)] = turn.speaker
+        metric = DiarizationErrorRate(collar=0.25)
+        details = metric(reference, hypothesis, detailed=True)
+        seconds = statistics.median(times)
+        rows.append({
+            "recording": name, "audio_seconds": round(audio.duration, 2),
+            "der": round(details["diarization error rate"], 4),
+            "missed": round(details["missed detection"] / details["total"], 4),
+            "false_alarm": round(details["false alarm"] / details["total"], 4),
+            "confusion": round(details["confusion"] / details["total"], 4),
+            "speakers_found": len(result.speakers), "speakers_true": len(reference.labels()),
+            "diarize_seconds": round(seconds, 3), "realtime_factor": round(audio.duration / seconds, 1),
+        })
+    print(f"embedded diarizer (speaker_clustering), models loaded in {load_seconds:.1f} s\n")
+    header = f"{'recording':36} {'DER':>6} {'miss':>6} {'FA':>6} {'conf':>6} {'spk found/true':>15} {'time s':>7} {'RTFx':>6}"
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(f"{r['recording']:36} {r['der']:6.1%} {r['missed']:6.1%} {r['false_alarm']:6.1%} {r['confusion']:6.1%} "
+              f"{r['speakers_found']:>7}/{r['speakers_true']:<7} {r['diarize_seconds']:7.2f} {r['realtime_factor']:6.1f}")
+    out = ROOT / "bench-results"
+    out.mkdir(exist_ok=True)
+    (out / "diarization.json").write_text(json.dumps({"load_seconds": round(load_seconds, 2), "results": rows}, indent=2))
+    print(f"\nwritten to {out / 'diarization.json'}")
+
+
+if __name__ == "__main__":
+    main()
