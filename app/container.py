@@ -35,7 +35,7 @@ from app.adapters.whisperx.aligner import Wav2Vec2Aligner, Wav2Vec2ModelStore
 from app.adapters.whisperx.diarizer import PyannoteModelStore, WhisperXDiarizer
 from app.adapters.whisperx.model_store import WhisperModelStore
 from app.adapters.whisperx.transcriber import WhisperXTranscriber
-from app.adapters.whisperx.vad import PyannoteVad
+from app.adapters.whisperx.vad import PyannoteVad, SileroVad
 from app.config.settings import Settings, SettingsError
 from app.domain.errors import DomainError
 from app.domain.pipeline import TranscriptionPipeline
@@ -106,7 +106,11 @@ class Container(containers.DeclarativeContainer):
     whisper_models = providers.ThreadSafeSingleton(
         WhisperModelStore, resolver=model_resolver, device=device, compute_type=compute_type, cpu_threads=cpu_threads
     )
-    vad = providers.ThreadSafeSingleton(PyannoteVad, device=device)
+    vad = providers.Selector(
+        settings.provided.whisper.vad_method,
+        silero=providers.ThreadSafeSingleton(SileroVad),
+        pyannote=providers.ThreadSafeSingleton(PyannoteVad, device=device),
+    )
     transcriber = providers.Selector(
         settings.provided.backends.transcription,
         whisperx=providers.ThreadSafeSingleton(WhisperXTranscriber, models=whisper_models, vad=vad),

@@ -25,6 +25,8 @@ class WhisperSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     batch_size: int = 8
     chunk_size: int = 30
     models_dir: str | None = None
+    # silero: faster-whisper's bundled ONNX Silero VAD (fast on CPU); pyannote: whisperx's default
+    vad_method: Literal["silero", "pyannote"] = "silero"
     preload: bool = True  # load the default model at start-up, not on the first request
 
 

@@ -86,7 +86,11 @@ def test_english_only_model_on_synthetic_speech(real_client, fixture, said):
 def test_language_is_detected(real_client):
     body = real_client.post(URL, files=upload(FIXTURES / "de_coffee.wav"), data={"response_format": "verbose_json"}).json()
     assert body["language"] == "german"
-    assert {"guten", "morgen", "kaffee"} <= set(words_of(body["text"])), body["text"]
+    said = "Guten Morgen. Ich trinke jeden Tag einen Kaffee und lese die Zeitung."
+    assert similarity(said, body["text"]) >= 0.75, body["text"]
+
+
+SPANISH = set(words_of("Hola, me llamo Carlos. Hoy hace buen tiempo y vamos a la playa con mis amigos.")) - {"carlos"}
 
 
 def test_translation_of_spanish_speech_is_english(real_client):
@@ -95,7 +99,8 @@ def test_translation_of_spanish_speech_is_english(real_client):
     body = response.json()
     assert body["task"] == "translate"
     words = set(words_of(body["text"]))
-    assert {"beach", "friends"} <= words and not {"playa", "amigos"} & words, body["text"]
+    assert len(words & {"today", "good", "weather", "time", "friends", "beach", "my", "name", "we"}) >= 3, body["text"]
+    assert not words & SPANISH, body["text"]
 
 
 @pytest.mark.parametrize("fmt", ["srt", "vtt"])
@@ -150,7 +155,7 @@ def test_openai_client_strict_validation_on_real_output(real_client):
     assert result.words and result.words[0].start <= result.words[0].end
     with (FIXTURES / "es_beach.wav").open("rb") as f:
         translated = client.audio.translations.create(model="whisper-1", file=f)
-    assert "beach" in translated.text.lower()
+    assert "friends" in words_of(translated.text) and not set(words_of(translated.text)) & SPANISH
 
 
 def test_ten_simultaneous_requests_load_a_model_once(real_settings):
@@ -194,3 +199,17 @@ def test_diarization_without_a_pyannote_model_says_what_to_set(real_settings):
     error = response.json()["error"]
     assert error["param"] == "diarize" and error["code"] == "stage_unavailable"
     assert "DIARIZATION__MODEL" in error["message"] and "HF_TOKEN" in error["message"]
+
+
+@pytest.mark.parametrize("vad_method", ["silero", "pyannote"])
+def test_both_vads_find_the_speech(real_settings, vad_method):
+    from app.adapters.audio import PyAVDecoder
+    from app.container import build_container
+
+    settings = msgspec.structs.replace(real_settings, whisper=msgspec.structs.replace(real_settings.whisper, vad_method=vad_method))
+    container = build_container(settings)
+    audio = PyAVDecoder().decode(io.BytesIO((FIXTURES / "en_fox.wav").read_bytes()))
+    chunks = container.vad().speech_chunks(audio.samples, 30)
+    assert chunks and chunks[0][0] < 0.5 and chunks[-1][1] > 5.5
+    transcript = container.transcriber().transcribe(audio, TranscriptionOptions(model="tiny.en"))
+    assert similarity("the quick brown fox jumps over the lazy dog she sells sea shells by the sea shore", transcript.text) >= 0.85

@@ -18,7 +18,7 @@ from whisperx.asr import find_numeral_symbol_tokens
 from whisperx.audio import N_SAMPLES, log_mel_spectrogram
 
 from app.adapters.whisperx.model_store import ScoredWhisperModel, WhisperModelStore
-from app.adapters.whisperx.vad import SAMPLE_RATE, PyannoteVad
+from app.adapters.whisperx.vad import SAMPLE_RATE, PyannoteVad, SileroVad
 from app.domain.errors import InvalidRequest
 from app.domain.models import Audio, Segment, Task, Transcript
 from app.domain.models import TranscriptionOptions as Options
@@ -57,7 +57,7 @@ _BASE_OPTIONS = TranscriptionOptions(
 class WhisperXTranscriber:
     name = "whisperx"
 
-    def __init__(self, models: WhisperModelStore, vad: PyannoteVad) -> None:
+    def __init__(self, models: WhisperModelStore, vad: PyannoteVad | SileroVad) -> None:
         self.models = models
         self.vad = vad
         self._numeral_tokens: dict[str, list[int]] = {}

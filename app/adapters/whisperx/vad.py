@@ -39,3 +39,35 @@ class PyannoteVad:
         scores = vad({"waveform": Pyannote.preprocess_audio(samples), "sample_rate": SAMPLE_RATE})
         merged = Pyannote.merge_chunks(scores, chunk_size, onset=VAD_ONSET, offset=VAD_OFFSET)
         return [(float(c["start"]), float(c["end"])) for c in merged]
+
+
+class SileroVad:
+    """Silero VAD (ONNX, bundled with faster-whisper): several times faster than pyannote on CPU.
+
+    Its speech regions go through whisperx's own chunk merging, so the transcriber sees the same
+    kind of <= chunk_size spans either way.
+    """
+
+    def __init__(self, threshold: float = VAD_ONSET) -> None:
+        self.threshold = threshold
+
+    def warm_up(self) -> None:
+        from faster_whisper.vad import get_vad_model
+
+        get_vad_model()
+
+    def speech_chunks(self, samples: np.ndarray, chunk_size: int) -> list[tuple[float, float]]:
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+        from whisperx.diarize import Segment as SpeechRegion
+        from whisperx.vads.vad import Vad
+
+        # faster-whisper's BatchedInferencePipeline settings: split long speech at chunk_size.
+        options = VadOptions(threshold=self.threshold, max_speech_duration_s=chunk_size, min_silence_duration_ms=160)
+        regions = [
+            SpeechRegion(r["start"] / SAMPLE_RATE, r["end"] / SAMPLE_RATE, "UNKNOWN")
+            for r in get_speech_timestamps(samples, options, sampling_rate=SAMPLE_RATE)
+        ]
+        if not regions:
+            return []
+        merged = Vad.merge_chunks(regions, chunk_size, onset=self.threshold, offset=None)
+        return [(float(c["start"]), float(c["end"])) for c in merged]
