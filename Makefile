@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha256sum requirements.lock | cut -c1-16)
 
-.PHONY: install run test test-unit test-integration bench-diarization fixtures clean
+.PHONY: install run test test-unit test-integration bench bench-diarization fixtures clean
 
 install: $(STAMP)
 
@@ -25,6 +25,9 @@ test-unit: install
 
 test-integration: install
 	$(PY) -m pytest tests/integration
+
+bench: install
+	$(PY) scripts/bench.py
 
 bench-diarization: install
 	$(PY) scripts/bench_diarization.py

@@ -41,10 +41,12 @@ class ScoredWhisperModel(WhisperModel):
         tokenizer: Tokenizer,
         options: TranscriptionOptions,
         temperature: float,
+        encoder_output=None,
     ) -> list[Decoded]:
         previous = tokenizer.encode(" " + options.initial_prompt.strip()) if options.initial_prompt else []
         prompt = self.get_prompt(tokenizer, previous, without_timestamps=True, hotwords=options.hotwords)
-        encoder_output = self.encode(features)
+        if encoder_output is None:
+            encoder_output = self.encode(features)
         if temperature > 0:
             search = {"beam_size": 1, "num_hypotheses": options.best_of, "sampling_topk": 0, "sampling_temperature": temperature}
         else:

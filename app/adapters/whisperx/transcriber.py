@@ -67,15 +67,27 @@ class WhisperXTranscriber:
         model = self.models.get(options.model)
         samples = np.asarray(audio.samples, dtype=np.float32)
         chunks = self.vad.speech_chunks(samples, options.chunk_size)
-        language = self._language(model, samples, chunks, options)
+        n_mels = model.feat_kwargs.get("feature_size") or 80
+        batches = list(_batches(chunks, max(1, options.batch_size)))
+
+        def features_of(batch: Sequence[tuple[float, float]]) -> np.ndarray:
+            # Built batch by batch: an hour of audio would otherwise hold every mel spectrogram at once.
+            return np.stack([_features(samples, start, end, n_mels) for start, end in batch])
+
+        # Encode the first batch once: it serves language detection (on speech, not leading
+        # silence) and decoding alike, which saves a whole encoder pass on short clips.
+        first_features = features_of(batches[0]) if batches else None
+        first_output = model.encode(first_features) if first_features is not None else None
+        language = self._language(model, samples, first_output, options)
         tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task=options.task.value, language=language)
         asr_options = self._asr_options(model, tokenizer, options)
-        n_mels = model.feat_kwargs.get("feature_size") or 80
 
         segments: list[Segment] = []
-        for batch in _batches(chunks, max(1, options.batch_size)):
-            features = np.stack([_features(samples, start, end, n_mels) for start, end in batch])
-            for (start, end), decoded in zip(batch, model.decode_batch(features, tokenizer, asr_options, options.temperature)):
+        for index, batch in enumerate(batches):
+            batch_features = first_features if index == 0 else features_of(batch)
+            decoded_batch = model.decode_batch(batch_features, tokenizer, asr_options, options.temperature,
+                                               encoder_output=first_output if index == 0 else None)
+            for (start, end), decoded in zip(batch, decoded_batch):
                 if not decoded.text.strip():
                     continue
                 segments.append(
@@ -100,7 +112,7 @@ class WhisperXTranscriber:
             model=model.name,
         )
 
-    def _language(self, model: ScoredWhisperModel, samples: np.ndarray, chunks: Sequence[tuple[float, float]], options: Options) -> str:
+    def _language(self, model: ScoredWhisperModel, samples: np.ndarray, encoder_output, options: Options) -> str:
         if not model.model.is_multilingual:
             if options.task is Task.TRANSLATE:
                 raise InvalidRequest(f"Model '{model.name}' is English-only and cannot translate; use a multilingual model.", param="model")
@@ -109,12 +121,11 @@ class WhisperXTranscriber:
             return "en"
         if options.language:
             return options.language
-        # Detect on speech, not on leading silence: start at the first VAD chunk.
-        start = int(chunks[0][0] * SAMPLE_RATE) if chunks else 0
-        window = samples[start : start + N_SAMPLES]
-        n_mels = model.feat_kwargs.get("feature_size") or 80
-        features = log_mel_spectrogram(window, n_mels=n_mels, padding=N_SAMPLES - window.shape[0]).numpy()
-        encoder_output = model.encode(features[:, : 3000])
+        if encoder_output is None:  # no speech found: detect on the first 30 s as they are
+            window = samples[:N_SAMPLES]
+            n_mels = model.feat_kwargs.get("feature_size") or 80
+            mel = log_mel_spectrogram(window, n_mels=n_mels, padding=N_SAMPLES - window.shape[0]).numpy()[:, :3000]
+            encoder_output = model.encode(mel)
         language_token, _probability = model.model.detect_language(encoder_output)[0][0]
         return language_token[2:-2]
 
