@@ -18,6 +18,7 @@ from app.adapters.audio import PyAVDecoder
 from app.adapters.cross_attention.aligner import CrossAttentionAligner
 from app.adapters.cross_attention.model_store import CrossAttentionModelStore
 from app.adapters.formatters.aud import AudacityFormatter
+from app.adapters.formatters.diarized_json import DiarizedJsonFormatter
 from app.adapters.formatters.json_ import JsonFormatter
 from app.adapters.formatters.srt import SrtFormatter
 from app.adapters.formatters.text import TextFormatter
@@ -27,7 +28,6 @@ from app.adapters.formatters.vtt_json import VttJsonFormatter
 from app.adapters.models.bundled import BundledModelInstaller
 from app.adapters.models.device import resolve_compute_type, resolve_cpu_threads, resolve_device
 from app.adapters.models.resolver import WhisperModelResolver
-from app.adapters.formatters.diarized_json import DiarizedJsonFormatter
 from app.adapters.speaker_clustering.diarizer import SpeakerClusteringDiarizer, VoiceEncoder
 from app.adapters.speaker_clustering.local_speakers import SegmentationModel
 from app.adapters.speaker_clustering.model_store import SpeakerClusteringModelStore

@@ -39,7 +39,7 @@ class PyAVDecoder:
                 raise InvalidAudio("The file has no audio stream.")
             stream = container.streams.audio[0]
             resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-            out = _Growable()
+            out = _Growable(_expected_samples(container, stream, limit))
             for frame in _frames(container, stream):
                 for resampled in resampler.resample(frame):
                     out.append(resampled.to_ndarray().reshape(-1))
@@ -59,15 +59,30 @@ def _frames(container: av.container.InputContainer, stream: av.audio.stream.Audi
             continue
 
 
+def _expected_samples(container, stream, limit: int | None) -> int:
+    """The container's stated duration, to size the buffer once instead of doubling it."""
+    seconds = None
+    if stream.duration is not None and stream.time_base is not None:
+        seconds = float(stream.duration * stream.time_base)
+    elif container.duration is not None:
+        seconds = container.duration / av.time_base
+    if not seconds or seconds <= 0:
+        return _BLOCK_SAMPLES
+    expected = int(seconds * SAMPLE_RATE) + SAMPLE_RATE  # a second of slack for codec padding
+    return min(expected, limit + SAMPLE_RATE) if limit is not None else expected
+
+
 class _Growable:
-    def __init__(self) -> None:
-        self._buffer = np.empty(_BLOCK_SAMPLES, dtype=np.float32)
+    def __init__(self, capacity: int = _BLOCK_SAMPLES) -> None:
+        self._buffer = np.empty(max(capacity, 1), dtype=np.float32)
         self.size = 0
 
     def append(self, chunk: np.ndarray) -> None:
         needed = self.size + chunk.size
         if needed > self._buffer.size:
-            self._buffer = np.resize(self._buffer, max(needed, self._buffer.size * 2))
+            grown = np.empty(max(needed, self._buffer.size + _BLOCK_SAMPLES, int(self._buffer.size * 1.25)), dtype=np.float32)
+            grown[: self.size] = self._buffer[: self.size]
+            self._buffer = grown
         self._buffer[self.size : needed] = chunk
         self.size = needed
 

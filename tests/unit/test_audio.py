@@ -54,3 +54,8 @@ def test_audio_longer_than_the_limit_is_refused():
     with pytest.raises(InvalidAudio, match="longer than the limit of 1 seconds"):
         PyAVDecoder(max_seconds=1).decode(io.BytesIO(tone_wav(3)))
     assert PyAVDecoder(max_seconds=5).decode(io.BytesIO(tone_wav(3))).duration == pytest.approx(3.0)
+
+
+def test_long_audio_is_decoded_without_overshooting_its_buffer():
+    audio = PyAVDecoder().decode(io.BytesIO(tone_wav(75)))  # longer than one growth block of 60 s
+    assert audio.duration == pytest.approx(75.0) and audio.samples.base is None or audio.samples.size == 75 * 16000

@@ -9,6 +9,7 @@ import numpy as np
 SAMPLE_RATE = 16_000
 VAD_ONSET = 0.500
 VAD_OFFSET = 0.363
+_VAD_BLOCK_SAMPLES = SAMPLE_RATE * 120
 
 
 class PyannoteVad:
@@ -63,10 +64,15 @@ class SileroVad:
 
         # faster-whisper's BatchedInferencePipeline settings: split long speech at chunk_size.
         options = VadOptions(threshold=self.threshold, max_speech_duration_s=chunk_size, min_silence_duration_ms=160)
-        regions = [
-            SpeechRegion(r["start"] / SAMPLE_RATE, r["end"] / SAMPLE_RATE, "UNKNOWN")
-            for r in get_speech_timestamps(samples, options, sampling_rate=SAMPLE_RATE)
-        ]
+        regions = []
+        # Block by block: get_speech_timestamps makes several whole-input copies, which for an
+        # hour of audio is over half a gigabyte at once.
+        for offset in range(0, samples.shape[0], _VAD_BLOCK_SAMPLES):
+            block = samples[offset : offset + _VAD_BLOCK_SAMPLES]
+            regions.extend(
+                SpeechRegion((offset + r["start"]) / SAMPLE_RATE, (offset + r["end"]) / SAMPLE_RATE, "UNKNOWN")
+                for r in get_speech_timestamps(block, options, sampling_rate=SAMPLE_RATE)
+            )
         if not regions:
             return []
         merged = Vad.merge_chunks(regions, chunk_size, onset=self.threshold, offset=None)
