@@ -6,6 +6,7 @@ import threading
 
 import numpy as np
 
+from app.adapters.models.lazy import Lazy
 from app.adapters.speaker_clustering.clustering import cluster
 from app.adapters.speaker_clustering.local_speakers import CELL_SECONDS, SegmentationModel
 from app.domain.models import Audio, Diarization, SpeakerTurn, TranscriptionOptions
@@ -19,28 +20,23 @@ class VoiceEncoder:
 
     def __init__(self, device: str = "cpu") -> None:
         self.device = device
-        self._encoder = None
-        self._lock = threading.Lock()
+        self._encoder = Lazy(self._build)
 
-    def _load(self):
-        with self._lock:
-            if self._encoder is None:
-                from resemblyzer import VoiceEncoder as Encoder
+    def _build(self):
+        from resemblyzer import VoiceEncoder as Encoder
 
-                encoder = Encoder("cuda" if self.device == "cuda" else "cpu", verbose=False)
-                encoder.embed_utterance(np.zeros(SAMPLE_RATE, dtype=np.float32))
-                self._encoder = encoder
-            return self._encoder
+        encoder = Encoder("cuda" if self.device == "cuda" else "cpu", verbose=False)
+        encoder.embed_utterance(np.zeros(SAMPLE_RATE, dtype=np.float32))
+        return encoder
 
     def warm_up(self) -> None:
-        self._load()
+        self._encoder.get()
 
     def unload(self) -> None:
-        with self._lock:
-            self._encoder = None
+        self._encoder.reset()
 
     def embed(self, samples: np.ndarray) -> np.ndarray:
-        encoder = self._load()
+        encoder = self._encoder.get()
         if samples.shape[0] < SAMPLE_RATE // 2:
             samples = np.pad(samples, (0, SAMPLE_RATE // 2 - samples.shape[0]))
         vector = encoder.embed_utterance(samples.astype(np.float32))

@@ -8,10 +8,11 @@ We pool the scores onto a coarse grid and keep, per window and cell, the dominan
 from __future__ import annotations
 
 import os
-import threading
 from dataclasses import dataclass
 
 import numpy as np
+
+from app.adapters.models.lazy import Lazy
 
 CELL_SECONDS = 0.1  # grid resolution of the diarization
 WINDOW_STEP_SECONDS = 0.5
@@ -37,33 +38,27 @@ class SegmentationModel:
 
     def __init__(self, device: str = "cpu") -> None:
         self.device = device
-        self._inference = None
-        self._lock = threading.Lock()
+        self._inference = Lazy(self._build)
 
-    def _load(self):
-        with self._lock:
-            if self._inference is None:
-                import torch
-                import whisperx
-                from pyannote.audio import Inference, Model
+    def _build(self):
+        import torch
+        import whisperx
+        from pyannote.audio import Inference, Model
 
-                path = os.path.join(os.path.dirname(whisperx.__file__), "assets", "pytorch_model.bin")
-                model = Model.from_pretrained(path)
-                self._inference = Inference(model, step=WINDOW_STEP_SECONDS, skip_aggregation=True,
-                                            device=torch.device("cuda" if self.device == "cuda" else "cpu"))
-            return self._inference
+        path = os.path.join(os.path.dirname(whisperx.__file__), "assets", "pytorch_model.bin")
+        return Inference(Model.from_pretrained(path), step=WINDOW_STEP_SECONDS, skip_aggregation=True,
+                         device=torch.device("cuda" if self.device == "cuda" else "cpu"))
 
     def warm_up(self) -> None:
-        self._load()
+        self._inference.get()
 
     def unload(self) -> None:
-        with self._lock:
-            self._inference = None
+        self._inference.reset()
 
     def local_speakers(self, samples: np.ndarray, sample_rate: int = 16_000) -> LocalSpeakers:
         import torch
 
-        inference = self._load()
+        inference = self._inference.get()
         duration = samples.shape[0] / sample_rate
         window = inference.model.specifications.duration
         if duration < window:  # one window, padded with silence

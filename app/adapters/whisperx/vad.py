@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
+
+from app.adapters.models.lazy import Lazy
 
 SAMPLE_RATE = 16_000
 VAD_ONSET = 0.500
@@ -17,26 +17,22 @@ class PyannoteVad:
 
     def __init__(self, device: str) -> None:
         self.device = device
-        self._model = None
-        self._lock = threading.Lock()
+        self._model = Lazy(self._build)
 
-    def _vad(self):
-        with self._lock:
-            if self._model is None:
-                import torch
-                from whisperx.vads import Pyannote
+    def _build(self):
+        import torch
+        from whisperx.vads import Pyannote
 
-                device = "cuda:0" if self.device == "cuda" else self.device
-                self._model = Pyannote(torch.device(device), token=None, vad_onset=VAD_ONSET, vad_offset=VAD_OFFSET, chunk_size=30)
-            return self._model
+        device = "cuda:0" if self.device == "cuda" else self.device
+        return Pyannote(torch.device(device), token=None, vad_onset=VAD_ONSET, vad_offset=VAD_OFFSET, chunk_size=30)
 
     def warm_up(self) -> None:
-        self._vad()
+        self._model.get()
 
     def speech_chunks(self, samples: np.ndarray, chunk_size: int) -> list[tuple[float, float]]:
         from whisperx.vads import Pyannote
 
-        vad = self._vad()
+        vad = self._model.get()
         scores = vad({"waveform": Pyannote.preprocess_audio(samples), "sample_rate": SAMPLE_RATE})
         merged = Pyannote.merge_chunks(scores, chunk_size, onset=VAD_ONSET, offset=VAD_OFFSET)
         return [(float(c["start"]), float(c["end"])) for c in merged]
