@@ -15,7 +15,7 @@ from whisperx.asr import WhisperModel
 
 from app.adapters.models.cache import ModelCache
 from app.adapters.models.resolver import WhisperModelResolver
-from app.domain.errors import DomainError, ModelLoadFailed
+from app.domain.errors import ModelLoadFailed
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,8 +128,6 @@ class WhisperModelStore:
                 cpu_threads=self.cpu_threads,
                 local_files_only=True,
             )
-        except DomainError:
-            raise
         except (RuntimeError, ValueError, OSError, MemoryError) as exc:
             raise ModelLoadFailed(f"Model '{name}' could not be loaded: {exc}", param="model") from exc
         model.name = name
