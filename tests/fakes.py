@@ -45,8 +45,9 @@ class FakeTranscriber:
     calls: list[TranscriptionOptions] = field(default_factory=list)
     started: threading.Event = field(default_factory=threading.Event)
     release: threading.Event | None = None  # when set by a test, transcribe waits for it
+    between_segments: threading.Event | None = None  # when set by a test, waits after the first segment
 
-    def transcribe(self, audio: Audio, options: TranscriptionOptions) -> Transcript:
+    def transcribe(self, audio: Audio, options: TranscriptionOptions, on_segment=None) -> Transcript:
         self.calls.append(options)
         model = self.default_model if options.model in ("", "whisper-1") else options.model
         if model not in self.known_models:
@@ -59,6 +60,11 @@ class FakeTranscriber:
             Segment(id=i, start=float(i), end=float(i) + 0.9, text=s, tokens=(100 + i, 200 + i), avg_logprob=-0.2)
             for i, s in enumerate(sentences)
         )
+        for index, segment in enumerate(segments):
+            if on_segment is not None:
+                on_segment(segment)
+            if index == 0 and self.between_segments is not None:
+                self.between_segments.wait(timeout=30)  # lets a test see the first segment stream out alone
         return Transcript(
             task=options.task,
             language=options.language or self.language,

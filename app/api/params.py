@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Container, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import msgspec
@@ -29,6 +29,7 @@ class AudioRequest:
     options: TranscriptionOptions
     render: RenderOptions
     response_format: str
+    stream: bool = False
 
 
 def form_fields(form: FormMultiDict, struct: type[FormT]) -> FormT:
@@ -89,7 +90,10 @@ def transcription_request(form: FormMultiDict, settings: Settings, formats: Mapp
         segment_timestamps="segment" in fields.timestamp_granularities or not words,
         highlight_words=fields.highlight_words,
     )
-    return AudioRequest(upload(form), options, render, response_format)
+    if fields.stream:
+        # A stream carries text deltas only: word times and speakers have nowhere to go.
+        options = replace(options, align=False, diarize=False, word_timestamps=False)
+    return AudioRequest(upload(form), options, render, response_format, stream=fields.stream)
 
 
 def translation_request(form: FormMultiDict, settings: Settings, formats: Mapping[str, Formatter]) -> AudioRequest:

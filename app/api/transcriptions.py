@@ -5,10 +5,12 @@ from __future__ import annotations
 import anyio
 import structlog
 from litestar import Controller, Request, Response, post
+from litestar.response import Stream
 from litestar.di import NamedDependency
 
 from app.api.params import AudioRequest, transcription_request, translation_request
 from app.api.services import Services
+from app.api.streaming import stream_transcription
 
 logger = structlog.get_logger(__name__)
 
@@ -18,17 +20,19 @@ class AudioController(Controller):
     tags = ["audio"]
 
     @post("/transcriptions", status_code=200, operation_id="createTranscription")
-    async def create_transcription(self, request: Request, services: NamedDependency[Services]) -> Response[bytes | str]:
+    async def create_transcription(self, request: Request, services: NamedDependency[Services]) -> Response[bytes | str] | Stream:
         form = await request.form()
         return await _run(transcription_request(form, services.settings, services.formatters), services)
 
     @post("/translations", status_code=200, operation_id="createTranslation")
-    async def create_translation(self, request: Request, services: NamedDependency[Services]) -> Response[bytes | str]:
+    async def create_translation(self, request: Request, services: NamedDependency[Services]) -> Response[bytes | str] | Stream:
         form = await request.form()
         return await _run(translation_request(form, services.settings, services.formatters), services)
 
 
-async def _run(audio_request: AudioRequest, services: Services) -> Response[bytes | str]:
+async def _run(audio_request: AudioRequest, services: Services) -> Response[bytes | str] | Stream:
+    if audio_request.stream:
+        return await stream_transcription(audio_request, services)
     # Decoding and inference block: run them in a worker thread, at most `limiter` at once.
     result = await anyio.to_thread.run_sync(
         services.pipeline.run, audio_request.file.file, audio_request.options, limiter=services.limiter

@@ -18,7 +18,7 @@ from app.domain.models import (
     TranscriptionResult,
 )
 from app.domain.speakers import assign_speakers
-from app.domain.ports import Aligner, AudioDecoder, Diarizer, Transcriber
+from app.domain.ports import Aligner, AudioDecoder, Diarizer, SegmentSink, Transcriber
 
 logger = logging.getLogger(__name__)
 
@@ -46,15 +46,16 @@ class TranscriptionPipeline:
         self._fallbacks_logged: set[tuple[str, str]] = set()
         self._fallbacks_lock = threading.Lock()
 
-    def run(self, source: BinaryIO, options: TranscriptionOptions) -> TranscriptionResult:
+    def run(self, source: BinaryIO, options: TranscriptionOptions, on_segment: SegmentSink | None = None) -> TranscriptionResult:
         started = self._clock()
         audio = self.decoder.decode(source)
         decoded = self._clock()
-        return self.run_audio(audio, options, decode_seconds=decoded - started)
+        return self.run_audio(audio, options, decode_seconds=decoded - started, on_segment=on_segment)
 
-    def run_audio(self, audio: Audio, options: TranscriptionOptions, *, decode_seconds: float = 0.0) -> TranscriptionResult:
+    def run_audio(self, audio: Audio, options: TranscriptionOptions, *, decode_seconds: float = 0.0,
+                  on_segment: SegmentSink | None = None) -> TranscriptionResult:
         t0 = self._clock()
-        transcript = self.transcriber.transcribe(audio, options)
+        transcript = self.transcriber.transcribe(audio, options, on_segment=on_segment)
         t1 = self._clock()
         if self._wants_alignment(options) and transcript.segments:
             transcript = self._align(audio, transcript, options)

@@ -5,10 +5,10 @@ Every method here blocks (model inference, file decoding); callers run them off 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import BinaryIO, Protocol, runtime_checkable
 
-from app.domain.models import Audio, Diarization, RenderOptions, Transcript, TranscriptionOptions
+from app.domain.models import Audio, Diarization, RenderOptions, Segment, Transcript, TranscriptionOptions
 
 
 class AudioDecoder(Protocol):
@@ -17,10 +17,15 @@ class AudioDecoder(Protocol):
         ...
 
 
+SegmentSink = Callable[[Segment], None]
+
+
 class Transcriber(Protocol):
     name: str
 
-    def transcribe(self, audio: Audio, options: TranscriptionOptions) -> Transcript: ...
+    def transcribe(self, audio: Audio, options: TranscriptionOptions, on_segment: SegmentSink | None = None) -> Transcript:
+        """Transcribe; call `on_segment` with each segment as soon as it is decoded (for streaming)."""
+        ...
 
 
 class Aligner(Protocol):

@@ -213,3 +213,14 @@ def test_both_vads_find_the_speech(real_settings, vad_method):
     assert chunks and chunks[0][0] < 0.5 and chunks[-1][1] > 5.5
     transcript = container.transcriber().transcribe(audio, TranscriptionOptions(model="tiny.en"))
     assert similarity("the quick brown fox jumps over the lazy dog she sells sea shells by the sea shore", transcript.text) >= 0.85
+
+
+def test_streaming_with_the_real_model(real_client):
+    response = real_client.post(URL, files=upload(FIXTURES / "en_weather.wav"), data={"stream": "true", "model": "tiny.en"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+    events = [json.loads(chunk[len("data: "):]) for chunk in response.text.split("\n\n") if chunk]
+    assert events[-1]["type"] == "transcript.text.done"
+    deltas = [e["delta"] for e in events if e["type"] == "transcript.text.delta"]
+    assert deltas and "".join(deltas) == events[-1]["text"]
+    said = "good morning everyone today the weather is sunny and warm so we will walk to the park after lunch"
+    assert similarity(said, events[-1]["text"]) >= 0.7

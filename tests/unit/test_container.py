@@ -47,7 +47,7 @@ def plugin_on_path(tmp_path: Path, monkeypatch):
             name = "echo"
             def __init__(self, settings):
                 self.model = settings.whisper.model
-            def transcribe(self, audio, options):
+            def transcribe(self, audio, options, on_segment=None):
                 return Transcript(task=options.task, language="en", duration=audio.duration,
                                   segments=(Segment(id=0, start=0.0, end=audio.duration, text="echo " + self.model),))
 

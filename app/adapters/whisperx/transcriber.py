@@ -22,6 +22,7 @@ from app.adapters.whisperx.vad import SAMPLE_RATE, PyannoteVad, SileroVad
 from app.domain.errors import InvalidRequest
 from app.domain.models import Audio, Segment, Task, Transcript
 from app.domain.models import TranscriptionOptions as Options
+from app.domain.ports import SegmentSink
 
 # whisperx's defaults (asr.load_model), single temperature: we decode each chunk once.
 _BASE_OPTIONS = TranscriptionOptions(
@@ -63,7 +64,7 @@ class WhisperXTranscriber:
         self._numeral_tokens: dict[str, list[int]] = {}
         self._numeral_lock = threading.Lock()
 
-    def transcribe(self, audio: Audio, options: Options) -> Transcript:
+    def transcribe(self, audio: Audio, options: Options, on_segment: SegmentSink | None = None) -> Transcript:
         model = self.models.get(options.model)
         samples = np.asarray(audio.samples, dtype=np.float32)
         chunks = self.vad.speech_chunks(samples, options.chunk_size)
@@ -90,8 +91,7 @@ class WhisperXTranscriber:
             for (start, end), decoded in zip(batch, decoded_batch):
                 if not decoded.text.strip():
                     continue
-                segments.append(
-                    Segment(
+                segment = Segment(
                         id=len(segments),
                         seek=int(round(start * 100)),  # mel frames, as OpenAI reports it
                         start=round(start, 3),
@@ -103,7 +103,9 @@ class WhisperXTranscriber:
                         compression_ratio=decoded.compression_ratio,
                         no_speech_prob=decoded.no_speech_prob,
                     )
-                )
+                segments.append(segment)
+                if on_segment is not None:
+                    on_segment(segment)
         return Transcript(
             task=options.task,
             language=language,

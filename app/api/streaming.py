@@ -1,0 +1,73 @@
+"""`stream=true`: OpenAI's server-sent transcription events, sent as segments are decoded.
+
+Events: `transcript.text.delta` ({"type", "delta"}) per segment, then one `transcript.text.done`
+({"type", "text"}); the joined deltas equal the done text. The done event carries no `usage`: the
+official client types it as token counts only, and a duration there fails its strict validation. An error after the stream has
+started is sent as {"type": "error", "error": {...}} in OpenAI's error shape.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+
+import anyio
+import anyio.from_thread
+import msgspec
+import structlog
+from litestar.response import Stream
+
+from app.api.errors import error_type, status_of
+from app.api.params import AudioRequest
+from app.api.services import Services
+from app.domain.errors import DomainError
+from app.domain.models import Segment
+
+logger = structlog.get_logger(__name__)
+
+
+def _event(payload: dict) -> bytes:
+    return b"data: " + msgspec.json.encode(payload) + b"\n\n"
+
+
+async def stream_transcription(audio_request: AudioRequest, services: Services) -> Stream:
+    # Decode before answering, so an upload that is not audio still gets a plain 400.
+    audio = await anyio.to_thread.run_sync(services.pipeline.decoder.decode, audio_request.file.file,
+                                           limiter=services.limiter)
+    send, receive = anyio.create_memory_object_stream[bytes](max_buffer_size=math.inf)
+    deltas: list[str] = []
+
+    def on_segment(segment: Segment) -> None:  # called in the worker thread
+        text = segment.text.strip()
+        if not text:
+            return
+        delta = text if not deltas else " " + text
+        deltas.append(delta)
+        anyio.from_thread.run_sync(send.send_nowait, _event({"type": "transcript.text.delta", "delta": delta}))
+
+    async def produce() -> None:
+        async with send:
+            try:
+                await anyio.to_thread.run_sync(
+                    lambda: services.pipeline.run_audio(audio, audio_request.options, on_segment=on_segment),
+                    limiter=services.limiter,
+                )
+                await send.send(_event({"type": "transcript.text.done", "text": "".join(deltas)}))
+            except DomainError as exc:
+                status = status_of(exc)
+                await send.send(_event({"type": "error", "error": {"message": exc.message, "type": error_type(status),
+                                                                    "param": exc.param, "code": exc.code}}))
+            except Exception:  # noqa: BLE001 - the stream has started: report, never drop the connection silently
+                logger.exception("stream failed")
+                await send.send(_event({"type": "error", "error": {
+                    "message": "The server had an error while processing your request.", "type": "server_error",
+                    "param": None, "code": "internal_error"}}))
+
+    async def events() -> AsyncIterator[bytes]:
+        async with anyio.create_task_group() as group:
+            group.start_soon(produce)
+            async with receive:
+                async for event in receive:
+                    yield event
+
+    return Stream(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

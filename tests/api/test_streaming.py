@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+
+import httpx
+import openai
+import pytest
+import uvicorn
+
+from app.main import create_app
+from tests.conftest import audio_file
+
+URL = "/v1/audio/transcriptions"
+
+
+def events_of(text: str) -> list[dict]:
+    assert text.endswith("\n\n"), "every event ends with a blank line"
+    chunks = [c for c in text.split("\n\n") if c]
+    assert all(c.startswith("data: ") for c in chunks)
+    return [json.loads(c[len("data: "):]) for c in chunks]
+
+
+def test_stream_sends_a_delta_per_segment_then_done(client):
+    response = client.post(URL, files=audio_file(2.5), data={"stream": "true"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = events_of(response.text)
+    assert [e["type"] for e in events] == ["transcript.text.delta", "transcript.text.delta", "transcript.text.done"]
+    assert events[0]["delta"] == "Hello world." and events[1]["delta"] == " How are you?"
+    assert "".join(e["delta"] for e in events[:-1]) == events[-1]["text"] == "Hello world. How are you?"
+    assert "usage" not in events[-1]  # the client types stream usage as tokens, which Whisper does not count
+
+
+def test_stream_skips_alignment_and_diarization(client, fake_transcriber, fake_aligner, fake_diarizer):
+    client.post(URL, files=audio_file(), data={"stream": "true", "diarize": "true", "timestamp_granularities[]": "word"})
+    assert fake_aligner.calls == 0 and fake_diarizer.calls == []
+    assert fake_transcriber.calls[-1].align is False
+
+
+def test_errors_before_the_stream_are_plain_http_errors(client):
+    assert client.post(URL, files={"file": ("x", b"not audio")}, data={"stream": "true"}).status_code == 400
+    assert client.post(URL, files=audio_file(), data={"stream": "true", "temperature": "9"}).status_code == 400
+
+
+def test_errors_during_the_stream_are_error_events(client):
+    response = client.post(URL, files=audio_file(), data={"stream": "true", "model": "no-such-model"})
+    events = events_of(response.text)
+    assert events[-1]["type"] == "error"
+    assert events[-1]["error"]["code"] == "model_not_found" and set(events[-1]["error"]) == {"message", "type", "param", "code"}
+
+
+def test_the_openai_client_reads_the_stream(client):
+    openai_client = openai.OpenAI(api_key="unused", base_url=f"{client.base_url}/v1", http_client=client,
+                                  _strict_response_validation=True, max_retries=0)
+    stream = openai_client.audio.transcriptions.create(model="whisper-1", file=audio_file()["file"], stream=True)
+    events = list(stream)
+    assert [e.type for e in events] == ["transcript.text.delta", "transcript.text.delta", "transcript.text.done"]
+    assert events[-1].text == "Hello world. How are you?"
+
+
+@pytest.fixture
+def live_server(container):
+    """The app under real uvicorn on 127.0.0.1, so responses really stream."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_config=None))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_the_first_delta_arrives_before_the_transcription_finishes(live_server, fake_transcriber):
+    fake_transcriber.between_segments = threading.Event()  # the transcriber stalls after its first segment
+    with httpx.Client(timeout=10) as http:
+        with http.stream("POST", f"{live_server}{URL}", files=audio_file(), data={"stream": "true"}) as response:
+            lines = response.iter_lines()
+            first = next(line for line in lines if line)
+            assert json.loads(first[len("data: "):]) == {"type": "transcript.text.delta", "delta": "Hello world."}
+            fake_transcriber.between_segments.set()  # only now may the rest be produced
+            rest = [json.loads(line[len("data: "):]) for line in lines if line]
+    assert [e["type"] for e in rest] == ["transcript.text.delta", "transcript.text.done"]
