@@ -14,7 +14,8 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from app.api.errors import domain_error_handler, http_error_handler, internal_error_handler
+from app.api.admission import Admission, Overloaded
+from app.api.errors import domain_error_handler, http_error_handler, internal_error_handler, overloaded_handler
 from app.api.health import health
 from app.api.middleware import RequestLogMiddleware
 from app.api.models import MODEL_ROUTERS, OpenAIModelsController
@@ -37,6 +38,7 @@ def services_from(container: Container, limiter: anyio.CapacityLimiter) -> Servi
         pipeline=container.pipeline(),
         formatters=container.formatters(),
         limiter=limiter,
+        admission=Admission(limiter, max(0, settings.max_queued_requests)),
         stages={
             "transcription": StageModels(settings.backends.transcription, settings.whisper.model, container.transcription_models()),
             "alignment": StageModels(settings.backends.alignment, None, container.alignment_models()),
@@ -94,6 +96,7 @@ def create_app(container: Container | None = None, settings: Settings | None = N
         exception_handlers={
             DomainError: domain_error_handler,
             HTTPException: http_error_handler,
+            Overloaded: overloaded_handler,
             HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
         },
         middleware=[RequestLogMiddleware()],

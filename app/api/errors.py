@@ -6,6 +6,7 @@ import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
+from app.api.admission import Overloaded
 from app.api.schemas import ErrorBody, ErrorResponse
 from app.domain.errors import (
     AlignmentUnavailable,
@@ -61,6 +62,10 @@ def http_error_handler(_: Request, exc: HTTPException) -> Response[ErrorResponse
     if exc.status_code == 413:
         message = f"{exc.detail}: the upload is larger than the server's limit (MAX_UPLOAD_SIZE_BYTES)."
     return error_response(exc.status_code, message, headers=exc.headers)
+
+
+def overloaded_handler(_: Request, exc: Overloaded) -> Response[ErrorResponse]:
+    return error_response(429, str(exc), code="rate_limit_exceeded", headers={"Retry-After": str(exc.retry_after)})
 
 
 def internal_error_handler(_: Request, exc: Exception) -> Response[ErrorResponse]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import anyio
 
+from app.api.admission import Admission
 from app.config.settings import Settings
 from app.domain.pipeline import TranscriptionPipeline
 from app.domain.ports import Formatter, ModelStore
@@ -25,4 +26,5 @@ class Services:
     pipeline: TranscriptionPipeline
     formatters: Mapping[str, Formatter]
     limiter: anyio.CapacityLimiter  # inference slots: more threads than cores only thrash
+    admission: Admission  # bounds running + waiting requests
     stages: Mapping[str, StageModels]  # "transcription" | "alignment" | "diarization"

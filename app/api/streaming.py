@@ -31,9 +31,14 @@ def _event(payload: dict) -> bytes:
 
 
 async def stream_transcription(audio_request: AudioRequest, services: Services) -> Stream:
-    # Decode before answering, so an upload that is not audio still gets a plain 400.
-    audio = await anyio.to_thread.run_sync(services.pipeline.decoder.decode, audio_request.file.file,
-                                           limiter=services.limiter)
+    services.admission.admit()  # held until the stream ends: `produce` leaves
+    try:
+        # Decode before answering, so an upload that is not audio still gets a plain 400.
+        audio = await anyio.to_thread.run_sync(services.pipeline.decoder.decode, audio_request.file.file,
+                                               limiter=services.limiter)
+    except BaseException:
+        services.admission.leave()
+        raise
     send, receive = anyio.create_memory_object_stream[bytes](max_buffer_size=math.inf)
     deltas: list[str] = []
 
@@ -62,6 +67,8 @@ async def stream_transcription(audio_request: AudioRequest, services: Services) 
                 await send.send(_event({"type": "error", "error": {
                     "message": "The server had an error while processing your request.", "type": "server_error",
                     "param": None, "code": "internal_error"}}))
+            finally:
+                services.admission.leave()
 
     async def events() -> AsyncIterator[bytes]:
         async with anyio.create_task_group() as group:

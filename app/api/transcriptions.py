@@ -33,10 +33,11 @@ class AudioController(Controller):
 async def _run(audio_request: AudioRequest, services: Services) -> Response[bytes | str] | Stream:
     if audio_request.stream:
         return await stream_transcription(audio_request, services)
-    # Decoding and inference block: run them in a worker thread, at most `limiter` at once.
-    result = await anyio.to_thread.run_sync(
-        services.pipeline.run, audio_request.file.file, audio_request.options, limiter=services.limiter
-    )
+    async with services.admission.slot():
+        # Decoding and inference block: run them in a worker thread, at most `limiter` at once.
+        result = await anyio.to_thread.run_sync(
+            services.pipeline.run, audio_request.file.file, audio_request.options, limiter=services.limiter
+        )
     transcript, timings = result.transcript, result.timings
     structlog.contextvars.bind_contextvars(
         task=transcript.task.value,

@@ -59,6 +59,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     max_upload_size_bytes: int = 25 * 1024 * 1024
     max_audio_seconds: float = 4 * 3600
     max_concurrent_transcriptions: int = 1
+    max_queued_requests: int = 16  # waiting beyond the running ones; more get 429 + Retry-After
     whisper: WhisperSettings = msgspec.field(default_factory=WhisperSettings)
     alignment: AlignmentSettings = msgspec.field(default_factory=AlignmentSettings)
     diarization: DiarizationSettings = msgspec.field(default_factory=DiarizationSettings)

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import threading
+
+import anyio
+import httpx
+import openai
+import pytest
+from litestar.testing import AsyncTestClient, TestClient
+
+from app.main import create_app
+from tests.conftest import audio_file
+
+URL = "/v1/audio/transcriptions"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_beyond_running_plus_queued_requests_get_429_with_retry_after(container, fake_transcriber):
+    settings = container.settings()
+    settings.max_concurrent_transcriptions, settings.max_queued_requests = 1, 1
+    fake_transcriber.release = threading.Event()
+    app = create_app(container)
+    results: list[httpx.Response] = []
+    async with AsyncTestClient(app), httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client:
+
+        async def send() -> None:
+            results.append(await client.post(URL, files=audio_file()))
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(send)  # runs
+            await anyio.to_thread.run_sync(fake_transcriber.started.wait, 10)
+            group.start_soon(send)  # waits in the queue
+            await anyio.sleep(0.2)
+            rejected = await client.post(URL, files=audio_file())  # one too many
+            streamed = await client.post(URL, files=audio_file(), data={"stream": "true"})
+            fake_transcriber.release.set()
+        assert rejected.status_code == 429 and streamed.status_code == 429
+        assert rejected.headers["retry-after"] == "2"
+        error = rejected.json()["error"]
+        assert error["code"] == "rate_limit_exceeded" and "1 transcriptions running, 1 waiting" in error["message"]
+        assert sorted(r.status_code for r in results) == [200, 200]  # nothing admitted was lost
+        # The slots are free again once the work is done.
+        assert (await client.post(URL, files=audio_file())).status_code == 200
+
+
+def test_the_openai_client_retries_a_429(container, fake_transcriber):
+    container.settings().max_queued_requests = 0
+    with TestClient(create_app(container)) as client:
+        services_admission = client.app.dependencies["services"].dependency().admission
+        services_admission.admitted = 1  # as if one transcription were running
+        attempts = []
+        original_admit = services_admission.admit
+
+        def admit_after_one_refusal():
+            attempts.append(1)
+            if len(attempts) == 2:
+                services_admission.admitted = 0  # the running one finished
+            original_admit()
+
+        services_admission.admit = admit_after_one_refusal
+        openai_client = openai.OpenAI(api_key="unused", base_url=f"{client.base_url}/v1", http_client=client, max_retries=2)
+        result = openai_client.audio.transcriptions.create(model="whisper-1", file=audio_file()["file"])
+    assert result.text == "Hello world. How are you?" and len(attempts) == 2
