@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 import anyio
 import numpy as np
 import structlog
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
@@ -18,7 +18,8 @@ from app.api.admission import Admission, Overloaded
 from app.api.errors import domain_error_handler, http_error_handler, internal_error_handler, overloaded_handler
 from app.api.health import health
 from app.api.middleware import RequestLogMiddleware
-from app.api.models import MODEL_ROUTERS, OpenAIModelsController
+from app.api.auth import admin_guard, api_key_guard, load_api_keys
+from app.api.models import OpenAIModelsController, model_routers
 from app.api.services import Services, StageModels
 from app.api.transcriptions import AudioController
 from app.config.logging import configure_logging
@@ -90,8 +91,14 @@ def create_app(container: Container | None = None, settings: Settings | None = N
         )
         yield
 
+    keys = load_api_keys(settings)
+    protected = Router(
+        path="/",
+        route_handlers=[AudioController, OpenAIModelsController, *model_routers(admin_guard(keys))],
+        guards=[api_key_guard(keys)],
+    )
     return Litestar(
-        route_handlers=[AudioController, OpenAIModelsController, health, *MODEL_ROUTERS],
+        route_handlers=[protected, health],  # health stays open for load balancers
         dependencies={"services": Provide(lambda: services, sync_to_thread=False)},
         exception_handlers={
             DomainError: domain_error_handler,

@@ -61,7 +61,8 @@ def http_error_handler(_: Request, exc: HTTPException) -> Response[ErrorResponse
     message = exc.detail
     if exc.status_code == 413:
         message = f"{exc.detail}: the upload is larger than the server's limit (MAX_UPLOAD_SIZE_BYTES)."
-    return error_response(exc.status_code, message, headers=exc.headers)
+    code = {401: "invalid_api_key", 403: "permission_denied"}.get(exc.status_code)
+    return error_response(exc.status_code, message, code=code, headers=exc.headers)
 
 
 def overloaded_handler(_: Request, exc: Overloaded) -> Response[ErrorResponse]:

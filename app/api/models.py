@@ -5,14 +5,16 @@ from __future__ import annotations
 import anyio
 from litestar import Controller, Request, Router, get, post
 from litestar.di import NamedDependency
+from litestar.types import Guard
 
+from app.api.auth import check_model_allowed
 from app.api.params import required_field
 from app.api.schemas import ModelChange, OpenAIModel, OpenAIModelList, StageModel, StageModels
 from app.api.services import Services
 from app.domain.errors import ModelNotFound
 
 
-def stage_router(path: str, stage: str, field: str) -> Router:
+def stage_router(path: str, stage: str, field: str, admin: Guard) -> Router:
     """list / load / unload for one pipeline stage; `field` names the form field (model or language)."""
 
     @get("/list", operation_id=f"list_{stage}_models")
@@ -26,15 +28,17 @@ def stage_router(path: str, stage: str, field: str) -> Router:
             models=[StageModel(id=n, loaded=n in loaded) for n in names],
         )
 
-    @post("/load", status_code=200, operation_id=f"load_{stage}_model")
+    @post("/load", status_code=200, operation_id=f"load_{stage}_model", guards=[admin])
     async def load_model(request: Request, services: NamedDependency[Services]) -> ModelChange:
         name = required_field(await request.form(), field)
+        if field == "model":
+            check_model_allowed(services.settings, name)
         store = services.stages[stage].store
         # Loading reads hundreds of MB: never on the event loop.
         loaded = await anyio.to_thread.run_sync(store.load, name)
         return ModelChange(id=loaded, loaded=True)
 
-    @post("/unload", status_code=200, operation_id=f"unload_{stage}_model")
+    @post("/unload", status_code=200, operation_id=f"unload_{stage}_model", guards=[admin])
     async def unload_model(request: Request, services: NamedDependency[Services]) -> ModelChange:
         name = required_field(await request.form(), field)
         store = services.stages[stage].store
@@ -45,11 +49,12 @@ def stage_router(path: str, stage: str, field: str) -> Router:
     return Router(path=path, route_handlers=[list_models, load_model, unload_model], tags=["models"])
 
 
-MODEL_ROUTERS = (
-    stage_router("/models", "transcription", "model"),
-    stage_router("/align_models", "alignment", "language"),
-    stage_router("/diarize_models", "diarization", "model"),
-)
+def model_routers(admin: Guard) -> list[Router]:
+    return [
+        stage_router("/models", "transcription", "model", admin),
+        stage_router("/align_models", "alignment", "language", admin),
+        stage_router("/diarize_models", "diarization", "model", admin),
+    ]
 
 
 class OpenAIModelsController(Controller):

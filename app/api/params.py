@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import msgspec
 from litestar.datastructures import FormMultiDict, UploadFile
 
+from app.api.auth import check_model_allowed
 from app.api.schemas import TranscriptionForm, TranslationForm
 from app.config.settings import Settings
 from app.domain.errors import InvalidRequest
@@ -61,6 +62,7 @@ def upload(form: FormMultiDict) -> UploadFile:
 
 def transcription_request(form: FormMultiDict, settings: Settings, formats: Mapping[str, Formatter]) -> AudioRequest:
     fields = form_fields(form, TranscriptionForm)
+    check_model_allowed(settings, fields.model)
     response_format = _response_format(fields.response_format, settings, formats)
     language = _language(fields.language if "language" in form else settings.default_language)
     if fields.min_speakers and fields.max_speakers and fields.min_speakers > fields.max_speakers:
@@ -98,6 +100,7 @@ def transcription_request(form: FormMultiDict, settings: Settings, formats: Mapp
 
 def translation_request(form: FormMultiDict, settings: Settings, formats: Mapping[str, Formatter]) -> AudioRequest:
     fields = form_fields(form, TranslationForm)
+    check_model_allowed(settings, fields.model)
     options = TranscriptionOptions(
         model=fields.model,
         task=Task.TRANSLATE,

@@ -40,6 +40,10 @@ class DiarizationSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=Tr
     model: str = "pyannote/speaker-diarization-community-1"
 
 
+class ModelsSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    allowed: list[str] = []  # when set, the only model names clients may load (besides the default)
+
+
 class BackendSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     transcription: str = "whisperx"
     alignment: str = "whisperx"
@@ -58,12 +62,17 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     allow_downloads: bool = True  # fetch models from the hub when they are not local
     max_upload_size_bytes: int = 25 * 1024 * 1024
     max_audio_seconds: float = 4 * 3600
+    api_key: str | None = None
+    api_keys_file: str | None = None  # JSON: {"key": "client name", ...}
+    admin_api_keys: str | None = None  # comma-separated; when set, only these may load/unload models
+    auth_required: bool = False  # refuse to start without keys
     max_concurrent_transcriptions: int = 1
     max_queued_requests: int = 16  # waiting beyond the running ones; more get 429 + Retry-After
     whisper: WhisperSettings = msgspec.field(default_factory=WhisperSettings)
     alignment: AlignmentSettings = msgspec.field(default_factory=AlignmentSettings)
     diarization: DiarizationSettings = msgspec.field(default_factory=DiarizationSettings)
     backends: BackendSettings = msgspec.field(default_factory=BackendSettings)
+    models: ModelsSettings = msgspec.field(default_factory=ModelsSettings)
 
     @property
     def data_path(self) -> Path:
@@ -106,6 +115,8 @@ def load_settings(cls: type[Settings], environ: Mapping[str, str]) -> Settings:
 def _parse(value: str, annotation: Any) -> Any:
     if value == "" and "None" in str(annotation):
         return None
+    if "list" in str(annotation):
+        return [item.strip() for item in value.split(",") if item.strip()]
     if "dict" in str(annotation):
         try:
             return msgspec.json.decode(value)

@@ -1,0 +1,91 @@
+"""API keys (`Authorization: Bearer`), admin keys for model management, and the model allow-list."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers import BaseRouteHandler
+
+from app.config.settings import Settings, SettingsError
+
+
+@dataclass(frozen=True)
+class ApiKeys:
+    clients: dict[str, str] = field(default_factory=dict)  # key -> client name
+    admins: frozenset[str] = frozenset()
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.clients)
+
+    def client_of(self, presented: str | None) -> str | None:
+        """The client's name, comparing against every key in constant time (no early exit)."""
+        found = None
+        for key, name in self.clients.items():
+            if hmac.compare_digest(key.encode(), (presented or "").encode()):
+                found = name
+        return found
+
+    def is_admin(self, presented: str | None) -> bool:
+        return any(hmac.compare_digest(key.encode(), (presented or "").encode()) for key in self.admins)
+
+
+def load_api_keys(settings: Settings) -> ApiKeys:
+    clients: dict[str, str] = {}
+    if settings.api_key:
+        clients[settings.api_key] = "default"
+    if settings.api_keys_file:
+        try:
+            loaded = json.loads(Path(settings.api_keys_file).expanduser().read_text())
+        except (OSError, ValueError) as exc:
+            raise SettingsError(f"API_KEYS_FILE could not be read as JSON {{key: client name}}: {exc}") from exc
+        if not isinstance(loaded, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in loaded.items()):
+            raise SettingsError("API_KEYS_FILE must be a JSON object of key -> client name.")
+        clients.update(loaded)
+    admins = frozenset(k.strip() for k in (settings.admin_api_keys or "").split(",") if k.strip())
+    for key in admins:
+        clients.setdefault(key, "admin")
+    if settings.auth_required and not clients:
+        raise SettingsError("AUTH_REQUIRED is true but no API_KEY, API_KEYS_FILE or ADMIN_API_KEYS is set.")
+    return ApiKeys(clients=clients, admins=admins)
+
+
+def bearer(connection: ASGIConnection) -> str | None:
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def api_key_guard(keys: ApiKeys):
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        if not keys.enabled:
+            return
+        presented = bearer(connection)
+        if presented is None:
+            raise NotAuthorizedException("Missing API key: send it as 'Authorization: Bearer <key>'.")
+        if keys.client_of(presented) is None:
+            raise NotAuthorizedException("Incorrect API key provided.")
+    return guard
+
+
+def admin_guard(keys: ApiKeys):
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        if keys.admins and not keys.is_admin(bearer(connection)):
+            raise PermissionDeniedException("Loading and unloading models needs an admin key (ADMIN_API_KEYS).")
+    return guard
+
+
+def check_model_allowed(settings: Settings, name: str | None) -> None:
+    """MODELS__ALLOWED, when set, lists the only model names a client may load."""
+    allowed = settings.models.allowed
+    if not allowed:
+        return
+    name = (name or "").strip()
+    if name in ("", "whisper-1", settings.whisper.model) or name in allowed:
+        return
+    raise PermissionDeniedException(f"Model '{name[:200]}' is not in this server's allowed models: {', '.join(allowed)}.")

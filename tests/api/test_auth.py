@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import json
+
+import openai
+import pytest
+from litestar.testing import TestClient
+
+from app.config.settings import SettingsError
+from app.main import create_app
+from tests.conftest import audio_file
+
+URL = "/v1/audio/transcriptions"
+
+
+@pytest.fixture
+def secured(container, tmp_path):
+    keys_file = tmp_path / "keys.json"
+    keys_file.write_text(json.dumps({"team-key": "team", "bot-key": "bot"}))
+    settings = container.settings()
+    settings.api_key, settings.api_keys_file, settings.admin_api_keys = "main-key", str(keys_file), "admin-key"
+    settings.models.allowed = ["tiny.en"]
+    with TestClient(create_app(container)) as client:
+        yield client
+
+
+def auth(key: str) -> dict:
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.mark.parametrize(("headers", "status"), [
+    ({}, 401), (auth("wrong"), 401), ({"Authorization": "Basic main-key"}, 401), ({"Authorization": "Bearer "}, 401),
+    (auth("main-key"), 200), (auth("team-key"), 200), (auth("bot-key"), 200), (auth("admin-key"), 200),
+])
+def test_transcription_needs_a_known_key(secured, headers, status):
+    response = secured.post(URL, files=audio_file(), headers=headers)
+    assert response.status_code == status
+    if status == 401:
+        error = response.json()["error"]
+        assert error["code"] == "invalid_api_key" and error["type"] == "invalid_request_error"
+        assert "main-key" not in response.text
+
+
+@pytest.mark.parametrize("path", ["/v1/models", "/models/list", "/align_models/list", "/diarize_models/list"])
+def test_every_api_route_is_guarded(secured, path):
+    assert secured.get(path).status_code == 401
+    assert secured.get(path, headers=auth("team-key")).status_code == 200
+
+
+def test_health_and_schema_stay_open(secured):
+    assert secured.get("/healthcheck").status_code == 200
+    assert secured.get("/health").status_code == 200
+    assert secured.get("/schema/openapi.json").status_code == 200
+
+
+def test_model_loading_needs_an_admin_key_and_an_allowed_name(secured):
+    assert secured.post("/models/load", data={"model": "tiny.en"}, headers=auth("team-key")).status_code == 403
+    assert secured.post("/models/load", data={"model": "tiny.en"}, headers=auth("admin-key")).status_code == 200
+    refused = secured.post("/models/load", data={"model": "large-v3"}, headers=auth("admin-key"))
+    assert refused.status_code == 403 and "allowed models: tiny.en" in refused.json()["error"]["message"]
+    assert secured.post("/models/unload", data={"model": "tiny.en"}, headers=auth("team-key")).status_code == 403
+
+
+def test_transcription_with_a_model_outside_the_allow_list_is_403(secured):
+    assert secured.post(URL, files=audio_file(), data={"model": "large-v3"}, headers=auth("team-key")).status_code == 403
+    assert secured.post(URL, files=audio_file(), data={"model": "whisper-1"}, headers=auth("team-key")).status_code == 200
+
+
+def test_the_openai_client_gets_authentication_errors(secured):
+    client = openai.OpenAI(api_key="wrong", base_url=f"{secured.base_url}/v1", http_client=secured, max_retries=0)
+    with pytest.raises(openai.AuthenticationError):
+        client.audio.transcriptions.create(model="whisper-1", file=audio_file()["file"])
+    good = openai.OpenAI(api_key="team-key", base_url=f"{secured.base_url}/v1", http_client=secured, max_retries=0)
+    assert good.audio.transcriptions.create(model="whisper-1", file=audio_file()["file"]).text
+
+
+def test_auth_required_without_keys_refuses_to_start(container):
+    container.settings().auth_required = True
+    with pytest.raises(SettingsError, match="AUTH_REQUIRED"):
+        create_app(container)
+
+
+def test_a_broken_keys_file_refuses_to_start(container, tmp_path):
+    (tmp_path / "keys.json").write_text("[1, 2]")
+    container.settings().api_keys_file = str(tmp_path / "keys.json")
+    with pytest.raises(SettingsError, match="API_KEYS_FILE"):
+        create_app(container)
+
+
+def test_without_keys_the_server_is_open(client):
+    assert client.post(URL, files=audio_file()).status_code == 200
