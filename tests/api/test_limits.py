@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import pytest
+from litestar.testing import TestClient
+
+from app.main import FORM_OVERHEAD_BYTES, create_app
+from tests.conftest import audio_file
+
+URL = "/v1/audio/transcriptions"
+
+
+def test_an_upload_over_the_limit_is_413(container):
+    container.settings().max_upload_size_bytes = 1024 * 1024
+    with TestClient(create_app(container)) as client:
+        too_big = b"0" * (1024 * 1024 + FORM_OVERHEAD_BYTES + 1)
+        response = client.post(URL, files={"file": ("big.wav", too_big, "audio/wav")})
+        assert response.status_code == 413
+        error = response.json()["error"]
+        assert "MAX_UPLOAD_SIZE_BYTES" in error["message"] and error["type"] == "invalid_request_error"
+        assert client.post(URL, files=audio_file()).status_code == 200  # and it keeps serving
+
+
+@pytest.mark.parametrize("payload", [b"", b"just some text", b"\x89PNG\r\n\x1a\n" + bytes(200), bytes(range(256)) * 64])
+def test_bad_input_corpus_is_400_and_the_server_keeps_serving(client, payload):
+    response = client.post(URL, files={"file": ("upload", payload, "application/octet-stream")})
+    assert response.status_code == 400
+    assert set(response.json()["error"]) == {"message", "type", "param", "code"}
+    assert client.post(URL, files=audio_file()).status_code == 200
