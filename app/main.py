@@ -14,8 +14,14 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from app.api.admission import Admission, Overloaded
-from app.api.errors import domain_error_handler, http_error_handler, internal_error_handler, overloaded_handler
+from app.api.admission import Admission, Draining, Overloaded
+from app.api.errors import (
+    domain_error_handler,
+    draining_handler,
+    http_error_handler,
+    internal_error_handler,
+    overloaded_handler,
+)
 from app.api.health import health
 from app.api.middleware import RequestLogMiddleware
 from app.api.auth import admin_guard, api_key_guard, load_api_keys
@@ -97,13 +103,14 @@ def create_app(container: Container | None = None, settings: Settings | None = N
         route_handlers=[AudioController, OpenAIModelsController, *model_routers(admin_guard(keys))],
         guards=[api_key_guard(keys)],
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[protected, health],  # health stays open for load balancers
         dependencies={"services": Provide(lambda: services, sync_to_thread=False)},
         exception_handlers={
             DomainError: domain_error_handler,
             HTTPException: http_error_handler,
             Overloaded: overloaded_handler,
+            Draining: draining_handler,
             HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
         },
         middleware=[RequestLogMiddleware()],
@@ -114,6 +121,8 @@ def create_app(container: Container | None = None, settings: Settings | None = N
         logging_config=None,
         debug=False,
     )
+    app.state.admission = services.admission  # the server's signal handler drains through it
+    return app
 
 
 def app_from_env() -> Litestar:

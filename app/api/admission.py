@@ -23,6 +23,12 @@ class Overloaded(Exception):
         self.retry_after = RETRY_AFTER_SECONDS
 
 
+class Draining(Exception):
+    """The server is shutting down: it finishes what it has and takes nothing new."""
+
+    retry_after = RETRY_AFTER_SECONDS
+
+
 class Admission:
     """Counts admitted requests on the event loop (no lock needed: one thread mutates it)."""
 
@@ -30,9 +36,12 @@ class Admission:
         self.limiter = limiter
         self.max_queued = max_queued
         self.admitted = 0
+        self.draining = False  # set on SIGTERM/SIGINT (app/__main__.py)
 
     def admit(self) -> None:
-        """Count one more request in, or raise Overloaded. Pair with `leave()`."""
+        """Count one more request in, or raise Overloaded / Draining. Pair with `leave()`."""
+        if self.draining:
+            raise Draining("The server is shutting down; retry on another instance or in a moment.")
         if self.admitted >= int(self.limiter.total_tokens) + self.max_queued:
             running = int(self.limiter.borrowed_tokens)
             raise Overloaded(running, self.admitted - running)

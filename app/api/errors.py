@@ -6,7 +6,7 @@ import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from app.api.admission import Overloaded
+from app.api.admission import Draining, Overloaded
 from app.api.schemas import ErrorBody, ErrorResponse
 from app.domain.errors import (
     AlignmentUnavailable,
@@ -67,6 +67,10 @@ def http_error_handler(_: Request, exc: HTTPException) -> Response[ErrorResponse
 
 def overloaded_handler(_: Request, exc: Overloaded) -> Response[ErrorResponse]:
     return error_response(429, str(exc), code="rate_limit_exceeded", headers={"Retry-After": str(exc.retry_after)})
+
+
+def draining_handler(_: Request, exc: Draining) -> Response[ErrorResponse]:
+    return error_response(503, str(exc), code="shutting_down", headers={"Retry-After": str(exc.retry_after)})
 
 
 def internal_error_handler(_: Request, exc: Exception) -> Response[ErrorResponse]:

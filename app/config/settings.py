@@ -67,6 +67,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     admin_api_keys: str | None = None  # comma-separated; when set, only these may load/unload models
     auth_required: bool = False  # refuse to start without keys
     max_concurrent_transcriptions: int = 1
+    shutdown_grace_seconds: float = 30.0  # on SIGTERM: how long in-flight requests may take to finish
     max_queued_requests: int = 16  # waiting beyond the running ones; more get 429 + Retry-After
     whisper: WhisperSettings = msgspec.field(default_factory=WhisperSettings)
     alignment: AlignmentSettings = msgspec.field(default_factory=AlignmentSettings)

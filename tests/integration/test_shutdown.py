@@ -1,0 +1,75 @@
+"""SIGTERM to a real server process mid-request: the request finishes, new work is refused, exit 0."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import wave
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from tests.integration.conftest import PYANNOTE_SAMPLE
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def long_speech(repeats: int) -> bytes:
+    with wave.open(str(PYANNOTE_SAMPLE / "sample.wav")) as source:
+        params, frames = source.getparams(), source.readframes(source.getnframes())
+    out = io.BytesIO()
+    with wave.open(out, "wb") as target:
+        target.setparams(params)
+        target.writeframes(frames * repeats)
+    return out.getvalue()
+
+
+def test_sigterm_drains_in_flight_work_then_exits_cleanly(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "UVICORN_HOST": "127.0.0.1", "UVICORN_PORT": str(port), "WHISPER__MODEL": "tiny.en",
+           "ALLOW_DOWNLOADS": "false", "DATA_DIR": str(tmp_path), "BACKENDS__DIARIZATION": "whisperx",
+           "SHUTDOWN_GRACE_SECONDS": "120", "LOG_LEVEL": "WARNING"}
+    server = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            try:
+                if httpx.get(f"{url}/healthcheck", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        result: dict = {}
+        audio = long_speech(8)  # four minutes: several seconds of work
+
+        def transcribe() -> None:
+            result["response"] = httpx.post(f"{url}/v1/audio/transcriptions", files={"file": ("call.wav", audio)},
+                                            data={"align": "false"}, timeout=300)
+
+        worker = threading.Thread(target=transcribe)
+        worker.start()
+        time.sleep(1.5)
+        assert "response" not in result, "the request must still be in flight when the signal arrives"
+        server.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        health = httpx.get(f"{url}/healthcheck", timeout=5)
+        assert health.status_code == 503 and health.json() == {"status": "draining"}
+        refused = httpx.post(f"{url}/v1/audio/transcriptions", files={"file": ("call.wav", audio[:200_000])}, timeout=30)
+        assert refused.status_code == 503 and refused.headers["retry-after"]
+        assert refused.json()["error"]["code"] == "shutting_down"
+        worker.join(timeout=300)
+        assert result["response"].status_code == 200, "the in-flight request must finish"
+        assert "hello" in result["response"].json()["text"].lower()
+        assert server.wait(timeout=60) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
