@@ -9,6 +9,8 @@ started is sent as {"type": "error", "error": {...}} in OpenAI's error shape.
 from __future__ import annotations
 
 import math
+import threading
+import weakref
 from collections.abc import AsyncIterator
 
 import anyio
@@ -31,13 +33,14 @@ def _event(payload: dict) -> bytes:
 
 
 async def stream_transcription(audio_request: AudioRequest, services: Services) -> Stream:
-    services.admission.admit()  # held until the stream ends: `produce` leaves
+    services.admission.admit()  # held until the stream ends
+    release = _once(services.admission.leave)
     try:
         # Decode before answering, so an upload that is not audio still gets a plain 400.
         audio = await anyio.to_thread.run_sync(services.pipeline.decoder.decode, audio_request.file.file,
                                                limiter=services.limiter)
     except BaseException:
-        services.admission.leave()
+        release()
         raise
     send, receive = anyio.create_memory_object_stream[bytes](max_buffer_size=math.inf)
     deltas: list[str] = []
@@ -68,7 +71,7 @@ async def stream_transcription(audio_request: AudioRequest, services: Services) 
                     "message": "The server had an error while processing your request.", "type": "server_error",
                     "param": None, "code": "internal_error"}}))
             finally:
-                services.admission.leave()
+                release()
 
     async def events() -> AsyncIterator[bytes]:
         async with anyio.create_task_group() as group:
@@ -77,4 +80,18 @@ async def stream_transcription(audio_request: AudioRequest, services: Services) 
                 async for event in receive:
                     yield event
 
-    return Stream(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    body = events()
+    # A client gone before the body was ever read leaves `produce` unstarted: free the slot when
+    # the unused generator is collected.
+    weakref.finalize(body, release)
+    return Stream(body, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+def _once(action):
+    done = threading.Lock()
+
+    def run() -> None:
+        if done.acquire(blocking=False):
+            action()
+
+    return run

@@ -9,6 +9,7 @@ import httpx
 import openai
 import pytest
 import uvicorn
+from litestar.testing import TestClient
 
 from app.main import create_app
 from tests.conftest import audio_file
@@ -88,3 +89,27 @@ def test_the_first_delta_arrives_before_the_transcription_finishes(live_server, 
             fake_transcriber.between_segments.set()  # only now may the rest be produced
             rest = [json.loads(line[len("data: "):]) for line in lines if line]
     assert [e["type"] for e in rest] == ["transcript.text.delta", "transcript.text.done"]
+
+
+def test_a_stream_never_read_gives_its_slot_back(container):
+    import gc
+    import io
+
+    import anyio
+
+    from app.api.params import AudioRequest
+    from app.api.streaming import stream_transcription
+    from app.domain.models import RenderOptions, TranscriptionOptions
+
+    with TestClient(create_app(container)) as client:
+        services = client.app.dependencies["services"].dependency()
+
+        class Upload:
+            file = io.BytesIO(b"2.0")  # FakeDecoder: two seconds of audio
+
+        request = AudioRequest(Upload(), TranscriptionOptions(model="base"), RenderOptions(), "json", stream=True)
+        response = anyio.run(stream_transcription, request, services)
+        assert services.admission.admitted == 1
+        del response
+        gc.collect()
+        assert services.admission.admitted == 0
