@@ -12,6 +12,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers import BaseRouteHandler
 
 from app.config.settings import Settings, SettingsError
+from app.domain.models import DEFAULT_MODEL_ALIASES
 
 
 @dataclass(frozen=True)
@@ -27,12 +28,16 @@ class ApiKeys:
         """The client's name, comparing against every key in constant time (no early exit)."""
         found = None
         for key, name in self.clients.items():
-            if hmac.compare_digest(key.encode(), (presented or "").encode()):
+            if _same(key, presented):
                 found = name
         return found
 
     def is_admin(self, presented: str | None) -> bool:
-        return any(hmac.compare_digest(key.encode(), (presented or "").encode()) for key in self.admins)
+        return any([_same(key, presented) for key in self.admins])  # a list: no early exit either
+
+
+def _same(key: str, presented: str | None) -> bool:
+    return hmac.compare_digest(key.encode(), (presented or "").encode())
 
 
 def load_api_keys(settings: Settings) -> ApiKeys:
@@ -86,6 +91,6 @@ def check_model_allowed(settings: Settings, name: str | None) -> None:
     if not allowed:
         return
     name = (name or "").strip()
-    if name in ("", "whisper-1", settings.whisper.model) or name in allowed:
+    if name in DEFAULT_MODEL_ALIASES or name == settings.whisper.model or name in allowed:
         return
     raise PermissionDeniedException(f"Model '{name[:200]}' is not in this server's allowed models: {', '.join(allowed)}.")

@@ -24,6 +24,13 @@ class InvalidRequest(DomainError):
     code = "invalid_value"
 
 
+class NotADiarizationModel(InvalidRequest):
+    """`whisper-1` names the transcription model; every diarization backend refuses it."""
+
+    def __init__(self) -> None:
+        super().__init__("'whisper-1' is a transcription model, not a diarization model.", param="model")
+
+
 class InvalidAudio(DomainError):
     """The upload is not decodable audio, or holds no samples."""
 

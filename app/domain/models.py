@@ -7,6 +7,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 
+# OpenAI's only model name, and an empty one: both mean "the configured default model".
+DEFAULT_MODEL_ALIASES = frozenset({"", "whisper-1"})
+
+
 class Task(str, enum.Enum):
     TRANSCRIBE = "transcribe"
     TRANSLATE = "translate"

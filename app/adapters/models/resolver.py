@@ -12,9 +12,8 @@ from pathlib import Path
 
 from app.adapters.models.bundled import BUNDLED_MODELS, BundledModelInstaller, is_installed
 from app.domain.errors import InvalidRequest, ModelLoadFailed, ModelNotFound
+from app.domain.models import DEFAULT_MODEL_ALIASES
 
-# OpenAI's only model name; it means "the configured default".
-DEFAULT_ALIASES = frozenset({"", "whisper-1"})
 # A bare name or one "org/name" hub id: no dot-dot, no absolute path, no backslash or control char.
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}(/[A-Za-z0-9][A-Za-z0-9._-]{0,127})?$")
 
@@ -48,7 +47,7 @@ class WhisperModelResolver:
     def canonical(self, name: str | None) -> str:
         """The name a request means: the default for `whisper-1`/empty, else the name itself, checked."""
         name = (name or "").strip()
-        if name in DEFAULT_ALIASES:
+        if name in DEFAULT_MODEL_ALIASES:
             return self.default_model
         if name == self.default_model:
             return name  # configured by the operator, so it may be a path

@@ -20,8 +20,8 @@ from app.adapters.speaker_clustering.local_speakers import CELL_SECONDS, LocalSp
 LINK = 0.5  # mean window vote that makes two stretches one voice
 CANNOT_LINK = -0.5  # ... or two different voices
 SAME_VOICE = 0.80  # cosine similarity of group embeddings that merges them
-MIN_EMBED_SECONDS = 1.0
-CHANGE_SHARE = 0.25  # share of windows that must see a voice change between two cells  # groups with less speech are too short to embed reliably
+MIN_EMBED_SECONDS = 1.0  # groups with less speech are too short to embed reliably
+CHANGE_SHARE = 0.25  # share of windows that must see a voice change between two cells
 
 
 @dataclass
@@ -141,25 +141,28 @@ def cluster(
         clean = cells[~local.overlap[cells]]
         group.embedding = embed(clean if clean.size * CELL_SECONDS >= MIN_EMBED_SECONDS / 2 else cells)
 
-    speakers = _merge_by_voice(groups, find, forbidden, min_speakers, max_speakers)
+    speakers = _merge_by_voice(groups, forbidden, min_speakers, max_speakers)
     embeddings: dict[int, np.ndarray] = {}
     for index, members in enumerate(speakers):
         for root in members:
             for i in groups[root].stretches:
                 labels[runs[i]] = index
-        weights = np.array([groups[r].seconds for r in members])
-        mean = np.average(np.stack([groups[r].embedding for r in members]), axis=0, weights=weights)
-        embeddings[index] = mean / (np.linalg.norm(mean) or 1.0)
+        embeddings[index] = _voice(groups, members)
     return labels, embeddings
 
 
-def _merge_by_voice(groups: dict[int, Group], find, forbidden, min_speakers, max_speakers) -> list[list[int]]:
+def _voice(groups: dict[int, Group], members: list[int]) -> np.ndarray:
+    """The members' embeddings averaged by speech duration, L2-normalised."""
+    weights = np.array([groups[r].seconds for r in members])
+    mean = np.average(np.stack([groups[r].embedding for r in members]), axis=0, weights=weights)
+    return mean / (np.linalg.norm(mean) or 1.0)
+
+
+def _merge_by_voice(groups: dict[int, Group], forbidden, min_speakers, max_speakers) -> list[list[int]]:
     clusters = [[root] for root in sorted(groups, key=lambda r: -groups[r].seconds)]
 
     def voice(members: list[int]) -> np.ndarray:
-        weights = np.array([groups[r].seconds for r in members])
-        mean = np.average(np.stack([groups[r].embedding for r in members]), axis=0, weights=weights)
-        return mean / (np.linalg.norm(mean) or 1.0)
+        return _voice(groups, members)
 
     def allowed(a: list[int], b: list[int]) -> bool:
         return not any(forbidden(x, y) for x in a for y in b)

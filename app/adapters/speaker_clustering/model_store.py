@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.adapters.speaker_clustering.diarizer import VoiceEncoder
 from app.adapters.speaker_clustering.local_speakers import SegmentationModel
-from app.domain.errors import InvalidRequest, ModelNotFound
+from app.domain.errors import ModelNotFound, NotADiarizationModel
 
 MODEL_ID = "pyannote-segmentation+resemblyzer"
 
@@ -39,6 +39,6 @@ class SpeakerClusteringModelStore:
     @staticmethod
     def _check(name: str) -> None:
         if name == "whisper-1":
-            raise InvalidRequest("'whisper-1' is a transcription model, not a diarization model.", param="model")
+            raise NotADiarizationModel()
         if name != MODEL_ID:
             raise ModelNotFound("diarization model", name, [MODEL_ID])

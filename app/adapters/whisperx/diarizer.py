@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from app.adapters.models.cache import ModelCache
-from app.domain.errors import InvalidRequest, ModelLoadFailed, StageUnavailable
+from app.domain.errors import InvalidRequest, ModelLoadFailed, NotADiarizationModel, StageUnavailable
 from app.domain.models import Audio, Diarization, SpeakerTurn, TranscriptionOptions
 
 
@@ -45,7 +45,7 @@ class PyannoteModelStore:
     def _canonical(self, name: str | None) -> str:
         name = (name or "").strip() or self.default_model
         if name == "whisper-1":
-            raise InvalidRequest("'whisper-1' is a transcription model, not a diarization model.", param="model")
+            raise NotADiarizationModel()
         if name != self.default_model and (".." in name or name.startswith(("/", "~"))):
             raise InvalidRequest(f"Invalid diarization model name '{name[:200]}'.", param="model")
         return name
