@@ -14,8 +14,9 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from app.api.admission import Admission, Draining, Overloaded
+from app.api.admission import Admission, ClientGone, Draining, Overloaded
 from app.api.errors import (
+    client_gone_handler,
     domain_error_handler,
     draining_handler,
     http_error_handler,
@@ -111,9 +112,9 @@ def create_app(container: Container | None = None, settings: Settings | None = N
             HTTPException: http_error_handler,
             Overloaded: overloaded_handler,
             Draining: draining_handler,
+            ClientGone: client_gone_handler,
             HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
         },
-        middleware=[RequestLogMiddleware()],
         lifespan=[lifespan],
         request_max_body_size=settings.max_upload_size_bytes + FORM_OVERHEAD_BYTES,
         type_encoders={np.generic: lambda v: v.item()},
@@ -121,6 +122,8 @@ def create_app(container: Container | None = None, settings: Settings | None = N
         logging_config=None,
         debug=False,
     )
+    # Outside Litestar's router, so unknown paths (404) and every error also get an id and a log line.
+    app.asgi_handler = RequestLogMiddleware()(app.asgi_handler)
     app.state.admission = services.admission  # the server's signal handler drains through it
     return app
 

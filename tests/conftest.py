@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -64,6 +68,23 @@ def container(settings, fake_transcriber, fake_aligner, fake_diarizer, fake_mode
 def client(container: Container) -> Iterator[TestClient[Litestar]]:
     with TestClient(create_app(container)) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def live_server(container):
+    """The app under real uvicorn on 127.0.0.1, so responses really stream."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_config=None))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
 
 
 def audio_file(seconds: float = 2.0, name: str = "speech.wav") -> dict:

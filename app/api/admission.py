@@ -6,10 +6,14 @@ letting requests pile up until proxies time them out.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 import anyio
+from litestar.types import Receive
+
+T = TypeVar("T")
 
 RETRY_AFTER_SECONDS = 2
 
@@ -21,6 +25,10 @@ class Overloaded(Exception):
             f"{RETRY_AFTER_SECONDS} seconds."
         )
         self.retry_after = RETRY_AFTER_SECONDS
+
+
+class ClientGone(Exception):
+    """The client disconnected while its request waited for an inference slot."""
 
 
 class Draining(Exception):
@@ -57,3 +65,31 @@ class Admission:
             yield
         finally:
             self.leave()
+
+
+async def run_when_free(limiter: anyio.CapacityLimiter, receive: Receive, work: Callable[[], T]) -> T:
+    """Wait for an inference slot, then run `work` in a worker thread while holding it.
+
+    While waiting, watch the connection: a client that hangs up in the queue is dropped (ClientGone)
+    without running inference. Call only after the request body has been read, so the next ASGI
+    message can only be the disconnect.
+    """
+    acquired = False
+    async with anyio.create_task_group() as waiting:
+
+        async def watch_for_disconnect() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            waiting.cancel_scope.cancel()
+
+        waiting.start_soon(watch_for_disconnect)
+        await limiter.acquire()
+        acquired = True
+        waiting.cancel_scope.cancel()
+    if not acquired:
+        raise ClientGone
+    try:
+        # The slot is this task's token; the thread itself needs no second one.
+        return await anyio.to_thread.run_sync(work, abandon_on_cancel=False)
+    finally:
+        limiter.release()

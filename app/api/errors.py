@@ -6,7 +6,8 @@ import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from app.api.admission import Draining, Overloaded
+from app.api.admission import ClientGone, Draining, Overloaded
+from app.api.middleware import current_request_id
 from app.api.schemas import ErrorBody, ErrorResponse
 from app.domain.errors import (
     AlignmentUnavailable,
@@ -39,9 +40,18 @@ def error_type(status: int) -> str:
     return "invalid_request_error" if status < 500 else "server_error"
 
 
+def error_body(status: int, message: str, *, param: str | None = None, code: str | None = None) -> ErrorBody:
+    return ErrorBody(message=message, type=error_type(status), param=param, code=code,
+                     request_id=current_request_id.get())
+
+
+def domain_error_body(exc: DomainError) -> ErrorBody:
+    return error_body(status_of(exc), exc.message, param=exc.param, code=exc.code)
+
+
 def error_response(status: int, message: str, *, param: str | None = None, code: str | None = None,
                    headers: dict[str, str] | None = None) -> Response[ErrorResponse]:
-    body = ErrorResponse(ErrorBody(message=message, type=error_type(status), param=param, code=code))
+    body = ErrorResponse(error_body(status, message, param=param, code=code))
     return Response(body, status_code=status, headers=headers)
 
 
@@ -71,6 +81,13 @@ def overloaded_handler(_: Request, exc: Overloaded) -> Response[ErrorResponse]:
 
 def draining_handler(_: Request, exc: Draining) -> Response[ErrorResponse]:
     return error_response(503, str(exc), code="shutting_down", headers={"Retry-After": str(exc.retry_after)})
+
+
+def client_gone_handler(_: Request, exc: ClientGone) -> Response[ErrorResponse]:
+    # Nobody reads this answer; 499 (nginx's "client closed request") marks the drop in the access log.
+    logger.info("client disconnected while queued; dropped without inference")
+    return error_response(499, "The client closed the connection before the request was served.",
+                          code="client_closed_request")
 
 
 def internal_error_handler(_: Request, exc: Exception) -> Response[ErrorResponse]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from contextvars import ContextVar
 
 import structlog
 from litestar.datastructures import MutableScopeHeaders
@@ -16,6 +17,8 @@ logger = structlog.get_logger("app.access")
 REQUEST_ID_HEADER = "x-request-id"
 # Accept a caller's id only if it is short and plain, so it cannot forge log lines.
 _WELL_FORMED_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# The current request's id, for error bodies; set for the whole request, streamed body included.
+current_request_id: ContextVar[str | None] = ContextVar("current_request_id", default=None)
 
 
 def request_id_from(scope: Scope) -> str:
@@ -28,12 +31,15 @@ def request_id_from(scope: Scope) -> str:
 
 
 class RequestLogMiddleware(ASGIMiddleware):
+    """Wraps the whole app (see `create_app`), so 404s for unknown paths get an id and a line too."""
+
     scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         request_id = request_id_from(scope)
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        id_token = current_request_id.set(request_id)
         started = time.perf_counter()
         status = 500
 
@@ -55,3 +61,4 @@ class RequestLogMiddleware(ASGIMiddleware):
                 duration_ms=round((time.perf_counter() - started) * 1000, 1),
             )
             structlog.contextvars.clear_contextvars()
+            current_request_id.reset(id_token)

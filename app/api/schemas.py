@@ -45,6 +45,7 @@ class ErrorBody(msgspec.Struct):
     type: str
     param: str | None = None  # OpenAI always sends these keys, null when not applicable
     code: str | None = None
+    request_id: str | None = None  # the X-Request-ID of the failed request, for bug reports and logs
 
 
 class ErrorResponse(msgspec.Struct):

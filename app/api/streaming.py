@@ -17,9 +17,11 @@ import anyio
 import anyio.from_thread
 import msgspec
 import structlog
+from litestar import Request
 from litestar.response import Stream
 
-from app.api.errors import error_type, status_of
+from app.api.admission import run_when_free
+from app.api.errors import domain_error_body, error_body
 from app.api.params import AudioRequest
 from app.api.services import Services
 from app.domain.errors import DomainError
@@ -28,17 +30,17 @@ from app.domain.models import Segment
 logger = structlog.get_logger(__name__)
 
 
-def _event(payload: dict) -> bytes:
+def _event(payload: dict) -> bytes:  # msgspec encodes the ErrorBody Structs inside
     return b"data: " + msgspec.json.encode(payload) + b"\n\n"
 
 
-async def stream_transcription(audio_request: AudioRequest, services: Services) -> Stream:
+async def stream_transcription(audio_request: AudioRequest, services: Services, request: Request) -> Stream:
     services.admission.admit()  # held until the stream ends
     release = _once(services.admission.leave)
     try:
         # Decode before answering, so an upload that is not audio still gets a plain 400.
-        audio = await anyio.to_thread.run_sync(services.pipeline.decoder.decode, audio_request.file.file,
-                                               limiter=services.limiter)
+        audio = await run_when_free(services.limiter, request.receive,
+                                    lambda: services.pipeline.decoder.decode(audio_request.file.file))
     except BaseException:
         release()
         raise
@@ -62,14 +64,11 @@ async def stream_transcription(audio_request: AudioRequest, services: Services) 
                 )
                 await send.send(_event({"type": "transcript.text.done", "text": "".join(deltas)}))
             except DomainError as exc:
-                status = status_of(exc)
-                await send.send(_event({"type": "error", "error": {"message": exc.message, "type": error_type(status),
-                                                                    "param": exc.param, "code": exc.code}}))
+                await send.send(_event({"type": "error", "error": domain_error_body(exc)}))
             except Exception:  # noqa: BLE001 - the stream has started: report, never drop the connection silently
                 logger.exception("stream failed")
-                await send.send(_event({"type": "error", "error": {
-                    "message": "The server had an error while processing your request.", "type": "server_error",
-                    "param": None, "code": "internal_error"}}))
+                await send.send(_event({"type": "error", "error": error_body(
+                    500, "The server had an error while processing your request.", code="internal_error")}))
             finally:
                 release()
 

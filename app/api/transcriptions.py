@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import anyio
 import structlog
 from litestar import Controller, Request, Response, post
 from litestar.response import Stream
 from litestar.di import NamedDependency
 
+from app.api.admission import run_when_free
 from app.api.params import AudioRequest, transcription_request, translation_request
 from app.api.services import Services
 from app.api.streaming import stream_transcription
@@ -22,22 +22,21 @@ class AudioController(Controller):
     @post("/transcriptions", status_code=200, operation_id="createTranscription")
     async def create_transcription(self, request: Request, services: NamedDependency[Services]) -> Response[bytes | str] | Stream:
         form = await request.form()
-        return await _run(transcription_request(form, services.settings, services.formatters), services)
+        return await _run(transcription_request(form, services.settings, services.formatters), services, request)
 
     @post("/translations", status_code=200, operation_id="createTranslation")
     async def create_translation(self, request: Request, services: NamedDependency[Services]) -> Response[bytes | str] | Stream:
         form = await request.form()
-        return await _run(translation_request(form, services.settings, services.formatters), services)
+        return await _run(translation_request(form, services.settings, services.formatters), services, request)
 
 
-async def _run(audio_request: AudioRequest, services: Services) -> Response[bytes | str] | Stream:
+async def _run(audio_request: AudioRequest, services: Services, request: Request) -> Response[bytes | str] | Stream:
     if audio_request.stream:
-        return await stream_transcription(audio_request, services)
+        return await stream_transcription(audio_request, services, request)
     async with services.admission.slot():
         # Decoding and inference block: run them in a worker thread, at most `limiter` at once.
-        result = await anyio.to_thread.run_sync(
-            services.pipeline.run, audio_request.file.file, audio_request.options, limiter=services.limiter
-        )
+        result = await run_when_free(services.limiter, request.receive,
+                                     lambda: services.pipeline.run(audio_request.file.file, audio_request.options))
     transcript, timings = result.transcript, result.timings
     structlog.contextvars.bind_contextvars(
         task=transcript.task.value,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import anyio
 import httpx
@@ -66,3 +67,24 @@ def test_the_openai_client_retries_a_429(container, fake_transcriber):
         openai_client = openai.OpenAI(api_key="unused", base_url=f"{client.base_url}/v1", http_client=client, max_retries=2)
         result = openai_client.audio.transcriptions.create(model="whisper-1", file=audio_file()["file"])
     assert result.text == "Hello world. How are you?" and len(attempts) == 2
+
+
+def test_a_client_that_hangs_up_while_queued_is_dropped_without_inference(container, fake_transcriber, live_server):
+    """Real uvicorn, so the hang-up is a real TCP close that the queued request sees."""
+    container.settings().max_concurrent_transcriptions = 1
+    fake_transcriber.release = threading.Event()
+    first: dict = {}
+    running = threading.Thread(target=lambda: first.setdefault(
+        "response", httpx.post(live_server + URL, files=audio_file(), timeout=30)))
+    running.start()
+    assert fake_transcriber.started.wait(10)
+    with pytest.raises(httpx.ReadTimeout):  # queued behind the first; this client gives up and closes
+        httpx.post(live_server + URL, files=audio_file(), data={"model": "tiny.en"}, timeout=1.0)
+    time.sleep(0.3)  # let the server notice the closed socket
+    fake_transcriber.release.set()
+    running.join(timeout=30)
+    assert first["response"].status_code == 200
+    after = httpx.post(live_server + URL, files=audio_file(), timeout=30)
+    assert after.status_code == 200
+    # Three requests reached the server; only the two whose clients waited ran inference.
+    assert [call.model for call in fake_transcriber.calls] == ["", ""]

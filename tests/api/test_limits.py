@@ -24,5 +24,5 @@ def test_an_upload_over_the_limit_is_413(container):
 def test_bad_input_corpus_is_400_and_the_server_keeps_serving(client, payload):
     response = client.post(URL, files={"file": ("upload", payload, "application/octet-stream")})
     assert response.status_code == 400
-    assert set(response.json()["error"]) == {"message", "type", "param", "code"}
+    assert set(response.json()["error"]) == {"message", "type", "param", "code", "request_id"}
     assert client.post(URL, files=audio_file()).status_code == 200

@@ -26,3 +26,18 @@ def test_one_json_line_per_request_with_id_model_audio_and_stage_timings(contain
     assert line["request_id"] == "req-42" and line["status"] == 200 and line["path"] == "/v1/audio/transcriptions"
     assert line["model"] == "tiny.en" and line["audio_seconds"] == 3.5 and line["level"] == "info"
     assert {"decode_s", "transcribe_s", "align_s", "diarize_s", "duration_ms", "timestamp"} <= set(line)
+
+
+def test_error_bodies_carry_the_request_id_and_unknown_paths_get_one_too(client):
+    failed = client.post("/v1/audio/transcriptions", files=audio_file(), data={"temperature": "7"},
+                         headers={"X-Request-ID": "req-7"})
+    assert failed.status_code == 400 and failed.json()["error"]["request_id"] == "req-7"
+    missing = client.get("/v1/no-such-route")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["request_id"] == missing.headers["x-request-id"]
+
+
+def test_a_malformed_request_id_is_replaced_not_echoed(client):
+    response = client.get("/v1/models", headers={"X-Request-ID": "bad id\r\nforged: 1"})
+    generated = response.headers["x-request-id"]
+    assert generated != "bad id\r\nforged: 1" and len(generated) == 32

@@ -14,7 +14,7 @@ OPENAI_SEGMENT_KEYS = {"id", "seek", "start", "end", "text", "tokens", "temperat
 
 def error_of(response) -> dict:
     body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"message", "type", "param", "code"}
+    assert set(body) == {"error"} and set(body["error"]) == {"message", "type", "param", "code", "request_id"}
     return body["error"]
 
 
