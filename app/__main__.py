@@ -7,6 +7,7 @@ import time
 
 import structlog
 import uvicorn
+from litestar import Litestar
 
 from app.api.admission import Admission
 from app.config.settings import Settings
@@ -41,9 +42,7 @@ class DrainingServer(uvicorn.Server):
         self.should_exit = True
 
 
-def main() -> None:
-    settings = Settings.from_env()
-    app = app_from_env()
+def serve(app: Litestar, settings: Settings) -> None:
     config = uvicorn.Config(
         app,
         host=settings.uvicorn_host,
@@ -53,6 +52,10 @@ def main() -> None:
         timeout_graceful_shutdown=5,  # after the drain, idle keep-alive connections only
     )
     DrainingServer(config, app.state.admission, settings.shutdown_grace_seconds).run()
+
+
+def main() -> None:
+    serve(app_from_env(), Settings.from_env())
 
 
 if __name__ == "__main__":

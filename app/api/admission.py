@@ -28,7 +28,7 @@ class Overloaded(Exception):
 
 
 class ClientGone(Exception):
-    """The client disconnected while its request waited for an inference slot."""
+    """The client disconnected before its request was served (mid-upload or while queued)."""
 
 
 class Draining(Exception):

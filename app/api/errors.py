@@ -85,7 +85,7 @@ def draining_handler(_: Request, exc: Draining) -> Response[ErrorResponse]:
 
 def client_gone_handler(_: Request, exc: ClientGone) -> Response[ErrorResponse]:
     # Nobody reads this answer; 499 (nginx's "client closed request") marks the drop in the access log.
-    logger.info("client disconnected while queued; dropped without inference")
+    logger.info("client disconnected before it was served; dropped without inference")
     return error_response(499, "The client closed the connection before the request was served.",
                           code="client_closed_request")
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import structlog
 from litestar import Controller, Request, Response, post
+from litestar.datastructures import FormMultiDict
+from litestar.exceptions import InternalServerException
 from litestar.response import Stream
 from litestar.di import NamedDependency
 
-from app.api.admission import run_when_free
+from app.api.admission import ClientGone, run_when_free
+from app.api.openapi import TranscriptionOperation, TranslationOperation
 from app.api.params import AudioRequest, transcription_request, translation_request
 from app.api.services import Services
 from app.api.streaming import stream_transcription
@@ -19,15 +22,27 @@ class AudioController(Controller):
     path = "/v1/audio"
     tags = ["audio"]
 
-    @post("/transcriptions", status_code=200, operation_id="createTranscription")
+    @post("/transcriptions", status_code=200, operation_id="createTranscription",
+          operation_class=TranscriptionOperation)
     async def create_transcription(self, request: Request, services: NamedDependency[Services]) -> Response[bytes | str] | Stream:
-        form = await request.form()
+        form = await _read_form(request)
         return await _run(transcription_request(form, services.settings, services.formatters), services, request)
 
-    @post("/translations", status_code=200, operation_id="createTranslation")
+    @post("/translations", status_code=200, operation_id="createTranslation",
+          operation_class=TranslationOperation)
     async def create_translation(self, request: Request, services: NamedDependency[Services]) -> Response[bytes | str] | Stream:
-        form = await request.form()
+        form = await _read_form(request)
         return await _run(translation_request(form, services.settings, services.formatters), services, request)
+
+
+async def _read_form(request: Request) -> FormMultiDict:
+    try:
+        return await request.form()
+    except InternalServerException as exc:
+        # Litestar signals a hang-up mid-upload only by this message (tested in tests/api/test_load.py).
+        if exc.detail == "client disconnected prematurely":
+            raise ClientGone from None
+        raise
 
 
 async def _run(audio_request: AudioRequest, services: Services, request: Request) -> Response[bytes | str] | Stream:

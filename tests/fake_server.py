@@ -1,0 +1,43 @@
+"""`python -m tests.fake_server`: the real server process (uvicorn, signals, settings from the
+environment, real PyAV decoder) with fake inference, for load tests that need a real socket."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+from app.__main__ import serve
+from app.config.logging import configure_logging
+from app.config.settings import Settings
+from app.container import build_container
+from app.main import create_app
+from tests.fakes import FakeAligner, FakeDiarizer, FakeModelStore, FakeTranscriber
+
+
+@dataclass
+class SlowTranscriber(FakeTranscriber):
+    """Takes FAKE_INFERENCE_SECONDS per request, so concurrent uploads really queue."""
+
+    seconds: float = float(os.environ.get("FAKE_INFERENCE_SECONDS", "0.1"))
+
+    def transcribe(self, audio, options, on_segment=None):
+        time.sleep(self.seconds)
+        return super().transcribe(audio, options, on_segment)
+
+
+def main() -> None:
+    settings = Settings.from_env()
+    configure_logging(settings.log_level, settings.log_format)
+    container = build_container(settings)
+    container.transcriber.override(SlowTranscriber())
+    container.aligners.override([FakeAligner()])
+    container.diarizer.override(FakeDiarizer())
+    container.transcription_models.override(FakeModelStore())
+    container.alignment_models.override(FakeModelStore(known=("en",)))
+    container.diarization_models.override(FakeModelStore(known=("fake-diarizer",)))
+    serve(create_app(container), settings)
+
+
+if __name__ == "__main__":
+    main()
