@@ -23,7 +23,8 @@ from app.api.errors import (
     internal_error_handler,
     overloaded_handler,
 )
-from app.api.health import health
+from app.api.health import health, metrics
+from app.api.metrics import Metrics
 from app.api.middleware import RequestLogMiddleware
 from app.api.auth import admin_guard, api_key_guard, load_api_keys
 from app.api.models import OpenAIModelsController, model_routers
@@ -41,17 +42,20 @@ FORM_OVERHEAD_BYTES = 1024 * 1024
 
 def services_from(container: Container, limiter: anyio.CapacityLimiter) -> Services:
     settings: Settings = container.settings()
+    admission = Admission(limiter, max(0, settings.max_queued_requests))
+    stages = {
+        "transcription": StageModels(settings.backends.transcription, settings.whisper.model, container.transcription_models()),
+        "alignment": StageModels(settings.backends.alignment, None, container.alignment_models()),
+        "diarization": _diarization_stage(container),
+    }
     return Services(
         settings=settings,
         pipeline=container.pipeline(),
         formatters=container.formatters(),
         limiter=limiter,
-        admission=Admission(limiter, max(0, settings.max_queued_requests)),
-        stages={
-            "transcription": StageModels(settings.backends.transcription, settings.whisper.model, container.transcription_models()),
-            "alignment": StageModels(settings.backends.alignment, None, container.alignment_models()),
-            "diarization": _diarization_stage(container),
-        },
+        admission=admission,
+        stages=stages,
+        metrics=Metrics(admission, lambda: {name: stage.store for name, stage in stages.items()}),
     )
 
 
@@ -105,7 +109,7 @@ def create_app(container: Container | None = None, settings: Settings | None = N
         guards=[api_key_guard(keys)],
     )
     app = Litestar(
-        route_handlers=[protected, health],  # health stays open for load balancers
+        route_handlers=[protected, health, metrics],  # open for load balancers and scrapers
         dependencies={"services": Provide(lambda: services, sync_to_thread=False)},
         exception_handlers={
             DomainError: domain_error_handler,
@@ -123,7 +127,7 @@ def create_app(container: Container | None = None, settings: Settings | None = N
         debug=False,
     )
     # Outside Litestar's router, so unknown paths (404) and every error also get an id and a log line.
-    app.asgi_handler = RequestLogMiddleware()(app.asgi_handler)
+    app.asgi_handler = RequestLogMiddleware(services.metrics)(app.asgi_handler)
     app.state.admission = services.admission  # the server's signal handler drains through it
     return app
 

@@ -13,6 +13,8 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.metrics import Metrics
+
 logger = structlog.get_logger("app.access")
 REQUEST_ID_HEADER = "x-request-id"
 # Accept a caller's id only if it is short and plain, so it cannot forge log lines.
@@ -35,6 +37,9 @@ class RequestLogMiddleware(ASGIMiddleware):
 
     scopes = (ScopeType.HTTP,)
 
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         request_id = request_id_from(scope)
         structlog.contextvars.clear_contextvars()
@@ -53,12 +58,14 @@ class RequestLogMiddleware(ASGIMiddleware):
         try:
             await next_app(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
+            self.metrics.observe_request(scope.get("path_template"), scope.get("method", ""), status, seconds)
             logger.info(
                 "request",
                 method=scope.get("method"),
                 path=scope.get("path"),
                 status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                duration_ms=round(seconds * 1000, 1),
             )
             structlog.contextvars.clear_contextvars()
             current_request_id.reset(id_token)

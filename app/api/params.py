@@ -92,8 +92,9 @@ def transcription_request(form: FormMultiDict, settings: Settings, formats: Mapp
         segment_timestamps="segment" in fields.timestamp_granularities or not words,
         highlight_words=fields.highlight_words,
     )
-    if fields.stream:
-        # A stream carries text deltas only: word times and speakers have nowhere to go.
+    if fields.stream and response_format != "diarized_json":
+        # A plain stream carries text deltas only: word times and speakers have nowhere to go.
+        # diarized_json streams speaker segments after the deltas, so it keeps its stages.
         options = replace(options, align=False, diarize=False, word_timestamps=False)
     return AudioRequest(upload(form), options, render, response_format, stream=fields.stream)
 

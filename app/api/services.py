@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import anyio
 
 from app.api.admission import Admission
+from app.api.metrics import Metrics
 from app.config.settings import Settings
 from app.domain.pipeline import TranscriptionPipeline
 from app.domain.ports import Formatter, ModelStore
@@ -28,3 +29,4 @@ class Services:
     limiter: anyio.CapacityLimiter  # inference slots: more threads than cores only thrash
     admission: Admission  # bounds running + waiting requests
     stages: Mapping[str, StageModels]  # "transcription" | "alignment" | "diarization"
+    metrics: Metrics

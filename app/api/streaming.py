@@ -1,7 +1,9 @@
 """`stream=true`: OpenAI's server-sent transcription events, sent as segments are decoded.
 
-Events: `transcript.text.delta` ({"type", "delta"}) per segment, then one `transcript.text.done`
-({"type", "text"}); the joined deltas equal the done text. The done event carries no `usage`: the
+Events: `transcript.text.delta` ({"type", "delta"}) per segment, then, for `diarized_json`, one
+`transcript.text.segment` ({"type", "id", "start", "end", "text", "speaker"}) per speaker segment once
+diarization is done, then one `transcript.text.done` ({"type", "text"}); the joined deltas equal
+the done text. The done event carries no `usage`: the
 official client types it as token counts only, and a duration there fails its strict validation. An error after the stream has
 started is sent as {"type": "error", "error": {...}} in OpenAI's error shape.
 """
@@ -58,10 +60,14 @@ async def stream_transcription(audio_request: AudioRequest, services: Services, 
     async def produce() -> None:
         async with send:
             try:
-                await anyio.to_thread.run_sync(
+                result = await anyio.to_thread.run_sync(
                     lambda: services.pipeline.run_audio(audio, audio_request.options, on_segment=on_segment),
                     limiter=services.limiter,
                 )
+                services.metrics.observe_result(result)
+                if audio_request.response_format == "diarized_json":
+                    for segment in result.transcript.segments:
+                        await send.send(_event(_speaker_segment(segment)))
                 await send.send(_event({"type": "transcript.text.done", "text": "".join(deltas)}))
             except DomainError as exc:
                 await send.send(_event({"type": "error", "error": domain_error_body(exc)}))
@@ -84,6 +90,11 @@ async def stream_transcription(audio_request: AudioRequest, services: Services, 
     # the unused generator is collected.
     weakref.finalize(body, release)
     return Stream(body, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+def _speaker_segment(segment: Segment) -> dict:
+    return {"type": "transcript.text.segment", "id": f"seg_{segment.id}", "start": segment.start,
+            "end": segment.end, "text": segment.text.strip(), "speaker": segment.speaker or "SPEAKER_00"}
 
 
 def _once(action):

@@ -97,3 +97,24 @@ def test_a_stream_never_read_gives_its_slot_back(container):
         del response
         gc.collect()
         assert services.admission.admitted == 0
+
+
+def test_diarized_json_streams_speaker_segments_before_done(client, fake_diarizer):
+    response = client.post(URL, files=audio_file(2.5), data={"stream": "true", "response_format": "diarized_json"})
+    events = events_of(response.text)
+    assert [e["type"] for e in events] == ["transcript.text.delta", "transcript.text.delta",
+                                           "transcript.text.segment", "transcript.text.segment",
+                                           "transcript.text.done"]
+    assert events[2] == {"type": "transcript.text.segment", "id": "seg_0", "start": 0.0, "end": 0.9,
+                         "text": "Hello world.", "speaker": "SPEAKER_00"}
+    assert events[3]["speaker"] == "SPEAKER_01" and events[3]["text"] == "How are you?"
+    assert len(fake_diarizer.calls) == 1
+
+
+def test_the_openai_client_reads_diarized_segment_events(client):
+    openai_client = openai.OpenAI(api_key="unused", base_url=f"{client.base_url}/v1", http_client=client,
+                                  _strict_response_validation=True, max_retries=0)
+    stream = openai_client.audio.transcriptions.create(model="whisper-1", file=audio_file(2.5)["file"], stream=True,
+                                                       response_format="diarized_json")
+    segments = [e for e in stream if e.type == "transcript.text.segment"]
+    assert [(s.speaker, s.text) for s in segments] == [("SPEAKER_00", "Hello world."), ("SPEAKER_01", "How are you?")]

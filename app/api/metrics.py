@@ -1,0 +1,81 @@
+"""Prometheus metrics, served at GET /metrics.
+
+Every label has a small, fixed set of values: route templates (not raw paths), methods, status
+codes, stage and task names. Model names never become labels: clients choose them, and a label per
+name would let any client grow the server's memory and the scraper's storage without bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from app.api.admission import Admission
+from app.domain.models import TranscriptionResult
+from app.domain.ports import ModelStore
+
+UNMATCHED_ROUTE = "unmatched"  # 404s for unknown paths: one label value, whatever was asked
+_SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
+_RATIOS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 5)
+
+
+class _LoadedModels(Collector):
+    """How many models each stage holds in memory, read when scraped."""
+
+    def __init__(self, stores: Callable[[], Mapping[str, ModelStore]]) -> None:
+        self.stores = stores
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily("whisperx_loaded_models", "Models loaded in memory, per pipeline stage.",
+                                   labels=["stage"])
+        for stage, store in self.stores().items():
+            family.add_metric([stage], len(store.loaded()))
+        yield family
+
+
+class Metrics:
+    """One registry per app, so apps built side by side (tests) do not share counters."""
+
+    def __init__(self, admission: Admission, stores: Callable[[], Mapping[str, ModelStore]]) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("whisperx_http_requests", "HTTP requests answered, by route template and status.",
+                                ["route", "method", "status"], registry=self.registry)
+        self.request_seconds = Histogram("whisperx_http_request_duration_seconds", "Time to answer a request.",
+                                         ["route"], buckets=_SECONDS, registry=self.registry)
+        self.stage_seconds = Histogram("whisperx_stage_duration_seconds", "Time spent per pipeline stage.",
+                                       ["stage"], buckets=_SECONDS, registry=self.registry)
+        self.audio_seconds = Counter("whisperx_audio_processed_seconds", "Seconds of audio processed.",
+                                     ["task"], registry=self.registry)
+        self.real_time_factor = Histogram("whisperx_real_time_factor",
+                                          "Processing time divided by audio duration (below 1 is faster than real time).",
+                                          ["task"], buckets=_RATIOS, registry=self.registry)
+        running = Gauge("whisperx_transcriptions_running", "Transcriptions holding an inference slot.",
+                        registry=self.registry)
+        running.set_function(lambda: admission.limiter.borrowed_tokens)
+        queued = Gauge("whisperx_queue_depth", "Admitted requests waiting for an inference slot.",
+                       registry=self.registry)
+        queued.set_function(lambda: max(0, admission.admitted - admission.limiter.borrowed_tokens))
+        self.registry.register(_LoadedModels(stores))
+
+    def observe_request(self, route: str | None, method: str, status: int, seconds: float) -> None:
+        route = route or UNMATCHED_ROUTE
+        self.requests.labels(route, method, str(status)).inc()
+        self.request_seconds.labels(route).observe(seconds)
+
+    def observe_result(self, result: TranscriptionResult) -> None:
+        timings, transcript = result.timings, result.transcript
+        stages = {"decode": timings.decode, "transcribe": timings.transcribe, "align": timings.align,
+                  "diarize": timings.diarize}
+        for stage, seconds in stages.items():
+            if seconds > 0:
+                self.stage_seconds.labels(stage).observe(seconds)
+        task = transcript.task.value
+        self.audio_seconds.labels(task).inc(transcript.duration)
+        if transcript.duration > 0:
+            self.real_time_factor.labels(task).observe(sum(stages.values()) / transcript.duration)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
