@@ -4,18 +4,23 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha256sum requirements.lock | cut -c1-16)
 
-.PHONY: install run test test-unit test-integration bench bench-diarization fixtures clean
+.PHONY: deps install run test test-unit test-integration bench bench-diarization fixtures clean
 
-install: $(STAMP)
+# deps: the pinned tree (slow, cached by the lock's hash); install: this project on top, editable, so
+# the `whisperx-api-server` command runs the checkout's code (seconds, every time).
+install: deps
+	$(VENV)/bin/pip install --quiet --no-deps --no-build-isolation --editable .
+
+deps: $(STAMP)
 
 $(STAMP): requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip==25.2
+	$(VENV)/bin/pip install --quiet --upgrade pip==25.2 setuptools==84.2.1  # setuptools: editable install below
 	$(VENV)/bin/pip install --quiet -r requirements.lock
 	touch $@
 
 run: install
-	$(PY) -m app
+	$(VENV)/bin/whisperx-api-server serve
 
 test: install
 	$(PY) -m pytest

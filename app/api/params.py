@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Container, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 import msgspec
 from litestar.datastructures import FormMultiDict, UploadFile
@@ -26,7 +26,7 @@ _ERROR_PATH = re.compile(r"at `\$\.([A-Za-z_]+)")
 
 @dataclass(frozen=True, slots=True)
 class AudioRequest:
-    file: UploadFile
+    file: BinaryIO  # the upload's file, or a local file for the command line
     options: TranscriptionOptions
     render: RenderOptions
     response_format: str
@@ -53,14 +53,16 @@ def form_fields(form: FormMultiDict, struct: type[FormT]) -> FormT:
         raise InvalidRequest(f"Invalid value for '{param}': {str(exc).split(' - at ')[0]}", param=param) from exc
 
 
-def upload(form: FormMultiDict) -> UploadFile:
+def upload(form: FormMultiDict) -> BinaryIO:
     file = form.get("file")
     if not isinstance(file, UploadFile):
         raise InvalidRequest("The 'file' field is required and must be an uploaded file.", param="file")
-    return file
+    return file.file
 
 
-def transcription_request(form: FormMultiDict, settings: Settings, formats: Mapping[str, Formatter]) -> AudioRequest:
+def transcription_request(form: FormMultiDict, settings: Settings, formats: Mapping[str, Formatter],
+                          source: BinaryIO | None = None) -> AudioRequest:
+    """The request's fields as domain options; `source` replaces the form's `file` (command line)."""
     fields = form_fields(form, TranscriptionForm)
     check_model_allowed(settings, fields.model)
     response_format = _response_format(fields.response_format, settings, formats)
@@ -96,10 +98,11 @@ def transcription_request(form: FormMultiDict, settings: Settings, formats: Mapp
         # A plain stream carries text deltas only: word times and speakers have nowhere to go.
         # diarized_json streams speaker segments after the deltas, so it keeps its stages.
         options = replace(options, align=False, diarize=False, word_timestamps=False)
-    return AudioRequest(upload(form), options, render, response_format, stream=fields.stream)
+    return AudioRequest(source if source is not None else upload(form), options, render, response_format, stream=fields.stream)
 
 
-def translation_request(form: FormMultiDict, settings: Settings, formats: Mapping[str, Formatter]) -> AudioRequest:
+def translation_request(form: FormMultiDict, settings: Settings, formats: Mapping[str, Formatter],
+                        source: BinaryIO | None = None) -> AudioRequest:
     fields = form_fields(form, TranslationForm)
     check_model_allowed(settings, fields.model)
     options = TranscriptionOptions(
@@ -111,7 +114,8 @@ def translation_request(form: FormMultiDict, settings: Settings, formats: Mappin
         chunk_size=fields.chunk_size or settings.whisper.chunk_size,
         batch_size=fields.batch_size or settings.whisper.batch_size,
     )
-    return AudioRequest(upload(form), options, RenderOptions(), _response_format(fields.response_format, settings, formats))
+    return AudioRequest(source if source is not None else upload(form), options, RenderOptions(),
+                        _response_format(fields.response_format, settings, formats))
 
 
 def required_field(form: FormMultiDict | Mapping[str, Any], name: str) -> str:

@@ -42,7 +42,7 @@ async def stream_transcription(audio_request: AudioRequest, services: Services, 
     try:
         # Decode before answering, so an upload that is not audio still gets a plain 400.
         audio = await run_when_free(services.limiter, request.receive,
-                                    lambda: services.pipeline.decoder.decode(audio_request.file.file))
+                                    lambda: services.pipeline.decoder.decode(audio_request.file))
     except BaseException:
         release()
         raise

@@ -51,7 +51,7 @@ async def _run(audio_request: AudioRequest, services: Services, request: Request
     async with services.admission.slot():
         # Decoding and inference block: run them in a worker thread, at most `limiter` at once.
         result = await run_when_free(services.limiter, request.receive,
-                                     lambda: services.pipeline.run(audio_request.file.file, audio_request.options))
+                                     lambda: services.pipeline.run(audio_request.file, audio_request.options))
     services.metrics.observe_result(result)
     transcript, timings = result.transcript, result.timings
     structlog.contextvars.bind_contextvars(

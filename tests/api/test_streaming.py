@@ -84,14 +84,11 @@ def test_a_stream_never_read_gives_its_slot_back(container):
     with TestClient(create_app(container)) as client:
         services = client.app.dependencies["services"].dependency()
 
-        class Upload:
-            file = io.BytesIO(b"2.0")  # FakeDecoder: two seconds of audio
-
         class Connection:  # still connected: receive() would wait forever
             async def receive(self):
                 await anyio.sleep_forever()
 
-        request = AudioRequest(Upload(), TranscriptionOptions(model="base"), RenderOptions(), "json", stream=True)
+        request = AudioRequest(io.BytesIO(b"2.0"), TranscriptionOptions(model="base"), RenderOptions(), "json", stream=True)
         response = anyio.run(stream_transcription, request, services, Connection())
         assert services.admission.admitted == 1
         del response

@@ -38,7 +38,8 @@ def test_sigterm_drains_in_flight_work_then_exits_cleanly(tmp_path):
     env = {**os.environ, "UVICORN_HOST": "127.0.0.1", "UVICORN_PORT": str(port), "WHISPER__MODEL": "tiny.en",
            "ALLOW_DOWNLOADS": "false", "DATA_DIR": str(tmp_path), "BACKENDS__DIARIZATION": "whisperx",
            "SHUTDOWN_GRACE_SECONDS": "120", "LOG_LEVEL": "WARNING"}
-    server = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env=env)
+    # `whisperx-api-server serve`, the installed command that `make run` and the image use.
+    server = subprocess.Popen([str(Path(sys.executable).parent / "whisperx-api-server"), "serve"], cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 180
