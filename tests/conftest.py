@@ -4,6 +4,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -70,21 +71,31 @@ def client(container: Container) -> Iterator[TestClient[Litestar]]:
         yield test_client
 
 
-@pytest.fixture
-def live_server(container):
-    """The app under real uvicorn on 127.0.0.1, so responses really stream."""
+@contextmanager
+def serving(app: Litestar) -> Iterator[str]:
+    """`app` under real uvicorn on 127.0.0.1 in a thread; yields its base URL."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_config=None))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.time() + 30
+    deadline = time.time() + 120
     while not server.started and time.time() < deadline:
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture
+def live_server(container) -> Iterator[str]:
+    """The app under real uvicorn, so responses really stream and hang-ups are real."""
+    with serving(create_app(container)) as url:
+        yield url
 
 
 def audio_file(seconds: float = 2.0, name: str = "speech.wav") -> dict:

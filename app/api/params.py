@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Container, Mapping
 from dataclasses import dataclass, replace
@@ -9,6 +10,7 @@ from typing import Any, BinaryIO, TypeVar
 
 import msgspec
 from litestar.datastructures import FormMultiDict, UploadFile
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 
 from app.api.auth import check_model_allowed
 from app.api.schemas import TranscriptionForm, TranslationForm
@@ -53,10 +55,14 @@ def form_fields(form: FormMultiDict, struct: type[FormT]) -> FormT:
         raise InvalidRequest(f"Invalid value for '{param}': {str(exc).split(' - at ')[0]}", param=param) from exc
 
 
-def upload(form: FormMultiDict) -> BinaryIO:
+def upload(form: FormMultiDict, max_bytes: int) -> BinaryIO:
     file = form.get("file")
     if not isinstance(file, UploadFile):
         raise InvalidRequest("The 'file' field is required and must be an uploaded file.", param="file")
+    # The body limit leaves room for form framing; the file itself gets the exact limit.
+    if file.file.seek(0, io.SEEK_END) > max_bytes:
+        raise RequestEntityTooLarge
+    file.file.seek(0)
     return file.file
 
 
@@ -98,7 +104,7 @@ def transcription_request(form: FormMultiDict, settings: Settings, formats: Mapp
         # A plain stream carries text deltas only: word times and speakers have nowhere to go.
         # diarized_json streams speaker segments after the deltas, so it keeps its stages.
         options = replace(options, align=False, diarize=False, word_timestamps=False)
-    return AudioRequest(source if source is not None else upload(form), options, render, response_format, stream=fields.stream)
+    return AudioRequest(source if source is not None else upload(form, settings.max_upload_size_bytes), options, render, response_format, stream=fields.stream)
 
 
 def translation_request(form: FormMultiDict, settings: Settings, formats: Mapping[str, Formatter],
@@ -114,7 +120,7 @@ def translation_request(form: FormMultiDict, settings: Settings, formats: Mappin
         chunk_size=fields.chunk_size or settings.whisper.chunk_size,
         batch_size=fields.batch_size or settings.whisper.batch_size,
     )
-    return AudioRequest(source if source is not None else upload(form), options, RenderOptions(),
+    return AudioRequest(source if source is not None else upload(form, settings.max_upload_size_bytes), options, RenderOptions(),
                         _response_format(fields.response_format, settings, formats))
 
 

@@ -2,26 +2,22 @@
 
 Schemathesis generates each operation's parameters and multipart bodies (including random bytes
 for `file`) from /schema/openapi.json, so the published schema is exercised as well. The real PyAV
-decoder reads the uploads; inference is faked so thousands of cases run in seconds.
+decoder reads the uploads; inference is faked so about a thousand cases run in seconds.
 """
 
 from __future__ import annotations
 
-import socket
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, settings
 
 from app.config.settings import Settings
 from app.container import build_container
 from app.main import create_app
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, serving
 from tests.fakes import FakeAligner, FakeDiarizer, FakeModelStore, FakeTranscriber
 
 
@@ -45,18 +41,8 @@ schema = schemathesis.openapi.from_dict(APP.openapi_schema.to_schema())
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(APP, host="127.0.0.1", port=port, log_config=None, access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(APP) as url:
+        yield url
 
 
 @schema.parametrize()

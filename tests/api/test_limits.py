@@ -20,6 +20,14 @@ def test_an_upload_over_the_limit_is_413(container):
         assert client.post(URL, files=audio_file()).status_code == 200  # and it keeps serving
 
 
+def test_the_file_itself_gets_the_exact_limit(container):
+    container.settings().max_upload_size_bytes = 1000
+    with TestClient(create_app(container)) as client:
+        response = client.post(URL, files={"file": ("big.wav", b"2" + b" " * 1000, "audio/wav")})  # 1001 bytes
+        assert response.status_code == 413 and "MAX_UPLOAD_SIZE_BYTES" in response.json()["error"]["message"]
+        assert client.post(URL, files={"file": ("ok.wav", b"2" + b" " * 999, "audio/wav")}).status_code == 200
+
+
 @pytest.mark.parametrize("payload", [b"", b"just some text", b"\x89PNG\r\n\x1a\n" + bytes(200), bytes(range(256)) * 64])
 def test_bad_input_corpus_is_400_and_the_server_keeps_serving(client, payload):
     response = client.post(URL, files={"file": ("upload", payload, "application/octet-stream")})
