@@ -25,6 +25,10 @@ from app.adapters.formatters.text import TextFormatter
 from app.adapters.formatters.verbose_json import VerboseJsonFormatter
 from app.adapters.formatters.vtt import VttFormatter
 from app.adapters.formatters.vtt_json import VttJsonFormatter
+from app.adapters.jobs.envelope import JobEnvelopeRenderer
+from app.adapters.jobs.local import LocalJobDispatcher
+from app.adapters.jobs.sqlite_store import SqliteJobStore
+from app.adapters.jobs.webhook import WebhookNotifier
 from app.adapters.models.bundled import BundledModelInstaller
 from app.adapters.models.device import resolve_compute_type, resolve_cpu_threads, resolve_device
 from app.adapters.models.resolver import WhisperModelResolver
@@ -36,8 +40,10 @@ from app.adapters.whisperx.diarizer import PyannoteModelStore, WhisperXDiarizer
 from app.adapters.whisperx.model_store import WhisperModelStore
 from app.adapters.whisperx.transcriber import WhisperXTranscriber
 from app.adapters.whisperx.vad import PyannoteVad, SileroVad
+from app.api.errors import status_of
 from app.config.settings import Settings, SettingsError
 from app.domain.errors import DomainError
+from app.domain.jobs import JobService
 from app.domain.pipeline import TranscriptionPipeline
 
 logger = structlog.get_logger(__name__)
@@ -81,6 +87,26 @@ def choose_diarization_backend(settings: Settings, pyannote: PyannoteModelStore)
 
 def _aligner_chain(primary, fallback, use_fallback: bool) -> list:
     return [primary, fallback] if use_fallback else [primary]
+
+
+def _job_service(store, dispatcher, notifier, settings: Settings) -> JobService:
+    service = JobService(store, dispatcher, notifier, result_ttl_seconds=settings.jobs.result_ttl_seconds,
+                         max_attempts=settings.jobs.max_attempts, status_of=status_of)
+    if hasattr(dispatcher, "attach"):  # in-process dispatchers run jobs through the service itself
+        dispatcher.attach(service)
+    return service
+
+
+def _celery_store(url: str):
+    from app.adapters.jobs.redis_store import RedisJobStore  # imports redis only when chosen
+
+    return RedisJobStore(url)
+
+
+def _celery_dispatcher(url: str):
+    from app.adapters.jobs.celery_app import CeleryJobDispatcher
+
+    return CeleryJobDispatcher(url)
 
 
 class Container(containers.DeclarativeContainer):
@@ -183,6 +209,26 @@ class Container(containers.DeclarativeContainer):
         aud=providers.ThreadSafeSingleton(AudacityFormatter),
         diarized_json=providers.ThreadSafeSingleton(DiarizedJsonFormatter),
     )
+
+    # Async jobs (JOBS__BACKEND)
+    job_store = providers.Selector(
+        settings.provided.jobs.backend,
+        local=providers.ThreadSafeSingleton(SqliteJobStore, path=providers.Callable(lambda d: d / "jobs.sqlite3", data_dir)),
+        celery=providers.ThreadSafeSingleton(_celery_store, settings.provided.jobs.redis_url),
+    )
+    job_dispatcher = providers.Selector(
+        settings.provided.jobs.backend,
+        local=providers.ThreadSafeSingleton(LocalJobDispatcher, pipeline=pipeline),
+        celery=providers.ThreadSafeSingleton(_celery_dispatcher, settings.provided.jobs.redis_url),
+    )
+    job_envelopes = providers.ThreadSafeSingleton(JobEnvelopeRenderer, store=job_store, formatters=formatters)
+    job_notifier = providers.ThreadSafeSingleton(
+        WebhookNotifier,
+        secret=settings.provided.webhook_secret,
+        allowed_hosts=settings.provided.webhook_allowed_hosts,
+        envelope=job_envelopes.provided.render,
+    )
+    jobs = providers.ThreadSafeSingleton(_job_service, job_store, job_dispatcher, job_notifier, settings)
 
 
 class _NoModels:

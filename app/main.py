@@ -24,6 +24,7 @@ from app.api.errors import (
     overloaded_handler,
 )
 from app.api.health import health, metrics
+from app.api.jobs import JobsController
 from app.api.metrics import Metrics
 from app.api.middleware import RequestLogMiddleware
 from app.api.auth import admin_guard, api_key_guard, load_api_keys
@@ -38,6 +39,7 @@ from app.domain.errors import DomainError
 logger = structlog.get_logger(__name__)
 # Multipart framing and the other form fields ride on top of the file itself.
 FORM_OVERHEAD_BYTES = 1024 * 1024
+JOB_EXPIRY_INTERVAL_SECONDS = 60
 
 
 def services_from(container: Container, limiter: anyio.CapacityLimiter) -> Services:
@@ -56,6 +58,7 @@ def services_from(container: Container, limiter: anyio.CapacityLimiter) -> Servi
         admission=admission,
         stages=stages,
         metrics=Metrics(admission, lambda: {name: stage.store for name, stage in stages.items()}),
+        jobs=container.jobs(),
     )
 
 
@@ -83,6 +86,19 @@ def warm_up(container: Container) -> None:
         logger.error("default model failed to load", model=settings.whisper.model, error=exc.message)
 
 
+def recover_jobs(container: Container) -> int:
+    """Jobs a previous process of this server left behind run again (in-process backend only:
+    Celery redelivers its own)."""
+    dispatcher = container.job_dispatcher()
+    return dispatcher.recover(container.job_store()) if hasattr(dispatcher, "recover") else 0
+
+
+async def expire_jobs_forever(services: Services) -> None:
+    while True:
+        await anyio.to_thread.run_sync(services.jobs.expire)
+        await anyio.sleep(JOB_EXPIRY_INTERVAL_SECONDS)
+
+
 def create_app(container: Container | None = None, settings: Settings | None = None) -> Litestar:
     container = container or build_container(settings)
     settings = container.settings()
@@ -100,12 +116,18 @@ def create_app(container: Container | None = None, settings: Settings | None = N
             backends={"transcription": settings.backends.transcription, "alignment": settings.backends.alignment,
                       "diarization": container.diarization_backend()},
         )
-        yield
+        recovered = await anyio.to_thread.run_sync(recover_jobs, container)
+        if recovered:
+            logger.info("unfinished jobs re-queued", jobs=recovered)
+        async with anyio.create_task_group() as background:
+            background.start_soon(expire_jobs_forever, services)
+            yield
+            background.cancel_scope.cancel()
 
     keys = load_api_keys(settings)
     protected = Router(
         path="/",
-        route_handlers=[AudioController, OpenAIModelsController, *model_routers(admin_guard(keys))],
+        route_handlers=[AudioController, JobsController, OpenAIModelsController, *model_routers(admin_guard(keys))],
         guards=[api_key_guard(keys)],
     )
     app = Litestar(

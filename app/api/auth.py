@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
@@ -66,15 +67,25 @@ def bearer(connection: ASGIConnection) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+ANONYMOUS = "anonymous"  # the owner of every job when no keys are configured
+
+
+def owner_of(key: str) -> str:
+    """A stable id for an API key that does not reveal it: jobs are owned per key, not per client name."""
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
 def api_key_guard(keys: ApiKeys):
     def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         if not keys.enabled:
+            connection.state.owner = ANONYMOUS
             return
         presented = bearer(connection)
         if presented is None:
             raise NotAuthorizedException("Missing API key: send it as 'Authorization: Bearer <key>'.")
         if keys.client_of(presented) is None:
             raise NotAuthorizedException("Incorrect API key provided.")
+        connection.state.owner = owner_of(presented)
     return guard
 
 

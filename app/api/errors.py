@@ -9,6 +9,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from app.api.admission import ClientGone, Draining, Overloaded
 from app.api.middleware import current_request_id
 from app.api.schemas import ErrorBody, ErrorResponse
+from app.domain.jobs import JobNotFinished, JobNotFound
 from app.domain.errors import (
     AlignmentUnavailable,
     DomainError,
@@ -24,6 +25,8 @@ logger = structlog.get_logger(__name__)
 # Most specific first: the first class an error is an instance of decides its status.
 _STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (ModelNotFound, 404),
+    (JobNotFound, 404),
+    (JobNotFinished, 409),
     (InvalidAudio, 400),
     (InvalidRequest, 400),
     (ModelLoadFailed, 503),

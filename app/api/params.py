@@ -33,6 +33,8 @@ class AudioRequest:
     render: RenderOptions
     response_format: str
     stream: bool = False
+    run_async: bool = False
+    callback_url: str | None = None
 
 
 def form_fields(form: FormMultiDict, struct: type[FormT]) -> FormT:
@@ -71,7 +73,7 @@ def transcription_request(form: FormMultiDict, settings: Settings, formats: Mapp
     """The request's fields as domain options; `source` replaces the form's `file` (command line)."""
     fields = form_fields(form, TranscriptionForm)
     check_model_allowed(settings, fields.model)
-    response_format = _response_format(fields.response_format, settings, formats)
+    response_format = response_format_or_default(fields.response_format, settings, formats)
     language = _language(fields.language if "language" in form else settings.default_language)
     if fields.min_speakers and fields.max_speakers and fields.min_speakers > fields.max_speakers:
         raise InvalidRequest("'min_speakers' must not be greater than 'max_speakers'.", param="min_speakers")
@@ -104,7 +106,10 @@ def transcription_request(form: FormMultiDict, settings: Settings, formats: Mapp
         # A plain stream carries text deltas only: word times and speakers have nowhere to go.
         # diarized_json streams speaker segments after the deltas, so it keeps its stages.
         options = replace(options, align=False, diarize=False, word_timestamps=False)
-    return AudioRequest(source if source is not None else upload(form, settings.max_upload_size_bytes), options, render, response_format, stream=fields.stream)
+    _check_async(fields)
+    return AudioRequest(source if source is not None else upload(form, settings.max_upload_size_bytes), options,
+                        render, response_format, stream=fields.stream, run_async=fields.run_async,
+                        callback_url=fields.callback_url)
 
 
 def translation_request(form: FormMultiDict, settings: Settings, formats: Mapping[str, Formatter],
@@ -120,8 +125,18 @@ def translation_request(form: FormMultiDict, settings: Settings, formats: Mappin
         chunk_size=fields.chunk_size or settings.whisper.chunk_size,
         batch_size=fields.batch_size or settings.whisper.batch_size,
     )
-    return AudioRequest(source if source is not None else upload(form, settings.max_upload_size_bytes), options, RenderOptions(),
-                        _response_format(fields.response_format, settings, formats))
+    _check_async(fields)
+    return AudioRequest(source if source is not None else upload(form, settings.max_upload_size_bytes), options,
+                        RenderOptions(), response_format_or_default(fields.response_format, settings, formats),
+                        run_async=fields.run_async, callback_url=fields.callback_url)
+
+
+def _check_async(fields: TranslationForm) -> None:
+    if getattr(fields, "stream", False) and fields.run_async:
+        raise InvalidRequest("'stream' and 'async' cannot be combined: follow the job's events instead.",
+                             param="stream")
+    if fields.callback_url is not None and not fields.run_async:
+        raise InvalidRequest("'callback_url' needs 'async=true'.", param="callback_url")
 
 
 def required_field(form: FormMultiDict | Mapping[str, Any], name: str) -> str:
@@ -140,7 +155,7 @@ def _language(value: str | None) -> str | None:
     return code
 
 
-def _response_format(value: str | None, settings: Settings, formats: Container[str]) -> str:
+def response_format_or_default(value: str | None, settings: Settings, formats: Container[str]) -> str:
     chosen = value or settings.default_response_format
     if chosen not in formats:
         names = ", ".join(sorted(formats))  # type: ignore[call-overload]

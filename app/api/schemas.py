@@ -22,6 +22,8 @@ class TranslationForm(msgspec.Struct, kw_only=True):
     temperature: Temperature = 0.0
     chunk_size: ChunkSize | None = None
     batch_size: BatchSize | None = None
+    run_async: bool = msgspec.field(default=False, name="async")  # 202 + a job id instead of the result
+    callback_url: str | None = None  # with async: POSTed the signed result envelope when the job ends
 
 
 class TranscriptionForm(TranslationForm, kw_only=True):
@@ -82,3 +84,11 @@ class OpenAIModel(msgspec.Struct, kw_only=True):
 class OpenAIModelList(msgspec.Struct, kw_only=True):
     object: str = "list"
     data: list[OpenAIModel]
+
+
+class JobAccepted(msgspec.Struct, kw_only=True):
+    id: str
+    object: str = "transcription.job"
+    status: str
+    status_url: str
+    result_url: str

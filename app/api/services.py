@@ -10,6 +10,7 @@ import anyio
 from app.api.admission import Admission
 from app.api.metrics import Metrics
 from app.config.settings import Settings
+from app.domain.jobs import JobService
 from app.domain.pipeline import TranscriptionPipeline
 from app.domain.ports import Formatter, ModelStore
 
@@ -30,3 +31,4 @@ class Services:
     admission: Admission  # bounds running + waiting requests
     stages: Mapping[str, StageModels]  # "transcription" | "alignment" | "diarization"
     metrics: Metrics
+    jobs: JobService

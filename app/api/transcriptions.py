@@ -10,6 +10,7 @@ from litestar.response import Stream
 from litestar.di import NamedDependency
 
 from app.api.admission import ClientGone, run_when_free
+from app.api.jobs import submit
 from app.api.openapi import TranscriptionOperation, TranslationOperation
 from app.api.params import AudioRequest, transcription_request, translation_request
 from app.api.services import Services
@@ -46,6 +47,8 @@ async def _read_form(request: Request) -> FormMultiDict:
 
 
 async def _run(audio_request: AudioRequest, services: Services, request: Request) -> Response[bytes | str] | Stream:
+    if audio_request.run_async:
+        return await submit(audio_request, services, request)
     if audio_request.stream:
         return await stream_transcription(audio_request, services, request)
     async with services.admission.slot():

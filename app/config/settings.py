@@ -50,6 +50,13 @@ class BackendSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     diarization: str = "auto"  # whisperx when its pyannote model loads, else speaker_clustering
 
 
+class JobsSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    backend: Literal["local", "celery"] = "local"
+    result_ttl_seconds: float = 24 * 3600  # results (and the job) are forgotten after this
+    max_attempts: int = 3  # worker starts before a job that keeps killing workers is failed
+    redis_url: str = "redis://127.0.0.1:6379/0"  # celery: broker, result store and job state
+
+
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     uvicorn_host: str = "0.0.0.0"
     uvicorn_port: int = 8000
@@ -74,6 +81,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     diarization: DiarizationSettings = msgspec.field(default_factory=DiarizationSettings)
     backends: BackendSettings = msgspec.field(default_factory=BackendSettings)
     models: ModelsSettings = msgspec.field(default_factory=ModelsSettings)
+    jobs: JobsSettings = msgspec.field(default_factory=JobsSettings)
+    webhook_secret: str | None = None  # HMAC-SHA256 key for X-Signature on job callbacks
+    webhook_allowed_hosts: list[str] = []  # callback hosts allowed even if they resolve to private addresses
 
     @property
     def data_path(self) -> Path:

@@ -18,7 +18,7 @@ from app.domain.models import (
     TranscriptionResult,
 )
 from app.domain.speakers import assign_speakers
-from app.domain.ports import Aligner, AudioDecoder, Diarizer, SegmentSink, Transcriber
+from app.domain.ports import Aligner, AudioDecoder, Diarizer, SegmentSink, StageSink, Transcriber
 
 logger = logging.getLogger(__name__)
 
@@ -46,21 +46,28 @@ class TranscriptionPipeline:
         self._fallbacks_logged: set[tuple[str, str]] = set()
         self._fallbacks_lock = threading.Lock()
 
-    def run(self, source: BinaryIO, options: TranscriptionOptions, on_segment: SegmentSink | None = None) -> TranscriptionResult:
+    def run(self, source: BinaryIO, options: TranscriptionOptions, on_segment: SegmentSink | None = None,
+            on_stage: StageSink | None = None) -> TranscriptionResult:
         started = self._clock()
+        if on_stage:
+            on_stage("decode")
         audio = self.decoder.decode(source)
         decoded = self._clock()
-        return self.run_audio(audio, options, decode_seconds=decoded - started, on_segment=on_segment)
+        return self.run_audio(audio, options, decode_seconds=decoded - started, on_segment=on_segment, on_stage=on_stage)
 
     def run_audio(self, audio: Audio, options: TranscriptionOptions, *, decode_seconds: float = 0.0,
-                  on_segment: SegmentSink | None = None) -> TranscriptionResult:
+                  on_segment: SegmentSink | None = None, on_stage: StageSink | None = None) -> TranscriptionResult:
+        stage = on_stage or (lambda _: None)
         t0 = self._clock()
+        stage("transcribe")
         transcript = self.transcriber.transcribe(audio, options, on_segment=on_segment)
         t1 = self._clock()
         if self._wants_alignment(options) and transcript.segments:
+            stage("align")
             transcript = self._align(audio, transcript, options)
         t2 = self._clock()
         if options.diarize:
+            stage("diarize")
             diarization = self.diarizer.diarize(audio, options)
             transcript = assign_speakers(transcript, diarization, diarizer=self.diarizer.name,
                                          embeddings=options.speaker_embeddings)

@@ -5,10 +5,13 @@ Every method here blocks (model inference, file decoding); callers run them off 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import BinaryIO, Protocol, runtime_checkable
+from collections.abc import Callable, Collection, Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, runtime_checkable
 
 from app.domain.models import Audio, Diarization, RenderOptions, Segment, Transcript, TranscriptionOptions
+
+if TYPE_CHECKING:
+    from app.domain.jobs import Job, JobStatus
 
 
 class AudioDecoder(Protocol):
@@ -18,6 +21,7 @@ class AudioDecoder(Protocol):
 
 
 SegmentSink = Callable[[Segment], None]
+StageSink = Callable[[str], None]  # told "decode", "transcribe", "align", "diarize" as each begins
 
 
 class Transcriber(Protocol):
@@ -72,4 +76,50 @@ class ModelStore(Protocol):
 
     def unload(self, name: str) -> bool:
         """Drop a model from memory; False if it was not loaded."""
+        ...
+
+
+class JobStore(Protocol):
+    """Where jobs, their uploads and their results live. `transition` is atomic: of two workers
+    handed the same job, one gets it."""
+
+    def create(self, job: Job, audio: bytes) -> None: ...
+
+    def get(self, job_id: str) -> Job | None: ...
+
+    def update(self, job_id: str, **changes: Any) -> None:
+        """Progress and stage, without a status change."""
+        ...
+
+    def transition(self, job_id: str, from_statuses: Collection[JobStatus], *, increment_attempts: bool = False,
+                   **changes: Any) -> Job | None:
+        """Apply `changes` if the job is in one of `from_statuses`; the changed job, else None."""
+        ...
+
+    def audio(self, job_id: str) -> bytes | None: ...
+
+    def drop_audio(self, job_id: str) -> None: ...
+
+    def put_result(self, job_id: str, transcript: Transcript) -> None: ...
+
+    def result(self, job_id: str) -> Transcript | None: ...
+
+    def delete(self, job_id: str) -> None: ...
+
+    def delete_expired(self, now: float) -> int: ...
+
+
+class JobDispatcher(Protocol):
+    def dispatch(self, job_id: str) -> None:
+        """Hand a stored, queued job to a worker."""
+        ...
+
+
+class JobNotifier(Protocol):
+    def check(self, url: str) -> None:
+        """Raise InvalidRequest when `url` may not be called back (e.g. an internal address)."""
+        ...
+
+    def notify(self, job: Job) -> None:
+        """Tell the job's `callback_url` that it ended (delivery may be retried in the background)."""
         ...

@@ -1,0 +1,1 @@
+"""Job-queue adapters: `local` (SQLite + an in-process worker) and `celery` (Redis + Celery workers)."""

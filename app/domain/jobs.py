@@ -1,0 +1,198 @@
+"""Asynchronous transcription jobs: submit now, poll or get called back later.
+
+`JobService` holds the rules (who sees a job, which transitions are allowed, when results expire,
+what a worker does with a job); where jobs are kept (`JobStore`), how they reach a worker
+(`JobDispatcher`) and how callbacks are delivered (`JobNotifier`) are ports, so the same rules run
+in-process (SQLite + a thread) and across machines (Redis + Celery workers).
+"""
+
+from __future__ import annotations
+
+import enum
+import io
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.domain.errors import DomainError, InvalidRequest
+from app.domain.models import RenderOptions, Transcript, TranscriptionOptions
+from app.domain.pipeline import TranscriptionPipeline
+from app.domain.ports import JobDispatcher, JobNotifier, JobStore
+
+
+class JobStatus(str, enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+@dataclass(frozen=True, slots=True)
+class JobError:
+    """OpenAI's error object, kept with a failed job."""
+
+    message: str
+    type: str = "server_error"
+    param: str | None = None
+    code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: str
+    owner: str  # the API client that submitted it; nobody else sees it
+    status: JobStatus
+    options: TranscriptionOptions
+    render: RenderOptions
+    response_format: str
+    created_at: float
+    updated_at: float
+    stage: str | None = None  # decode | transcribe | align | diarize while running
+    progress: float = 0.0  # 0..1 of the audio transcribed
+    error: JobError | None = None
+    callback_url: str | None = None
+    attempts: int = 0  # worker starts; a job that keeps killing workers ends failed
+    expires_at: float | None = None  # results and uploads are discarded after this
+
+
+class JobNotFound(DomainError):
+    code = "job_not_found"
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"No job '{job_id[:64]}' (it may have expired, or belongs to another API key).", param="id")
+
+
+class JobNotFinished(DomainError):
+    code = "job_not_finished"
+
+    def __init__(self, job: Job) -> None:
+        detail = f": {job.error.message}" if job.error else ""
+        super().__init__(f"Job '{job.id}' has no result: it is {job.status.value}{detail}.", param="id")
+
+
+def _error_of(exc: DomainError, status_of: Callable[[DomainError], int]) -> JobError:
+    kind = "invalid_request_error" if status_of(exc) < 500 else "server_error"
+    return JobError(message=exc.message, type=kind, param=exc.param, code=exc.code)
+
+
+class JobService:
+    def __init__(self, store: JobStore, dispatcher: JobDispatcher, notifier: JobNotifier,
+                 result_ttl_seconds: float, max_attempts: int, status_of: Callable[[DomainError], int],
+                 clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.dispatcher = dispatcher
+        self.notifier = notifier
+        self.result_ttl_seconds = result_ttl_seconds
+        self.max_attempts = max_attempts
+        self.status_of = status_of  # how an error maps to 4xx/5xx decides its OpenAI type
+        self.clock = clock
+
+    # --- what API clients do ------------------------------------------------------------------
+
+    def submit(self, owner: str, audio: bytes, options: TranscriptionOptions, render: RenderOptions,
+               response_format: str, callback_url: str | None = None) -> Job:
+        if not audio:
+            raise InvalidRequest("The file is empty.", param="file")
+        if callback_url is not None:
+            self.notifier.check(callback_url)
+        now = self.clock()
+        job = Job(id=f"job_{uuid.uuid4().hex}", owner=owner, status=JobStatus.QUEUED, options=options, render=render,
+                  response_format=response_format, created_at=now, updated_at=now, callback_url=callback_url,
+                  expires_at=now + self.result_ttl_seconds)
+        self.store.create(job, audio)
+        self.dispatcher.dispatch(job.id)
+        return job
+
+    def get(self, job_id: str, owner: str) -> Job:
+        job = self.store.get(job_id)
+        if job is None or job.owner != owner or self._expired(job):
+            raise JobNotFound(job_id)
+        return job
+
+    def result(self, job_id: str, owner: str) -> tuple[Job, Transcript]:
+        job = self.get(job_id, owner)
+        transcript = self.store.result(job_id) if job.status is JobStatus.SUCCEEDED else None
+        if transcript is None:
+            raise JobNotFinished(job)
+        return job, transcript
+
+    def delete(self, job_id: str, owner: str) -> Job:
+        """Cancel a queued job, or discard a finished one. A running job cannot be interrupted."""
+        job = self.get(job_id, owner)
+        if job.status is JobStatus.RUNNING:
+            raise InvalidRequest(f"Job '{job_id}' is running and cannot be cancelled; delete it once it ends.",
+                                 param="id")
+        if job.status is JobStatus.QUEUED:
+            cancelled = self.store.transition(job_id, {JobStatus.QUEUED},
+                                              status=JobStatus.CANCELLED, updated_at=self.clock())
+            if cancelled is not None:
+                self.store.drop_audio(job_id)
+                return cancelled
+            return self.delete(job_id, owner)  # a worker took it meanwhile: answer for its new state
+        self.store.delete(job_id)
+        return job
+
+    def expire(self) -> int:
+        """Forget every job past its expiry; returns how many."""
+        return self.store.delete_expired(self.clock())
+
+    # --- what workers do ----------------------------------------------------------------------
+
+    def run(self, job_id: str, pipeline: TranscriptionPipeline) -> Job | None:
+        """Run one queued job to its end. Returns None when there is nothing to do (cancelled,
+        expired, or already finished by another delivery)."""
+        job = self.store.transition(job_id, {JobStatus.QUEUED, JobStatus.RUNNING}, status=JobStatus.RUNNING,
+                                    stage="decode", updated_at=self.clock(), increment_attempts=True)
+        if job is None:
+            return None
+        if job.attempts > self.max_attempts:
+            return self._finish(job_id, JobStatus.FAILED, error=JobError(
+                f"The job was started {job.attempts - 1} times and its worker never finished it.",
+                code="job_attempts_exceeded"))
+        audio = self.store.audio(job_id)
+        if audio is None:
+            return self._finish(job_id, JobStatus.FAILED, error=JobError("The job's upload is gone.",
+                                                                         code="upload_missing"))
+        duration = {"seconds": 0.0}
+
+        def on_stage(stage: str) -> None:
+            self.store.update(job_id, stage=stage, updated_at=self.clock())
+
+        def on_segment(segment) -> None:
+            if duration["seconds"]:
+                self.store.update(job_id, progress=min(1.0, segment.end / duration["seconds"]),
+                                  updated_at=self.clock())
+
+        try:
+            decoded = pipeline.decoder.decode(io.BytesIO(audio))
+            duration["seconds"] = decoded.duration
+            result = pipeline.run_audio(decoded, job.options, on_segment=on_segment, on_stage=on_stage)
+        except DomainError as exc:
+            return self._finish(job_id, JobStatus.FAILED, error=_error_of(exc, self.status_of))
+        except Exception as exc:  # noqa: BLE001 - a job must end; the worker logs the traceback
+            self._finish(job_id, JobStatus.FAILED, error=JobError(
+                "The server had an error while processing the job.", code="internal_error"))
+            raise exc
+        self.store.put_result(job_id, result.transcript)
+        return self._finish(job_id, JobStatus.SUCCEEDED, progress=1.0)
+
+    def _finish(self, job_id: str, status: JobStatus, **changes) -> Job | None:
+        now = self.clock()
+        job = self.store.transition(job_id, {JobStatus.RUNNING}, status=status, stage=None, updated_at=now,
+                                    expires_at=now + self.result_ttl_seconds, **changes)
+        if job is None:
+            return None
+        self.store.drop_audio(job_id)
+        if job.callback_url:
+            self.notifier.notify(job)
+        return job
+
+    def _expired(self, job: Job) -> bool:
+        return job.expires_at is not None and job.expires_at < self.clock()
+

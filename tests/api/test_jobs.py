@@ -1,0 +1,219 @@
+"""Async jobs on the local backend (SQLite + in-process worker) with fake inference."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from litestar.testing import TestClient
+
+from app.adapters.jobs.webhook import check_callback_url
+from app.config.settings import Settings
+from app.container import build_container
+from app.domain.errors import InvalidRequest
+from app.main import create_app
+from tests.conftest import audio_file
+from tests.fakes import FakeAligner, FakeDecoder, FakeDiarizer, FakeModelStore, FakeTranscriber
+
+URL = "/v1/audio/transcriptions"
+
+
+def wait_for(client, job_id: str, statuses=("succeeded", "failed", "cancelled"), headers=None) -> dict:
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        job = client.get(f"{URL}/{job_id}", headers=headers).json()
+        if job["status"] in statuses:
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} never reached {statuses}: {job}")
+
+
+def submit(client, seconds: float = 2.5, headers=None, **fields) -> dict:
+    response = client.post(URL, files=audio_file(seconds), data={"async": "true", **fields}, headers=headers)
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def test_submit_poll_and_fetch_the_result_in_every_format(client):
+    accepted = submit(client, timestamp_granularities="word", response_format="verbose_json")
+    assert accepted["status"] == "queued" and accepted["id"].startswith("job_")
+    assert accepted["status_url"] == f"{URL}/{accepted['id']}" and accepted["result_url"].endswith("/result")
+    job = wait_for(client, accepted["id"])
+    assert job["status"] == "succeeded" and job["progress"] == 1.0 and job["error"] is None
+    stored = client.get(accepted["result_url"])
+    assert stored.json()["words"] and stored.json()["text"] == "Hello world. How are you?"
+    for fmt, marker in [("json", '"text"'), ("text", "Hello world."), ("srt", "00:00:00,000 --> "),
+                        ("vtt", "WEBVTT"), ("vtt_json", "vtt_text"), ("aud", "\t"), ("verbose_json", '"words"')]:
+        rendered = client.get(accepted["result_url"], params={"response_format": fmt})
+        assert rendered.status_code == 200 and marker in rendered.text, fmt
+    assert client.get(accepted["result_url"], params={"response_format": "docx"}).status_code == 400
+
+
+def test_events_stream_status_changes_until_the_job_ends(client, fake_transcriber):
+    fake_transcriber.release = threading.Event()
+    accepted = submit(client)
+    threading.Timer(0.5, fake_transcriber.release.set).start()
+    with client.stream("GET", f"{URL}/{accepted['id']}/events") as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = [json.loads(line[len("data: "):]) for line in response.iter_lines() if line]
+    statuses = [e["status"] for e in events]
+    assert statuses[0] in ("queued", "running") and statuses[-1] == "succeeded"
+    assert "running" in statuses and any(e["stage"] == "transcribe" for e in events)
+
+
+def test_cancel_a_queued_job_and_discard_a_finished_one(client, fake_transcriber):
+    fake_transcriber.release = threading.Event()
+    running = submit(client)
+    queued = submit(client)
+    wait_for(client, running["id"], statuses=("running",))
+    refused = client.delete(f"{URL}/{running['id']}")
+    assert refused.status_code == 400 and "running" in refused.json()["error"]["message"]
+    cancelled = client.delete(f"{URL}/{queued['id']}")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    fake_transcriber.release.set()
+    wait_for(client, running["id"])
+    assert client.get(f"{URL}/{queued['id']}/result").status_code == 409  # cancelled: no result
+    assert len(fake_transcriber.calls) == 1, "the cancelled job never ran"
+    assert client.delete(f"{URL}/{running['id']}").status_code == 200  # discard the result
+    gone = client.get(f"{URL}/{running['id']}")
+    assert gone.status_code == 404 and gone.json()["error"]["code"] == "job_not_found"
+
+
+def test_a_failed_job_keeps_an_openai_shaped_error(client):
+    accepted = submit(client, model="no-such-model")
+    job = wait_for(client, accepted["id"])
+    assert job["status"] == "failed"
+    assert job["error"]["code"] == "model_not_found" and job["error"]["type"] == "invalid_request_error"
+    result = client.get(accepted["result_url"])
+    assert result.status_code == 409 and "failed" in result.json()["error"]["message"]
+
+
+def test_results_expire(client, container):
+    container.jobs().result_ttl_seconds = 0.2
+    accepted = submit(client)
+    wait_for(client, accepted["id"])
+    time.sleep(0.3)
+    assert client.get(f"{URL}/{accepted['id']}").status_code == 404
+    assert container.jobs().expire() == 1  # and the sweep deletes it from the store
+
+
+def test_stream_and_async_do_not_mix_and_callback_needs_async(client):
+    both = client.post(URL, files=audio_file(), data={"async": "true", "stream": "true"})
+    assert both.status_code == 400 and both.json()["error"]["param"] == "stream"
+    alone = client.post(URL, files=audio_file(), data={"callback_url": "https://example.com/hook"})
+    assert alone.status_code == 400 and alone.json()["error"]["param"] == "callback_url"
+
+
+def test_translations_can_be_async_too(client):
+    response = client.post("/v1/audio/translations", files=audio_file(), data={"async": "true"})
+    assert response.status_code == 202
+    assert wait_for(client, response.json()["id"])["task"] == "translate"
+
+
+def test_a_job_is_visible_only_to_the_key_that_created_it(container):
+    container.settings().api_keys_file = None
+    container.settings().api_key = "sk-alice"
+    container.settings().admin_api_keys = "sk-bob"
+    with TestClient(create_app(container)) as client:
+        alice, bob = {"Authorization": "Bearer sk-alice"}, {"Authorization": "Bearer sk-bob"}
+        accepted = submit(client, headers=alice)
+        wait_for(client, accepted["id"], headers=alice)
+        for method, path in [("GET", ""), ("GET", "/result"), ("GET", "/events"), ("DELETE", "")]:
+            response = client.request(method, f"{URL}/{accepted['id']}{path}", headers=bob)
+            assert response.status_code == 404, (method, path)
+        assert client.get(f"{URL}/{accepted['id']}").status_code == 401
+        assert client.get(accepted["result_url"], headers=alice).status_code == 200
+
+
+def fake_container(settings: Settings, transcriber: FakeTranscriber):
+    container = build_container(settings)
+    container.decoder.override(FakeDecoder())
+    container.transcriber.override(transcriber)
+    container.aligners.override([FakeAligner()])
+    container.diarizer.override(FakeDiarizer())
+    container.transcription_models.override(FakeModelStore())
+    container.alignment_models.override(FakeModelStore(known=("en",)))
+    container.diarization_models.override(FakeModelStore(known=("fake",)))
+    return container
+
+
+def test_a_restart_runs_the_jobs_a_previous_process_left_unfinished(tmp_path):
+    settings = Settings.from_env({"DATA_DIR": str(tmp_path), "WHISPER__PRELOAD": "false"})
+    stuck = FakeTranscriber(release=threading.Event())
+    first = fake_container(settings, stuck)
+    with TestClient(create_app(first)) as client:
+        running = submit(client)
+        queued = submit(client)
+        wait_for(client, running["id"], statuses=("running",))
+    # The process "dies" here: one job running, one queued. A new process on the same data dir:
+    first.job_dispatcher().shutdown()
+    second = fake_container(settings, FakeTranscriber())
+    with TestClient(create_app(second)) as client:
+        assert wait_for(client, queued["id"])["status"] == "succeeded"
+        assert wait_for(client, running["id"])["status"] == "succeeded"
+    stuck.release.set()
+
+
+class Receiver(BaseHTTPRequestHandler):
+    received: list[tuple[dict, bytes]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Receiver.received.append((dict(self.headers), body))
+        self.send_response(500 if len(Receiver.received) == 1 else 200)  # the first attempt fails: retried
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_callback_is_signed_retried_and_carries_the_result(container):
+    container.settings().webhook_secret = "whsec-test"
+    container.settings().webhook_allowed_hosts = ["127.0.0.1"]
+    container.job_notifier().first_delay = 0.05
+    receiver = HTTPServer(("127.0.0.1", 0), Receiver)
+    Receiver.received = []
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        with TestClient(create_app(container)) as client:
+            hook = f"http://127.0.0.1:{receiver.server_port}/hook"
+            accepted = submit(client, response_format="srt", callback_url=hook)
+            deadline = time.time() + 10
+            while len(Receiver.received) < 2 and time.time() < deadline:
+                time.sleep(0.05)
+    finally:
+        receiver.shutdown()
+    assert len(Receiver.received) == 2, "one failed attempt, then one delivery"
+    headers, body = Receiver.received[-1]
+    expected = "sha256=" + hmac.new(b"whsec-test", body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(headers["X-Signature"], expected)
+    envelope = json.loads(body)
+    assert envelope["id"] == accepted["id"] and envelope["status"] == "succeeded"
+    assert envelope["result"].startswith("1\n00:00:00,000 --> ")
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1/hook", "http://localhost:8080/hook", "http://10.1.2.3/hook", "http://192.168.0.10/hook",
+    "http://169.254.169.254/latest/meta-data", "http://100.64.0.1/hook", "http://[::1]/hook", "http://[fd00::1]/",
+    "http://0.0.0.0/", "ftp://example.com/hook", "not a url", "http://no-such-host.invalid/hook",
+])
+def test_callbacks_to_internal_or_bad_urls_are_refused_at_submit(client, url):
+    response = client.post(URL, files=audio_file(), data={"async": "true", "callback_url": url})
+    assert response.status_code == 400 and response.json()["error"]["param"] == "callback_url"
+
+
+def test_callback_url_checks():
+    public = lambda host, port: ["93.184.215.14"]  # noqa: E731 - a resolver stand-in
+    check_callback_url("https://hooks.example.com/x", [], resolve=public)
+    rebinding = lambda host, port: ["93.184.215.14", "10.0.0.5"]  # noqa: E731 - one inward address is enough
+    with pytest.raises(InvalidRequest):
+        check_callback_url("https://hooks.example.com/x", [], resolve=rebinding)
+    mapped = lambda host, port: ["::ffff:127.0.0.1"]  # noqa: E731
+    with pytest.raises(InvalidRequest):
+        check_callback_url("https://hooks.example.com/x", [], resolve=mapped)
+    check_callback_url("http://hooks.internal/x", ["hooks.internal"], resolve=rebinding)  # allowed by the operator
