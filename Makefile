@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha256sum requirements.lock | cut -c1-16)
 
-.PHONY: deps install run test test-unit test-integration bench bench-diarization fixtures clean
+.PHONY: deps install system-deps run test test-unit test-integration bench bench-diarization fixtures clean
 
 # deps: the pinned tree (slow, cached by the lock's hash); install: this project on top, editable, so
 # the `whisperx-api-server` command runs the checkout's code (seconds, every time).
@@ -22,13 +22,24 @@ $(STAMP): requirements.lock
 run: install
 	$(VENV)/bin/whisperx-api-server serve
 
-test: install
+# Debian packages the tests drive for real: redis-server (Celery job tests).
+SYSTEM_PACKAGES := redis-server
+SYSTEM_COMMANDS := redis-server
+
+system-deps:
+	@missing=""; for command in $(SYSTEM_COMMANDS); do command -v $$command >/dev/null || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q $(SYSTEM_PACKAGES); \
+	fi
+
+test: install system-deps
 	$(PY) -m pytest
 
 test-unit: install
 	$(PY) -m pytest tests/unit tests/api
 
-test-integration: install
+test-integration: install system-deps
 	$(PY) -m pytest tests/integration
 
 bench: install

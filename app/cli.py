@@ -25,6 +25,7 @@ def parser() -> argparse.ArgumentParser:
     cli = argparse.ArgumentParser(prog="whisperx-api-server", description=__doc__.splitlines()[0])
     commands = cli.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="serve the API (settings from the environment, as `make run`)")
+    commands.add_parser("worker", help="run an async-job worker (JOBS__BACKEND=celery, JOBS__REDIS_URL)")
     transcribe = commands.add_parser("transcribe", help="transcribe audio files in-process")
     transcribe.add_argument("files", nargs="+", type=Path, metavar="FILE")
     transcribe.add_argument("--model", default="", help="model name or path (default: WHISPER__MODEL)")
@@ -107,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         serve()
         return 0
+    if args.command == "worker":
+        from app.adapters.jobs.celery_app import main as worker
+
+        return worker()
     return transcribe(args)
 
 

@@ -103,10 +103,10 @@ def _celery_store(url: str):
     return RedisJobStore(url)
 
 
-def _celery_dispatcher(url: str):
+def _celery_dispatcher(url: str, visibility_timeout: float):
     from app.adapters.jobs.celery_app import CeleryJobDispatcher
 
-    return CeleryJobDispatcher(url)
+    return CeleryJobDispatcher(url, visibility_timeout)
 
 
 class Container(containers.DeclarativeContainer):
@@ -219,7 +219,8 @@ class Container(containers.DeclarativeContainer):
     job_dispatcher = providers.Selector(
         settings.provided.jobs.backend,
         local=providers.ThreadSafeSingleton(LocalJobDispatcher, pipeline=pipeline),
-        celery=providers.ThreadSafeSingleton(_celery_dispatcher, settings.provided.jobs.redis_url),
+        celery=providers.ThreadSafeSingleton(_celery_dispatcher, settings.provided.jobs.redis_url,
+                                             settings.provided.jobs.visibility_timeout_seconds),
     )
     job_envelopes = providers.ThreadSafeSingleton(JobEnvelopeRenderer, store=job_store, formatters=formatters)
     job_notifier = providers.ThreadSafeSingleton(

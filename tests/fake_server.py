@@ -22,13 +22,14 @@ class SlowTranscriber(FakeTranscriber):
     seconds: float = float(os.environ.get("FAKE_INFERENCE_SECONDS", "0.1"))
 
     def transcribe(self, audio, options, on_segment=None):
+        if os.environ.get("FAKE_WORK_LOG"):  # which process did the work (Celery worker tests)
+            with open(os.environ["FAKE_WORK_LOG"], "a") as log:
+                log.write(f"{os.getpid()}\n")
         time.sleep(self.seconds)
         return super().transcribe(audio, options, on_segment)
 
 
-def main() -> None:
-    settings = Settings.from_env()
-    configure_logging(settings.log_level, settings.log_format)
+def fake_container(settings: Settings):
     container = build_container(settings)
     container.transcriber.override(SlowTranscriber())
     container.aligners.override([FakeAligner()])
@@ -36,7 +37,13 @@ def main() -> None:
     container.transcription_models.override(FakeModelStore())
     container.alignment_models.override(FakeModelStore(known=("en",)))
     container.diarization_models.override(FakeModelStore(known=("fake-diarizer",)))
-    serve(create_app(container), settings)
+    return container
+
+
+def main() -> None:
+    settings = Settings.from_env()
+    configure_logging(settings.log_level, settings.log_format)
+    serve(create_app(fake_container(settings)), settings)
 
 
 if __name__ == "__main__":

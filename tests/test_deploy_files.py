@@ -55,3 +55,15 @@ def test_the_image_installs_and_starts_exactly_as_make_does():
     assert re.search(r"^USER 10001:10001$", CONTAINERFILE, flags=re.M), "runs as a non-root user"
     assert "/healthcheck" in CONTAINERFILE.split("HEALTHCHECK", 1)[1].split("\nCMD")[0]
     assert 'VOLUME ["/data"]' in CONTAINERFILE
+
+
+def test_the_scale_profile_runs_redis_api_replicas_and_workers():
+    services = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]
+    for name in ("redis", "api", "worker"):
+        assert "scale" in services[name]["profiles"]
+    assert services["worker"]["command"] == ["/opt/venv/bin/whisperx-api-server", "worker"]
+    for name in ("api", "worker", "worker-cuda"):
+        assert services[name]["environment"]["JOBS__BACKEND"] == "celery"
+        assert services[name]["environment"]["JOBS__REDIS_URL"] == "redis://redis:6379/0"
+    gpu = services["worker-cuda"]["deploy"]["resources"]["reservations"]["devices"][0]
+    assert gpu["count"] == 1 and services["worker-cuda"]["build"]["target"] == "cuda"

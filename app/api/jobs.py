@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.response import Stream
 
 from app.adapters.jobs.envelope import JobView, job_view
+from app.api.errors import error_response
 from app.api.params import AudioRequest, response_format_or_default
 from app.api.schemas import JobAccepted
 from app.api.services import Services
@@ -23,14 +24,34 @@ def owner(request: Request) -> str:
     return request.state.owner
 
 
-async def submit(audio_request: AudioRequest, services: Services, request: Request) -> Response[JobAccepted]:
+async def _submit(audio_request: AudioRequest, services: Services, request: Request) -> Job:
     data = audio_request.file.read()
-    job = await anyio.to_thread.run_sync(lambda: services.jobs.submit(
+    return await anyio.to_thread.run_sync(lambda: services.jobs.submit(
         owner(request), data, audio_request.options, audio_request.render, audio_request.response_format,
         audio_request.callback_url))
+
+
+async def submit(audio_request: AudioRequest, services: Services, request: Request) -> Response[JobAccepted]:
+    job = await _submit(audio_request, services, request)
     view = job_view(job)
     return Response(JobAccepted(id=job.id, status=view.status, status_url=view.status_url, result_url=view.result_url),
                     status_code=202, headers={"Location": view.status_url})
+
+
+async def run_as_job(audio_request: AudioRequest, services: Services, request: Request) -> Response[bytes | str]:
+    """A synchronous request when workers do the inference (JOBS__BACKEND=celery): enqueue it and
+    answer when the job ends, as if it had run here."""
+    job = await _submit(audio_request, services, request)
+    while not job.status.terminal:
+        await anyio.sleep(EVENT_POLL_SECONDS)
+        job = await _get(services, job.id, owner(request))
+    if job.error is not None:
+        error = job.error
+        return error_response(error.status, error.message, param=error.param, code=error.code)
+    _, transcript = await anyio.to_thread.run_sync(services.jobs.result, job.id, owner(request))
+    await anyio.to_thread.run_sync(services.jobs.delete, job.id, owner(request))  # nobody will fetch it again
+    formatter = services.formatters[audio_request.response_format]
+    return Response(formatter.render(transcript, audio_request.render), media_type=formatter.media_type)
 
 
 class JobsController(Controller):

@@ -10,7 +10,7 @@ from litestar.response import Stream
 from litestar.di import NamedDependency
 
 from app.api.admission import ClientGone, run_when_free
-from app.api.jobs import submit
+from app.api.jobs import run_as_job, submit
 from app.api.openapi import TranscriptionOperation, TranslationOperation
 from app.api.params import AudioRequest, transcription_request, translation_request
 from app.api.services import Services
@@ -51,6 +51,9 @@ async def _run(audio_request: AudioRequest, services: Services, request: Request
         return await submit(audio_request, services, request)
     if audio_request.stream:
         return await stream_transcription(audio_request, services, request)
+    if services.settings.jobs.backend == "celery":
+        async with services.admission.slot():
+            return await run_as_job(audio_request, services, request)
     async with services.admission.slot():
         # Decoding and inference block: run them in a worker thread, at most `limiter` at once.
         result = await run_when_free(services.limiter, request.receive,

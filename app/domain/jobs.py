@@ -41,6 +41,7 @@ class JobError:
     type: str = "server_error"
     param: str | None = None
     code: str | None = None
+    status: int = 500  # the HTTP status a synchronous request would have got
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +77,14 @@ class JobNotFinished(DomainError):
         super().__init__(f"Job '{job.id}' has no result: it is {job.status.value}{detail}.", param="id")
 
 
+class JobStillRunning(Exception):
+    """A worker got a job that another live worker is running (a broker redelivered it early)."""
+
+
 def _error_of(exc: DomainError, status_of: Callable[[DomainError], int]) -> JobError:
-    kind = "invalid_request_error" if status_of(exc) < 500 else "server_error"
-    return JobError(message=exc.message, type=kind, param=exc.param, code=exc.code)
+    status = status_of(exc)
+    kind = "invalid_request_error" if status < 500 else "server_error"
+    return JobError(message=exc.message, type=kind, param=exc.param, code=exc.code, status=status)
 
 
 class JobService:
@@ -144,9 +150,17 @@ class JobService:
 
     # --- what workers do ----------------------------------------------------------------------
 
-    def run(self, job_id: str, pipeline: TranscriptionPipeline) -> Job | None:
+    def run(self, job_id: str, pipeline: TranscriptionPipeline, stale_after: float | None = None) -> Job | None:
         """Run one queued job to its end. Returns None when there is nothing to do (cancelled,
-        expired, or already finished by another delivery)."""
+        expired, or already finished by another delivery).
+
+        A job already running is taken over only if its worker has been silent for `stale_after`
+        seconds (it died); otherwise JobStillRunning tells the caller to try again later.
+        """
+        current = self.store.get(job_id)
+        if (current is not None and current.status is JobStatus.RUNNING and stale_after is not None
+                and self.clock() - current.updated_at < stale_after):
+            raise JobStillRunning(job_id)
         job = self.store.transition(job_id, {JobStatus.QUEUED, JobStatus.RUNNING}, status=JobStatus.RUNNING,
                                     stage="decode", updated_at=self.clock(), increment_attempts=True)
         if job is None:

@@ -1,0 +1,108 @@
+"""The `celery` job backend: API replicas enqueue, `whisperx-api-server worker` processes run jobs.
+
+Redis is the broker and the job store (app/adapters/jobs/redis_store.py), so every API replica
+sees every job's state and events. Tasks are acknowledged late and rejected when their worker is
+lost, so a job whose worker is killed is delivered again; each worker runs one job at a time
+(solo pool) on a pipeline it loaded once, which is one job per GPU when each worker gets its own.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import structlog
+from celery import Celery
+
+from app.domain.jobs import JobService, JobStillRunning
+from app.domain.ports import JobStore
+
+logger = structlog.get_logger(__name__)
+TASK_NAME = "whisperx_api_server.run_job"
+QUEUE = "whisperx-jobs"
+STALE_HEARTBEATS = 4  # a running job silent for this many heartbeats lost its worker
+
+
+def celery_app(redis_url: str, visibility_timeout: float) -> Celery:
+    app = Celery("whisperx_api_server", broker=redis_url)
+    app.conf.update(
+        task_acks_late=True,  # a job is acknowledged when it ends, not when it starts...
+        task_reject_on_worker_lost=True,  # ...so a killed worker's job goes back to the queue
+        worker_prefetch_multiplier=1,  # a busy worker holds no second job hostage
+        task_default_queue=QUEUE,
+        broker_transport_options={"visibility_timeout": visibility_timeout},
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+    )
+    return app
+
+
+class CeleryJobDispatcher:
+    def __init__(self, redis_url: str, visibility_timeout: float) -> None:
+        self.app = celery_app(redis_url, visibility_timeout)
+
+    def dispatch(self, job_id: str) -> None:
+        self.app.send_task(TASK_NAME, args=[job_id], queue=QUEUE)
+
+
+@contextmanager
+def heartbeat(store: JobStore, job_id: str, seconds: float) -> Iterator[None]:
+    """Touch the running job every few seconds, so a redelivered copy knows its worker is alive."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(seconds):
+            store.update(job_id, updated_at=time.time())
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def register_job_task(app: Celery, service: JobService, pipeline, heartbeat_seconds: float) -> None:
+    stale_after = STALE_HEARTBEATS * heartbeat_seconds
+
+    @app.task(name=TASK_NAME, bind=True, max_retries=None)
+    def run_job(task, job_id: str) -> None:
+        with heartbeat(service.store, job_id, heartbeat_seconds):
+            try:
+                service.run(job_id, pipeline, stale_after=stale_after)
+            except JobStillRunning:
+                raise task.retry(countdown=stale_after) from None
+
+
+def run_worker(container) -> None:
+    """Load the pipeline once, then serve jobs one at a time until stopped."""
+    from app.main import warm_up  # the same start-up as the API: default model, VAD, diarizer
+
+    settings = container.settings()
+    warm_up(container)
+    app = celery_app(settings.jobs.redis_url, settings.jobs.visibility_timeout_seconds)
+    register_job_task(app, container.jobs(), container.pipeline(), settings.jobs.heartbeat_seconds)
+    name = f"wxas-{os.getpid()}-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
+    logger.info("worker ready", name=name, redis=settings.jobs.redis_url.split("@")[-1])
+    app.worker_main(["worker", "--pool=solo", "--concurrency=1", "--loglevel=WARNING", "--without-gossip",
+                     "--without-mingle", "--without-heartbeat", "-Q", QUEUE, "-n", name])
+
+
+def main() -> int:
+    from app.config.logging import configure_logging
+    from app.config.settings import Settings, SettingsError
+    from app.container import build_container
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_level, settings.log_format)
+    if settings.jobs.backend != "celery":
+        raise SettingsError("`whisperx-api-server worker` needs JOBS__BACKEND=celery (and JOBS__REDIS_URL).")
+    run_worker(build_container(settings))
+    return 0

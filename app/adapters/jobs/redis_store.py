@@ -1,0 +1,104 @@
+"""JobStore on Redis, shared by every API replica and worker (JOBS__BACKEND=celery).
+
+Each job is three keys — its JSON, its upload, its result — that Redis expires itself at the job's
+`expires_at`. Transitions are optimistic transactions (WATCH/MULTI), so of two workers handed the
+same job only one moves it on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from dataclasses import replace
+from typing import Any
+
+import redis
+
+from app.adapters.jobs.codec import decode_job, decode_transcript, encode
+from app.domain.jobs import Job, JobStatus
+from app.domain.models import Transcript
+
+PREFIX = "wxas"
+
+
+def _key(kind: str, job_id: str) -> str:
+    return f"{PREFIX}:{kind}:{job_id}"
+
+
+class RedisJobStore:
+    def __init__(self, url: str) -> None:
+        self.redis = redis.Redis.from_url(url)
+
+    def create(self, job: Job, audio: bytes) -> None:
+        with self.redis.pipeline() as pipe:
+            pipe.set(_key("job", job.id), encode(job))
+            pipe.set(_key("audio", job.id), audio)
+            self._expire(pipe, job)
+            pipe.execute()
+
+    def get(self, job_id: str) -> Job | None:
+        data = self.redis.get(_key("job", job_id))
+        return decode_job(data) if data is not None else None
+
+    def update(self, job_id: str, **changes: Any) -> None:
+        self._change(job_id, lambda job: None if job.status.terminal else replace(job, **changes))
+
+    def transition(self, job_id: str, from_statuses: Collection[JobStatus], *, increment_attempts: bool = False,
+                   **changes: Any) -> Job | None:
+        def apply(job: Job) -> Job | None:
+            if job.status not in from_statuses:
+                return None
+            extra = {"attempts": job.attempts + 1} if increment_attempts else {}
+            return replace(job, **changes, **extra)
+
+        return self._change(job_id, apply)
+
+    def audio(self, job_id: str) -> bytes | None:
+        return self.redis.get(_key("audio", job_id))
+
+    def drop_audio(self, job_id: str) -> None:
+        self.redis.delete(_key("audio", job_id))
+
+    def put_result(self, job_id: str, transcript: Transcript) -> None:
+        key = _key("result", job_id)
+        self.redis.set(key, encode(transcript))
+        job = self.get(job_id)
+        if job is not None and job.expires_at is not None:
+            self.redis.expireat(key, math.ceil(job.expires_at))
+
+    def result(self, job_id: str) -> Transcript | None:
+        data = self.redis.get(_key("result", job_id))
+        return decode_transcript(data) if data is not None else None
+
+    def delete(self, job_id: str) -> None:
+        self.redis.delete(_key("job", job_id), _key("audio", job_id), _key("result", job_id))
+
+    def delete_expired(self, now: float) -> int:
+        return 0  # Redis expires the keys itself
+
+    def _change(self, job_id: str, apply) -> Job | None:
+        key = _key("job", job_id)
+        with self.redis.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    data = pipe.get(key)
+                    if data is None:
+                        return None
+                    changed = apply(decode_job(data))
+                    if changed is None:
+                        return None
+                    pipe.multi()
+                    pipe.set(key, encode(changed))
+                    self._expire(pipe, changed)
+                    pipe.execute()
+                    return changed
+                except redis.WatchError:
+                    continue  # someone else changed the job first: read it again
+
+    @staticmethod
+    def _expire(pipe, job: Job) -> None:
+        if job.expires_at is not None:
+            at = math.ceil(job.expires_at)
+            for kind in ("job", "audio", "result"):
+                pipe.expireat(_key(kind, job.id), at)
