@@ -22,9 +22,9 @@ $(STAMP): requirements.lock
 run: install
 	$(VENV)/bin/whisperx-api-server serve
 
-# Debian packages the tests drive for real: redis-server (Celery job tests).
-SYSTEM_PACKAGES := redis-server
-SYSTEM_COMMANDS := redis-server
+# Debian packages the tests drive for real: redis-server (Celery job tests), chromium (web page tests).
+SYSTEM_PACKAGES := redis-server chromium
+SYSTEM_COMMANDS := redis-server chromium
 
 system-deps:
 	@missing=""; for command in $(SYSTEM_COMMANDS); do command -v $$command >/dev/null || missing=1; done; \

@@ -25,6 +25,7 @@ from app.api.errors import (
 )
 from app.api.health import health, metrics
 from app.api.jobs import JobsController
+from app.api.webui import webui_routes
 from app.api.metrics import Metrics
 from app.api.middleware import RequestLogMiddleware
 from app.api.auth import admin_guard, api_key_guard, load_api_keys
@@ -131,7 +132,8 @@ def create_app(container: Container | None = None, settings: Settings | None = N
         guards=[api_key_guard(keys)],
     )
     app = Litestar(
-        route_handlers=[protected, health, metrics],  # open for load balancers and scrapers
+        # Health and metrics stay open for load balancers and scrapers; the page asks for a key itself.
+        route_handlers=[protected, health, metrics, *(webui_routes() if settings.webui.enabled else [])],
         dependencies={"services": Provide(lambda: services, sync_to_thread=False)},
         exception_handlers={
             DomainError: domain_error_handler,

@@ -61,6 +61,10 @@ class JobsSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     heartbeat_seconds: float = 5  # celery: how often a worker touches its running job
 
 
+class WebUISettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    enabled: bool = True  # serve the web page at `/`
+
+
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     uvicorn_host: str = "0.0.0.0"
     uvicorn_port: int = 8000
@@ -86,6 +90,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     backends: BackendSettings = msgspec.field(default_factory=BackendSettings)
     models: ModelsSettings = msgspec.field(default_factory=ModelsSettings)
     jobs: JobsSettings = msgspec.field(default_factory=JobsSettings)
+    webui: WebUISettings = msgspec.field(default_factory=WebUISettings)
     webhook_secret: str | None = None  # HMAC-SHA256 key for X-Signature on job callbacks
     webhook_allowed_hosts: list[str] = []  # callback hosts allowed even if they resolve to private addresses
 

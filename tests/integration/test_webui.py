@@ -1,0 +1,143 @@
+"""The web page in headless Chromium (Debian's, driven by Playwright) against the real server on
+127.0.0.1 with the real bundled model. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from app.main import create_app
+from tests.conftest import FIXTURES, serving
+from tests.integration.conftest import PYANNOTE_SAMPLE
+from tests.subtitles import parse_srt
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+FOX = FIXTURES / "en_fox.wav"
+
+
+@pytest.fixture(scope="module")
+def base_url(real_container) -> Iterator[str]:
+    with serving(create_app(real_container)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian's chromium is installed by `make test`"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, base_url: str) -> Iterator[Page]:
+    context = browser.new_context(base_url=base_url, accept_downloads=True, viewport={"width": 1000, "height": 900})
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def transcribe(page: Page, path: Path) -> None:
+    if page.url == "about:blank":
+        page.goto("/")
+    expect(page.get_by_label("Model")).to_contain_text("default")  # models were listed from /v1/models
+    page.set_input_files("#file", str(path))
+    page.get_by_role("button", name="Transcribe").click()
+
+
+def test_upload_read_play_and_export(page: Page, tmp_path: Path):
+    transcribe(page, FOX)
+    segments = page.locator("#segments li")
+    expect(segments.first).to_be_visible(timeout=120_000)
+    expect(page.locator("#segments")).to_contain_text("fox")
+    assert page.locator("#job-progress").evaluate("p => p.value") == 1
+    screenshot(page, "webui-transcript")
+
+    second = segments.nth(1)
+    start = float(second.get_attribute("data-start"))
+    page.wait_for_function("document.getElementById('player').readyState >= 1")
+    second.get_by_role("button").click()
+    position = page.evaluate("document.getElementById('player').currentTime")
+    assert abs(position - start) < 0.05, "clicking a segment seeks the audio to it"
+    word = page.locator(".word").nth(2)
+    word.click()
+    assert abs(page.evaluate("document.getElementById('player').currentTime") - float(word.get_attribute("data-start"))) < 0.05
+
+    # During playback the word being spoken is highlighted.
+    page.evaluate(f"const p = document.getElementById('player'); p.pause(); p.currentTime = "
+                  f"{float(word.get_attribute('data-start')) + 0.01}; p.dispatchEvent(new Event('timeupdate'))")
+    expect(word).to_have_class("word now")
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="SRT", exact=True).click()
+    assert download.value.suggested_filename == "en_fox.srt"
+    saved = tmp_path / "en_fox.srt"
+    download.value.save_as(saved)
+    cues = parse_srt(saved.read_text())
+    assert cues and "fox" in cues[0].text.lower() and cues[0].start < cues[0].end
+
+
+def test_speakers_get_colours_and_a_timeline(page: Page):
+    page.goto("/")
+    page.get_by_label("Label speakers").check()
+    transcribe(page, PYANNOTE_SAMPLE / "sample.wav")
+    expect(page.locator("#segments li").first).to_be_visible(timeout=180_000)
+    expect(page.locator("#legend")).to_contain_text("SPEAKER_00")
+    expect(page.locator("#legend")).to_contain_text("SPEAKER_01")
+    colours = page.locator("#timeline span").evaluate_all("turns => [...new Set(turns.map(t => t.style.background))]")
+    assert len(colours) == 2, "one colour per speaker on the timeline"
+    screenshot(page, "webui-speakers")
+
+
+def test_a_file_that_is_not_audio_gets_a_readable_error(page: Page, tmp_path: Path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("These are meeting notes, not a recording.")
+    transcribe(page, notes)
+    error = page.get_by_role("alert")
+    expect(error).to_be_visible(timeout=60_000)
+    expect(error).to_contain_text("does not look like audio")
+    assert "{" not in error.inner_text(), "no raw JSON"
+    screenshot(page, "webui-error")
+
+
+def test_the_page_asks_for_a_key_when_the_server_needs_one(browser: Browser, tmp_path: Path):
+    from app.config.settings import Settings
+    from tests.fake_server import fake_container
+
+    settings = Settings.from_env({"DATA_DIR": str(tmp_path), "WHISPER__PRELOAD": "false", "API_KEY": "sk-page"})
+    with serving(create_app(fake_container(settings))) as url:
+        context = browser.new_context(base_url=url)
+        page = context.new_page()
+        page.goto("/")
+        key = page.get_by_label("Key", exact=True)
+        expect(key).to_be_visible()
+        key.fill("sk-page")
+        page.get_by_role("button", name="Use this key").click()
+        expect(page.locator("#key-panel")).to_be_hidden()
+        expect(page.get_by_label("Model")).to_contain_text("tiny.en")
+        context.close()
+
+
+def test_phone_width_and_keyboard(browser: Browser, base_url: str):
+    context = browser.new_context(base_url=base_url, viewport={"width": 375, "height": 740})
+    page = context.new_page()
+    page.goto("/")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scrolling"
+    for control in ("Model", "Language", "Hotwords", "Prompt", "Word timestamps", "Label speakers"):
+        expect(page.get_by_label(control)).to_be_visible()
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.id || document.activeElement.tagName")
+    assert focused, "the page can be used from the keyboard"
+    screenshot(page, "webui-phone")
+    context.close()
