@@ -13,7 +13,6 @@ import io
 import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import threading

@@ -29,9 +29,12 @@ class SlowTranscriber(FakeTranscriber):
         return super().transcribe(audio, options, on_segment)
 
 
-def fake_container(settings: Settings):
+def fake_container(settings: Settings, transcriber: FakeTranscriber | None = None, decoder=None):
+    """The real container with fake inference; the real PyAV decoder unless `decoder` is given."""
     container = build_container(settings)
-    container.transcriber.override(SlowTranscriber())
+    if decoder is not None:
+        container.decoder.override(decoder)
+    container.transcriber.override(transcriber or SlowTranscriber())
     container.aligners.override([FakeAligner()])
     container.diarizer.override(FakeDiarizer())
     container.transcription_models.override(FakeModelStore())

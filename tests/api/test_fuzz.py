@@ -15,23 +15,15 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from app.config.settings import Settings
-from app.container import build_container
 from app.main import create_app
 from tests.conftest import FIXTURES, serving
-from tests.fakes import FakeAligner, FakeDiarizer, FakeModelStore, FakeTranscriber
+from tests.fake_server import fake_container
+from tests.fakes import FakeTranscriber
 
 
 def fuzz_app():
-    data_dir = tempfile.mkdtemp(prefix="wxas-fuzz-")
-    container = build_container(Settings.from_env({"DATA_DIR": data_dir, "WHISPER__PRELOAD": "false",
-                                                   "LOG_LEVEL": "WARNING"}))
-    container.transcriber.override(FakeTranscriber())
-    container.aligners.override([FakeAligner()])
-    container.diarizer.override(FakeDiarizer())
-    container.transcription_models.override(FakeModelStore())
-    container.alignment_models.override(FakeModelStore(known=("en", "de")))
-    container.diarization_models.override(FakeModelStore(known=("pyannote/speaker-diarization-community-1",)))
-    return create_app(container)
+    settings = Settings.from_env({"DATA_DIR": tempfile.mkdtemp(prefix="wxas-fuzz-"), "WHISPER__PRELOAD": "false"})
+    return create_app(fake_container(settings, FakeTranscriber()))
 
 
 SPEECH = (FIXTURES / "en_fox.wav").read_bytes()

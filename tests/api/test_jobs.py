@@ -14,11 +14,11 @@ from litestar.testing import TestClient
 
 from app.adapters.jobs.webhook import check_callback_url
 from app.config.settings import Settings
-from app.container import build_container
 from app.domain.errors import InvalidRequest
 from app.main import create_app
 from tests.conftest import audio_file
-from tests.fakes import FakeAligner, FakeDecoder, FakeDiarizer, FakeModelStore, FakeTranscriber
+from tests.fake_server import fake_container
+from tests.fakes import FakeDecoder, FakeTranscriber
 
 URL = "/v1/audio/transcriptions"
 
@@ -130,29 +130,17 @@ def test_a_job_is_visible_only_to_the_key_that_created_it(container):
         assert client.get(accepted["result_url"], headers=alice).status_code == 200
 
 
-def fake_container(settings: Settings, transcriber: FakeTranscriber):
-    container = build_container(settings)
-    container.decoder.override(FakeDecoder())
-    container.transcriber.override(transcriber)
-    container.aligners.override([FakeAligner()])
-    container.diarizer.override(FakeDiarizer())
-    container.transcription_models.override(FakeModelStore())
-    container.alignment_models.override(FakeModelStore(known=("en",)))
-    container.diarization_models.override(FakeModelStore(known=("fake",)))
-    return container
-
-
 def test_a_restart_runs_the_jobs_a_previous_process_left_unfinished(tmp_path):
     settings = Settings.from_env({"DATA_DIR": str(tmp_path), "WHISPER__PRELOAD": "false"})
     stuck = FakeTranscriber(release=threading.Event())
-    first = fake_container(settings, stuck)
+    first = fake_container(settings, stuck, FakeDecoder())
     with TestClient(create_app(first)) as client:
         running = submit(client)
         queued = submit(client)
         wait_for(client, running["id"], statuses=("running",))
     # The process "dies" here: one job running, one queued. A new process on the same data dir:
     first.job_dispatcher().shutdown()
-    second = fake_container(settings, FakeTranscriber())
+    second = fake_container(settings, FakeTranscriber(), FakeDecoder())
     with TestClient(create_app(second)) as client:
         assert wait_for(client, queued["id"])["status"] == "succeeded"
         assert wait_for(client, running["id"])["status"] == "succeeded"

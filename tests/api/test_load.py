@@ -18,6 +18,8 @@ import anyio
 import httpx
 import pytest
 
+from tests.conftest import free_port, wait_until_healthy
+
 ROOT = Path(__file__).resolve().parents[2]
 URL = "/v1/audio/transcriptions"
 UPLOADS = 32
@@ -38,9 +40,7 @@ def tone_wav(seconds: float) -> bytes:
 
 @pytest.fixture
 def server(tmp_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     temp_dir = tmp_path / "tmp"
     temp_dir.mkdir()
     env = {**os.environ, "UVICORN_HOST": "127.0.0.1", "UVICORN_PORT": str(port), "DATA_DIR": str(tmp_path / "data"),
@@ -50,13 +50,7 @@ def server(tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "tests.fake_server"], cwd=ROOT, env=env,
                                stderr=log_path.open("w"))
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"{url}/healthcheck", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
+    wait_until_healthy(url, 60)
     yield url, process, temp_dir
     process.terminate()
     process.wait(timeout=30)

@@ -5,7 +5,6 @@ import threading
 
 import httpx
 import openai
-import pytest
 from litestar.testing import TestClient
 
 from app.main import create_app

@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,16 +18,11 @@ import pytest
 import redis
 
 from tests.api.test_load import tone_wav
+from tests.conftest import free_port, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 URL = "/v1/audio/transcriptions"
 AUDIO = tone_wav(3)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -75,14 +69,8 @@ class Cluster:
         port = free_port()
         process = self._start("tests.fake_server", UVICORN_HOST="127.0.0.1", UVICORN_PORT=str(port))
         url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if httpx.get(f"{url}/healthcheck", timeout=1).status_code == 200:
-                    return url, process
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise AssertionError("the API replica did not start")
+        wait_until_healthy(url, 90)
+        return url, process
 
     def worker(self) -> subprocess.Popen:
         return self._start("tests.fake_worker")

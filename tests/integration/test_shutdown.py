@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -14,8 +13,8 @@ import wave
 from pathlib import Path
 
 import httpx
-import numpy as np
 
+from tests.conftest import free_port, wait_until_healthy
 from tests.integration.conftest import PYANNOTE_SAMPLE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,9 +31,7 @@ def long_speech(repeats: int) -> bytes:
 
 
 def test_sigterm_drains_in_flight_work_then_exits_cleanly(tmp_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "UVICORN_HOST": "127.0.0.1", "UVICORN_PORT": str(port), "WHISPER__MODEL": "tiny.en",
            "ALLOW_DOWNLOADS": "false", "DATA_DIR": str(tmp_path), "BACKENDS__DIARIZATION": "whisperx",
            "SHUTDOWN_GRACE_SECONDS": "120", "LOG_LEVEL": "WARNING"}
@@ -42,13 +39,7 @@ def test_sigterm_drains_in_flight_work_then_exits_cleanly(tmp_path):
     server = subprocess.Popen([str(Path(sys.executable).parent / "whisperx-api-server"), "serve"], cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 180
-        while time.time() < deadline:
-            try:
-                if httpx.get(f"{url}/healthcheck", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
+        wait_until_healthy(url, 180)
         result: dict = {}
         audio = long_speech(8)  # four minutes: several seconds of work
 
