@@ -72,8 +72,14 @@ class Cluster:
         wait_until_healthy(url, 90)
         return url, process
 
-    def worker(self) -> subprocess.Popen:
-        return self._start("tests.fake_worker")
+    def worker(self, real: bool = False, **env: str) -> subprocess.Popen:
+        if real:  # the installed command on the bundled model
+            log = (self.tmp_path / f"real-worker-{len(self.processes)}.log").open("w")
+            process = subprocess.Popen([str(Path(sys.executable).parent / "whisperx-api-server"), "worker"], cwd=ROOT,
+                                       env={**self.env, **env}, stdout=log, stderr=log)
+            self.processes.append(process)
+            return process
+        return self._start("tests.fake_worker", **env)
 
     def workers_that_worked(self) -> set[str]:
         return set(self.work_log.read_text().split()) if self.work_log.exists() else set()
@@ -160,3 +166,45 @@ def test_an_api_replica_restart_loses_no_job(cluster):
     c.worker()
     restarted, _ = c.api()
     assert all(wait_for(restarted, job_id)["status"] == "succeeded" for job_id in jobs)
+
+
+def test_a_real_worker_on_the_bundled_model_and_a_signed_callback(cluster):
+    import hashlib
+    import hmac
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    from threading import Thread
+
+    received: list[tuple[dict, bytes]] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            received.append((dict(self.headers), self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    hook = HTTPServer(("127.0.0.1", 0), Receiver)
+    Thread(target=hook.serve_forever, daemon=True).start()
+    c = cluster()
+    c.env.update({"WEBHOOK_SECRET": "whsec-celery", "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+                  "WHISPER__MODEL": "tiny.en", "WHISPER__CPU_THREADS": "2", "ALLOW_DOWNLOADS": "false"})
+    c.worker(real=True, WHISPER__PRELOAD="true")
+    api, _ = c.api()
+    response = httpx.post(api + URL, files={"file": ("fox.wav", (ROOT / "tests/fixtures/en_fox.wav").read_bytes())},
+                          data={"async": "true", "callback_url": f"http://127.0.0.1:{hook.server_port}/done"},
+                          timeout=30)
+    assert response.status_code == 202
+    job = wait_for(api, response.json()["id"], timeout=180)
+    assert job["status"] == "succeeded", job
+    text = httpx.get(f"{api}{URL}/{job['id']}/result", params={"response_format": "text"}, timeout=10).text
+    assert "fox" in text.lower()
+    deadline = time.time() + 30
+    while not received and time.time() < deadline:
+        time.sleep(0.1)
+    hook.shutdown()
+    headers, body = received[0]
+    assert hmac.compare_digest(headers["X-Signature"],
+                               "sha256=" + hmac.new(b"whsec-celery", body, hashlib.sha256).hexdigest())
+    assert "fox" in json.loads(body)["result"]["text"].lower()
