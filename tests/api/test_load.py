@@ -3,39 +3,23 @@ answered 200 or 429, none is lost or fails, and no temporary file outlives its r
 
 from __future__ import annotations
 
-import io
-import math
 import os
 import socket
-import struct
 import subprocess
 import sys
 import time
-import wave
 from pathlib import Path
 
 import anyio
 import httpx
 import pytest
 
+from tests.audio_files import tone_wav
 from tests.conftest import free_port, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 URL = "/v1/audio/transcriptions"
 UPLOADS = 32
-
-
-def tone_wav(seconds: float) -> bytes:
-    """16 kHz mono PCM: 40 s is 1.3 MB, above the 1 MB at which uploads spill to a temporary file."""
-    frames = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / 16000)))
-                      for i in range(int(16000 * seconds)))
-    out = io.BytesIO()
-    with wave.open(out, "wb") as target:
-        target.setnchannels(1)
-        target.setsampwidth(2)
-        target.setframerate(16000)
-        target.writeframes(frames)
-    return out.getvalue()
 
 
 @pytest.fixture
@@ -85,7 +69,7 @@ def hang_up_mid_upload(url: str, audio: bytes) -> None:
 def test_32_concurrent_uploads_are_all_answered_and_leave_no_temporary_files(server):
     url, process, temp_dir = server
     before = sorted(temp_dir.iterdir())  # what libraries left at start-up is not ours to judge
-    audio = tone_wav(40)
+    audio = tone_wav(40)  # 1.3 MB: above the 1 MB at which uploads spill to a temporary file
     statuses: list[int] = []
     bad: list[int] = []
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import redis
 
-from tests.api.test_load import tone_wav
+from tests.audio_files import tone_wav
 from tests.conftest import free_port, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
