@@ -51,10 +51,9 @@ async def _run(audio_request: AudioRequest, services: Services, request: Request
         return await submit(audio_request, services, request)
     if audio_request.stream:
         return await stream_transcription(audio_request, services, request)
-    if services.settings.jobs.backend == "celery":
-        async with services.admission.slot():
-            return await run_as_job(audio_request, services, request)
     async with services.admission.slot():
+        if services.settings.jobs.backend == "celery":  # workers do the inference: wait for the job
+            return await run_as_job(audio_request, services, request)
         # Decoding and inference block: run them in a worker thread, at most `limiter` at once.
         result = await run_when_free(services.limiter, request.receive,
                                      lambda: services.pipeline.run(audio_request.file, audio_request.options))
