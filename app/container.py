@@ -91,7 +91,8 @@ def _aligner_chain(primary, fallback, use_fallback: bool) -> list:
 
 def _job_service(store, dispatcher, notifier, settings: Settings) -> JobService:
     service = JobService(store, dispatcher, notifier, result_ttl_seconds=settings.jobs.result_ttl_seconds,
-                         max_attempts=settings.jobs.max_attempts, status_of=status_of)
+                         max_attempts=settings.jobs.max_attempts, status_of=status_of,
+                         max_unfinished=settings.jobs.max_unfinished)
     if hasattr(dispatcher, "attach"):  # in-process dispatchers run jobs through the service itself
         dispatcher.attach(service)
     return service

@@ -6,10 +6,10 @@ import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from app.api.admission import ClientGone, Draining, Overloaded
+from app.api.admission import RETRY_AFTER_SECONDS, ClientGone, Draining, Overloaded
 from app.api.middleware import current_request_id
 from app.api.schemas import ErrorBody, ErrorResponse
-from app.domain.jobs import JobNotFinished, JobNotFound
+from app.domain.jobs import JobNotFinished, JobNotFound, JobQueueFull
 from app.domain.errors import (
     AlignmentUnavailable,
     DomainError,
@@ -27,6 +27,7 @@ _STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (ModelNotFound, 404),
     (JobNotFound, 404),
     (JobNotFinished, 409),
+    (JobQueueFull, 429),
     (InvalidAudio, 400),
     (InvalidRequest, 400),
     (ModelLoadFailed, 503),
@@ -62,7 +63,8 @@ def domain_error_handler(_: Request, exc: DomainError) -> Response[ErrorResponse
     status = status_of(exc)
     if status >= 500:
         logger.warning("request failed", error=exc.message, code=exc.code)
-    return error_response(status, exc.message, param=exc.param, code=exc.code)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 429 else None
+    return error_response(status, exc.message, param=exc.param, code=exc.code, headers=headers)
 
 
 def http_error_handler(_: Request, exc: HTTPException) -> Response[ErrorResponse]:

@@ -54,6 +54,7 @@ class JobsSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     backend: Literal["local", "celery"] = "local"
     result_ttl_seconds: float = 24 * 3600  # results (and the job) are forgotten after this
     max_attempts: int = 3  # worker starts before a job that keeps killing workers is failed
+    max_unfinished: int = 1000  # queued + running jobs; more submissions get 429
     redis_url: str = "redis://127.0.0.1:6379/0"  # celery: broker, result store and job state
     # celery: a job whose worker died is redelivered after this; a live worker's job is never taken
     # over (workers heartbeat), so it only bounds how long a crash delays the job.

@@ -77,6 +77,13 @@ class JobNotFinished(DomainError):
         super().__init__(f"Job '{job.id}' has no result: it is {job.status.value}{detail}.", param="id")
 
 
+class JobQueueFull(DomainError):
+    code = "rate_limit_exceeded"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The job queue is full ({limit} unfinished jobs); retry once some have finished.")
+
+
 class JobStillRunning(Exception):
     """A worker got a job that another live worker is running (a broker redelivered it early)."""
 
@@ -90,12 +97,13 @@ def _error_of(exc: DomainError, status_of: Callable[[DomainError], int]) -> JobE
 class JobService:
     def __init__(self, store: JobStore, dispatcher: JobDispatcher, notifier: JobNotifier,
                  result_ttl_seconds: float, max_attempts: int, status_of: Callable[[DomainError], int],
-                 clock: Callable[[], float] = time.time) -> None:
+                 max_unfinished: int = 1000, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.dispatcher = dispatcher
         self.notifier = notifier
         self.result_ttl_seconds = result_ttl_seconds
         self.max_attempts = max_attempts
+        self.max_unfinished = max_unfinished  # queued + running jobs; beyond it submissions get 429
         self.status_of = status_of  # how an error maps to 4xx/5xx decides its OpenAI type
         self.clock = clock
 
@@ -107,6 +115,8 @@ class JobService:
             raise InvalidRequest("The file is empty.", param="file")
         if callback_url is not None:
             self.notifier.check(callback_url)
+        if self.store.count_unfinished() >= self.max_unfinished:
+            raise JobQueueFull(self.max_unfinished)
         now = self.clock()
         job = Job(id=f"job_{uuid.uuid4().hex}", owner=owner, status=JobStatus.QUEUED, options=options, render=render,
                   response_format=response_format, created_at=now, updated_at=now, callback_url=callback_url,

@@ -108,6 +108,10 @@ class JobStore(Protocol):
 
     def delete_expired(self, now: float) -> int: ...
 
+    def count_unfinished(self) -> int:
+        """Jobs queued or running."""
+        ...
+
 
 class JobDispatcher(Protocol):
     def dispatch(self, job_id: str) -> None:

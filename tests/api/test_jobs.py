@@ -109,6 +109,19 @@ def test_stream_and_async_do_not_mix_and_callback_needs_async(client):
     assert alone.status_code == 400 and alone.json()["error"]["param"] == "callback_url"
 
 
+def test_a_full_job_queue_answers_429(client, container, fake_transcriber):
+    container.jobs().max_unfinished = 2
+    fake_transcriber.release = threading.Event()
+    first, second = submit(client), submit(client)
+    refused = client.post(URL, files=audio_file(), data={"async": "true"})
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "2"
+    assert refused.json()["error"]["code"] == "rate_limit_exceeded"
+    fake_transcriber.release.set()
+    wait_for(client, first["id"])
+    wait_for(client, second["id"])
+    assert submit(client)["status"] == "queued"  # room again
+
+
 def test_translations_can_be_async_too(client):
     response = client.post("/v1/audio/translations", files=audio_file(), data={"async": "true"})
     assert response.status_code == 202

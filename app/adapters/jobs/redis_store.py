@@ -19,6 +19,7 @@ from app.domain.jobs import Job, JobStatus
 from app.domain.models import Transcript
 
 PREFIX = "wxas"
+UNFINISHED = f"{PREFIX}:unfinished"  # ids of queued and running jobs, to bound the queue
 
 
 def _key(kind: str, job_id: str) -> str:
@@ -33,6 +34,7 @@ class RedisJobStore:
         with self.redis.pipeline() as pipe:
             pipe.set(_key("job", job.id), encode(job))
             pipe.set(_key("audio", job.id), audio)
+            pipe.sadd(UNFINISHED, job.id)
             self._expire(pipe, job)
             pipe.execute()
 
@@ -72,6 +74,14 @@ class RedisJobStore:
 
     def delete(self, job_id: str) -> None:
         self.redis.delete(_key("job", job_id), _key("audio", job_id), _key("result", job_id))
+        self.redis.srem(UNFINISHED, job_id)
+
+    def count_unfinished(self) -> int:
+        ids = [member.decode() for member in self.redis.smembers(UNFINISHED)]
+        gone = [job_id for job_id in ids if not self.redis.exists(_key("job", job_id))]  # expired unseen
+        if gone:
+            self.redis.srem(UNFINISHED, *gone)
+        return len(ids) - len(gone)
 
     def delete_expired(self, now: float) -> int:
         return 0  # Redis expires the keys itself
@@ -90,6 +100,8 @@ class RedisJobStore:
                         return None
                     pipe.multi()
                     pipe.set(key, encode(changed))
+                    if changed.status.terminal:
+                        pipe.srem(UNFINISHED, job_id)
                     self._expire(pipe, changed)
                     pipe.execute()
                     return changed

@@ -84,6 +84,10 @@ class SqliteJobStore:
         with self._lock:
             return self._db.execute("DELETE FROM jobs WHERE expires_at < ?", (now,)).rowcount
 
+    def count_unfinished(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM jobs WHERE status IN (?, ?)",
+                                (JobStatus.QUEUED.value, JobStatus.RUNNING.value)).fetchone()[0]
+
     def unfinished(self) -> list[Job]:
         """Jobs a previous process left queued or running."""
         rows = self._db.execute("SELECT job FROM jobs WHERE status IN (?, ?)",
