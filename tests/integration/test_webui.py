@@ -57,6 +57,8 @@ def transcribe(page: Page, path: Path) -> None:
 
 
 def test_upload_read_play_and_export(page: Page, tmp_path: Path):
+    page.goto("/")
+    page.get_by_label("Response format").select_option("srt")  # the job's format; the page still shows words
     transcribe(page, FOX)
     segments = page.locator("#segments li")
     expect(segments.first).to_be_visible(timeout=120_000)
@@ -134,7 +136,8 @@ def test_phone_width_and_keyboard(browser: Browser, base_url: str):
     page = context.new_page()
     page.goto("/")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scrolling"
-    for control in ("Model", "Language", "Hotwords", "Prompt", "Word timestamps", "Label speakers"):
+    for control in ("Model", "Language", "Response format", "Hotwords", "Prompt", "Word timestamps", "Align words",
+                    "Label speakers", "Min speakers", "Max speakers"):
         expect(page.get_by_label(control)).to_be_visible()
     page.keyboard.press("Tab")
     focused = page.evaluate("document.activeElement.id || document.activeElement.tagName")

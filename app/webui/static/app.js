@@ -120,7 +120,7 @@ function requestForm() {
   form.append("file", state.file, state.file.name);
   form.append("model", $("model").value);
   form.append("async", "true");
-  form.append("response_format", "verbose_json");
+  form.append("response_format", $("format").value);  // the job's own format; the page reads verbose_json
   if ($("prompt").value.trim()) form.append("prompt", $("prompt").value);
   if (!translate) {
     form.append("timestamp_granularities[]", "segment");
@@ -178,7 +178,7 @@ $("upload-form").addEventListener("submit", async (event) => {
       throw new ApiError(finished.error?.type === "invalid_request_error" ? 400 : 500, { error: finished.error || {} });
     }
     state.job = finished;
-    const transcript = await (await api(finished.result_url)).json();
+    const transcript = await (await api(`${finished.result_url}?response_format=verbose_json`)).json();
     showTranscript(transcript);
   } catch (error) {
     showError(error.message);
