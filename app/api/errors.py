@@ -64,7 +64,7 @@ def domain_error_handler(_: Request, exc: DomainError) -> Response[ErrorResponse
     if status >= 500:
         logger.warning("request failed", error=exc.message, code=exc.code)
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 429 else None
-    return error_response(status, exc.message, param=exc.param, code=exc.code, headers=headers)
+    return Response(ErrorResponse(domain_error_body(exc)), status_code=status, headers=headers)
 
 
 def http_error_handler(_: Request, exc: HTTPException) -> Response[ErrorResponse]:

@@ -22,6 +22,7 @@ import structlog
 from litestar import Request
 from litestar.response import Stream
 
+from app.adapters.formatters.diarized_json import diarized_segment
 from app.api.admission import run_when_free
 from app.api.errors import domain_error_body, error_body
 from app.api.params import AudioRequest
@@ -32,7 +33,7 @@ from app.domain.models import Segment
 logger = structlog.get_logger(__name__)
 
 
-def _event(payload: dict) -> bytes:  # msgspec encodes the ErrorBody Structs inside
+def _event(payload: object) -> bytes:  # a dict or a msgspec Struct
     return b"data: " + msgspec.json.encode(payload) + b"\n\n"
 
 
@@ -67,7 +68,7 @@ async def stream_transcription(audio_request: AudioRequest, services: Services, 
                 services.metrics.observe_result(result)
                 if audio_request.response_format == "diarized_json":
                     for segment in result.transcript.segments:
-                        await send.send(_event(_speaker_segment(segment)))
+                        await send.send(_event(diarized_segment(segment)))
                 await send.send(_event({"type": "transcript.text.done", "text": "".join(deltas)}))
             except DomainError as exc:
                 await send.send(_event({"type": "error", "error": domain_error_body(exc)}))
@@ -90,11 +91,6 @@ async def stream_transcription(audio_request: AudioRequest, services: Services, 
     # the unused generator is collected.
     weakref.finalize(body, release)
     return Stream(body, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
-
-
-def _speaker_segment(segment: Segment) -> dict:
-    return {"type": "transcript.text.segment", "id": f"seg_{segment.id}", "start": segment.start,
-            "end": segment.end, "text": segment.text.strip(), "speaker": segment.speaker or "SPEAKER_00"}
 
 
 def _once(action):

@@ -183,19 +183,16 @@ class JobService:
         if audio is None:
             return self._finish(job_id, JobStatus.FAILED, error=JobError("The job's upload is gone.",
                                                                          code="upload_missing"))
-        duration = {"seconds": 0.0}
 
         def on_stage(stage: str) -> None:
             self.store.update(job_id, stage=stage, updated_at=self.clock())
 
-        def on_segment(segment) -> None:
-            if duration["seconds"]:
-                self.store.update(job_id, progress=min(1.0, segment.end / duration["seconds"]),
-                                  updated_at=self.clock())
-
         try:
-            decoded = pipeline.decoder.decode(io.BytesIO(audio))
-            duration["seconds"] = decoded.duration
+            decoded = pipeline.decoder.decode(io.BytesIO(audio))  # never empty: the decoder refuses that
+
+            def on_segment(segment) -> None:
+                self.store.update(job_id, progress=min(1.0, segment.end / decoded.duration), updated_at=self.clock())
+
             result = pipeline.run_audio(decoded, job.options, on_segment=on_segment, on_stage=on_stage)
         except DomainError as exc:
             return self._finish(job_id, JobStatus.FAILED, error=_error_of(exc, self.status_of))

@@ -3,7 +3,7 @@ from __future__ import annotations
 import msgspec
 
 from app.adapters.formatters.schema import Usage, usage
-from app.domain.models import RenderOptions, Transcript
+from app.domain.models import RenderOptions, Segment, Transcript
 
 
 class DiarizedSegmentOut(msgspec.Struct, kw_only=True):
@@ -13,6 +13,12 @@ class DiarizedSegmentOut(msgspec.Struct, kw_only=True):
     end: float
     text: str
     speaker: str
+
+
+def diarized_segment(segment: Segment) -> DiarizedSegmentOut:
+    """One speaker segment, as `diarized_json` lists it and as `stream=true` sends it."""
+    return DiarizedSegmentOut(id=f"seg_{segment.id}", start=segment.start, end=segment.end, text=segment.text,
+                              speaker=segment.speaker or "SPEAKER_00")
 
 
 class DiarizedTranscription(msgspec.Struct, kw_only=True):
@@ -30,10 +36,7 @@ class DiarizedJsonFormatter:
     needs_diarization = True
 
     def render(self, transcript: Transcript, options: RenderOptions) -> bytes:
-        segments = [
-            DiarizedSegmentOut(id=f"seg_{s.id}", start=s.start, end=s.end, text=s.text, speaker=s.speaker or "SPEAKER_00")
-            for s in transcript.segments
-        ]
+        segments = [diarized_segment(s) for s in transcript.segments]
         return msgspec.json.encode(
             DiarizedTranscription(task=transcript.task.value, duration=round(transcript.duration, 3), text=transcript.text,
                                   segments=segments, usage=usage(transcript))
