@@ -36,11 +36,12 @@ system-deps:
 test: install system-deps
 	$(PY) -m pytest
 
+# Everything that needs no model, browser or Redis (fakes only): well under a minute.
 test-unit: install
-	$(PY) -m pytest tests/unit tests/api
+	$(PY) -m pytest -m "not integration"
 
 test-integration: install system-deps
-	$(PY) -m pytest tests/integration
+	$(PY) -m pytest -m integration
 
 bench: install
 	$(PY) scripts/bench.py

@@ -1,16 +1,22 @@
-"""The composition root: the only module that knows which adapter implements which port.
+"""The composition root: the only module that knows which adapter implements which port and what
+each backend name means.
 
-Each stage's backend is picked by BACKENDS__<STAGE>. Built-in backends are listed here;
-third-party ones register a factory `factory(settings) -> adapter` under the entry-point
-groups `whisperx_api_server.transcription`, `.alignment` and `.diarization`.
+One small container per concern, joined by `Application` and fed one Settings object (as in
+python-dependency-injector's `application-multiple-containers` example). Each stage's backend is
+picked by BACKENDS__<STAGE>; built-in backends are listed here, third-party ones register a factory
+`factory(settings) -> adapter` under the entry-point groups `whisperx_api_server.transcription`,
+`.alignment` and `.diarization`.
 """
 
 from __future__ import annotations
 
 import os
-from importlib.metadata import entry_points
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
+import anyio
 import structlog
 from dependency_injector import containers, providers
 
@@ -40,11 +46,16 @@ from app.adapters.whisperx.diarizer import PyannoteModelStore, WhisperXDiarizer
 from app.adapters.whisperx.model_store import WhisperModelStore
 from app.adapters.whisperx.transcriber import WhisperXTranscriber
 from app.adapters.whisperx.vad import PyannoteVad, SileroVad
-from app.api.errors import status_of
+from app.api.auth import load_api_keys
+from app.api.metrics import Metrics
+from app.api.params import AudioRequestParser
 from app.config.settings import Settings, SettingsError
-from app.domain.errors import DomainError
-from app.domain.jobs import JobService
+from app.domain.errors import DomainError, ModelNotFound
 from app.domain.pipeline import TranscriptionPipeline
+from app.domain.ports import ModelStore
+from app.services.admission import Admission
+from app.services.jobs import JobRunner, JobService
+from app.services.transcription import AsJob, InProcess, Streamed, TranscriptionService, ViaWorkers
 
 logger = structlog.get_logger(__name__)
 
@@ -54,6 +65,17 @@ BUILTIN_BACKENDS = {
     "alignment": ("whisperx", "cross_attention"),
     "diarization": ("auto", "whisperx", "speaker_clustering"),
 }
+# Celery-mode synchronous requests read their job's state this often (any replica can serve them).
+JOB_POLL_SECONDS = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class StageModels:
+    """One pipeline stage as the model-management endpoints show it."""
+
+    backend: str
+    default: str | None
+    store: ModelStore
 
 
 def _optional_path(value: str | None) -> Path | None:
@@ -63,6 +85,23 @@ def _optional_path(value: str | None) -> Path | None:
 def _downloads_allowed(settings: Settings) -> bool:
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
     return settings.allow_downloads and not offline
+
+
+def _first(names) -> str | None:
+    return next(iter(names), None)
+
+
+def _nothing() -> None:
+    """Warm-up of a backend that loads lazily."""
+
+
+def _warm_whisperx(models: WhisperModelStore, vad, default_model: str) -> None:
+    models.load(default_model)
+    vad.warm_up()
+
+
+def _warm_speaker_clustering(models: SpeakerClusteringModelStore) -> None:
+    models.load(_first(models.available()))
 
 
 def choose_diarization_backend(settings: Settings, pyannote: PyannoteModelStore) -> str:
@@ -89,13 +128,8 @@ def _aligner_chain(primary, fallback, use_fallback: bool) -> list:
     return [primary, fallback] if use_fallback else [primary]
 
 
-def _job_service(store, dispatcher, notifier, settings: Settings) -> JobService:
-    service = JobService(store, dispatcher, notifier, result_ttl_seconds=settings.jobs.result_ttl_seconds,
-                         max_attempts=settings.jobs.max_attempts, status_of=status_of,
-                         max_unfinished=settings.jobs.max_unfinished)
-    if hasattr(dispatcher, "attach"):  # in-process dispatchers run jobs through the service itself
-        dispatcher.attach(service)
-    return service
+def _speaker_formats(formatters: Mapping) -> frozenset[str]:
+    return frozenset(name for name, formatter in formatters.items() if formatter.needs_diarization)
 
 
 def _celery_store(url: str):
@@ -110,7 +144,9 @@ def _celery_dispatcher(url: str, visibility_timeout: float):
     return CeleryJobDispatcher(url, visibility_timeout)
 
 
-class Container(containers.DeclarativeContainer):
+class Core(containers.DeclarativeContainer):
+    """Where inference runs and how audio comes in."""
+
     settings = providers.Dependency(instance_of=Settings)
 
     device = providers.Callable(resolve_device, settings.provided.whisper.inference_device)
@@ -118,44 +154,61 @@ class Container(containers.DeclarativeContainer):
     cpu_threads = providers.Callable(resolve_cpu_threads, settings.provided.whisper.cpu_threads)
     downloads_allowed = providers.Callable(_downloads_allowed, settings)
     data_dir = providers.Callable(lambda s: s.data_path, settings)
-
     decoder = providers.ThreadSafeSingleton(PyAVDecoder, max_seconds=settings.provided.max_audio_seconds)
 
-    # Transcription stage
-    bundled_models = providers.ThreadSafeSingleton(BundledModelInstaller, data_dir=data_dir)
+
+class Transcription(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    core = providers.DependenciesContainer()
+
+    bundled_models = providers.ThreadSafeSingleton(BundledModelInstaller, data_dir=core.data_dir)
     model_resolver = providers.ThreadSafeSingleton(
         WhisperModelResolver,
         default_model=settings.provided.whisper.model,
         installer=bundled_models,
         models_dir=providers.Callable(_optional_path, settings.provided.whisper.models_dir),
-        allow_download=downloads_allowed,
+        allow_download=core.downloads_allowed,
     )
     whisper_models = providers.ThreadSafeSingleton(
-        WhisperModelStore, resolver=model_resolver, device=device, compute_type=compute_type, cpu_threads=cpu_threads
+        WhisperModelStore, resolver=model_resolver, device=core.device, compute_type=core.compute_type,
+        cpu_threads=core.cpu_threads,
     )
     vad = providers.Selector(
         settings.provided.whisper.vad_method,
         silero=providers.ThreadSafeSingleton(SileroVad),
-        pyannote=providers.ThreadSafeSingleton(PyannoteVad, device=device),
+        pyannote=providers.ThreadSafeSingleton(PyannoteVad, device=core.device),
     )
     transcriber = providers.Selector(
         settings.provided.backends.transcription,
         whisperx=providers.ThreadSafeSingleton(WhisperXTranscriber, models=whisper_models, vad=vad),
     )
-    transcription_models = providers.Selector(settings.provided.backends.transcription, whisperx=whisper_models)
+    # Every stage container offers `models`, `default_model` and `warm_up` per backend.
+    models = providers.Selector(settings.provided.backends.transcription, whisperx=whisper_models)
+    default_model = providers.Selector(settings.provided.backends.transcription,
+                                       whisperx=settings.provided.whisper.model)
+    warm_up = providers.Selector(
+        settings.provided.backends.transcription,
+        whisperx=providers.Callable(_warm_whisperx, whisper_models, vad, settings.provided.whisper.model),
+    )
 
-    # Alignment stage
+
+class Alignment(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    core = providers.DependenciesContainer()
+    transcription = providers.DependenciesContainer()
+
     wav2vec2_models = providers.ThreadSafeSingleton(
         Wav2Vec2ModelStore,
-        device=device,
+        device=core.device,
         models_dir=providers.Callable(_optional_path, settings.provided.alignment.models_dir),
         model_names=settings.provided.alignment.models,
-        allow_download=downloads_allowed,
+        allow_download=core.downloads_allowed,
         download_dir=None,
     )
-    cross_attention_aligner = providers.ThreadSafeSingleton(CrossAttentionAligner, models=whisper_models)
+    cross_attention_aligner = providers.ThreadSafeSingleton(CrossAttentionAligner,
+                                                            models=transcription.whisper_models)
     wav2vec2_aligner = providers.ThreadSafeSingleton(
-        Wav2Vec2Aligner, models=wav2vec2_models, whisper_models=whisper_models, data_dir=data_dir
+        Wav2Vec2Aligner, models=wav2vec2_models, whisper_models=transcription.whisper_models, data_dir=core.data_dir
     )
     aligners = providers.Selector(
         settings.provided.backends.alignment,
@@ -164,42 +217,57 @@ class Container(containers.DeclarativeContainer):
         ),
         cross_attention=providers.List(cross_attention_aligner),
     )
-    alignment_models = providers.Selector(
+    models = providers.Selector(
         settings.provided.backends.alignment,
         whisperx=wav2vec2_models,
         cross_attention=providers.ThreadSafeSingleton(CrossAttentionModelStore),
     )
+    # Alignment models are chosen by the transcript's language; they load on first use.
+    default_model = providers.Selector(settings.provided.backends.alignment, whisperx=providers.Object(None),
+                                       cross_attention=providers.Object(None))
+    warm_up = providers.Selector(settings.provided.backends.alignment, whisperx=providers.Callable(_nothing),
+                                 cross_attention=providers.Callable(_nothing))
 
-    # Diarization stage
+
+class Diarization(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    core = providers.DependenciesContainer()
+
     pyannote_models = providers.ThreadSafeSingleton(
         PyannoteModelStore,
         default_model=settings.provided.diarization.model,
-        device=device,
+        device=core.device,
         token=settings.provided.hf_token,
         cache_dir=None,
-        allow_download=downloads_allowed,
+        allow_download=core.downloads_allowed,
     )
-    segmentation_model = providers.ThreadSafeSingleton(SegmentationModel, device=device)
-    voice_encoder = providers.ThreadSafeSingleton(VoiceEncoder, device=device)
+    segmentation_model = providers.ThreadSafeSingleton(SegmentationModel, device=core.device)
+    voice_encoder = providers.ThreadSafeSingleton(VoiceEncoder, device=core.device)
     speaker_clustering_models = providers.ThreadSafeSingleton(
         SpeakerClusteringModelStore, segmentation=segmentation_model, encoder=voice_encoder
     )
-    diarization_backend = providers.ThreadSafeSingleton(choose_diarization_backend, settings, pyannote_models)
+    backend = providers.ThreadSafeSingleton(choose_diarization_backend, settings, pyannote_models)
     diarizer = providers.Selector(
-        diarization_backend,
+        backend,
         whisperx=providers.ThreadSafeSingleton(WhisperXDiarizer, models=pyannote_models),
         speaker_clustering=providers.ThreadSafeSingleton(
             SpeakerClusteringDiarizer, segmentation=segmentation_model, encoder=voice_encoder
         ),
     )
-    diarization_models = providers.Selector(
-        diarization_backend, whisperx=pyannote_models, speaker_clustering=speaker_clustering_models
+    models = providers.Selector(backend, whisperx=pyannote_models, speaker_clustering=speaker_clustering_models)
+    default_model = providers.Selector(
+        backend,
+        whisperx=settings.provided.diarization.model,
+        speaker_clustering=providers.Callable(lambda store: _first(store.available()), speaker_clustering_models),
+    )
+    warm_up = providers.Selector(
+        backend,
+        whisperx=providers.Callable(_nothing),  # `auto` loaded it while choosing; else on first use
+        speaker_clustering=providers.Callable(_warm_speaker_clustering, speaker_clustering_models),
     )
 
-    pipeline = providers.ThreadSafeSingleton(
-        TranscriptionPipeline, decoder=decoder, transcriber=transcriber, aligners=aligners, diarizer=diarizer
-    )
 
+class Formats(containers.DeclarativeContainer):
     formatters = providers.Dict(
         text=providers.ThreadSafeSingleton(TextFormatter),
         json=providers.ThreadSafeSingleton(JsonFormatter),
@@ -210,27 +278,110 @@ class Container(containers.DeclarativeContainer):
         aud=providers.ThreadSafeSingleton(AudacityFormatter),
         diarized_json=providers.ThreadSafeSingleton(DiarizedJsonFormatter),
     )
+    speaker_formats = providers.Callable(_speaker_formats, formatters)
 
-    # Async jobs (JOBS__BACKEND)
-    job_store = providers.Selector(
+
+class Jobs(containers.DeclarativeContainer):
+    """Async jobs, JOBS__BACKEND: `local` (SQLite + a thread here) or `celery` (Redis + workers)."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    core = providers.DependenciesContainer()
+    pipeline = providers.Dependency(instance_of=TranscriptionPipeline)
+    formatters = providers.Dependency()
+
+    has_workers = providers.Selector(settings.provided.jobs.backend, local=providers.Object(False),
+                                     celery=providers.Object(True))  # `whisperx-api-server worker` processes
+    store = providers.Selector(
         settings.provided.jobs.backend,
-        local=providers.ThreadSafeSingleton(SqliteJobStore, path=providers.Callable(lambda d: d / "jobs.sqlite3", data_dir)),
+        local=providers.ThreadSafeSingleton(
+            SqliteJobStore, path=providers.Callable(lambda d: d / "jobs.sqlite3", core.data_dir)),
         celery=providers.ThreadSafeSingleton(_celery_store, settings.provided.jobs.redis_url),
     )
-    job_dispatcher = providers.Selector(
-        settings.provided.jobs.backend,
-        local=providers.ThreadSafeSingleton(LocalJobDispatcher, pipeline=pipeline),
-        celery=providers.ThreadSafeSingleton(_celery_dispatcher, settings.provided.jobs.redis_url,
-                                             settings.provided.jobs.visibility_timeout_seconds),
-    )
-    job_envelopes = providers.ThreadSafeSingleton(JobEnvelopeRenderer, store=job_store, formatters=formatters)
-    job_notifier = providers.ThreadSafeSingleton(
+    envelopes = providers.ThreadSafeSingleton(JobEnvelopeRenderer, store=store, formatters=formatters)
+    notifier = providers.ThreadSafeSingleton(
         WebhookNotifier,
         secret=settings.provided.webhook_secret,
         allowed_hosts=settings.provided.webhook_allowed_hosts,
-        envelope=job_envelopes.provided.render,
+        envelope=envelopes.provided.render,
     )
-    jobs = providers.ThreadSafeSingleton(_job_service, job_store, job_dispatcher, job_notifier, settings)
+    runner = providers.ThreadSafeSingleton(
+        JobRunner, store=store, notifier=notifier, pipeline=pipeline,
+        result_ttl_seconds=settings.provided.jobs.result_ttl_seconds, max_attempts=settings.provided.jobs.max_attempts,
+    )
+    dispatcher = providers.Selector(
+        settings.provided.jobs.backend,
+        local=providers.ThreadSafeSingleton(LocalJobDispatcher, run_job=runner.provided.run, store=store),
+        celery=providers.ThreadSafeSingleton(_celery_dispatcher, settings.provided.jobs.redis_url,
+                                             settings.provided.jobs.visibility_timeout_seconds),
+    )
+    service = providers.ThreadSafeSingleton(
+        JobService, store=store, dispatcher=dispatcher, notifier=notifier,
+        result_ttl_seconds=settings.provided.jobs.result_ttl_seconds,
+        max_unfinished=settings.provided.jobs.max_unfinished,
+    )
+
+
+class HttpPolicy(containers.DeclarativeContainer):
+    """What the HTTP edge enforces and records: admission (inference slots + queue), keys, metrics."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    stage_stores = providers.Dependency()
+
+    limiter = providers.ThreadSafeSingleton(
+        anyio.CapacityLimiter, providers.Callable(lambda n: max(1, n), settings.provided.max_concurrent_transcriptions))
+    admission = providers.ThreadSafeSingleton(
+        Admission, limiter, providers.Callable(lambda n: max(0, n), settings.provided.max_queued_requests))
+    metrics = providers.ThreadSafeSingleton(Metrics, admission, stage_stores)
+    api_keys = providers.ThreadSafeSingleton(load_api_keys, settings)
+
+
+class Application(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+
+    core = providers.Container(Core, settings=settings)
+    transcription = providers.Container(Transcription, settings=settings, core=core)
+    alignment = providers.Container(Alignment, settings=settings, core=core, transcription=transcription)
+    diarization = providers.Container(Diarization, settings=settings, core=core)
+    formats = providers.Container(Formats)
+
+    pipeline = providers.ThreadSafeSingleton(
+        TranscriptionPipeline, decoder=core.decoder, transcriber=transcription.transcriber,
+        aligners=alignment.aligners, diarizer=diarization.diarizer,
+    )
+    stages = providers.Dict(
+        transcription=providers.Factory(StageModels, settings.provided.backends.transcription,
+                                        transcription.default_model, transcription.models),
+        alignment=providers.Factory(StageModels, settings.provided.backends.alignment, alignment.default_model,
+                                    alignment.models),
+        diarization=providers.Factory(StageModels, diarization.backend, diarization.default_model,
+                                      diarization.models),
+    )
+    stage_stores = providers.Dict(
+        transcription=transcription.models, alignment=alignment.models, diarization=diarization.models)
+
+    jobs = providers.Container(Jobs, settings=settings, core=core, pipeline=pipeline, formatters=formats.formatters)
+    http = providers.Container(HttpPolicy, settings=settings, stage_stores=stage_stores)
+
+    # Form fields -> AudioRequest, for the HTTP API and the command line alike.
+    request_parser = providers.ThreadSafeSingleton(AudioRequestParser, settings=settings, formatters=formats.formatters)
+
+    # The execution of each request mode (app/services/transcription.py): synchronous requests run
+    # here, or on the job workers when JOBS__BACKEND=celery.
+    executions = providers.Dict({
+        "sync": providers.Selector(
+            settings.provided.jobs.backend,
+            local=providers.Factory(InProcess, pipeline=pipeline, admission=http.admission, observer=http.metrics),
+            celery=providers.Factory(ViaWorkers, jobs=jobs.service, admission=http.admission,
+                                     poll_seconds=JOB_POLL_SECONDS),
+        ),
+        "async": providers.Factory(AsJob, jobs=jobs.service),
+        "stream": providers.Factory(Streamed, pipeline=pipeline, admission=http.admission, observer=http.metrics,
+                                    speaker_formats=formats.speaker_formats),
+    })
+    transcription_service = providers.Factory(TranscriptionService, executions=executions)
+
+
+Container = Application
 
 
 class _NoModels:
@@ -243,8 +394,6 @@ class _NoModels:
         return []
 
     def load(self, name: str) -> str:
-        from app.domain.errors import ModelNotFound
-
         raise ModelNotFound("model", name, [])
 
     def unload(self, name: str) -> bool:
@@ -256,35 +405,36 @@ def _models_of(adapter) -> object:
     return models if models is not None else _NoModels()
 
 
-def _register_plugins(container: Container) -> dict[str, list[str]]:
-    """Add entry-point backends to each stage's selector; return every registered name."""
-    selectors = {
-        "transcription": (container.transcriber, container.transcription_models),
-        "alignment": (container.aligners, container.alignment_models),
-        "diarization": (container.diarizer, container.diarization_models),
+def _call_factory(ep: EntryPoint, settings: Settings):
+    return ep.load()(settings)
+
+
+def _register_plugins(container: Application) -> dict[str, list[str]]:
+    """Add entry-point backends to each stage's selectors; return every registered name."""
+    stages = {
+        "transcription": (container.transcription, container.transcription.transcriber),
+        "alignment": (container.alignment, container.alignment.aligners),
+        "diarization": (container.diarization, container.diarization.diarizer),
     }
     registered: dict[str, list[str]] = {}
-    for stage, (adapter_selector, models_selector) in selectors.items():
+    for stage, (sub, adapter_selector) in stages.items():
         names = list(BUILTIN_BACKENDS[stage])
         for ep in entry_points(group=ENTRY_POINT_GROUP.format(stage=stage)):
             if ep.name in names:
                 continue
             adapter = providers.ThreadSafeSingleton(_call_factory, ep, container.settings)
-            provided = providers.List(adapter) if stage == "alignment" else adapter
-            adapter_selector.set_providers(**{ep.name: provided})
-            models_selector.set_providers(**{ep.name: providers.Callable(_models_of, adapter)})
+            adapter_selector.set_providers(**{ep.name: providers.List(adapter) if stage == "alignment" else adapter})
+            sub.models.set_providers(**{ep.name: providers.Callable(_models_of, adapter)})
+            sub.default_model.set_providers(**{ep.name: providers.Object(None)})
+            sub.warm_up.set_providers(**{ep.name: providers.Callable(_nothing)})
             names.append(ep.name)
         registered[stage] = names
     return registered
 
 
-def _call_factory(ep, settings: Settings):
-    return ep.load()(settings)
-
-
-def build_container(settings: Settings | None = None) -> Container:
+def build_container(settings: Settings | None = None) -> Application:
     settings = settings or Settings.from_env()
-    container = Container(settings=settings)
+    container = Application(settings=settings)
     registered = _register_plugins(container)
     chosen = {
         "transcription": settings.backends.transcription,

@@ -1,6 +1,16 @@
 from __future__ import annotations
 
-import socket
+import os
+import tempfile
+
+# Hermetic: no test may see (or be changed by) models that happen to be in this machine's Hugging Face
+# cache. Set before anything imports huggingface_hub, which reads these once.
+_HUB_HOME = tempfile.mkdtemp(prefix="wxas-test-hf-")
+os.environ["HF_HOME"] = _HUB_HOME
+os.environ["HF_HUB_CACHE"] = os.path.join(_HUB_HOME, "hub")
+os.environ.pop("HF_TOKEN", None)
+
+import socket  # noqa: E402 - after the environment above
 import threading
 import time
 from collections.abc import Iterator
@@ -15,15 +25,33 @@ from litestar.testing import TestClient
 
 from app.config.settings import Settings
 from app.container import Container, build_container
-from app.main import create_app
+from app.entrypoints.http import create_app
 from tests.fakes import FakeAligner, FakeDecoder, FakeDiarizer, FakeModelStore, FakeTranscriber
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings.from_env({"DATA_DIR": str(tmp_path / "data"), "WHISPER__PRELOAD": "false"})
+def settings_env() -> dict[str, str]:
+    """Environment variables a test pins, e.g. `@pytest.mark.parametrize("settings_env", [{...}])`."""
+    return {}
+
+
+@pytest.fixture
+def settings(tmp_path: Path, settings_env: dict[str, str]) -> Settings:
+    """Built from the pinned variables only, never from this machine's environment."""
+    return Settings.from_env({"DATA_DIR": str(tmp_path / "data"), "WHISPER__PRELOAD": "false", **settings_env})
+
+
+def translations_deprecated_by_the_client():
+    """openai 3.x marks `audio.translations.create` deprecated while OpenAI still serves it, and so do
+    we: that warning is expected, and any other warning from a test still fails it."""
+    return pytest.warns(DeprecationWarning, match="deprecated")
+
+
+def pin(**env: str):
+    """Decorate a test to run on settings with these variables: `@pin(MAX_QUEUED_REQUESTS="0")`."""
+    return pytest.mark.parametrize("settings_env", [env], ids=[",".join(env)])
 
 
 @pytest.fixture
@@ -55,13 +83,13 @@ def container(settings, fake_transcriber, fake_aligner, fake_diarizer, fake_mode
     """The real container with every adapter overridden by a fake (before anything is built)."""
     container = build_container(settings)
     with (
-        container.decoder.override(FakeDecoder()),
-        container.transcriber.override(fake_transcriber),
-        container.aligners.override([fake_aligner]),
-        container.diarizer.override(fake_diarizer),
-        container.transcription_models.override(fake_models["transcription"]),
-        container.alignment_models.override(fake_models["alignment"]),
-        container.diarization_models.override(fake_models["diarization"]),
+        container.core.decoder.override(FakeDecoder()),
+        container.transcription.transcriber.override(fake_transcriber),
+        container.alignment.aligners.override([fake_aligner]),
+        container.diarization.diarizer.override(fake_diarizer),
+        container.transcription.models.override(fake_models["transcription"]),
+        container.alignment.models.override(fake_models["alignment"]),
+        container.diarization.models.override(fake_models["diarization"]),
     ):
         yield container
 

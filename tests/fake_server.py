@@ -7,11 +7,11 @@ import os
 import time
 from dataclasses import dataclass
 
-from app.__main__ import serve
+from app.entrypoints.server import serve
 from app.config.logging import configure_logging
 from app.config.settings import Settings
 from app.container import build_container
-from app.main import create_app
+from app.entrypoints.http import create_app
 from tests.fakes import FakeAligner, FakeDiarizer, FakeModelStore, FakeTranscriber
 
 
@@ -33,13 +33,13 @@ def fake_container(settings: Settings, transcriber: FakeTranscriber | None = Non
     """The real container with fake inference; the real PyAV decoder unless `decoder` is given."""
     container = build_container(settings)
     if decoder is not None:
-        container.decoder.override(decoder)
-    container.transcriber.override(transcriber or SlowTranscriber())
-    container.aligners.override([FakeAligner()])
-    container.diarizer.override(FakeDiarizer())
-    container.transcription_models.override(FakeModelStore())
-    container.alignment_models.override(FakeModelStore(known=("en",)))
-    container.diarization_models.override(FakeModelStore(known=("fake-diarizer",)))
+        container.core.decoder.override(decoder)
+    container.transcription.transcriber.override(transcriber or SlowTranscriber())
+    container.alignment.aligners.override([FakeAligner()])
+    container.diarization.diarizer.override(FakeDiarizer())
+    container.transcription.models.override(FakeModelStore())
+    container.alignment.models.override(FakeModelStore(known=("en",)))
+    container.diarization.models.override(FakeModelStore(known=("fake-diarizer",)))
     return container
 
 

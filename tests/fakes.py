@@ -134,3 +134,36 @@ class FakeModelStore:
             self.loaded_names.remove(name)
             return True
         return False
+
+
+class RecordingDispatcher:
+    """A JobDispatcher that only records what it was handed (the test runs the job itself)."""
+
+    def __init__(self) -> None:
+        self.dispatched: list[str] = []
+
+    def dispatch(self, job_id: str) -> None:
+        self.dispatched.append(job_id)
+
+    def recover(self) -> int:
+        return 0
+
+
+class NoCallbacks:
+    """A JobNotifier for jobs submitted without `callback_url`: being asked to call back is a bug."""
+
+    def check(self, url: str) -> None:
+        pass
+
+    def notify(self, job) -> None:
+        raise AssertionError("no callback_url was given")
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

@@ -8,9 +8,9 @@ import av
 import numpy as np
 
 from app.domain.errors import InvalidAudio
+from app.domain.audio import SAMPLE_RATE
 from app.domain.models import Audio
 
-SAMPLE_RATE = 16_000
 # An hour of 16 kHz float32 is 230 MB; grow the output in blocks instead of keeping every frame.
 _BLOCK_SAMPLES = SAMPLE_RATE * 60
 

@@ -7,17 +7,19 @@ name would let any client grow the server's memory and the scraper's storage wit
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from app.api.admission import Admission
 from app.domain.models import TranscriptionResult
 from app.domain.ports import ModelStore
+from app.services.admission import Admission
 
 UNMATCHED_ROUTE = "unmatched"  # 404s for unknown paths: one label value, whatever was asked
+OTHER_METHOD = "OTHER"  # made-up methods (`XYZZY`): one label value, whatever was sent
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
 _SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
 _RATIOS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 5)
 
@@ -25,13 +27,13 @@ _RATIOS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 5)
 class _LoadedModels(Collector):
     """How many models each stage holds in memory, read when scraped."""
 
-    def __init__(self, stores: Callable[[], Mapping[str, ModelStore]]) -> None:
+    def __init__(self, stores: Mapping[str, ModelStore]) -> None:
         self.stores = stores
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily("whisperx_loaded_models", "Models loaded in memory, per pipeline stage.",
                                    labels=["stage"])
-        for stage, store in self.stores().items():
+        for stage, store in self.stores.items():
             family.add_metric([stage], len(store.loaded()))
         yield family
 
@@ -39,7 +41,7 @@ class _LoadedModels(Collector):
 class Metrics:
     """One registry per app, so apps built side by side (tests) do not share counters."""
 
-    def __init__(self, admission: Admission, stores: Callable[[], Mapping[str, ModelStore]]) -> None:
+    def __init__(self, admission: Admission, stores: Mapping[str, ModelStore]) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter("whisperx_http_requests", "HTTP requests answered, by route template and status.",
                                 ["route", "method", "status"], registry=self.registry)
@@ -54,14 +56,15 @@ class Metrics:
                                           ["task"], buckets=_RATIOS, registry=self.registry)
         running = Gauge("whisperx_transcriptions_running", "Transcriptions holding an inference slot.",
                         registry=self.registry)
-        running.set_function(lambda: admission.limiter.borrowed_tokens)
+        running.set_function(lambda: admission.running)
         queued = Gauge("whisperx_queue_depth", "Admitted requests waiting for an inference slot.",
                        registry=self.registry)
-        queued.set_function(lambda: max(0, admission.admitted - admission.limiter.borrowed_tokens))
+        queued.set_function(lambda: admission.waiting)
         self.registry.register(_LoadedModels(stores))
 
     def observe_request(self, route: str | None, method: str, status: int, seconds: float) -> None:
         route = route or UNMATCHED_ROUTE
+        method = method if method in _METHODS else OTHER_METHOD
         self.requests.labels(route, method, str(status)).inc()
         self.request_seconds.labels(route).observe(seconds)
 

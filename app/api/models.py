@@ -2,24 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Protocol, runtime_checkable
+
 import anyio
 from litestar import Controller, Request, Router, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.types import Guard
 
 from app.api.auth import check_model_allowed
 from app.api.params import required_field
-from app.api.schemas import ModelChange, OpenAIModel, OpenAIModelList, StageModel, StageModels
-from app.api.services import Services
+from app.config.settings import Settings
 from app.domain.errors import ModelNotFound
+from app.domain.ports import ModelStore
+from app.schemas import ModelChange, OpenAIModel, OpenAIModelList, StageModel, StageModels
+
+
+@runtime_checkable  # a typed handler dependency, which Litestar checks
+class Stage(Protocol):
+    """One pipeline stage as the container describes it (backend name, default model, its store)."""
+
+    backend: str
+    default: str | None
+    store: ModelStore
+
+
+Stages = Mapping[str, Stage]  # "transcription" | "alignment" | "diarization"
 
 
 def stage_router(path: str, stage: str, field: str, admin: Guard) -> Router:
     """list / load / unload for one pipeline stage; `field` names the form field (model or language)."""
 
     @get("/list", operation_id=f"list_{stage}_models")
-    async def list_models(services: NamedDependency[Services]) -> StageModels:
-        models = services.stages[stage]
+    async def list_models(stages: NamedDependency[Stages]) -> StageModels:
+        models = stages[stage]
         loaded = set(models.store.loaded())
         names = sorted({*models.store.available(), *loaded})
         return StageModels(
@@ -29,19 +46,20 @@ def stage_router(path: str, stage: str, field: str, admin: Guard) -> Router:
         )
 
     @post("/load", status_code=200, operation_id=f"load_{stage}_model", guards=[admin])
-    async def load_model(request: Request, services: NamedDependency[Services]) -> ModelChange:
+    async def load_model(request: Request, stages: NamedDependency[Stages],
+                         settings: NamedDependency[Settings]) -> ModelChange:
         name = required_field(await request.form(), field)
         if field == "model":
-            check_model_allowed(services.settings, name)
-        store = services.stages[stage].store
+            check_model_allowed(settings, name)
+        store = stages[stage].store
         # Loading reads hundreds of MB: never on the event loop.
         loaded = await anyio.to_thread.run_sync(store.load, name)
         return ModelChange(id=loaded, loaded=True)
 
     @post("/unload", status_code=200, operation_id=f"unload_{stage}_model", guards=[admin])
-    async def unload_model(request: Request, services: NamedDependency[Services]) -> ModelChange:
+    async def unload_model(request: Request, stages: NamedDependency[Stages]) -> ModelChange:
         name = required_field(await request.form(), field)
-        store = services.stages[stage].store
+        store = stages[stage].store
         if not await anyio.to_thread.run_sync(store.unload, name):
             raise ModelNotFound(f"loaded {stage} model", name, store.loaded(), param=field)
         return ModelChange(id=name, loaded=False)
@@ -62,18 +80,18 @@ class OpenAIModelsController(Controller):
     tags = ["models"]
 
     @get("/", operation_id="listModels")
-    async def list_models(self, services: NamedDependency[Services]) -> OpenAIModelList:
-        return OpenAIModelList(data=[OpenAIModel(id=n) for n in _openai_names(services)])
+    async def list_models(self, stages: NamedDependency[Stages]) -> OpenAIModelList:
+        return OpenAIModelList(data=[OpenAIModel(id=n) for n in _openai_names(stages)])
 
     @get("/{model_id:path}", operation_id="retrieveModel")
-    async def retrieve_model(self, model_id: str, services: NamedDependency[Services]) -> OpenAIModel:
+    async def retrieve_model(self, model_id: FromPath[str], stages: NamedDependency[Stages]) -> OpenAIModel:
         name = model_id.lstrip("/")
-        names = _openai_names(services)
+        names = _openai_names(stages)
         if name not in names:
             raise ModelNotFound("model", name, names)
         return OpenAIModel(id=name)
 
 
-def _openai_names(services: Services) -> list[str]:
-    store = services.stages["transcription"].store
+def _openai_names(stages: Stages) -> list[str]:
+    store = stages["transcription"].store
     return ["whisper-1", *sorted({*store.available(), *store.loaded()})]

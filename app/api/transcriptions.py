@@ -1,22 +1,36 @@
-"""POST /v1/audio/transcriptions and /v1/audio/translations."""
+"""POST /v1/audio/transcriptions and /v1/audio/translations: parse, call the service, render."""
 
 from __future__ import annotations
 
-import structlog
+from collections.abc import AsyncIterator, Mapping
+
 from litestar import Controller, Request, Response, post
 from litestar.datastructures import FormMultiDict
+from litestar.di import NamedDependency
 from litestar.exceptions import InternalServerException
 from litestar.response import Stream
-from litestar.di import NamedDependency
 
-from app.api.admission import ClientGone, run_when_free
-from app.api.jobs import run_as_job, submit
+from app.api.errors import domain_error_body, internal_error_body
 from app.api.openapi import TranscriptionOperation, TranslationOperation
-from app.api.params import AudioRequest, transcription_request, translation_request
-from app.api.services import Services
-from app.api.streaming import stream_transcription
+from app.api.params import AudioRequestParser
+from app.api.sse import sse_response
+from app.domain.errors import ClientGone
+from app.domain.ports import Formatter
+from app.schemas import ErrorEvent, JobAccepted, TextDeltaEvent, TextDoneEvent, diarized_segment, job_view
+from app.services.transcription import (
+    Accepted,
+    Caller,
+    Finished,
+    Outcome,
+    SpeakerSegment,
+    StreamEvent,
+    StreamFailed,
+    TextDelta,
+    TextDone,
+    TranscriptionService,
+)
 
-logger = structlog.get_logger(__name__)
+Formatters = Mapping[str, Formatter]
 
 
 class AudioController(Controller):
@@ -25,52 +39,64 @@ class AudioController(Controller):
 
     @post("/transcriptions", status_code=200, operation_id="createTranscription",
           operation_class=TranscriptionOperation)
-    async def create_transcription(self, request: Request, services: NamedDependency[Services]) -> Response[bytes | str] | Stream:
-        form = await _read_form(request)
-        return await _run(transcription_request(form, services.settings, services.formatters), services, request)
+    async def create_transcription(
+        self, request: Request, parser: NamedDependency[AudioRequestParser],
+        transcription_service: NamedDependency[TranscriptionService], formatters: NamedDependency[Formatters],
+    ) -> Response[bytes | str | JobAccepted] | Stream:
+        audio_request = parser.transcription(await read_form(request))
+        return render(await transcription_service.handle(audio_request, caller(request)), formatters)
 
     @post("/translations", status_code=200, operation_id="createTranslation",
           operation_class=TranslationOperation)
-    async def create_translation(self, request: Request, services: NamedDependency[Services]) -> Response[bytes | str] | Stream:
-        form = await _read_form(request)
-        return await _run(translation_request(form, services.settings, services.formatters), services, request)
+    async def create_translation(
+        self, request: Request, parser: NamedDependency[AudioRequestParser],
+        transcription_service: NamedDependency[TranscriptionService], formatters: NamedDependency[Formatters],
+    ) -> Response[bytes | str | JobAccepted] | Stream:
+        audio_request = parser.translation(await read_form(request))
+        return render(await transcription_service.handle(audio_request, caller(request)), formatters)
 
 
-async def _read_form(request: Request) -> FormMultiDict:
+async def read_form(request: Request) -> FormMultiDict:
     try:
         return await request.form()
     except InternalServerException as exc:
         # Litestar signals a hang-up mid-upload only by this message (tested in tests/api/test_load.py).
         if exc.detail == "client disconnected prematurely":
-            raise ClientGone from None
+            raise ClientGone() from None
         raise
 
 
-async def _run(audio_request: AudioRequest, services: Services, request: Request) -> Response[bytes | str] | Stream:
-    if audio_request.run_async:
-        return await submit(audio_request, services, request)
-    if audio_request.stream:
-        return await stream_transcription(audio_request, services, request)
-    async with services.admission.slot():
-        if services.settings.jobs.backend == "celery":  # workers do the inference: wait for the job
-            return await run_as_job(audio_request, services, request)
-        # Decoding and inference block: run them in a worker thread, at most `limiter` at once.
-        result = await run_when_free(services.limiter, request.receive,
-                                     lambda: services.pipeline.run(audio_request.file, audio_request.options))
-    services.metrics.observe_result(result)
-    transcript, timings = result.transcript, result.timings
-    structlog.contextvars.bind_contextvars(
-        task=transcript.task.value,
-        model=transcript.model,
-        language=transcript.language,
-        audio_seconds=round(transcript.duration, 2),
-        response_format=audio_request.response_format,
-        decode_s=round(timings.decode, 3),
-        transcribe_s=round(timings.transcribe, 3),
-        align_s=round(timings.align, 3),
-        diarize_s=round(timings.diarize, 3),
-        aligner=transcript.aligner,
-    )
-    formatter = services.formatters[audio_request.response_format]
-    body = formatter.render(transcript, audio_request.render)
-    return Response(body, media_type=formatter.media_type, status_code=200)
+def caller(request: Request) -> Caller:
+    async def disconnected() -> None:
+        # Called once the body has been read, so the next ASGI message can only be the disconnect.
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+
+    return Caller(owner=request.state.owner, disconnected=disconnected)
+
+
+def render(outcome: Outcome, formatters: Formatters) -> Response[bytes | str | JobAccepted] | Stream:
+    if isinstance(outcome, Finished):
+        formatter = formatters[outcome.response_format]
+        return Response(formatter.render(outcome.transcript, outcome.render), media_type=formatter.media_type)
+    if isinstance(outcome, Accepted):
+        view = job_view(outcome.job)
+        return Response(JobAccepted(id=view.id, status=view.status, status_url=view.status_url,
+                                    result_url=view.result_url),
+                        status_code=202, headers={"Location": view.status_url})
+    return sse_response(_wire_events(outcome.events))
+
+
+async def _wire_events(events: AsyncIterator[StreamEvent]) -> AsyncIterator[object]:
+    """OpenAI's transcription stream events. The done event carries no `usage`: the official client
+    types it as token counts only, and a duration there fails its strict validation."""
+    async for event in events:
+        match event:
+            case TextDelta(text=text):
+                yield TextDeltaEvent(delta=text)
+            case SpeakerSegment(segment=segment):
+                yield diarized_segment(segment)
+            case TextDone(text=text):
+                yield TextDoneEvent(text=text)
+            case StreamFailed(error=error):
+                yield ErrorEvent(error=domain_error_body(error) if error is not None else internal_error_body())

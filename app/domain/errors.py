@@ -1,14 +1,28 @@
-"""Errors the domain raises. The HTTP layer maps each class to a status (app/api/errors.py)."""
+"""Errors the domain and the services raise.
+
+Each class carries what a caller must be told: the HTTP-style `status` it stands for, OpenAI's
+error `type` (derived from the status) and a machine-readable `code`. The HTTP edge only renders
+them (app/api/errors.py); jobs store them for later (app/services/jobs.py).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+RETRY_AFTER_SECONDS = 2  # what 429 and 503 answers tell a client to wait (the openai client honours it)
+
+
+def error_type_of(status: int) -> str:
+    """OpenAI's error `type` for a status: the caller's fault, or ours."""
+    return "invalid_request_error" if status < 500 else "server_error"
+
 
 class DomainError(Exception):
     """Base of every error a caller can cause or must be told about."""
 
+    status: int = 400
     code: str | None = None
+    retry_after: int | None = None  # seconds, for errors that pass (busy, shutting down)
 
     def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
@@ -16,6 +30,10 @@ class DomainError(Exception):
         self.param = param
         if code is not None:
             self.code = code
+
+    @property
+    def error_type(self) -> str:
+        return error_type_of(self.status)
 
 
 class InvalidRequest(DomainError):
@@ -41,6 +59,7 @@ class InvalidAudio(DomainError):
 
 
 class ModelNotFound(DomainError):
+    status = 404
     code = "model_not_found"
 
     def __init__(self, kind: str, name: str, available: Iterable[str], *, param: str = "model") -> None:
@@ -54,12 +73,14 @@ class ModelNotFound(DomainError):
 class ModelLoadFailed(DomainError):
     """A model exists but could not be loaded (corrupt files, no memory, missing token)."""
 
+    status = 503
     code = "model_load_failed"
 
 
 class AlignmentUnavailable(DomainError):
     """This aligner has no model for the language; the pipeline may try the next aligner."""
 
+    status = 503
     code = "alignment_unavailable"
 
     def __init__(self, language: str, reason: str) -> None:
@@ -71,4 +92,82 @@ class AlignmentUnavailable(DomainError):
 class StageUnavailable(DomainError):
     """A pipeline stage was asked for but its backend cannot run here (e.g. no diarization model)."""
 
+    status = 503
     code = "stage_unavailable"
+
+
+# --- admission: how many requests the server takes at once -------------------------------------
+
+
+class Overloaded(DomainError):
+    """More requests than MAX_CONCURRENT_TRANSCRIPTIONS + MAX_QUEUED_REQUESTS."""
+
+    status = 429
+    code = "rate_limit_exceeded"
+    retry_after = RETRY_AFTER_SECONDS
+
+    def __init__(self, running: int, queued: int) -> None:
+        super().__init__(f"The server is busy ({running} transcriptions running, {queued} waiting); retry after "
+                         f"{RETRY_AFTER_SECONDS} seconds.")
+
+
+class Draining(DomainError):
+    """The server is shutting down: it finishes what it has and takes nothing new."""
+
+    status = 503
+    code = "shutting_down"
+    retry_after = RETRY_AFTER_SECONDS
+
+    def __init__(self) -> None:
+        super().__init__("The server is shutting down; retry on another instance or in a moment.")
+
+
+class ClientGone(DomainError):
+    """The client disconnected before its request was served (mid-upload or while queued)."""
+
+    status = 499  # nginx's "client closed request": nobody reads it, the access log shows the drop
+    code = "client_closed_request"
+
+    def __init__(self) -> None:
+        super().__init__("The client closed the connection before the request was served.")
+
+
+# --- async jobs ---------------------------------------------------------------------------------
+
+
+class JobNotFound(DomainError):
+    status = 404
+    code = "job_not_found"
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"No job '{job_id[:64]}' (it may have expired, or belongs to another API key).", param="id")
+
+
+class JobNotFinished(DomainError):
+    status = 409
+    code = "job_not_finished"
+
+    def __init__(self, job_id: str, state: str, detail: str | None = None) -> None:
+        suffix = f": {detail}" if detail else ""
+        super().__init__(f"Job '{job_id}' has no result: it is {state}{suffix}.", param="id")
+
+
+class JobQueueFull(DomainError):
+    status = 429
+    code = "rate_limit_exceeded"
+    retry_after = RETRY_AFTER_SECONDS
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The job queue is full ({limit} unfinished jobs); retry once some have finished.")
+
+
+class JobFailed(DomainError):
+    """A job run by a worker ended in an error; a synchronous request answers with that error."""
+
+    def __init__(self, message: str, *, status: int, param: str | None, code: str | None) -> None:
+        super().__init__(message, param=param, code=code)
+        self.status = status
+
+
+class JobStillRunning(Exception):
+    """A worker got a job that another live worker is running (a broker redelivered it early)."""

@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from app.domain.audio import SAMPLE_RATE
 
 # OpenAI's only model name, and an empty one: both mean "the configured default model".
 DEFAULT_MODEL_ALIASES = frozenset({"", "whisper-1"})
@@ -25,7 +26,7 @@ class Audio:
 
     samples: Any
     duration: float
-    sample_rate: int = 16_000
+    sample_rate: int = SAMPLE_RATE
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,3 +139,47 @@ class StageTimings:
 class TranscriptionResult:
     transcript: Transcript
     timings: StageTimings
+
+
+# --- async jobs -------------------------------------------------------------------------------
+
+
+class JobStatus(str, enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+@dataclass(frozen=True, slots=True)
+class JobError:
+    """OpenAI's error object, kept with a failed job."""
+
+    message: str
+    type: str = "server_error"
+    param: str | None = None
+    code: str | None = None
+    status: int = 500  # the HTTP status a synchronous request would have got
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: str
+    owner: str  # the API client that submitted it; nobody else sees it
+    status: JobStatus
+    options: TranscriptionOptions
+    render: RenderOptions
+    response_format: str
+    created_at: float
+    updated_at: float
+    stage: str | None = None  # decode | transcribe | align | diarize while running
+    progress: float = 0.0  # 0..1 of the audio transcribed
+    error: JobError | None = None
+    callback_url: str | None = None
+    attempts: int = 0  # worker starts; a job that keeps killing workers ends failed
+    expires_at: float | None = None  # results and uploads are discarded after this

@@ -6,12 +6,19 @@ Every method here blocks (model inference, file decoding); callers run them off 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, runtime_checkable
+from typing import Any, BinaryIO, Protocol, runtime_checkable
 
-from app.domain.models import Audio, Diarization, RenderOptions, Segment, Transcript, TranscriptionOptions
-
-if TYPE_CHECKING:
-    from app.domain.jobs import Job, JobStatus
+from app.domain.models import (
+    Audio,
+    Diarization,
+    Job,
+    JobStatus,
+    RenderOptions,
+    Segment,
+    Transcript,
+    TranscriptionOptions,
+    TranscriptionResult,
+)
 
 
 class AudioDecoder(Protocol):
@@ -52,10 +59,12 @@ class Diarizer(Protocol):
     def diarize(self, audio: Audio, options: TranscriptionOptions) -> Diarization: ...
 
 
+@runtime_checkable  # handlers receive formatters as a typed dependency, which Litestar checks
 class Formatter(Protocol):
     """Renders a transcript into one response format."""
 
     media_type: str
+    needs_diarization: bool  # a speaker-labelled format asks for diarization by itself
 
     def render(self, transcript: Transcript, options: RenderOptions) -> str | bytes: ...
 
@@ -118,6 +127,11 @@ class JobDispatcher(Protocol):
         """Hand a stored, queued job to a worker."""
         ...
 
+    def recover(self) -> int:
+        """At start-up: hand unfinished jobs a previous process left behind to a worker again
+        (a broker that redelivers by itself returns 0). Returns how many."""
+        ...
+
 
 class JobNotifier(Protocol):
     def check(self, url: str) -> None:
@@ -127,3 +141,9 @@ class JobNotifier(Protocol):
     def notify(self, job: Job) -> None:
         """Tell the job's `callback_url` that it ended (delivery may be retried in the background)."""
         ...
+
+
+class ResultObserver(Protocol):
+    """Told of every finished transcription (metrics)."""
+
+    def observe_result(self, result: TranscriptionResult) -> None: ...

@@ -6,20 +6,26 @@ import openai
 import pytest
 from litestar.testing import TestClient
 
-from app.config.settings import SettingsError
-from app.main import create_app
-from tests.conftest import audio_file
+from app.config.settings import Settings, SettingsError
+from app.entrypoints.http import create_app
+from tests.conftest import audio_file, pin
 
 URL = "/v1/audio/transcriptions"
 
 
 @pytest.fixture
-def secured(container, tmp_path):
+def settings_env(request, tmp_path) -> dict[str, str]:
+    """Tests that use `secured` run with keys and an allow-list; the others without."""
+    if "secured" not in request.fixturenames:
+        return {}
     keys_file = tmp_path / "keys.json"
     keys_file.write_text(json.dumps({"team-key": "team", "bot-key": "bot"}))
-    settings = container.settings()
-    settings.api_key, settings.api_keys_file, settings.admin_api_keys = "main-key", str(keys_file), "admin-key"
-    settings.models.allowed = ["tiny.en"]
+    return {"API_KEY": "main-key", "API_KEYS_FILE": str(keys_file), "ADMIN_API_KEYS": "admin-key",
+            "MODELS__ALLOWED": "tiny.en"}
+
+
+@pytest.fixture
+def secured(container):
     with TestClient(create_app(container)) as client:
         yield client
 
@@ -74,15 +80,18 @@ def test_the_openai_client_gets_authentication_errors(secured):
     assert good.audio.transcriptions.create(model="whisper-1", file=audio_file()["file"]).text
 
 
+@pin(AUTH_REQUIRED="true", API_KEY="", API_KEYS_FILE="", ADMIN_API_KEYS="")
 def test_auth_required_without_keys_refuses_to_start(container):
-    container.settings().auth_required = True
     with pytest.raises(SettingsError, match="AUTH_REQUIRED"):
         create_app(container)
 
 
-def test_a_broken_keys_file_refuses_to_start(container, tmp_path):
-    (tmp_path / "keys.json").write_text("[1, 2]")
-    container.settings().api_keys_file = str(tmp_path / "keys.json")
+def test_a_broken_keys_file_refuses_to_start(tmp_path, settings):
+    from app.container import build_container
+
+    (tmp_path / "broken-keys.json").write_text("[1, 2]")
+    container = build_container(Settings.from_env({"DATA_DIR": settings.data_dir,
+                                                   "API_KEYS_FILE": str(tmp_path / "broken-keys.json")}))
     with pytest.raises(SettingsError, match="API_KEYS_FILE"):
         create_app(container)
 

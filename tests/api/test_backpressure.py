@@ -7,10 +7,10 @@ import anyio
 import httpx
 import openai
 import pytest
-from litestar.testing import AsyncTestClient, TestClient
+from litestar.testing import AsyncTestClient
 
-from app.main import create_app
-from tests.conftest import audio_file
+from app.entrypoints.http import create_app
+from tests.conftest import audio_file, pin
 
 URL = "/v1/audio/transcriptions"
 
@@ -21,9 +21,8 @@ def anyio_backend() -> str:
 
 
 @pytest.mark.anyio
+@pin(MAX_CONCURRENT_TRANSCRIPTIONS="1", MAX_QUEUED_REQUESTS="1")
 async def test_beyond_running_plus_queued_requests_get_429_with_retry_after(container, fake_transcriber):
-    settings = container.settings()
-    settings.max_concurrent_transcriptions, settings.max_queued_requests = 1, 1
     fake_transcriber.release = threading.Event()
     app = create_app(container)
     results: list[httpx.Response] = []
@@ -49,35 +48,39 @@ async def test_beyond_running_plus_queued_requests_get_429_with_retry_after(cont
         assert (await client.post(URL, files=audio_file())).status_code == 200
 
 
-def test_the_openai_client_retries_a_429(container, fake_transcriber):
-    container.settings().max_queued_requests = 0
-    with TestClient(create_app(container)) as client:
-        services_admission = client.app.dependencies["services"].dependency().admission
-        services_admission.admitted = 1  # as if one transcription were running
-        attempts = []
-        original_admit = services_admission.admit
-
-        def admit_after_one_refusal():
-            attempts.append(1)
-            if len(attempts) == 2:
-                services_admission.admitted = 0  # the running one finished
-            original_admit()
-
-        services_admission.admit = admit_after_one_refusal
-        openai_client = openai.OpenAI(api_key="unused", base_url=f"{client.base_url}/v1", http_client=client, max_retries=2)
-        result = openai_client.audio.transcriptions.create(model="whisper-1", file=audio_file()["file"])
-    assert result.text == "Hello world. How are you?" and len(attempts) == 2
-
-
-def test_a_client_that_hangs_up_while_queued_is_dropped_without_inference(container, fake_transcriber, live_server):
-    """Real uvicorn, so the hang-up is a real TCP close that the queued request sees."""
-    container.settings().max_concurrent_transcriptions = 1
+def hold_the_only_slot(live_server: str, fake_transcriber) -> tuple[threading.Thread, dict]:
+    """Start one transcription that runs until `fake_transcriber.release` is set; its response lands
+    in the returned dict once the thread ends."""
     fake_transcriber.release = threading.Event()
     first: dict = {}
     running = threading.Thread(target=lambda: first.setdefault(
         "response", httpx.post(live_server + URL, files=audio_file(), timeout=30)))
     running.start()
     assert fake_transcriber.started.wait(10)
+    return running, first
+
+
+@pin(MAX_CONCURRENT_TRANSCRIPTIONS="1", MAX_QUEUED_REQUESTS="0")
+def test_the_openai_client_retries_a_429(fake_transcriber, live_server):
+    """One transcription holds the only slot and nothing may wait: the client's request is refused
+    with Retry-After, the client waits, and its retry succeeds once the slot is free."""
+    running, first = hold_the_only_slot(live_server, fake_transcriber)
+    refused = httpx.post(live_server + URL, files=audio_file(), timeout=30)
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "2"
+    threading.Timer(0.5, fake_transcriber.release.set).start()  # the running one finishes during the wait
+    openai_client = openai.OpenAI(api_key="unused", base_url=f"{live_server}/v1", max_retries=2)
+    started = time.monotonic()
+    raw = openai_client.audio.transcriptions.with_raw_response.create(model="whisper-1", file=audio_file()["file"])
+    assert raw.parse().text == "Hello world. How are you?"
+    assert raw.retries_taken == 1 and time.monotonic() - started >= 1.5  # it waited as Retry-After said
+    running.join(timeout=30)
+    assert first["response"].status_code == 200
+
+
+@pin(MAX_CONCURRENT_TRANSCRIPTIONS="1")
+def test_a_client_that_hangs_up_while_queued_is_dropped_without_inference(container, fake_transcriber, live_server):
+    """Real uvicorn, so the hang-up is a real TCP close that the queued request sees."""
+    running, first = hold_the_only_slot(live_server, fake_transcriber)
     with pytest.raises(httpx.ReadTimeout):  # queued behind the first; this client gives up and closes
         httpx.post(live_server + URL, files=audio_file(), data={"model": "tiny.en"}, timeout=1.0)
     time.sleep(0.3)  # let the server notice the closed socket

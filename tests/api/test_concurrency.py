@@ -7,7 +7,7 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.main import create_app
+from app.entrypoints.http import create_app
 from tests.conftest import audio_file
 
 

@@ -15,7 +15,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from app.config.settings import Settings
-from app.main import create_app
+from app.entrypoints.http import create_app
 from tests.conftest import FIXTURES, serving
 from tests.fake_server import fake_container
 from tests.fakes import FakeTranscriber

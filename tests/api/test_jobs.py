@@ -15,8 +15,8 @@ from litestar.testing import TestClient
 from app.adapters.jobs.webhook import check_callback_url
 from app.config.settings import Settings
 from app.domain.errors import InvalidRequest
-from app.main import create_app
-from tests.conftest import audio_file
+from app.entrypoints.http import create_app
+from tests.conftest import audio_file, pin
 from tests.fake_server import fake_container
 from tests.fakes import FakeDecoder, FakeTranscriber
 
@@ -93,13 +93,13 @@ def test_a_failed_job_keeps_an_openai_shaped_error(client):
     assert result.status_code == 409 and "failed" in result.json()["error"]["message"]
 
 
+@pin(JOBS__RESULT_TTL_SECONDS="1")
 def test_results_expire(client, container):
-    container.jobs().result_ttl_seconds = 0.2
     accepted = submit(client)
-    wait_for(client, accepted["id"])
-    time.sleep(0.3)
+    wait_for(client, accepted["id"])  # polled well inside the second the finished job lives
+    time.sleep(1.1)
     assert client.get(f"{URL}/{accepted['id']}").status_code == 404
-    assert container.jobs().expire() == 1  # and the sweep deletes it from the store
+    assert container.jobs.service().expire() == 1  # and the sweep deletes it from the store
 
 
 def test_stream_and_async_do_not_mix_and_callback_needs_async(client):
@@ -109,8 +109,8 @@ def test_stream_and_async_do_not_mix_and_callback_needs_async(client):
     assert alone.status_code == 400 and alone.json()["error"]["param"] == "callback_url"
 
 
-def test_a_full_job_queue_answers_429(client, container, fake_transcriber):
-    container.jobs().max_unfinished = 2
+@pin(JOBS__MAX_UNFINISHED="2")
+def test_a_full_job_queue_answers_429(client, fake_transcriber):
     fake_transcriber.release = threading.Event()
     first, second = submit(client), submit(client)
     refused = client.post(URL, files=audio_file(), data={"async": "true"})
@@ -128,10 +128,8 @@ def test_translations_can_be_async_too(client):
     assert wait_for(client, response.json()["id"])["task"] == "translate"
 
 
+@pin(API_KEY="sk-alice", ADMIN_API_KEYS="sk-bob")
 def test_a_job_is_visible_only_to_the_key_that_created_it(container):
-    container.settings().api_keys_file = None
-    container.settings().api_key = "sk-alice"
-    container.settings().admin_api_keys = "sk-bob"
     with TestClient(create_app(container)) as client:
         alice, bob = {"Authorization": "Bearer sk-alice"}, {"Authorization": "Bearer sk-bob"}
         accepted = submit(client, headers=alice)
@@ -152,7 +150,7 @@ def test_a_restart_runs_the_jobs_a_previous_process_left_unfinished(tmp_path):
         queued = submit(client)
         wait_for(client, running["id"], statuses=("running",))
     # The process "dies" here: one job running, one queued. A new process on the same data dir:
-    first.job_dispatcher().shutdown()
+    first.jobs.dispatcher().shutdown()
     second = fake_container(settings, FakeTranscriber(), FakeDecoder())
     with TestClient(create_app(second)) as client:
         assert wait_for(client, queued["id"])["status"] == "succeeded"
@@ -173,10 +171,9 @@ class Receiver(BaseHTTPRequestHandler):
         pass
 
 
+@pin(WEBHOOK_SECRET="whsec-test", WEBHOOK_ALLOWED_HOSTS="127.0.0.1")
 def test_callback_is_signed_retried_and_carries_the_result(container):
-    container.settings().webhook_secret = "whsec-test"
-    container.settings().webhook_allowed_hosts = ["127.0.0.1"]
-    container.job_notifier().first_delay = 0.05
+    container.jobs.notifier().first_delay = 0.05
     receiver = HTTPServer(("127.0.0.1", 0), Receiver)
     Receiver.received = []
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
@@ -189,6 +186,7 @@ def test_callback_is_signed_retried_and_carries_the_result(container):
                 time.sleep(0.05)
     finally:
         receiver.shutdown()
+        receiver.server_close()
     assert len(Receiver.received) == 2, "one failed attempt, then one delivery"
     headers, body = Receiver.received[-1]
     expected = "sha256=" + hmac.new(b"whsec-test", body, hashlib.sha256).hexdigest()

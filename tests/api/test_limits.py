@@ -3,14 +3,14 @@ from __future__ import annotations
 import pytest
 from litestar.testing import TestClient
 
-from app.main import FORM_OVERHEAD_BYTES, create_app
-from tests.conftest import audio_file
+from app.entrypoints.http import FORM_OVERHEAD_BYTES, create_app
+from tests.conftest import audio_file, pin
 
 URL = "/v1/audio/transcriptions"
 
 
+@pin(MAX_UPLOAD_SIZE_BYTES=str(1024 * 1024))
 def test_an_upload_over_the_limit_is_413(container):
-    container.settings().max_upload_size_bytes = 1024 * 1024
     with TestClient(create_app(container)) as client:
         too_big = b"0" * (1024 * 1024 + FORM_OVERHEAD_BYTES + 1)
         response = client.post(URL, files={"file": ("big.wav", too_big, "audio/wav")})
@@ -20,8 +20,8 @@ def test_an_upload_over_the_limit_is_413(container):
         assert client.post(URL, files=audio_file()).status_code == 200  # and it keeps serving
 
 
+@pin(MAX_UPLOAD_SIZE_BYTES="1000")
 def test_the_file_itself_gets_the_exact_limit(container):
-    container.settings().max_upload_size_bytes = 1000
     with TestClient(create_app(container)) as client:
         response = client.post(URL, files={"file": ("big.wav", b"2" + b" " * 1000, "audio/wav")})  # 1001 bytes
         assert response.status_code == 413 and "MAX_UPLOAD_SIZE_BYTES" in response.json()["error"]["message"]

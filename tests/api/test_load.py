@@ -31,13 +31,13 @@ def server(tmp_path):
            "TMPDIR": str(temp_dir), "WHISPER__PRELOAD": "false", "LOG_LEVEL": "INFO",
            "MAX_CONCURRENT_TRANSCRIPTIONS": "1", "MAX_QUEUED_REQUESTS": "12", "FAKE_INFERENCE_SECONDS": "0.1"}
     log_path = tmp_path / "server.log"  # a file, not a pipe: a full pipe would stall the server
-    process = subprocess.Popen([sys.executable, "-m", "tests.fake_server"], cwd=ROOT, env=env,
-                               stderr=log_path.open("w"))
-    url = f"http://127.0.0.1:{port}"
-    wait_until_healthy(url, 60)
-    yield url, process, temp_dir
-    process.terminate()
-    process.wait(timeout=30)
+    with log_path.open("w") as log_file:
+        process = subprocess.Popen([sys.executable, "-m", "tests.fake_server"], cwd=ROOT, env=env, stderr=log_file)
+        url = f"http://127.0.0.1:{port}"
+        wait_until_healthy(url, 60)
+        yield url, process, temp_dir
+        process.terminate()
+        process.wait(timeout=30)
     log = log_path.read_text()
     assert "unhandled error" not in log and "Traceback" not in log, log[-3000:]
 

@@ -6,7 +6,7 @@ import logging
 from litestar.testing import TestClient
 
 from app.config.logging import configure_logging
-from app.main import create_app
+from app.entrypoints.http import create_app
 from tests.conftest import audio_file
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import audio_file
+from tests.conftest import audio_file, pin
 
 
 def sample(text: str, name: str, **labels: str) -> float:
@@ -47,12 +47,12 @@ def test_labels_stay_bounded_whatever_clients_send(client):
     assert sample(text, "whisperx_http_requests_total", route="/v1/models/{model_id}", method="GET", status="404") == 5
 
 
+@pin(API_KEY="sk-secret")
 def test_metrics_need_no_api_key(container):
     from litestar.testing import TestClient
 
-    from app.main import create_app
+    from app.entrypoints.http import create_app
 
-    container.settings().api_key = "sk-secret"
     with TestClient(create_app(container)) as client:
         assert client.get("/metrics").status_code == 200
         assert client.get("/v1/models").status_code == 401

@@ -5,7 +5,7 @@ from __future__ import annotations
 import openai
 import pytest
 
-from tests.conftest import audio_file
+from tests.conftest import audio_file, translations_deprecated_by_the_client
 
 
 @pytest.fixture
@@ -56,7 +56,8 @@ def test_extra_whisperx_fields_through_extra_body(openai_client, fake_transcribe
 
 
 def test_translation(openai_client, fake_transcriber):
-    result = openai_client.audio.translations.create(model="whisper-1", file=upload())
+    with translations_deprecated_by_the_client():
+        result = openai_client.audio.translations.create(model="whisper-1", file=upload())
     assert result.text == "Hello world. How are you?"
     assert fake_transcriber.calls[-1].task.value == "translate"
 

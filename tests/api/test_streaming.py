@@ -7,7 +7,7 @@ import httpx
 import openai
 from litestar.testing import TestClient
 
-from app.main import create_app
+from app.entrypoints.http import create_app
 from tests.conftest import audio_file
 
 URL = "/v1/audio/transcriptions"
@@ -76,23 +76,18 @@ def test_a_stream_never_read_gives_its_slot_back(container):
 
     import anyio
 
-    from app.api.params import AudioRequest
-    from app.api.streaming import stream_transcription
     from app.domain.models import RenderOptions, TranscriptionOptions
+    from app.services.transcription import AudioRequest, Caller, ExecutionMode
 
-    with TestClient(create_app(container)) as client:
-        services = client.app.dependencies["services"].dependency()
-
-        class Connection:  # still connected: receive() would wait forever
-            async def receive(self):
-                await anyio.sleep_forever()
-
-        request = AudioRequest(io.BytesIO(b"2.0"), TranscriptionOptions(model="base"), RenderOptions(), "json", stream=True)
-        response = anyio.run(stream_transcription, request, services, Connection())
-        assert services.admission.admitted == 1
-        del response
-        gc.collect()
-        assert services.admission.admitted == 0
+    service, admission = container.transcription_service(), container.http.admission()
+    request = AudioRequest(io.BytesIO(b"2.0"), TranscriptionOptions(model="base"), RenderOptions(), "json",
+                           mode=ExecutionMode.STREAM)
+    still_connected = Caller(owner="anonymous", disconnected=anyio.sleep_forever)
+    outcome = anyio.run(service.handle, request, still_connected)
+    assert admission.admitted == 1
+    del outcome
+    gc.collect()
+    assert admission.admitted == 0
 
 
 def test_diarized_json_streams_speaker_segments_before_done(client, fake_diarizer):

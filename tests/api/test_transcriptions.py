@@ -5,7 +5,7 @@ import json
 import pytest
 
 from app.domain.models import Task
-from tests.conftest import audio_file
+from tests.conftest import audio_file, pin
 from tests.subtitles import parse_srt, parse_vtt
 
 URL = "/v1/audio/transcriptions"
@@ -102,13 +102,12 @@ def test_every_response_format_with_its_content_type(client, fmt, content_type):
         assert [s["speaker"] for s in json.loads(text)["segments"]] == ["SPEAKER_00", "SPEAKER_01"]
 
 
+@pin(DEFAULT_RESPONSE_FORMAT="text", DEFAULT_LANGUAGE="de")
 def test_default_response_format_and_language_come_from_settings(container, fake_transcriber):
     from litestar.testing import TestClient
 
-    from app.main import create_app
+    from app.entrypoints.http import create_app
 
-    container.settings().default_response_format = "text"
-    container.settings().default_language = "de"
     with TestClient(create_app(container)) as client:
         response = client.post(URL, files=audio_file())
         assert response.text == "Hello world. How are you?\n"

@@ -14,9 +14,17 @@ from litestar.testing import TestClient
 
 from app.config.settings import Settings
 from app.container import Container, build_container
-from app.main import create_app
+from app.entrypoints.http import create_app
 
 PYANNOTE_SAMPLE = Path(__import__("pyannote.audio", fromlist=["__file__"]).__file__).parent / "sample"
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything in this folder runs real models or real services: `-m "not integration"` skips it."""
+    for item in items:
+        if HERE in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")

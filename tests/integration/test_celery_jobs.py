@@ -59,9 +59,11 @@ class Cluster:
         self.processes: list[subprocess.Popen] = []
 
     def _start(self, module: str, **env: str) -> subprocess.Popen:
-        log = (self.tmp_path / f"{module}-{len(self.processes)}.log").open("w")
-        process = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env={**self.env, **env}, stderr=log,
-                                   stdout=log)
+        return self._spawn([sys.executable, "-m", module], f"{module}-{len(self.processes)}.log", env)
+
+    def _spawn(self, command: list[str], log_name: str, env: dict[str, str]) -> subprocess.Popen:
+        with (self.tmp_path / log_name).open("w") as log:  # the child keeps its own copy of the descriptor
+            process = subprocess.Popen(command, cwd=ROOT, env={**self.env, **env}, stdout=log, stderr=log)
         self.processes.append(process)
         return process
 
@@ -74,11 +76,8 @@ class Cluster:
 
     def worker(self, real: bool = False, **env: str) -> subprocess.Popen:
         if real:  # the installed command on the bundled model
-            log = (self.tmp_path / f"real-worker-{len(self.processes)}.log").open("w")
-            process = subprocess.Popen([str(Path(sys.executable).parent / "whisperx-api-server"), "worker"], cwd=ROOT,
-                                       env={**self.env, **env}, stdout=log, stderr=log)
-            self.processes.append(process)
-            return process
+            return self._spawn([str(Path(sys.executable).parent / "whisperx-api-server"), "worker"],
+                               f"real-worker-{len(self.processes)}.log", env)
         return self._start("tests.fake_worker", **env)
 
     def workers_that_worked(self) -> set[str]:

@@ -27,9 +27,9 @@ def sample_upload():
 
 @pytest.fixture(scope="module")
 def diarization(real_container):
-    assert real_container.diarization_backend() == "speaker_clustering"  # offline, no HF_TOKEN
+    assert real_container.diarization.backend() == "speaker_clustering"  # offline, no HF_TOKEN
     audio = PyAVDecoder().decode(io.BytesIO(SAMPLE.read_bytes()))
-    return real_container.diarizer().diarize(audio, TranscriptionOptions(model="base"))
+    return real_container.diarization.diarizer().diarize(audio, TranscriptionOptions(model="base"))
 
 
 def as_annotation(turns) -> Annotation:
@@ -107,7 +107,7 @@ def test_speakers_in_every_format(real_client, fmt):
 
 def test_max_speakers_bounds_the_count(real_container):
     audio = PyAVDecoder().decode(io.BytesIO(SAMPLE.read_bytes()))
-    one = real_container.diarizer().diarize(audio, TranscriptionOptions(model="base", max_speakers=1))
+    one = real_container.diarization.diarizer().diarize(audio, TranscriptionOptions(model="base", max_speakers=1))
     assert one.speakers == ("SPEAKER_00",)
 
 
@@ -123,7 +123,7 @@ def test_three_voices_taking_turns_are_three_speakers(real_container):
     from tests.conftest import FIXTURES
 
     audio = PyAVDecoder().decode(io.BytesIO((FIXTURES / "three_speakers.wav").read_bytes()))
-    result = real_container.diarizer().diarize(audio, TranscriptionOptions(model="base"))
+    result = real_container.diarization.diarizer().diarize(audio, TranscriptionOptions(model="base"))
     assert len(result.speakers) == 3
 
     def speaker_at(t: float) -> str:

@@ -9,7 +9,7 @@ from litestar.testing import TestClient
 
 from app.adapters.models.bundled import BUNDLED_MODELS, package_dir
 from app.config.settings import Settings
-from app.main import create_app
+from app.entrypoints.http import create_app
 from tests.conftest import FIXTURES
 
 URL = "/v1/audio/transcriptions"

@@ -18,8 +18,8 @@ import pytest
 
 from app.config.settings import Settings
 from app.container import build_container
-from app.main import create_app
-from tests.conftest import FIXTURES, serving
+from app.entrypoints.http import create_app
+from tests.conftest import FIXTURES, serving, translations_deprecated_by_the_client
 from tests.integration.conftest import PYANNOTE_SAMPLE
 from tests.subtitles import parse_srt, parse_vtt
 
@@ -111,7 +111,8 @@ def test_whisperx_formats_through_the_raw_response(client, fmt, media_type):
 
 @pytest.mark.parametrize("fmt", ["json", "text", "srt", "verbose_json", "vtt"])
 def test_translations_in_every_format(client, fmt):
-    result = client.audio.translations.create(model="whisper-1", file=GERMAN, response_format=fmt)
+    with translations_deprecated_by_the_client():
+        result = client.audio.translations.create(model="whisper-1", file=GERMAN, response_format=fmt)
     text = result if isinstance(result, str) else result.text
     assert text.strip()
     if fmt == "verbose_json":
@@ -166,7 +167,8 @@ def test_async_client(server):
                                                                response_format="verbose_json",
                                                                timestamp_granularities=["word"])
             assert verbose.words and "fox" in verbose.text.lower()
-            translated = await client.audio.translations.create(model="whisper-1", file=GERMAN)
+            with translations_deprecated_by_the_client():
+                translated = await client.audio.translations.create(model="whisper-1", file=GERMAN)
             assert translated.text.strip()
             stream = await client.audio.transcriptions.create(model="whisper-1", file=FOX, stream=True)
             events = [event async for event in stream]

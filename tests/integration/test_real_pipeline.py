@@ -11,7 +11,7 @@ import pytest
 from openai.types.audio import TranscriptionVerbose
 
 from app.domain.models import TranscriptionOptions
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, translations_deprecated_by_the_client
 from tests.integration.conftest import PYANNOTE_SAMPLE, recall, similarity, stm_utterances, words_of
 from tests.subtitles import parse_srt, parse_vtt
 
@@ -154,7 +154,8 @@ def test_openai_client_strict_validation_on_real_output(real_client):
                                                     timestamp_granularities=["word"])
     assert result.words and result.words[0].start <= result.words[0].end
     with (FIXTURES / "es_beach.wav").open("rb") as f:
-        translated = client.audio.translations.create(model="whisper-1", file=f)
+        with translations_deprecated_by_the_client():
+            translated = client.audio.translations.create(model="whisper-1", file=f)
     assert "friends" in words_of(translated.text) and not set(words_of(translated.text)) & SPANISH
 
 
@@ -162,7 +163,7 @@ def test_ten_simultaneous_requests_load_a_model_once(real_settings):
     from app.container import build_container
 
     container = build_container(real_settings)
-    store = container.whisper_models()
+    store = container.transcription.whisper_models()
     barrier = threading.Barrier(10)
 
     def get(_):
@@ -189,7 +190,7 @@ def test_model_management_endpoints(real_client):
 def test_diarization_without_a_pyannote_model_says_what_to_set(real_settings):
     from litestar.testing import TestClient
 
-    from app.main import create_app
+    from app.entrypoints.http import create_app
 
     settings = msgspec.structs.replace(real_settings, backends=msgspec.structs.replace(real_settings.backends, diarization="whisperx"),
                                        whisper=msgspec.structs.replace(real_settings.whisper, preload=False))
@@ -209,9 +210,9 @@ def test_both_vads_find_the_speech(real_settings, vad_method):
     settings = msgspec.structs.replace(real_settings, whisper=msgspec.structs.replace(real_settings.whisper, vad_method=vad_method))
     container = build_container(settings)
     audio = PyAVDecoder().decode(io.BytesIO((FIXTURES / "en_fox.wav").read_bytes()))
-    chunks = container.vad().speech_chunks(audio.samples, 30)
+    chunks = container.transcription.vad().speech_chunks(audio.samples, 30)
     assert chunks and chunks[0][0] < 0.5 and chunks[-1][1] > 5.5
-    transcript = container.transcriber().transcribe(audio, TranscriptionOptions(model="tiny.en"))
+    transcript = container.transcription.transcriber().transcribe(audio, TranscriptionOptions(model="tiny.en"))
     assert similarity("the quick brown fox jumps over the lazy dog she sells sea shells by the sea shore", transcript.text) >= 0.85
 
 

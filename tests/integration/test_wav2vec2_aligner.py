@@ -3,8 +3,8 @@
 No real wav2vec2 weights can be had offline here, so the test builds a tiny randomly initialised
 wav2vec2 CTC model with a character vocabulary and saves it the way the hub lays models out. The
 times it yields are not meaningful, but every step runs for real: loading from
-ALIGNMENT__MODELS_DIR, whisperx's CTC forced alignment, the offline Punkt sentence splitter,
-and our conversion back to segments and words.
+ALIGNMENT__MODELS_DIR, whisperx's CTC forced alignment (with the offline Punkt model it loads),
+our own sentence splitter and the conversion back to segments and words.
 """
 
 from __future__ import annotations
@@ -48,12 +48,12 @@ def test_wav2vec2_aligner_loads_a_local_model_and_times_every_word(tiny_wav2vec2
     settings = Settings.from_env({"DATA_DIR": str(tmp_path), "ALLOW_DOWNLOADS": "false", "WHISPER__MODEL": "tiny.en",
                                   "ALIGNMENT__MODELS_DIR": str(tiny_wav2vec2_dir)})
     container = build_container(settings)
-    assert "en" in container.alignment_models().available()
+    assert "en" in container.alignment.models().available()
     audio = PyAVDecoder().decode(io.BytesIO((FIXTURES / "en_fox.wav").read_bytes()))
     result = container.pipeline().run_audio(audio, TranscriptionOptions(model="tiny.en", word_timestamps=True))
     transcript = result.transcript
     assert transcript.aligner == "wav2vec2"
-    assert container.alignment_models().loaded() == ["en"]
+    assert container.alignment.models().loaded() == ["en"]
     words = transcript.words
     spoken = [w.lower().strip(".,") for s in transcript.segments for w in s.text.split()]
     assert [w.word.lower().strip(".,") for w in words] == spoken
@@ -75,3 +75,27 @@ def test_a_language_without_a_model_falls_back_to_cross_attention(tiny_wav2vec2_
     result = container.pipeline().run_audio(audio, TranscriptionOptions(model="base", word_timestamps=True))
     assert result.transcript.language == "de" and result.transcript.aligner == "cross_attention"
     assert result.transcript.words
+
+
+DASHWOOD = "And Mr. John Dashwood had the fox. Then it jumped."
+
+
+def dashwood_transcript(audio, model: str):
+    from app.domain.models import Segment, Task, Transcript
+
+    segment = Segment(id=0, start=0.0, end=round(audio.duration, 3), text=DASHWOOD)
+    return Transcript(task=Task.TRANSCRIBE, language="en", duration=audio.duration, segments=(segment,), model=model)
+
+
+@pytest.mark.parametrize("backend", ["whisperx", "cross_attention"])
+def test_every_aligner_keeps_mr_dashwood_in_one_sentence(backend, tiny_wav2vec2_dir, tmp_path):
+    """The same abbreviation-aware splitter cuts the sentences, whichever aligner timed the words."""
+    settings = Settings.from_env({"DATA_DIR": str(tmp_path), "ALLOW_DOWNLOADS": "false", "WHISPER__MODEL": "tiny.en",
+                                  "ALIGNMENT__MODELS_DIR": str(tiny_wav2vec2_dir), "BACKENDS__ALIGNMENT": backend})
+    container = build_container(settings)
+    aligner = container.alignment.aligners()[0]
+    audio = PyAVDecoder().decode(io.BytesIO((FIXTURES / "en_fox.wav").read_bytes()))
+    aligned = aligner.align(audio, dashwood_transcript(audio, "tiny.en"), TranscriptionOptions(model="tiny.en"))
+    assert aligned.aligner == {"whisperx": "wav2vec2", "cross_attention": "cross_attention"}[backend]
+    assert [s.text for s in aligned.segments] == ["And Mr. John Dashwood had the fox.", "Then it jumped."]
+    assert [w.word for w in aligned.words] == DASHWOOD.split()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from app.main import create_app
+from app.entrypoints.http import create_app
 from tests.conftest import FIXTURES, serving
 from tests.integration.conftest import PYANNOTE_SAMPLE
 from tests.subtitles import parse_srt

@@ -22,19 +22,19 @@ def test_unknown_backend_fails_at_build_time_listing_the_registered_ones():
 
 def test_default_backends_are_the_whisperx_adapters():
     container = build_container(Settings.from_env({}))
-    assert container.transcriber().name == "whisperx"
-    assert [a.name for a in container.aligners()] == ["wav2vec2", "cross_attention"]
+    assert container.transcription.transcriber().name == "whisperx"
+    assert [a.name for a in container.alignment.aligners()] == ["wav2vec2", "cross_attention"]
     # No HF_TOKEN and no local pyannote pipeline: `auto` picks the embedded diarizer.
-    assert container.diarization_backend() == "speaker_clustering"
-    assert container.diarizer().name == "speaker_clustering"
-    assert sorted(container.formatters()) == ["aud", "diarized_json", "json", "srt", "text", "verbose_json", "vtt", "vtt_json"]
+    assert container.diarization.backend() == "speaker_clustering"
+    assert container.diarization.diarizer().name == "speaker_clustering"
+    assert sorted(container.formats.formatters()) == ["aud", "diarized_json", "json", "srt", "text", "verbose_json", "vtt", "vtt_json"]
 
 
 def test_alignment_backends_are_mixable():
     only_cross_attention = build_container(Settings.from_env({"BACKENDS__ALIGNMENT": "cross_attention"}))
-    assert [a.name for a in only_cross_attention.aligners()] == ["cross_attention"]
+    assert [a.name for a in only_cross_attention.alignment.aligners()] == ["cross_attention"]
     no_fallback = build_container(Settings.from_env({"ALIGNMENT__FALLBACK": "false"}))
-    assert [a.name for a in no_fallback.aligners()] == ["wav2vec2"]
+    assert [a.name for a in no_fallback.alignment.aligners()] == ["wav2vec2"]
 
 
 @pytest.fixture
@@ -65,10 +65,10 @@ def plugin_on_path(tmp_path: Path, monkeypatch):
 
 def test_third_party_backends_register_through_entry_points(plugin_on_path):
     container = build_container(Settings.from_env({"BACKENDS__TRANSCRIPTION": "echo", "WHISPER__MODEL": "tiny.en"}))
-    transcriber = container.transcriber()
+    transcriber = container.transcription.transcriber()
     transcript = transcriber.transcribe(Audio(samples=None, duration=1.0), TranscriptionOptions(model="x"))
     assert transcript.text == "echo tiny.en"
-    assert container.transcription_models().available() == []  # the plugin exposes no model store
+    assert container.transcription.models().available() == []  # the plugin exposes no model store
 
 
 def test_an_unregistered_plugin_name_is_still_refused(plugin_on_path):
@@ -110,5 +110,28 @@ def test_diarization_backend_choice(setting, store, expected, loads):
 
 def test_diarization_backend_is_decided_once():
     container = build_container(Settings.from_env({}))
-    assert container.diarization_backend() is container.diarization_backend()
-    assert container.diarization_models().available() == ["pyannote-segmentation+resemblyzer"]
+    pyannote = FakePyannoteStore()  # loads: `auto` picks it
+    with container.diarization.pyannote_models.override(pyannote):
+        assert container.diarization.backend() == "whisperx"
+        assert container.diarization.backend() == "whisperx"
+    assert pyannote.loads == [pyannote.default_model]  # tried once, not per call
+
+
+def test_each_stage_lists_its_models_and_default():
+    container = build_container(Settings.from_env({"WHISPER__MODEL": "tiny.en"}))
+    stages = container.stages()
+    assert (stages["transcription"].backend, stages["transcription"].default) == ("whisperx", "tiny.en")
+    assert (stages["alignment"].backend, stages["alignment"].default) == ("whisperx", None)
+    assert stages["diarization"].backend == "speaker_clustering"
+    assert stages["diarization"].default == "pyannote-segmentation+resemblyzer"
+
+
+def test_synchronous_requests_run_where_the_job_backend_says():
+    from app.services.transcription import InProcess, ViaWorkers
+
+    local = build_container(Settings.from_env({}))
+    assert isinstance(local.transcription_service().executions["sync"], InProcess)
+    assert local.jobs.has_workers() is False
+    celery = build_container(Settings.from_env({"JOBS__BACKEND": "celery"}))
+    assert isinstance(celery.executions()["sync"], ViaWorkers)
+    assert celery.jobs.has_workers() is True

@@ -1,91 +1,85 @@
-"""JobService's rules on the SQLite store, with a dispatcher that only records."""
+"""JobService's and JobRunner's rules on the SQLite store, with a dispatcher that only records."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pytest
 
 from app.adapters.jobs.sqlite_store import SqliteJobStore
-from app.api.errors import status_of
-from app.domain.jobs import JobService, JobStatus, JobStillRunning
-from app.domain.models import RenderOptions, TranscriptionOptions
+from app.domain.errors import InvalidAudio, JobNotFound, JobStillRunning
+from app.domain.models import JobStatus, RenderOptions, TranscriptionOptions
 from app.domain.pipeline import TranscriptionPipeline
-from tests.fakes import FakeAligner, FakeDecoder, FakeDiarizer, FakeTranscriber
+from app.services.jobs import JobRunner, JobService
+from tests.fakes import Clock, FakeAligner, FakeDecoder, FakeDiarizer, FakeTranscriber, NoCallbacks, RecordingDispatcher
 
 
-class RecordingDispatcher:
-    def __init__(self) -> None:
-        self.dispatched: list[str] = []
-
-    def dispatch(self, job_id: str) -> None:
-        self.dispatched.append(job_id)
-
-
-class NoCallbacks:
-    def check(self, url: str) -> None:
-        pass
-
-    def notify(self, job) -> None:
-        raise AssertionError("no callback_url was given")
-
-
-class Clock:
-    now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+@dataclass
+class Jobs:
+    service: JobService
+    runner: JobRunner
+    store: SqliteJobStore
+    dispatcher: RecordingDispatcher
+    transcriber: FakeTranscriber
+    clock: Clock
 
 
 @pytest.fixture
-def service(tmp_path):
-    return JobService(SqliteJobStore(tmp_path / "jobs.sqlite3"), RecordingDispatcher(), NoCallbacks(),
-                      result_ttl_seconds=60, max_attempts=2, status_of=status_of, clock=Clock())
+def jobs(tmp_path) -> Jobs:
+    store, dispatcher, clock, transcriber = SqliteJobStore(tmp_path / "jobs.sqlite3"), RecordingDispatcher(), Clock(), FakeTranscriber()
+    pipeline = TranscriptionPipeline(FakeDecoder(), transcriber, [FakeAligner()], FakeDiarizer())
+    service = JobService(store, dispatcher, NoCallbacks(), result_ttl_seconds=60, clock=clock)
+    runner = JobRunner(store, NoCallbacks(), pipeline, result_ttl_seconds=60, max_attempts=2, clock=clock)
+    return Jobs(service, runner, store, dispatcher, transcriber, clock)
 
 
-@pytest.fixture
-def pipeline():
-    return TranscriptionPipeline(FakeDecoder(), FakeTranscriber(), [FakeAligner()], FakeDiarizer())
+def submit(jobs: Jobs, audio: bytes = b"2.0"):
+    return jobs.service.submit("alice", audio, TranscriptionOptions(model="base"), RenderOptions(), "json")
 
 
-def submit(service: JobService):
-    return service.submit("alice", b"2.0", TranscriptionOptions(model="base"), RenderOptions(), "json")
+def test_a_job_runs_once_even_if_delivered_twice(jobs):
+    job = submit(jobs)
+    assert jobs.dispatcher.dispatched == [job.id]
+    assert jobs.runner.run(job.id).status is JobStatus.SUCCEEDED
+    assert jobs.runner.run(job.id) is None  # a second delivery finds nothing to do
+    assert len(jobs.transcriber.calls) == 1
 
 
-def test_a_job_runs_once_even_if_delivered_twice(service, pipeline):
-    job = submit(service)
-    assert service.dispatcher.dispatched == [job.id]
-    assert service.run(job.id, pipeline).status is JobStatus.SUCCEEDED
-    assert service.run(job.id, pipeline) is None  # a second delivery finds nothing to do
-    assert len(pipeline.transcriber.calls) == 1
-
-
-def test_a_live_workers_job_is_not_taken_over_but_a_silent_ones_is(service, pipeline):
-    job = submit(service)
-    service.store.transition(job.id, {JobStatus.QUEUED}, status=JobStatus.RUNNING, updated_at=service.clock.now,
-                             increment_attempts=True)
+def test_a_live_workers_job_is_not_taken_over_but_a_silent_ones_is(jobs):
+    job = submit(jobs)
+    jobs.store.transition(job.id, {JobStatus.QUEUED}, status=JobStatus.RUNNING, updated_at=jobs.clock.now,
+                          increment_attempts=True)
     with pytest.raises(JobStillRunning):
-        service.run(job.id, pipeline, stale_after=10)
-    service.clock.now += 11  # no heartbeat for longer than stale_after: the worker died
-    finished = service.run(job.id, pipeline, stale_after=10)
+        jobs.runner.run(job.id, stale_after=10)
+    jobs.clock.now += 11  # no heartbeat for longer than stale_after: the worker died
+    finished = jobs.runner.run(job.id, stale_after=10)
     assert finished.status is JobStatus.SUCCEEDED and finished.attempts == 2
 
 
-def test_a_job_that_keeps_killing_workers_ends_failed(service, pipeline):
-    job = submit(service)
+def test_a_job_that_keeps_killing_workers_ends_failed(jobs):
+    job = submit(jobs)
     for _ in range(2):  # two starts that never finished
-        service.store.transition(job.id, {JobStatus.QUEUED, JobStatus.RUNNING}, status=JobStatus.RUNNING,
-                                 increment_attempts=True)
-    failed = service.run(job.id, pipeline)
+        jobs.store.transition(job.id, {JobStatus.QUEUED, JobStatus.RUNNING}, status=JobStatus.RUNNING,
+                              increment_attempts=True)
+    failed = jobs.runner.run(job.id)
     assert failed.status is JobStatus.FAILED and failed.error.code == "job_attempts_exceeded"
-    assert pipeline.transcriber.calls == [] and service.store.audio(job.id) is None
+    assert jobs.transcriber.calls == [] and jobs.store.audio(job.id) is None
 
 
-def test_other_owners_and_expired_jobs_are_not_found(service, pipeline):
-    from app.domain.jobs import JobNotFound
+def test_a_failed_job_keeps_the_errors_own_status_and_type(jobs):
+    job = submit(jobs, audio=b"not audio")
+    failed = jobs.runner.run(job.id)
+    expected = InvalidAudio("x")
+    assert failed.status is JobStatus.FAILED
+    assert (failed.error.status, failed.error.type, failed.error.code, failed.error.param) == (
+        400, "invalid_request_error", expected.code, "file")
 
-    job = submit(service)
+
+def test_other_owners_and_expired_jobs_are_not_found(jobs):
+    job = submit(jobs)
     with pytest.raises(JobNotFound):
-        service.get(job.id, "mallory")
-    service.clock.now += 61
+        jobs.service.get(job.id, "mallory")
+    jobs.clock.now += 61
     with pytest.raises(JobNotFound):
-        service.get(job.id, "alice")
-    assert service.expire() == 1
+        jobs.service.get(job.id, "alice")
+    assert jobs.service.expire() == 1

@@ -24,13 +24,26 @@ def run(p: TranscriptionPipeline, seconds: str = "2", **options):
     return p.run(io.BytesIO(seconds.encode()), TranscriptionOptions(model="base", **options))
 
 
+class TickingClock:
+    """Each reading is one second after the last, so every stage takes exactly 1 s."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
 def test_runs_the_stages_in_order_and_times_them():
-    result = run(pipeline(), word_timestamps=True)
+    timed = TranscriptionPipeline(FakeDecoder(), FakeTranscriber(), [FakeAligner()], FakeDiarizer(), clock=TickingClock())
+    result = run(timed, word_timestamps=True)
     transcript = result.transcript
     assert transcript.text == "Hello world. How are you?"
     assert transcript.aligner == "fake_aligner"
     assert [w.word for w in transcript.words] == ["Hello", "world.", "How", "are", "you?"]
-    assert result.timings.transcribe >= 0 and result.timings.align >= 0
+    # decode, transcribe and align each took one tick; diarization was not asked for.
+    assert (result.timings.decode, result.timings.transcribe, result.timings.align) == (1.0, 1.0, 1.0)
 
 
 def test_bad_audio_stops_before_transcription():

@@ -2,7 +2,7 @@
 
 faster-whisper's `find_alignment` force-aligns known text tokens against the encoder output
 using the model's alignment heads. We run it per segment on that segment's audio, then split
-segments at sentence ends so subtitles get sentence-sized cues, as whisperx's aligner does.
+segments at sentence ends (app/domain/sentences.py) so subtitles get sentence-sized cues.
 """
 
 from __future__ import annotations
@@ -10,18 +10,17 @@ from __future__ import annotations
 import numpy as np
 from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import merge_punctuations
-from whisperx.audio import N_SAMPLES, log_mel_spectrogram
 
+from app.adapters.whisperx.features import between, log_mel_window, n_mels_of
 from app.adapters.whisperx.model_store import WhisperModelStore
+from app.domain.audio import SAMPLE_RATE, FRAMES_PER_SECOND, WINDOW_FRAMES
 from app.domain.errors import AlignmentUnavailable
 from app.domain.models import Audio, Segment, Transcript, TranscriptionOptions, Word
+from app.domain.sentences import split_sentences
 from app.domain.timeline import monotonic_words, renumber
 
-SAMPLE_RATE = 16_000
-FRAMES_PER_SECOND = 100
 _PREPEND = "\"'“¿([{-"
 _APPEND = "\"'.。,，!！?？:：”)]}、"
-_SENTENCE_END = (".", "?", "!", "。", "？", "！")
 
 
 class CrossAttentionAligner:
@@ -39,22 +38,22 @@ class CrossAttentionAligner:
         else:
             raise AlignmentUnavailable(transcript.language, f"model '{model.name}' is English-only")
         samples = np.asarray(audio.samples, dtype=np.float32)
-        n_mels = model.feat_kwargs.get("feature_size") or 80
+        n_mels = n_mels_of(model)
         segments: list[Segment] = []
         for segment in transcript.segments:
-            segments.extend(self._align_segment(model, tokenizer, samples, n_mels, segment))
+            segments.extend(self._align_segment(model, tokenizer, samples, n_mels, segment, transcript.language))
         return transcript.with_segments(renumber(segments), aligner=self.name)
 
-    def _align_segment(self, model, tokenizer: Tokenizer, samples: np.ndarray, n_mels: int, segment: Segment) -> list[Segment]:
+    def _align_segment(self, model, tokenizer: Tokenizer, samples: np.ndarray, n_mels: int, segment: Segment,
+                       language: str) -> list[Segment]:
         tokens = [t for t in segment.tokens if t < tokenizer.eot] or tokenizer.encode(" " + segment.text.strip())
         if not tokens:
             return [segment]
-        start_sample = int(segment.start * SAMPLE_RATE)
-        chunk = samples[start_sample : int(segment.end * SAMPLE_RATE)][:N_SAMPLES]
+        chunk = between(samples, segment.start, segment.end)
         if chunk.size == 0:
             return [segment]
-        mel = log_mel_spectrogram(chunk, n_mels=n_mels, padding=N_SAMPLES - chunk.shape[0]).numpy()[:, :3000]
-        num_frames = min(3000, max(1, int(round(chunk.shape[0] / SAMPLE_RATE * FRAMES_PER_SECOND))))
+        mel = log_mel_window(chunk, n_mels)
+        num_frames = min(WINDOW_FRAMES, max(1, int(round(chunk.shape[0] / SAMPLE_RATE * FRAMES_PER_SECOND))))
         encoder_output = model.encode(mel[np.newaxis])
         alignment = model.find_alignment(tokenizer, [tokens], encoder_output, num_frames)[0]
         merge_punctuations(alignment, _PREPEND, _APPEND)
@@ -65,7 +64,7 @@ class CrossAttentionAligner:
         ]
         if not timed:
             return [segment]
-        return [self._sentence(segment, part) for part in _sentences(timed)]
+        return [self._sentence(segment, part) for part in split_sentences(timed, lambda item: item[0], language)]
 
     @staticmethod
     def _sentence(segment: Segment, part: list[tuple[str, list[int], float, float, float]]) -> Segment:
@@ -89,11 +88,3 @@ class CrossAttentionAligner:
             speaker=segment.speaker,
         )
 
-
-def _sentences(timed: list) -> list[list]:
-    parts: list[list] = [[]]
-    for item in timed:
-        parts[-1].append(item)
-        if item[0].strip().endswith(_SENTENCE_END):
-            parts.append([])
-    return [p for p in parts if p]

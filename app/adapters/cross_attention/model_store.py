@@ -6,8 +6,7 @@ model knows is "available" and loading one only checks the code.
 
 from __future__ import annotations
 
-from app.domain.errors import InvalidRequest
-from app.domain.languages import WHISPER_LANGUAGES
+from app.domain.languages import WHISPER_LANGUAGES, required_language
 
 
 class CrossAttentionModelStore:
@@ -18,10 +17,7 @@ class CrossAttentionModelStore:
         return []
 
     def load(self, name: str) -> str:
-        language = (name or "").strip().lower()
-        if language not in WHISPER_LANGUAGES:
-            raise InvalidRequest(f"Unknown language '{language[:20]}': use an ISO 639-1 code such as 'en'.", param="language")
-        return language
+        return required_language(name)
 
     def unload(self, name: str) -> bool:
         self.load(name)

@@ -7,6 +7,7 @@ class AudacityFormatter:
     """Audacity label track: `start<TAB>end<TAB>text`, seconds, one segment a line."""
 
     media_type = "text/plain"
+    needs_diarization = False
 
     def render(self, transcript: Transcript, options: RenderOptions) -> str:
         lines = []

@@ -2,31 +2,8 @@ from __future__ import annotations
 
 import msgspec
 
-from app.adapters.formatters.schema import Usage, usage
-from app.domain.models import RenderOptions, Segment, Transcript
-
-
-class DiarizedSegmentOut(msgspec.Struct, kw_only=True):
-    type: str = "transcript.text.segment"
-    id: str
-    start: float
-    end: float
-    text: str
-    speaker: str
-
-
-def diarized_segment(segment: Segment) -> DiarizedSegmentOut:
-    """One speaker segment, as `diarized_json` lists it and as `stream=true` sends it."""
-    return DiarizedSegmentOut(id=f"seg_{segment.id}", start=segment.start, end=segment.end, text=segment.text,
-                              speaker=segment.speaker or "SPEAKER_00")
-
-
-class DiarizedTranscription(msgspec.Struct, kw_only=True):
-    task: str
-    duration: float
-    text: str
-    segments: list[DiarizedSegmentOut]
-    usage: Usage
+from app.domain.models import RenderOptions, Transcript
+from app.schemas import DiarizedTranscription, diarized_segment, usage
 
 
 class DiarizedJsonFormatter:

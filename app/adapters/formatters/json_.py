@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import msgspec
 
-from app.adapters.formatters.schema import TextTranscription, usage
+from app.schemas import TextTranscription, usage
 from app.domain.models import RenderOptions, Transcript
 
 
@@ -10,6 +10,7 @@ class JsonFormatter:
     """OpenAI's `json` format: `{"text": ..., "usage": ...}`."""
 
     media_type = "application/json"
+    needs_diarization = False
 
     def render(self, transcript: Transcript, options: RenderOptions) -> bytes:
         return msgspec.json.encode(TextTranscription(text=transcript.text, usage=usage(transcript)))

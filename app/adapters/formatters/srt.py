@@ -7,4 +7,5 @@ from app.adapters.formatters._subtitles import SubtitleFormatter
 
 class SrtFormatter(SubtitleFormatter):
     media_type = "application/x-subrip; charset=utf-8"
+    needs_diarization = False
     writer = WriteSRT

@@ -7,6 +7,7 @@ class TextFormatter:
     """Plain text; when diarized, each speaker turn on its own line."""
 
     media_type = "text/plain"
+    needs_diarization = False
 
     def render(self, transcript: Transcript, options: RenderOptions) -> str:
         if not any(s.speaker for s in transcript.segments):

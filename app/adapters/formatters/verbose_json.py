@@ -3,7 +3,7 @@ from __future__ import annotations
 import msgspec
 from whisperx.utils import LANGUAGES
 
-from app.adapters.formatters.schema import VerboseTranscription, segment_out, usage, word_out
+from app.schemas import VerboseTranscription, segment_out, usage, word_out
 from app.domain.models import RenderOptions, Transcript
 
 
@@ -27,6 +27,7 @@ def verbose_fields(transcript: Transcript, options: RenderOptions) -> dict:
 
 class VerboseJsonFormatter:
     media_type = "application/json"
+    needs_diarization = False
 
     def render(self, transcript: Transcript, options: RenderOptions) -> bytes:
         return msgspec.json.encode(VerboseTranscription(**verbose_fields(transcript, options)))

@@ -22,4 +22,5 @@ class VoiceTagVTT(WriteVTT):
 
 class VttFormatter(SubtitleFormatter):
     media_type = "text/vtt"
+    needs_diarization = False
     writer = VoiceTagVTT

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import msgspec
 
-from app.adapters.formatters.schema import VttTranscription
+from app.schemas import VttTranscription
 from app.adapters.formatters.verbose_json import verbose_fields
 from app.adapters.formatters.vtt import VttFormatter
 from app.domain.models import RenderOptions, Transcript
@@ -12,6 +12,7 @@ class VttJsonFormatter:
     """verbose_json plus the WebVTT rendering in `vtt_text`."""
 
     media_type = "application/json"
+    needs_diarization = False
 
     def __init__(self) -> None:
         self._vtt = VttFormatter()

@@ -8,18 +8,15 @@ lost, so a job whose worker is killed is delivered again; each worker runs one j
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
 import time
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import structlog
 from celery import Celery
 
-from app.domain.jobs import JobService, JobStillRunning
+from app.domain.errors import JobStillRunning
 from app.domain.ports import JobStore
 
 logger = structlog.get_logger(__name__)
@@ -50,6 +47,9 @@ class CeleryJobDispatcher:
     def dispatch(self, job_id: str) -> None:
         self.app.send_task(TASK_NAME, args=[job_id], queue=QUEUE)
 
+    def recover(self) -> int:
+        return 0  # the broker redelivers a lost worker's job by itself (late ack)
+
 
 @contextmanager
 def heartbeat(store: JobStore, job_id: str, seconds: float) -> Iterator[None]:
@@ -69,40 +69,20 @@ def heartbeat(store: JobStore, job_id: str, seconds: float) -> Iterator[None]:
         thread.join()
 
 
-def register_job_task(app: Celery, service: JobService, pipeline, heartbeat_seconds: float) -> None:
+def register_job_task(app: Celery, run_job: Callable[..., object], store: JobStore, heartbeat_seconds: float) -> None:
+    """`run_job(job_id, stale_after=...)` is JobRunner.run on this worker's pipeline."""
     stale_after = STALE_HEARTBEATS * heartbeat_seconds
 
     @app.task(name=TASK_NAME, bind=True, max_retries=None)
-    def run_job(task, job_id: str) -> None:
-        with heartbeat(service.store, job_id, heartbeat_seconds):
+    def run_job_task(task, job_id: str) -> None:
+        with heartbeat(store, job_id, heartbeat_seconds):
             try:
-                service.run(job_id, pipeline, stale_after=stale_after)
+                run_job(job_id, stale_after=stale_after)
             except JobStillRunning:
                 raise task.retry(countdown=stale_after) from None
 
 
-def run_worker(container) -> None:
-    """Load the pipeline once, then serve jobs one at a time until stopped."""
-    from app.main import warm_up  # the same start-up as the API: default model, VAD, diarizer
-
-    settings = container.settings()
-    warm_up(container)
-    app = celery_app(settings.jobs.redis_url, settings.jobs.visibility_timeout_seconds)
-    register_job_task(app, container.jobs(), container.pipeline(), settings.jobs.heartbeat_seconds)
-    name = f"wxas-{os.getpid()}-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
-    logger.info("worker ready", name=name, redis=settings.jobs.redis_url.split("@")[-1])
+def run_worker(app: Celery, name: str) -> None:
+    """Serve jobs one at a time until stopped (blocks)."""
     app.worker_main(["worker", "--pool=solo", "--concurrency=1", "--loglevel=WARNING", "--without-gossip",
                      "--without-mingle", "--without-heartbeat", "-Q", QUEUE, "-n", name])
-
-
-def main() -> int:
-    from app.config.logging import configure_logging
-    from app.config.settings import Settings, SettingsError
-    from app.container import build_container
-
-    settings = Settings.from_env()
-    configure_logging(settings.log_level, settings.log_format)
-    if settings.jobs.backend != "celery":
-        raise SettingsError("`whisperx-api-server worker` needs JOBS__BACKEND=celery (and JOBS__REDIS_URL).")
-    run_worker(build_container(settings))
-    return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from app.domain.jobs import Job
+from app.domain.models import Job
 from app.domain.models import Transcript
 
 _job_decoder = msgspec.json.Decoder(Job)

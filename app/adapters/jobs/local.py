@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import structlog
 
 from app.adapters.jobs.sqlite_store import SqliteJobStore
-from app.domain.jobs import JobService, JobStatus
-from app.domain.pipeline import TranscriptionPipeline
+from app.domain.models import JobStatus
 
 logger = structlog.get_logger(__name__)
 
@@ -17,34 +17,29 @@ class LocalJobDispatcher:
     """Runs dispatched jobs one at a time on a worker thread of their own, beside synchronous
     requests (so a long job never blocks the queue of short ones)."""
 
-    def __init__(self, pipeline: TranscriptionPipeline) -> None:
-        self.pipeline = pipeline
-        self.service: JobService | None = None  # set by `attach`: the service needs the dispatcher first
+    def __init__(self, run_job: Callable[[str], object], store: SqliteJobStore) -> None:
+        self.run_job = run_job  # JobRunner.run
+        self.store = store
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="job")
-
-    def attach(self, service: JobService) -> None:
-        self.service = service
 
     def dispatch(self, job_id: str) -> None:
         self._executor.submit(self._run, job_id)
 
     def _run(self, job_id: str) -> None:
-        assert self.service is not None
         try:
-            self.service.run(job_id, self.pipeline)
+            self.run_job(job_id)
         except Exception:  # noqa: BLE001 - the job is already marked failed; keep the worker alive
             logger.exception("job failed", job_id=job_id)
 
-    def recover(self, store: SqliteJobStore) -> int:
+    def recover(self) -> int:
         """Re-queue what a previous process left unfinished (its upload is still stored)."""
         count = 0
-        for job in store.unfinished():
+        for job in self.store.unfinished():
             if job.status is JobStatus.RUNNING:
-                store.transition(job.id, {JobStatus.RUNNING}, status=JobStatus.QUEUED, stage=None)
+                self.store.transition(job.id, {JobStatus.RUNNING}, status=JobStatus.QUEUED, stage=None)
             self.dispatch(job.id)
             count += 1
         return count
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
-

@@ -15,7 +15,7 @@ from typing import Any
 import redis
 
 from app.adapters.jobs.codec import decode_job, decode_transcript, encode
-from app.domain.jobs import Job, JobStatus
+from app.domain.models import Job, JobStatus
 from app.domain.models import Transcript
 
 PREFIX = "wxas"

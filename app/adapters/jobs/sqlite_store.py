@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from app.adapters.jobs.codec import decode_job, decode_transcript, encode
-from app.domain.jobs import Job, JobStatus
+from app.domain.models import Job, JobStatus
 from app.domain.models import Transcript
 
 _SCHEMA = """

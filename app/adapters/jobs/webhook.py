@@ -22,7 +22,7 @@ import httpx
 import structlog
 
 from app.domain.errors import InvalidRequest
-from app.domain.jobs import Job
+from app.domain.models import Job
 
 logger = structlog.get_logger(__name__)
 SIGNATURE_HEADER = "X-Signature"

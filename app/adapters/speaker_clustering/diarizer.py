@@ -9,9 +9,9 @@ import numpy as np
 from app.adapters.models.lazy import Lazy
 from app.adapters.speaker_clustering.clustering import cluster
 from app.adapters.speaker_clustering.local_speakers import CELL_SECONDS, SegmentationModel
+from app.domain.audio import SAMPLE_RATE
 from app.domain.models import Audio, Diarization, SpeakerTurn, TranscriptionOptions
 
-SAMPLE_RATE = 16_000
 _MAX_EMBED_SECONDS = 60.0  # a voice print needs far less; bounds the cost on long recordings
 
 

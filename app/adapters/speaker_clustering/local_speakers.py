@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.adapters.models.lazy import Lazy
+from app.domain.audio import SAMPLE_RATE
 
 CELL_SECONDS = 0.1  # grid resolution of the diarization
 WINDOW_STEP_SECONDS = 0.5
@@ -55,7 +56,7 @@ class SegmentationModel:
     def unload(self) -> None:
         self._inference.reset()
 
-    def local_speakers(self, samples: np.ndarray, sample_rate: int = 16_000) -> LocalSpeakers:
+    def local_speakers(self, samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> LocalSpeakers:
         import torch
 
         inference = self._inference.get()

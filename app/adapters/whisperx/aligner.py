@@ -17,9 +17,10 @@ import numpy as np
 from app.adapters.models.cache import ModelCache
 from app.adapters.whisperx.model_store import WhisperModelStore
 from app.adapters.whisperx.punkt import ensure_punkt
-from app.domain.errors import AlignmentUnavailable, InvalidRequest, ModelNotFound
-from app.domain.languages import WHISPER_LANGUAGES
+from app.domain.errors import AlignmentUnavailable, ModelNotFound
+from app.domain.languages import required_language, word_joiner
 from app.domain.models import Audio, Segment, Transcript, TranscriptionOptions, Word
+from app.domain.sentences import split_sentences
 from app.domain.timeline import monotonic_words, renumber
 
 
@@ -69,7 +70,7 @@ class Wav2Vec2ModelStore:
         return self._cache.loaded()
 
     def load(self, language: str) -> str:
-        language = _checked_language(language)
+        language = required_language(language)
         with self._lock:
             self._failures.pop(language, None)  # an explicit load retries a failed one
         try:
@@ -79,7 +80,7 @@ class Wav2Vec2ModelStore:
         return language
 
     def unload(self, language: str) -> bool:
-        return self._cache.unload(_checked_language(language))
+        return self._cache.unload(required_language(language))
 
     def _source(self, language: str) -> tuple[str | None, bool]:
         """(model name or path, local only?)"""
@@ -111,6 +112,9 @@ class Wav2Vec2ModelStore:
 
 
 class Wav2Vec2Aligner:
+    """Word times from a wav2vec2 CTC model. whisperx aligns each Whisper segment; sentences are then
+    cut by our own splitter (app/domain/sentences.py), the one every aligner shares."""
+
     name = "wav2vec2"
 
     def __init__(self, models: Wav2Vec2ModelStore, whisper_models: WhisperModelStore, data_dir: Path) -> None:
@@ -119,16 +123,36 @@ class Wav2Vec2Aligner:
         self.data_dir = data_dir
 
     def align(self, audio: Audio, transcript: Transcript, options: TranscriptionOptions) -> Transcript:
-        import whisperx
         from whisperx.utils import PUNKT_LANGUAGES
 
         model, metadata = self.models.get(transcript.language)
+        # whisperx.align loads a Punkt model (whose cuts we do not use): keep that offline.
         ensure_punkt(PUNKT_LANGUAGES.get(transcript.language, "english"), self.data_dir)
-        source = [{"text": s.text, "start": s.start, "end": s.end, "avg_logprob": s.avg_logprob} for s in transcript.segments]
-        result = whisperx.align(source, model, metadata, np.asarray(audio.samples, dtype=np.float32), self.models.device)
+        samples = np.asarray(audio.samples, dtype=np.float32)
         encode = self._tokenizer(transcript)
-        segments = [self._segment(transcript, raw, encode) for raw in result["segments"]]
+        segments: list[Segment] = []
+        for segment in transcript.segments:
+            words = self._words(segment, model, metadata, samples)
+            if not words:
+                segments.append(segment)  # nothing alignable (e.g. only symbols): keep it as decoded
+                continue
+            for sentence in split_sentences(words, lambda word: word.word, transcript.language):
+                segments.append(_sentence(segment, sentence, transcript.language, encode))
         return transcript.with_segments(renumber(segments), aligner=self.name)
+
+    def _words(self, segment: Segment, model, metadata: dict, samples: np.ndarray) -> list[Word]:
+        import whisperx
+
+        source = [{"text": segment.text, "start": segment.start, "end": segment.end}]
+        result = whisperx.align(source, model, metadata, samples, self.models.device)
+        raw = [w for piece in result["segments"] for w in piece.get("words", [])]
+        words = [
+            Word(word=w["word"], start=float(w.get("start", segment.start)),
+                 end=float(w.get("end", w.get("start", segment.start))),
+                 score=float(w["score"]) if "score" in w else None)
+            for w in raw if w["word"].strip()
+        ]
+        return monotonic_words(words, segment.start, segment.end) if words else []
 
     def _tokenizer(self, transcript: Transcript):
         try:
@@ -137,38 +161,20 @@ class Wav2Vec2Aligner:
             return lambda text: ()
         return lambda text: tuple(tokenizer.encode(" " + text.strip(), add_special_tokens=False).ids)
 
-    @staticmethod
-    def _segment(transcript: Transcript, raw: dict, encode) -> Segment:
-        start, end = float(raw["start"]), float(raw["end"])
-        # Sentence pieces inherit the decoding scores of the Whisper segment they came from.
-        origin = _containing(transcript.segments, start, end)
-        words = [
-            Word(word=w["word"], start=float(w.get("start", start)), end=float(w.get("end", w.get("start", start))),
-                 score=float(w["score"]) if "score" in w else None)
-            for w in raw.get("words", [])
-        ]
-        return Segment(
-            id=0,
-            seek=origin.seek,
-            start=round(start, 3),
-            end=round(end, 3),
-            text=raw["text"].strip(),
-            tokens=encode(raw["text"]),
-            temperature=origin.temperature,
-            avg_logprob=origin.avg_logprob,
-            compression_ratio=origin.compression_ratio,
-            no_speech_prob=origin.no_speech_prob,
-            words=tuple(monotonic_words(words, start, end)),
-        )
 
-
-def _containing(segments: tuple[Segment, ...], start: float, end: float) -> Segment:
-    middle = (start + end) / 2
-    return min(segments, key=lambda s: 0.0 if s.start <= middle <= s.end else min(abs(s.start - middle), abs(s.end - middle)))
-
-
-def _checked_language(language: str) -> str:
-    language = (language or "").strip().lower()
-    if language not in WHISPER_LANGUAGES:
-        raise InvalidRequest(f"Unknown language '{language[:20]}': use an ISO 639-1 code such as 'en'.", param="language")
-    return language
+def _sentence(origin: Segment, words: list[Word], language: str, encode) -> Segment:
+    """One sentence of a Whisper segment; it keeps the decoding scores of the segment it came from."""
+    text = word_joiner(language).join(w.word for w in words).strip()
+    return Segment(
+        id=0,
+        seek=origin.seek,
+        start=round(words[0].start, 3),
+        end=round(words[-1].end, 3),
+        text=text,
+        tokens=encode(text),
+        temperature=origin.temperature,
+        avg_logprob=origin.avg_logprob,
+        compression_ratio=origin.compression_ratio,
+        no_speech_prob=origin.no_speech_prob,
+        words=tuple(words),
+    )

@@ -15,10 +15,11 @@ import numpy as np
 from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import TranscriptionOptions
 from whisperx.asr import find_numeral_symbol_tokens
-from whisperx.audio import N_SAMPLES, log_mel_spectrogram
 
 from app.adapters.whisperx.model_store import ScoredWhisperModel, WhisperModelStore
-from app.adapters.whisperx.vad import SAMPLE_RATE, PyannoteVad, SileroVad
+from app.adapters.whisperx.features import between, log_mel_window, n_mels_of
+from app.adapters.whisperx.vad import PyannoteVad, SileroVad
+from app.domain.audio import FRAMES_PER_SECOND
 from app.domain.errors import InvalidRequest
 from app.domain.models import Audio, Segment, Task, Transcript
 from app.domain.models import TranscriptionOptions as Options
@@ -68,12 +69,12 @@ class WhisperXTranscriber:
         model = self.models.get(options.model)
         samples = np.asarray(audio.samples, dtype=np.float32)
         chunks = self.vad.speech_chunks(samples, options.chunk_size)
-        n_mels = model.feat_kwargs.get("feature_size") or 80
+        n_mels = n_mels_of(model)
         batches = list(_batches(chunks, max(1, options.batch_size)))
 
         def features_of(batch: Sequence[tuple[float, float]]) -> np.ndarray:
             # Built batch by batch: an hour of audio would otherwise hold every mel spectrogram at once.
-            return np.stack([_features(samples, start, end, n_mels) for start, end in batch])
+            return np.stack([log_mel_window(between(samples, start, end), n_mels) for start, end in batch])
 
         # Encode the first batch once: it serves language detection (on speech, not leading
         # silence) and decoding alike, which saves a whole encoder pass on short clips.
@@ -93,7 +94,7 @@ class WhisperXTranscriber:
                     continue
                 segment = Segment(
                         id=len(segments),
-                        seek=int(round(start * 100)),  # mel frames, as OpenAI reports it
+                        seek=int(round(start * FRAMES_PER_SECOND)),  # mel frames, as OpenAI reports it
                         start=round(start, 3),
                         end=round(min(end, audio.duration), 3),  # VAD pads past the last sample
                         text=decoded.text.strip(),
@@ -124,10 +125,7 @@ class WhisperXTranscriber:
         if options.language:
             return options.language
         if encoder_output is None:  # no speech found: detect on the first 30 s as they are
-            window = samples[:N_SAMPLES]
-            n_mels = model.feat_kwargs.get("feature_size") or 80
-            mel = log_mel_spectrogram(window, n_mels=n_mels, padding=N_SAMPLES - window.shape[0]).numpy()[:, :3000]
-            encoder_output = model.encode(mel)
+            encoder_output = model.encode(log_mel_window(samples, n_mels_of(model)))
         language_token, _probability = model.model.detect_language(encoder_output)[0][0]
         return language_token[2:-2]
 
@@ -149,12 +147,6 @@ class WhisperXTranscriber:
             if model.name not in self._numeral_tokens:
                 self._numeral_tokens[model.name] = find_numeral_symbol_tokens(tokenizer)
             return self._numeral_tokens[model.name]
-
-
-def _features(samples: np.ndarray, start: float, end: float, n_mels: int) -> np.ndarray:
-    chunk = samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)][:N_SAMPLES]
-    mel = log_mel_spectrogram(chunk, n_mels=n_mels, padding=N_SAMPLES - chunk.shape[0])
-    return mel.numpy()[:, :3000]
 
 
 def _batches(items: Sequence[tuple[float, float]], size: int) -> Iterator[Sequence[tuple[float, float]]]:

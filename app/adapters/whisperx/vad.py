@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from app.adapters.models.lazy import Lazy
+from app.domain.audio import SAMPLE_RATE
 
-SAMPLE_RATE = 16_000
 VAD_ONSET = 0.500
 VAD_OFFSET = 0.363
 _VAD_BLOCK_SAMPLES = SAMPLE_RATE * 120

@@ -1,113 +1,47 @@
 """Asynchronous transcription jobs: submit now, poll or get called back later.
 
-`JobService` holds the rules (who sees a job, which transitions are allowed, when results expire,
-what a worker does with a job); where jobs are kept (`JobStore`), how they reach a worker
-(`JobDispatcher`) and how callbacks are delivered (`JobNotifier`) are ports, so the same rules run
-in-process (SQLite + a thread) and across machines (Redis + Celery workers).
+`JobService` holds what API clients may do (submit, see their own jobs, fetch, cancel) and
+`JobRunner` what a worker does with a job (run it once, to an end). Where jobs are kept
+(`JobStore`), how they reach a worker (`JobDispatcher`) and how callbacks are delivered
+(`JobNotifier`) are ports, so the same rules run in-process (SQLite + a thread) and across
+machines (Redis + Celery workers).
 """
 
 from __future__ import annotations
 
-import enum
 import io
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from app.domain.errors import DomainError, InvalidRequest
-from app.domain.models import RenderOptions, Transcript, TranscriptionOptions
+from app.domain.errors import (
+    DomainError,
+    InvalidRequest,
+    JobNotFinished,
+    JobNotFound,
+    JobQueueFull,
+    JobStillRunning,
+)
+from app.domain.models import Job, JobError, JobStatus, RenderOptions, Segment, Transcript, TranscriptionOptions
 from app.domain.pipeline import TranscriptionPipeline
 from app.domain.ports import JobDispatcher, JobNotifier, JobStore
 
 
-class JobStatus(str, enum.Enum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def terminal(self) -> bool:
-        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
-
-
-@dataclass(frozen=True, slots=True)
-class JobError:
-    """OpenAI's error object, kept with a failed job."""
-
-    message: str
-    type: str = "server_error"
-    param: str | None = None
-    code: str | None = None
-    status: int = 500  # the HTTP status a synchronous request would have got
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    id: str
-    owner: str  # the API client that submitted it; nobody else sees it
-    status: JobStatus
-    options: TranscriptionOptions
-    render: RenderOptions
-    response_format: str
-    created_at: float
-    updated_at: float
-    stage: str | None = None  # decode | transcribe | align | diarize while running
-    progress: float = 0.0  # 0..1 of the audio transcribed
-    error: JobError | None = None
-    callback_url: str | None = None
-    attempts: int = 0  # worker starts; a job that keeps killing workers ends failed
-    expires_at: float | None = None  # results and uploads are discarded after this
-
-
-class JobNotFound(DomainError):
-    code = "job_not_found"
-
-    def __init__(self, job_id: str) -> None:
-        super().__init__(f"No job '{job_id[:64]}' (it may have expired, or belongs to another API key).", param="id")
-
-
-class JobNotFinished(DomainError):
-    code = "job_not_finished"
-
-    def __init__(self, job: Job) -> None:
-        detail = f": {job.error.message}" if job.error else ""
-        super().__init__(f"Job '{job.id}' has no result: it is {job.status.value}{detail}.", param="id")
-
-
-class JobQueueFull(DomainError):
-    code = "rate_limit_exceeded"
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"The job queue is full ({limit} unfinished jobs); retry once some have finished.")
-
-
-class JobStillRunning(Exception):
-    """A worker got a job that another live worker is running (a broker redelivered it early)."""
-
-
-def _error_of(exc: DomainError, status_of: Callable[[DomainError], int]) -> JobError:
-    status = status_of(exc)
-    kind = "invalid_request_error" if status < 500 else "server_error"
-    return JobError(message=exc.message, type=kind, param=exc.param, code=exc.code, status=status)
+def job_error(exc: DomainError) -> JobError:
+    """A domain error as the OpenAI error object a failed job keeps."""
+    return JobError(message=exc.message, type=exc.error_type, param=exc.param, code=exc.code, status=exc.status)
 
 
 class JobService:
     def __init__(self, store: JobStore, dispatcher: JobDispatcher, notifier: JobNotifier,
-                 result_ttl_seconds: float, max_attempts: int, status_of: Callable[[DomainError], int],
-                 max_unfinished: int = 1000, clock: Callable[[], float] = time.time) -> None:
+                 result_ttl_seconds: float, max_unfinished: int = 1000,
+                 clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.dispatcher = dispatcher
         self.notifier = notifier
         self.result_ttl_seconds = result_ttl_seconds
-        self.max_attempts = max_attempts
         self.max_unfinished = max_unfinished  # queued + running jobs; beyond it submissions get 429
-        self.status_of = status_of  # how an error maps to 4xx/5xx decides its OpenAI type
         self.clock = clock
-
-    # --- what API clients do ------------------------------------------------------------------
 
     def submit(self, owner: str, audio: bytes, options: TranscriptionOptions, render: RenderOptions,
                response_format: str, callback_url: str | None = None) -> Job:
@@ -135,7 +69,7 @@ class JobService:
         job = self.get(job_id, owner)
         transcript = self.store.result(job_id) if job.status is JobStatus.SUCCEEDED else None
         if transcript is None:
-            raise JobNotFinished(job)
+            raise JobNotFinished(job.id, job.status.value, job.error.message if job.error else None)
         return job, transcript
 
     def delete(self, job_id: str, owner: str) -> Job:
@@ -158,9 +92,27 @@ class JobService:
         """Forget every job past its expiry; returns how many."""
         return self.store.delete_expired(self.clock())
 
-    # --- what workers do ----------------------------------------------------------------------
+    def recover(self) -> int:
+        """Jobs a previous process of this server left behind run again."""
+        return self.dispatcher.recover()
 
-    def run(self, job_id: str, pipeline: TranscriptionPipeline, stale_after: float | None = None) -> Job | None:
+    def _expired(self, job: Job) -> bool:
+        return job.expires_at is not None and job.expires_at < self.clock()
+
+
+class JobRunner:
+    """What a worker does with a job: runs it once on its pipeline and records how it ended."""
+
+    def __init__(self, store: JobStore, notifier: JobNotifier, pipeline: TranscriptionPipeline,
+                 result_ttl_seconds: float, max_attempts: int, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.notifier = notifier
+        self.pipeline = pipeline
+        self.result_ttl_seconds = result_ttl_seconds
+        self.max_attempts = max_attempts
+        self.clock = clock
+
+    def run(self, job_id: str, stale_after: float | None = None) -> Job | None:
         """Run one queued job to its end. Returns None when there is nothing to do (cancelled,
         expired, or already finished by another delivery).
 
@@ -188,18 +140,19 @@ class JobService:
             self.store.update(job_id, stage=stage, updated_at=self.clock())
 
         try:
-            decoded = pipeline.decoder.decode(io.BytesIO(audio))  # never empty: the decoder refuses that
+            decoded = self.pipeline.decoder.decode(io.BytesIO(audio))  # never empty: the decoder refuses that
 
-            def on_segment(segment) -> None:
+            def on_segment(segment: Segment) -> None:
                 self.store.update(job_id, progress=min(1.0, segment.end / decoded.duration), updated_at=self.clock())
 
-            result = pipeline.run_audio(decoded, job.options, on_segment=on_segment, on_stage=on_stage)
+            result = self.pipeline.run_audio(decoded, job.options, on_segment=on_segment, on_stage=on_stage)
         except DomainError as exc:
-            return self._finish(job_id, JobStatus.FAILED, error=_error_of(exc, self.status_of))
-        except Exception as exc:  # noqa: BLE001 - a job must end; the worker logs the traceback
+            return self._finish(job_id, JobStatus.FAILED, error=job_error(exc))
+        except Exception:
+            # A job must end; the worker logs the traceback.
             self._finish(job_id, JobStatus.FAILED, error=JobError(
                 "The server had an error while processing the job.", code="internal_error"))
-            raise exc
+            raise
         self.store.put_result(job_id, result.transcript)
         return self._finish(job_id, JobStatus.SUCCEEDED, progress=1.0)
 
@@ -213,7 +166,3 @@ class JobService:
         if job.callback_url:
             self.notifier.notify(job)
         return job
-
-    def _expired(self, job: Job) -> bool:
-        return job.expires_at is not None and job.expires_at < self.clock()
-

@@ -61,17 +61,13 @@ def form_of(args: argparse.Namespace) -> FormMultiDict:
 def transcribe(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from app.api.params import transcription_request, translation_request
-    from app.config.logging import configure_logging
-    from app.config.settings import Settings
-    from app.container import build_container
     from app.domain.errors import DomainError
+    from app.entrypoints.bootstrap import bootstrap
 
-    settings = Settings.from_env()
-    configure_logging("WARNING", settings.log_format)  # the progress bar is the output; keep logs to problems
-    container = build_container(settings)
-    pipeline, formatters = container.pipeline(), container.formatters()
-    build_request = transcription_request if args.task == "transcribe" else translation_request
+    # The progress bar is the output; keep logs to problems.
+    container = bootstrap(log_level="WARNING")
+    pipeline, formatters, requests = container.pipeline(), container.formats.formatters(), container.request_parser()
+    build_request = requests.transcription if args.task == "transcribe" else requests.translation
     args.output_dir.mkdir(parents=True, exist_ok=True)
     failures = 0
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:>6.0f}/{task.total:.0f} s"),
@@ -81,7 +77,7 @@ def transcribe(args: argparse.Namespace) -> int:
             target = args.output_dir / f"{path.stem}.{EXTENSIONS[args.response_format]}"
             try:
                 with path.open("rb") as source:
-                    request = build_request(form_of(args), settings, formatters, source=source)
+                    request = build_request(form_of(args), source=source)
                     audio = pipeline.decoder.decode(request.file)
                 bar = progress.add_task(path.name, total=max(audio.duration, 0.01))
                 result = pipeline.run_audio(audio, request.options,
@@ -104,12 +100,12 @@ def transcribe(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "serve":
-        from app.__main__ import main as serve
+        from app.entrypoints.server import main as serve
 
         serve()
         return 0
     if args.command == "worker":
-        from app.adapters.jobs.celery_app import main as worker
+        from app.entrypoints.worker import main as worker
 
         return worker()
     return transcribe(args)

@@ -1,0 +1,34 @@
+"""What every entrypoint does first: settings, logging, the container, and the models warmed up."""
+
+from __future__ import annotations
+
+import structlog
+
+from app.config.logging import configure_logging
+from app.config.settings import Settings
+from app.container import Application, build_container
+from app.domain.errors import DomainError
+
+logger = structlog.get_logger(__name__)
+
+
+def bootstrap(settings: Settings | None = None, *, log_level: str | None = None) -> Application:
+    """Settings from the environment unless given; logging configured; the container built (an
+    unknown backend name fails here, before anything loads)."""
+    settings = settings or Settings.from_env()
+    configure_logging(log_level or settings.log_level, settings.log_format)
+    return build_container(settings)
+
+
+def warm_up(container: Application) -> None:
+    """Build every stage now so a bad backend fails at start-up, and load the default models."""
+    settings: Settings = container.settings()
+    container.pipeline()
+    if not settings.whisper.preload:
+        return
+    try:
+        container.transcription.warm_up()
+        container.diarization.warm_up()
+    except DomainError as exc:
+        # Keep serving: other models may load, and a later request retries this one.
+        logger.error("default model failed to load", model=settings.whisper.model, error=exc.message)

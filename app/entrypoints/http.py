@@ -1,0 +1,121 @@
+"""The HTTP entrypoint: create_app() builds the Litestar app over the container.
+
+Handlers receive what they need through Litestar dependencies that call the container's providers
+on every request, so a provider overridden after create_app (in a test) still takes effect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import anyio
+import numpy as np
+import structlog
+from litestar import Litestar, Router
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from app.api.auth import admin_guard, api_key_guard
+from app.api.errors import domain_error_handler, http_error_handler, internal_error_handler
+from app.api.health import health, metrics
+from app.api.jobs import JobsController
+from app.api.middleware import RequestLogMiddleware
+from app.api.models import OpenAIModelsController, model_routers
+from app.api.transcriptions import AudioController
+from app.api.webui import webui_routes
+from app.config.settings import Settings
+from app.container import Application
+from app.domain.errors import DomainError
+from app.entrypoints.bootstrap import bootstrap, warm_up
+
+logger = structlog.get_logger(__name__)
+# Multipart framing and the other form fields ride on top of the file itself.
+FORM_OVERHEAD_BYTES = 1024 * 1024
+JOB_EXPIRY_INTERVAL_SECONDS = 60
+
+
+def _provide(provider: Callable[[], object]) -> Provide:
+    return Provide(lambda: provider(), sync_to_thread=False)
+
+
+def dependencies(container: Application) -> dict[str, Provide]:
+    return {
+        "settings": _provide(container.settings),
+        "parser": _provide(container.request_parser),
+        "formatters": _provide(container.formats.formatters),
+        "transcription_service": _provide(container.transcription_service),
+        "jobs": _provide(container.jobs.service),
+        "stages": _provide(container.stages),
+        "admission": _provide(container.http.admission),
+        "metrics": _provide(container.http.metrics),
+    }
+
+
+def lifespan(container: Application):
+    @asynccontextmanager
+    async def run(_: Litestar) -> AsyncIterator[None]:
+        settings: Settings = container.settings()
+        await anyio.to_thread.run_sync(warm_up, container)
+        logger.info(
+            "ready",
+            model=settings.whisper.model,
+            device=container.core.device(),
+            compute_type=container.core.compute_type(),
+            backends={"transcription": settings.backends.transcription, "alignment": settings.backends.alignment,
+                      "diarization": container.diarization.backend()},
+        )
+        jobs = container.jobs.service()
+        recovered = await anyio.to_thread.run_sync(jobs.recover)
+        if recovered:
+            logger.info("unfinished jobs re-queued", jobs=recovered)
+        async with anyio.create_task_group() as background:
+            background.start_soon(_expire_jobs_forever, container)
+            yield
+            background.cancel_scope.cancel()
+
+    return run
+
+
+async def _expire_jobs_forever(container: Application) -> None:
+    while True:
+        await anyio.to_thread.run_sync(container.jobs.service().expire)
+        await anyio.sleep(JOB_EXPIRY_INTERVAL_SECONDS)
+
+
+def create_app(container: Application | None = None, settings: Settings | None = None) -> Litestar:
+    container = container or bootstrap(settings)
+    settings = container.settings()
+    keys = container.http.api_keys()
+    protected = Router(
+        path="/",
+        route_handlers=[AudioController, JobsController, OpenAIModelsController, *model_routers(admin_guard(keys))],
+        guards=[api_key_guard(keys)],
+    )
+    app = Litestar(
+        # Health and metrics stay open for load balancers and scrapers; the page asks for a key itself.
+        route_handlers=[protected, health, metrics, *(webui_routes() if settings.webui.enabled else [])],
+        dependencies=dependencies(container),
+        exception_handlers={
+            DomainError: domain_error_handler,
+            HTTPException: http_error_handler,
+            HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
+        },
+        lifespan=[lifespan(container)],
+        request_max_body_size=settings.max_upload_size_bytes + FORM_OVERHEAD_BYTES,
+        type_encoders={np.generic: lambda v: v.item()},
+        openapi_config=OpenAPIConfig(title="WhisperX API Server", version="0.1.0"),
+        logging_config=None,
+        debug=False,
+    )
+    # Outside Litestar's router, so unknown paths (404) and every error also get an id and a log line.
+    app.asgi_handler = RequestLogMiddleware(container.http.metrics())(app.asgi_handler)
+    app.state.admission = container.http.admission()  # the server's signal handler drains through it
+    return app
+
+
+def app_from_env() -> Litestar:
+    """Entry point for uvicorn's --factory."""
+    return create_app(bootstrap())

@@ -1,0 +1,60 @@
+"""The server process: serve on UVICORN_HOST:UVICORN_PORT, draining gracefully on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import structlog
+import uvicorn
+from litestar import Litestar
+
+from app.services.admission import Admission
+from app.config.settings import Settings
+from app.entrypoints.bootstrap import bootstrap
+from app.entrypoints.http import create_app
+
+logger = structlog.get_logger("app.server")
+
+
+class DrainingServer(uvicorn.Server):
+    """On the first SIGTERM/SIGINT: refuse new work (503) and report not-ready on /healthcheck while
+    in-flight requests finish, up to the grace period; then shut down and exit 0. A second signal
+    exits at once."""
+
+    def __init__(self, config: uvicorn.Config, admission: Admission, grace_seconds: float) -> None:
+        super().__init__(config)
+        self.admission = admission
+        self.grace_seconds = grace_seconds
+
+    def handle_exit(self, sig, frame) -> None:  # noqa: ANN001 - uvicorn's signature
+        if self.admission.draining:
+            super().handle_exit(sig, frame)  # second signal: uvicorn forces the exit
+            return
+        self.admission.draining = True
+        logger.info("draining", in_flight=self.admission.admitted, grace_seconds=self.grace_seconds)
+        threading.Thread(target=self._exit_when_idle, daemon=True).start()
+
+    def _exit_when_idle(self) -> None:
+        deadline = time.monotonic() + self.grace_seconds
+        while self.admission.admitted > 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        logger.info("shutting down", unfinished=self.admission.admitted)
+        self.should_exit = True
+
+
+def serve(app: Litestar, settings: Settings) -> None:
+    config = uvicorn.Config(
+        app,
+        host=settings.uvicorn_host,
+        port=settings.uvicorn_port,
+        log_config=None,  # our structlog set-up formats uvicorn's records too
+        access_log=False,  # RequestLogMiddleware writes the one line per request
+        timeout_graceful_shutdown=5,  # after the drain, idle keep-alive connections only
+    )
+    DrainingServer(config, app.state.admission, settings.shutdown_grace_seconds).run()
+
+
+def main() -> None:
+    container = bootstrap()
+    serve(create_app(container), container.settings())

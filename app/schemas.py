@@ -1,0 +1,276 @@
+"""Wire schemas: every shape that crosses the server's edge, as msgspec Structs, in one module.
+
+Requests (the multipart forms), responses (OpenAI's transcription objects, the job views, model
+lists, errors), stream events and webhook bodies — with the functions that build them from domain
+objects. The HTTP layer and the adapters that render (formatters, the webhook notifier) both import
+it; neither imports the other.
+
+WhisperX extras (`score`, `speaker`, `aligner`, `speaker_embeddings`) are extra keys, omitted when
+unset, so the OpenAI keys always validate against the official client's types.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+import msgspec
+
+from app.domain.models import Job, Segment, Transcript, Word
+
+JOBS_PATH = "/v1/audio/transcriptions"
+
+# --- requests ---------------------------------------------------------------------------------
+
+Temperature = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
+ChunkSize = Annotated[int, msgspec.Meta(ge=1, le=30)]  # seconds; Whisper sees 30 s windows at most
+BatchSize = Annotated[int, msgspec.Meta(ge=1, le=128)]
+SpeakerCount = Annotated[int, msgspec.Meta(ge=1, le=64)]
+Granularity = Literal["segment", "word"]
+
+
+class TranslationForm(msgspec.Struct, kw_only=True):
+    """Fields of POST /v1/audio/translations besides `file`."""
+
+    model: str = ""
+    prompt: str | None = None
+    response_format: str | None = None
+    temperature: Temperature = 0.0
+    chunk_size: ChunkSize | None = None
+    batch_size: BatchSize | None = None
+    run_async: bool = msgspec.field(default=False, name="async")  # 202 + a job id instead of the result
+    callback_url: str | None = None  # with async: POSTed the signed result envelope when the job ends
+
+
+class TranscriptionForm(TranslationForm, kw_only=True):
+    """Fields of POST /v1/audio/transcriptions besides `file` (OpenAI's, then WhisperX's)."""
+
+    language: str | None = None
+    timestamp_granularities: list[Granularity] = msgspec.field(default_factory=lambda: ["segment"])
+    stream: bool = False
+    hotwords: str | None = None
+    suppress_numerals: bool = True
+    highlight_words: bool = False
+    align: bool = True
+    diarize: bool = False
+    speaker_embeddings: bool = False
+    min_speakers: SpeakerCount | None = None
+    max_speakers: SpeakerCount | None = None
+
+
+# --- responses ----------------------------------------------------------------------------------
+
+
+class OpenAIError(msgspec.Struct, kw_only=True):
+    """OpenAI's error object; a failed job keeps one."""
+
+    message: str
+    type: str
+    param: str | None = None  # OpenAI always sends these keys, null when not applicable
+    code: str | None = None
+
+
+class ErrorBody(OpenAIError, kw_only=True):
+    request_id: str | None = None  # the X-Request-ID of the failed request, for bug reports and logs
+
+
+class ErrorResponse(msgspec.Struct):
+    error: ErrorBody
+
+
+class Health(msgspec.Struct):
+    status: str
+
+
+class StageModel(msgspec.Struct, kw_only=True):
+    id: str
+    loaded: bool
+
+
+class StageModels(msgspec.Struct, kw_only=True):
+    backend: str
+    default: str | None
+    models: list[StageModel]
+
+
+class ModelChange(msgspec.Struct, kw_only=True):
+    id: str
+    loaded: bool
+
+
+class OpenAIModel(msgspec.Struct, kw_only=True):
+    id: str
+    object: str = "model"
+    created: int = 0
+    owned_by: str = "whisperx-api-server"
+
+
+class OpenAIModelList(msgspec.Struct, kw_only=True):
+    object: str = "list"
+    data: list[OpenAIModel]
+
+
+class JobAccepted(msgspec.Struct, kw_only=True):
+    id: str
+    object: str = "transcription.job"
+    status: str
+    status_url: str
+    result_url: str
+
+
+# --- transcription objects (the formatters' output) ---------------------------------------------
+
+
+class Usage(msgspec.Struct, kw_only=True):
+    type: str = "duration"
+    seconds: int
+
+
+class WordOut(msgspec.Struct, kw_only=True):
+    word: str
+    start: float
+    end: float
+    score: float | msgspec.UnsetType = msgspec.UNSET
+    speaker: str | msgspec.UnsetType = msgspec.UNSET
+
+
+class SegmentOut(msgspec.Struct, kw_only=True):
+    id: int
+    seek: int
+    start: float
+    end: float
+    text: str
+    tokens: list[int]
+    temperature: float
+    avg_logprob: float
+    compression_ratio: float
+    no_speech_prob: float
+    speaker: str | msgspec.UnsetType = msgspec.UNSET
+
+
+class TextTranscription(msgspec.Struct, kw_only=True):
+    text: str
+    usage: Usage
+
+
+class VerboseTranscription(msgspec.Struct, kw_only=True):
+    task: str
+    language: str
+    duration: float
+    text: str
+    segments: list[SegmentOut] | msgspec.UnsetType = msgspec.UNSET
+    words: list[WordOut] | msgspec.UnsetType = msgspec.UNSET
+    usage: Usage
+    aligner: str | msgspec.UnsetType = msgspec.UNSET
+    diarizer: str | msgspec.UnsetType = msgspec.UNSET
+    speaker_embeddings: dict[str, list[float]] | msgspec.UnsetType = msgspec.UNSET
+
+
+class VttTranscription(VerboseTranscription, kw_only=True):
+    vtt_text: str
+
+
+def usage(transcript: Transcript) -> Usage:
+    # OpenAI bills whole seconds, rounded up.
+    return Usage(seconds=int(math.ceil(transcript.duration)))
+
+
+def _or_unset(value):
+    return msgspec.UNSET if value is None else value
+
+
+def word_out(word: Word) -> WordOut:
+    return WordOut(word=word.word, start=word.start, end=word.end, score=_or_unset(word.score), speaker=_or_unset(word.speaker))
+
+
+def segment_out(segment: Segment) -> SegmentOut:
+    return SegmentOut(
+        id=segment.id,
+        seek=segment.seek,
+        start=segment.start,
+        end=segment.end,
+        text=segment.text,
+        tokens=list(segment.tokens),
+        temperature=segment.temperature,
+        avg_logprob=segment.avg_logprob,
+        compression_ratio=segment.compression_ratio,
+        no_speech_prob=segment.no_speech_prob,
+        speaker=_or_unset(segment.speaker),
+    )
+
+
+class DiarizedSegmentOut(msgspec.Struct, kw_only=True):
+    type: str = "transcript.text.segment"
+    id: str
+    start: float
+    end: float
+    text: str
+    speaker: str
+
+
+class DiarizedTranscription(msgspec.Struct, kw_only=True):
+    task: str
+    duration: float
+    text: str
+    segments: list[DiarizedSegmentOut]
+    usage: Usage
+
+
+def diarized_segment(segment: Segment) -> DiarizedSegmentOut:
+    """One speaker segment, as `diarized_json` lists it and as `stream=true` sends it."""
+    return DiarizedSegmentOut(id=f"seg_{segment.id}", start=segment.start, end=segment.end, text=segment.text,
+                              speaker=segment.speaker or "SPEAKER_00")
+
+
+# --- stream events (`stream=true`) --------------------------------------------------------------
+
+
+class TextDeltaEvent(msgspec.Struct, kw_only=True):
+    type: str = "transcript.text.delta"
+    delta: str
+
+
+class TextDoneEvent(msgspec.Struct, kw_only=True):
+    type: str = "transcript.text.done"
+    text: str
+
+
+class ErrorEvent(msgspec.Struct, kw_only=True):
+    type: str = "error"
+    error: ErrorBody
+
+
+# --- async jobs ---------------------------------------------------------------------------------
+
+
+class JobView(msgspec.Struct, kw_only=True, omit_defaults=False):
+    id: str
+    object: str = "transcription.job"
+    status: str
+    stage: str | None = None
+    progress: float = 0.0
+    task: str
+    response_format: str
+    created_at: float
+    updated_at: float
+    expires_at: float | None = None
+    attempts: int = 0
+    error: OpenAIError | None = None
+    status_url: str
+    result_url: str
+
+
+class JobEnvelope(JobView, kw_only=True):
+    """The callback body: the job and, when it succeeded, its result in the requested format
+    (a JSON object for the JSON formats, a string for text, srt, vtt and aud)."""
+
+    result: object | None = None
+
+
+def job_view(job: Job) -> JobView:
+    error = OpenAIError(message=job.error.message, type=job.error.type, param=job.error.param,
+                         code=job.error.code) if job.error else None
+    return JobView(id=job.id, status=job.status.value, stage=job.stage, progress=round(job.progress, 4),
+                   task=job.options.task.value, response_format=job.response_format, created_at=job.created_at,
+                   updated_at=job.updated_at, expires_at=job.expires_at, attempts=job.attempts, error=error,
+                   status_url=f"{JOBS_PATH}/{job.id}", result_url=f"{JOBS_PATH}/{job.id}/result")

@@ -1,0 +1,84 @@
+"""Backpressure: at most MAX_CONCURRENT_TRANSCRIPTIONS run and MAX_QUEUED_REQUESTS wait; the rest get 429.
+
+A bounded queue answers at once with `Retry-After` (which the openai client honours) instead of
+letting requests pile up until proxies time them out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TypeVar
+
+import anyio
+
+from app.domain.errors import ClientGone, Draining, Overloaded
+
+T = TypeVar("T")
+# Returns when the client has hung up (the HTTP edge watches its connection for that).
+Disconnected = Callable[[], Awaitable[None]]
+
+
+class Admission:
+    """Counts admitted requests on the event loop (no lock needed: one thread mutates it).
+
+    `limiter` holds the inference slots: more threads than cores (or than one GPU) only thrash.
+    """
+
+    def __init__(self, limiter: anyio.CapacityLimiter, max_queued: int) -> None:
+        self.limiter = limiter
+        self.max_queued = max_queued
+        self.admitted = 0
+        self.draining = False  # set on SIGTERM/SIGINT (app/entrypoints/server.py)
+
+    @property
+    def running(self) -> int:
+        return int(self.limiter.borrowed_tokens)
+
+    @property
+    def waiting(self) -> int:
+        return max(0, self.admitted - self.running)
+
+    def admit(self) -> None:
+        """Count one more request in, or raise Overloaded / Draining. Pair with `leave()`."""
+        if self.draining:
+            raise Draining()
+        if self.admitted >= int(self.limiter.total_tokens) + self.max_queued:
+            raise Overloaded(self.running, self.admitted - self.running)
+        self.admitted += 1
+
+    def leave(self) -> None:
+        self.admitted -= 1
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        self.admit()
+        try:
+            yield
+        finally:
+            self.leave()
+
+    async def run_when_free(self, disconnected: Disconnected, work: Callable[[], T]) -> T:
+        """Wait for an inference slot, then run `work` in a worker thread while holding it.
+
+        While waiting, watch the client: one that hangs up in the queue is dropped (ClientGone)
+        without running inference.
+        """
+        acquired = False
+        async with anyio.create_task_group() as waiting:
+
+            async def drop_when_gone() -> None:
+                await disconnected()
+                waiting.cancel_scope.cancel()
+
+            waiting.start_soon(drop_when_gone)
+            await self.limiter.acquire()
+            acquired = True
+            waiting.cancel_scope.cancel()
+        if not acquired:
+            raise ClientGone()
+        try:
+            # The slot is this task's token; the thread itself needs no second one.
+            return await anyio.to_thread.run_sync(work, abandon_on_cancel=False)
+        finally:
+            self.limiter.release()

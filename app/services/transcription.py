@@ -1,0 +1,284 @@
+"""The application service: one parsed audio request in, one outcome out.
+
+A request asks for one of three modes: the result now (`sync`), a job to follow (`async=true`)
+or events as text is decoded (`stream=true`). How each mode runs is an `Execution` the
+container picks from settings — `sync` runs in this process, or on Celery workers when
+JOBS__BACKEND=celery — so this module never asks which backend is configured.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import threading
+import weakref
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol
+
+import anyio
+import anyio.from_thread
+import structlog
+
+from app.domain.errors import DomainError, JobFailed
+from app.domain.models import (
+    Job,
+    RenderOptions,
+    Segment,
+    Transcript,
+    TranscriptionOptions,
+    TranscriptionResult,
+)
+from app.domain.pipeline import TranscriptionPipeline
+from app.domain.ports import ResultObserver
+from app.services.admission import Admission, Disconnected
+from app.services.jobs import JobService
+
+logger = structlog.get_logger(__name__)
+
+
+class ExecutionMode(str, enum.Enum):
+    SYNC = "sync"
+    ASYNC = "async"
+    STREAM = "stream"
+
+
+@dataclass(frozen=True, slots=True)
+class AudioRequest:
+    """A transcription or translation request, parsed and validated (app/api/params.py)."""
+
+    file: BinaryIO  # the upload's file, or a local file for the command line
+    options: TranscriptionOptions
+    render: RenderOptions
+    response_format: str
+    mode: ExecutionMode = ExecutionMode.SYNC
+    callback_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who sent the request, and how to tell that they hung up."""
+
+    owner: str
+    disconnected: Disconnected
+
+
+# --- outcomes: what the controller renders ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    transcript: Transcript
+    render: RenderOptions
+    response_format: str
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    job: Job
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SpeakerSegment:
+    segment: Segment
+
+
+@dataclass(frozen=True, slots=True)
+class TextDone:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class StreamFailed:
+    error: DomainError | None  # None: our own failure, reported as a server error
+
+
+StreamEvent = TextDelta | SpeakerSegment | TextDone | StreamFailed
+
+
+@dataclass(frozen=True, slots=True)
+class Streaming:
+    """Deltas per decoded segment; speaker segments once diarized (when the format shows speakers);
+    then the done text, which equals the joined deltas."""
+
+    events: AsyncIterator[StreamEvent]
+
+
+Outcome = Finished | Accepted | Streaming
+
+
+class Execution(Protocol):
+    async def execute(self, request: AudioRequest, caller: Caller) -> Outcome: ...
+
+
+class TranscriptionService:
+    def __init__(self, executions: Mapping[str, Execution]) -> None:
+        self.executions = executions  # by ExecutionMode value
+
+    async def handle(self, request: AudioRequest, caller: Caller) -> Outcome:
+        return await self.executions[request.mode.value].execute(request, caller)
+
+
+# --- the executions -------------------------------------------------------------------------------
+
+
+class InProcess:
+    """The result now, from this process's pipeline, in an inference slot."""
+
+    def __init__(self, pipeline: TranscriptionPipeline, admission: Admission, observer: ResultObserver) -> None:
+        self.pipeline = pipeline
+        self.admission = admission
+        self.observer = observer
+
+    async def execute(self, request: AudioRequest, caller: Caller) -> Finished:
+        async with self.admission.slot():
+            # Decoding and inference block: a worker thread runs them, at most `limiter` at once.
+            result = await self.admission.run_when_free(
+                caller.disconnected, lambda: self.pipeline.run(request.file, request.options))
+        self.observer.observe_result(result)
+        _log_result(result, request.response_format)
+        return Finished(result.transcript, request.render, request.response_format)
+
+
+class ViaWorkers:
+    """The result now, computed by a job worker (JOBS__BACKEND=celery): enqueue, wait, answer as
+    if it had run here."""
+
+    def __init__(self, jobs: JobService, admission: Admission, poll_seconds: float) -> None:
+        self.jobs = jobs
+        self.admission = admission
+        self.poll_seconds = poll_seconds
+
+    async def execute(self, request: AudioRequest, caller: Caller) -> Finished:
+        async with self.admission.slot():
+            job = await submit_job(self.jobs, request, caller)
+            while not job.status.terminal:
+                await anyio.sleep(self.poll_seconds)
+                job = await anyio.to_thread.run_sync(self.jobs.get, job.id, caller.owner)
+        if job.error is not None:
+            error = job.error
+            raise JobFailed(error.message, status=error.status, param=error.param, code=error.code)
+        _, transcript = await anyio.to_thread.run_sync(self.jobs.result, job.id, caller.owner)
+        await anyio.to_thread.run_sync(self.jobs.delete, job.id, caller.owner)  # nobody will fetch it again
+        return Finished(transcript, request.render, request.response_format)
+
+
+class AsJob:
+    """`async=true`: store the upload as a job and answer at once."""
+
+    def __init__(self, jobs: JobService) -> None:
+        self.jobs = jobs
+
+    async def execute(self, request: AudioRequest, caller: Caller) -> Accepted:
+        return Accepted(await submit_job(self.jobs, request, caller))
+
+
+async def submit_job(jobs: JobService, request: AudioRequest, caller: Caller) -> Job:
+    def submit() -> Job:
+        return jobs.submit(caller.owner, request.file.read(), request.options, request.render,
+                           request.response_format, request.callback_url)
+
+    return await anyio.to_thread.run_sync(submit)
+
+
+class Streamed:
+    """`stream=true`: one admission slot and one inference slot cover decoding and the whole run."""
+
+    def __init__(self, pipeline: TranscriptionPipeline, admission: Admission, observer: ResultObserver,
+                 speaker_formats: frozenset[str]) -> None:
+        self.pipeline = pipeline
+        self.admission = admission
+        self.observer = observer
+        self.speaker_formats = speaker_formats  # formats whose streams carry speaker segments
+
+    async def execute(self, request: AudioRequest, caller: Caller) -> Streaming:
+        self.admission.admit()
+        release = _once(self.admission.leave)
+        try:
+            # Decode before answering, so an upload that is not audio still gets a plain 400.
+            audio = await self.admission.run_when_free(caller.disconnected,
+                                                       lambda: self.pipeline.decoder.decode(request.file))
+        except BaseException:
+            release()
+            raise
+        send, receive = anyio.create_memory_object_stream[StreamEvent](max_buffer_size=math.inf)
+        deltas: list[str] = []
+
+        def on_segment(segment: Segment) -> None:  # called in the worker thread
+            text = segment.text.strip()
+            if not text:
+                return
+            delta = text if not deltas else " " + text
+            deltas.append(delta)
+            anyio.from_thread.run_sync(send.send_nowait, TextDelta(delta))
+
+        async def produce() -> None:
+            async with send:
+                try:
+                    result = await anyio.to_thread.run_sync(
+                        lambda: self.pipeline.run_audio(audio, request.options, on_segment=on_segment),
+                        limiter=self.admission.limiter)
+                    self.observer.observe_result(result)
+                    _log_result(result, request.response_format)
+                    if request.response_format in self.speaker_formats:
+                        for segment in result.transcript.segments:
+                            await send.send(SpeakerSegment(segment))
+                    await send.send(TextDone("".join(deltas)))
+                except DomainError as exc:
+                    await send.send(StreamFailed(exc))
+                except Exception:  # noqa: BLE001 - the stream has started: report, never drop it silently
+                    logger.exception("stream failed")
+                    await send.send(StreamFailed(None))
+                finally:
+                    release()
+
+        async def events() -> AsyncIterator[StreamEvent]:
+            async with anyio.create_task_group() as group:
+                group.start_soon(produce)
+                async with receive:
+                    async for event in receive:
+                        yield event
+
+        body = events()
+        # A client gone before the body was ever read leaves `produce` unstarted: free the slot (and
+        # the channel) when the unused generator is collected.
+        weakref.finalize(body, _abandon, send, receive, release)
+        return Streaming(body)
+
+
+def _abandon(send, receive, release: Callable[[], None]) -> None:
+    send.close()
+    receive.close()
+    release()
+
+
+def _once(action: Callable[[], None]) -> Callable[[], None]:
+    done = threading.Lock()
+
+    def run() -> None:
+        if done.acquire(blocking=False):
+            action()
+
+    return run
+
+
+def _log_result(result: TranscriptionResult, response_format: str) -> None:
+    """Bind what this request did to its one log line (app/api/middleware.py writes it)."""
+    transcript, timings = result.transcript, result.timings
+    structlog.contextvars.bind_contextvars(
+        task=transcript.task.value,
+        model=transcript.model,
+        language=transcript.language,
+        audio_seconds=round(transcript.duration, 2),
+        response_format=response_format,
+        decode_s=round(timings.decode, 3),
+        transcribe_s=round(timings.transcribe, 3),
+        align_s=round(timings.align, 3),
+        diarize_s=round(timings.diarize, 3),
+        aligner=transcript.aligner,
+    )
