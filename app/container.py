@@ -33,7 +33,7 @@ from app.adapters.formatters.vtt import VttFormatter
 from app.adapters.formatters.vtt_json import VttJsonFormatter
 from app.adapters.jobs.envelope import JobEnvelopeRenderer
 from app.adapters.jobs.local import LocalJobDispatcher
-from app.adapters.jobs.sqlite_store import SqliteJobStore
+from app.adapters.jobs.sqlite_store import SqliteJobStore, SqliteOutbox
 from app.adapters.jobs.webhook import WebhookNotifier
 from app.adapters.models.bundled import BundledModelInstaller
 from app.adapters.models.device import resolve_compute_type, resolve_cpu_threads, resolve_device
@@ -136,6 +136,12 @@ def _celery_store(url: str):
     from app.adapters.jobs.redis_store import RedisJobStore  # imports redis only when chosen
 
     return RedisJobStore(url)
+
+
+def _celery_outbox(url: str):
+    from app.adapters.jobs.redis_store import RedisOutbox
+
+    return RedisOutbox(url)
 
 
 def _celery_dispatcher(url: str, visibility_timeout: float):
@@ -297,12 +303,21 @@ class Jobs(containers.DeclarativeContainer):
             SqliteJobStore, path=providers.Callable(lambda d: d / "jobs.sqlite3", core.data_dir)),
         celery=providers.ThreadSafeSingleton(_celery_store, settings.provided.jobs.redis_url),
     )
+    outbox = providers.Selector(
+        settings.provided.jobs.backend,
+        local=providers.ThreadSafeSingleton(
+            SqliteOutbox, path=providers.Callable(lambda d: d / "jobs.sqlite3", core.data_dir)),
+        celery=providers.ThreadSafeSingleton(_celery_outbox, settings.provided.jobs.redis_url),
+    )
     envelopes = providers.ThreadSafeSingleton(JobEnvelopeRenderer, store=store, formatters=formatters)
     notifier = providers.ThreadSafeSingleton(
         WebhookNotifier,
+        outbox=outbox,
         secret=settings.provided.webhook_secret,
         allowed_hosts=settings.provided.webhook_allowed_hosts,
         envelope=envelopes.provided.render,
+        max_attempts=settings.provided.webhook_max_attempts,
+        first_retry_seconds=settings.provided.webhook_first_retry_seconds,
     )
     runner = providers.ThreadSafeSingleton(
         JobRunner, store=store, notifier=notifier, pipeline=pipeline,
@@ -318,6 +333,7 @@ class Jobs(containers.DeclarativeContainer):
         JobService, store=store, dispatcher=dispatcher, notifier=notifier,
         result_ttl_seconds=settings.provided.jobs.result_ttl_seconds,
         max_unfinished=settings.provided.jobs.max_unfinished,
+        max_unfinished_per_owner=settings.provided.jobs.max_unfinished_per_key,
     )
 
 
@@ -372,7 +388,7 @@ class Application(containers.DeclarativeContainer):
             settings.provided.jobs.backend,
             local=providers.Factory(InProcess, pipeline=pipeline, admission=http.admission, observer=http.metrics),
             celery=providers.Factory(ViaWorkers, jobs=jobs.service, admission=http.admission,
-                                     poll_seconds=JOB_POLL_SECONDS),
+                                     poll_seconds=JOB_POLL_SECONDS, timeout_seconds=settings.provided.jobs.sync_timeout_seconds),
         ),
         "async": providers.Factory(AsJob, jobs=jobs.service),
         "stream": providers.Factory(Streamed, pipeline=pipeline, admission=http.admission, observer=http.metrics,

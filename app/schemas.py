@@ -27,28 +27,36 @@ ChunkSize = Annotated[int, msgspec.Meta(ge=1, le=30)]  # seconds; Whisper sees 3
 BatchSize = Annotated[int, msgspec.Meta(ge=1, le=128)]
 SpeakerCount = Annotated[int, msgspec.Meta(ge=1, le=64)]
 Granularity = Literal["segment", "word"]
+# Every text field has a cap (characters), so nothing a client sends grows without bound: not the
+# job records that keep the options, not the decoder's prompt.
+ModelName = Annotated[str, msgspec.Meta(max_length=256)]
+FormatName = Annotated[str, msgspec.Meta(max_length=32)]
+LanguageCode = Annotated[str, msgspec.Meta(max_length=16)]
+Prompt = Annotated[str, msgspec.Meta(max_length=4096)]  # Whisper reads its last 223 tokens anyway
+Hotwords = Annotated[str, msgspec.Meta(max_length=1024)]
+CallbackUrl = Annotated[str, msgspec.Meta(max_length=2048)]
 
 
 class TranslationForm(msgspec.Struct, kw_only=True):
     """Fields of POST /v1/audio/translations besides `file`."""
 
-    model: str = ""
-    prompt: str | None = None
-    response_format: str | None = None
+    model: ModelName = ""
+    prompt: Prompt | None = None
+    response_format: FormatName | None = None
     temperature: Temperature = 0.0
     chunk_size: ChunkSize | None = None
     batch_size: BatchSize | None = None
     run_async: bool = msgspec.field(default=False, name="async")  # 202 + a job id instead of the result
-    callback_url: str | None = None  # with async: POSTed the signed result envelope when the job ends
+    callback_url: CallbackUrl | None = None  # with async: POSTed the signed result envelope when the job ends
 
 
 class TranscriptionForm(TranslationForm, kw_only=True):
     """Fields of POST /v1/audio/transcriptions besides `file` (OpenAI's, then WhisperX's)."""
 
-    language: str | None = None
+    language: LanguageCode | None = None
     timestamp_granularities: list[Granularity] = msgspec.field(default_factory=lambda: ["segment"])
     stream: bool = False
-    hotwords: str | None = None
+    hotwords: Hotwords | None = None
     suppress_numerals: bool = True
     highlight_words: bool = False
     align: bool = True

@@ -19,6 +19,19 @@ FORMATS: dict[str, tuple[str, str, int]] = {
     "flac": ("flac", "flac", 16000),
     "webm": ("webm", "libopus", 48000),
     "mp4": ("mp4", "aac", 44100),
+    "3gp": ("3gp", "aac", 16000),
+    "aac": ("adts", "aac", 44100),
+    "ac3": ("ac3", "ac3", 48000),
+    "mp2": ("mp2", "mp2", 48000),
+    "amr": ("amr", "libopencore_amrnb", 8000),
+    "aiff": ("aiff", "pcm_s16be", 16000),
+    "au": ("au", "pcm_s16be", 16000),
+    "caf": ("caf", "pcm_s16le", 16000),
+    "wv": ("wv", "wavpack", 16000),
+    "mka": ("matroska", "flac", 16000),
+    "avi": ("avi", "pcm_s16le", 16000),
+    "flv": ("flv", "libmp3lame", 44100),
+    "ts": ("mpegts", "mp2", 48000),
 }
 
 

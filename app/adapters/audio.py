@@ -1,4 +1,10 @@
-"""PyAV decoding: any container/codec FFmpeg's libraries know, without an ffmpeg binary."""
+"""PyAV decoding of uploads, without an ffmpeg binary, sandboxed.
+
+An upload is untrusted: FFmpeg's demuxers include scripts and playlists (concat, HLS, SDP, …)
+that open other files, sockets and URLs. So the upload is opened with an allow-list of audio and
+video container demuxers (`format_whitelist`) and no protocols at all (`protocol_whitelist`): the
+bytes of the upload are all FFmpeg may read.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,18 @@ from app.domain.models import Audio
 
 # An hour of 16 kHz float32 is 230 MB; grow the output in blocks instead of keeping every frame.
 _BLOCK_SAMPLES = SAMPLE_RATE * 60
+# Container demuxers an upload may be (FFmpeg names; a name matches any alias it lists, "mov" covers
+# mp4/m4a/3gp). Nothing that reads another resource: no concat, hls, dash, sdp, rtp, rtsp, image2,
+# tee, subfile, data or text demuxers.
+ALLOWED_DEMUXERS = (
+    "wav", "w64", "aiff", "au", "caf", "flac", "mp3", "aac", "ac3", "eac3", "dts", "truehd", "amr", "amrnb", "amrwb",
+    "ogg", "matroska", "webm", "mov", "mp4", "asf", "avi", "flv", "mpeg", "mpegts", "wv", "ape", "tta", "tak",
+    "gsm", "voc", "loas", "dsf", "mlp", "rm", "nut", "mpc", "mpc8", "ircam", "sox",
+)
+_SANDBOX = {
+    "format_whitelist": ",".join(ALLOWED_DEMUXERS),
+    "protocol_whitelist": "none",  # the upload is handed over as a file object; nothing else is opened
+}
 
 
 class PyAVDecoder:
@@ -27,14 +45,15 @@ class PyAVDecoder:
         except InvalidAudio:
             raise
         except (av.FFmpegError, ValueError, IndexError, EOFError, OSError) as exc:
-            raise InvalidAudio(f"The file could not be decoded as audio ({_describe(exc)}).") from exc
+            raise InvalidAudio(f"The file could not be decoded as audio ({_describe(exc)}). Send an audio or "
+                               "video file (wav, mp3, m4a, ogg, opus, flac, webm, …).") from exc
         if samples.size == 0:
             raise InvalidAudio("The file contains no audio samples.")
         return Audio(samples=samples, duration=samples.size / SAMPLE_RATE, sample_rate=SAMPLE_RATE)
 
     def _decode(self, source: BinaryIO) -> np.ndarray:
         limit = None if self.max_seconds is None else int(self.max_seconds * SAMPLE_RATE)
-        with av.open(source, mode="r", metadata_errors="ignore") as container:
+        with av.open(source, mode="r", metadata_errors="ignore", options=_SANDBOX) as container:
             if not container.streams.audio:
                 raise InvalidAudio("The file has no audio stream.")
             stream = container.streams.audio[0]

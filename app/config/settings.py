@@ -55,6 +55,8 @@ class JobsSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     result_ttl_seconds: float = 24 * 3600  # results (and the job) are forgotten after this
     max_attempts: int = 3  # worker starts before a job that keeps killing workers is failed
     max_unfinished: int = 1000  # queued + running jobs; more submissions get 429
+    max_unfinished_per_key: int = 100  # the same, per API key, so one client cannot fill the queue
+    sync_timeout_seconds: float = 3600  # celery: how long a synchronous request waits for its worker (then 504)
     redis_url: str = "redis://127.0.0.1:6379/0"  # celery: broker, result store and job state
     # celery: a job whose worker died is redelivered after this; a live worker's job is never taken
     # over (workers heartbeat), so it only bounds how long a crash delays the job.
@@ -92,8 +94,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     models: ModelsSettings = msgspec.field(default_factory=ModelsSettings)
     jobs: JobsSettings = msgspec.field(default_factory=JobsSettings)
     webui: WebUISettings = msgspec.field(default_factory=WebUISettings)
-    webhook_secret: str | None = None  # HMAC-SHA256 key for X-Signature on job callbacks
+    webhook_secret: str | None = None  # Standard Webhooks signing secret (`whsec_<base64>`, or any string)
     webhook_allowed_hosts: list[str] = []  # callback hosts allowed even if they resolve to private addresses
+    webhook_max_attempts: int = 8  # tries per callback before it is given up
+    webhook_first_retry_seconds: float = 1.0  # then 2, 4, 8, … seconds between tries
 
     @property
     def data_path(self) -> Path:

@@ -161,6 +161,27 @@ class JobQueueFull(DomainError):
         super().__init__(f"The job queue is full ({limit} unfinished jobs); retry once some have finished.")
 
 
+class JobQuotaExceeded(DomainError):
+    status = 429
+    code = "rate_limit_exceeded"
+    retry_after = RETRY_AFTER_SECONDS
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"This API key has {limit} unfinished jobs, its limit (JOBS__MAX_UNFINISHED_PER_KEY); "
+                         "retry once some have finished.")
+
+
+class JobTimedOut(DomainError):
+    """A synchronous request waited longer than JOBS__SYNC_TIMEOUT_SECONDS for its worker."""
+
+    status = 504
+    code = "timeout"
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"No worker finished this request within {seconds:g} seconds (JOBS__SYNC_TIMEOUT_SECONDS); "
+                         "send it with async=true to follow a long job.")
+
+
 class JobFailed(DomainError):
     """A job run by a worker ended in an error; a synchronous request answers with that error."""
 

@@ -183,3 +183,16 @@ class Job:
     callback_url: str | None = None
     attempts: int = 0  # worker starts; a job that keeps killing workers ends failed
     expires_at: float | None = None  # results and uploads are discarded after this
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One callback to send: kept in an outbox until the receiver took it, so a restart loses none."""
+
+    id: str  # the webhook-id: the same on every attempt, so a receiver can drop a duplicate
+    job_id: str
+    url: str
+    body: bytes
+    created_at: float
+    attempts: int = 0
+    next_attempt_at: float = 0.0

@@ -10,6 +10,7 @@ from typing import Any, BinaryIO, Protocol, runtime_checkable
 
 from app.domain.models import (
     Audio,
+    Delivery,
     Diarization,
     Job,
     JobStatus,
@@ -117,8 +118,8 @@ class JobStore(Protocol):
 
     def delete_expired(self, now: float) -> int: ...
 
-    def count_unfinished(self) -> int:
-        """Jobs queued or running."""
+    def count_unfinished(self, owner: str | None = None) -> int:
+        """Jobs queued or running (of `owner` only, when given)."""
         ...
 
 
@@ -139,8 +140,27 @@ class JobNotifier(Protocol):
         ...
 
     def notify(self, job: Job) -> None:
-        """Tell the job's `callback_url` that it ended (delivery may be retried in the background)."""
+        """Queue the call to the job's `callback_url` that it ended (it survives a restart)."""
         ...
+
+    def deliver_due(self) -> int:
+        """Send every queued call whose time has come; called periodically. Returns how many."""
+        ...
+
+
+class DeliveryOutbox(Protocol):
+    """Callbacks not yet delivered, persisted beside the jobs. Any number of processes may deliver
+    from one outbox: `claim_due` hands each due delivery to one of them at a time."""
+
+    def add(self, delivery: Delivery) -> None: ...
+
+    def claim_due(self, now: float, lease_seconds: float) -> Delivery | None:
+        """Take one delivery whose time has come; nobody else gets it for `lease_seconds`."""
+        ...
+
+    def retry_at(self, delivery_id: str, attempts: int, at: float) -> None: ...
+
+    def remove(self, delivery_id: str) -> None: ...
 
 
 class ResultObserver(Protocol):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+
 import structlog
 
 from app.config.logging import configure_logging
@@ -10,6 +13,7 @@ from app.container import Application, build_container
 from app.domain.errors import DomainError
 
 logger = structlog.get_logger(__name__)
+CALLBACK_POLL_SECONDS = 0.5  # how often a process looks for callbacks that are due
 
 
 def bootstrap(settings: Settings | None = None, *, log_level: str | None = None) -> Application:
@@ -32,3 +36,25 @@ def warm_up(container: Application) -> None:
     except DomainError as exc:
         # Keep serving: other models may load, and a later request retries this one.
         logger.error("default model failed to load", model=settings.whisper.model, error=exc.message)
+
+
+def start_callback_sender(container: Application) -> Callable[[], None]:
+    """Send due job callbacks from this process until the returned function is called."""
+    notifier = container.jobs.notifier()
+    stop = threading.Event()
+
+    def send_until_stopped() -> None:
+        while not stop.wait(CALLBACK_POLL_SECONDS):
+            try:
+                notifier.deliver_due()
+            except Exception:  # noqa: BLE001 - a broken store must not end the loop; it is retried
+                logger.exception("sending callbacks failed")
+
+    sender = threading.Thread(target=send_until_stopped, name="callbacks", daemon=True)
+    sender.start()
+
+    def stop_sending() -> None:
+        stop.set()
+        sender.join(timeout=30)
+
+    return stop_sending

@@ -29,7 +29,7 @@ from app.api.webui import webui_routes
 from app.config.settings import Settings
 from app.container import Application
 from app.domain.errors import DomainError
-from app.entrypoints.bootstrap import bootstrap, warm_up
+from app.entrypoints.bootstrap import bootstrap, start_callback_sender, warm_up
 
 logger = structlog.get_logger(__name__)
 # Multipart framing and the other form fields ride on top of the file itself.
@@ -71,10 +71,14 @@ def lifespan(container: Application):
         recovered = await anyio.to_thread.run_sync(jobs.recover)
         if recovered:
             logger.info("unfinished jobs re-queued", jobs=recovered)
-        async with anyio.create_task_group() as background:
-            background.start_soon(_expire_jobs_forever, container)
-            yield
-            background.cancel_scope.cancel()
+        stop_callbacks = start_callback_sender(container)
+        try:
+            async with anyio.create_task_group() as background:
+                background.start_soon(_expire_jobs_forever, container)
+                yield
+                background.cancel_scope.cancel()
+        finally:
+            await anyio.to_thread.run_sync(stop_callbacks)
 
     return run
 

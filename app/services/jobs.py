@@ -14,17 +14,22 @@ import time
 import uuid
 from collections.abc import Callable
 
+import structlog
+
 from app.domain.errors import (
     DomainError,
     InvalidRequest,
     JobNotFinished,
     JobNotFound,
     JobQueueFull,
+    JobQuotaExceeded,
     JobStillRunning,
 )
 from app.domain.models import Job, JobError, JobStatus, RenderOptions, Segment, Transcript, TranscriptionOptions
 from app.domain.pipeline import TranscriptionPipeline
 from app.domain.ports import JobDispatcher, JobNotifier, JobStore
+
+logger = structlog.get_logger(__name__)
 
 
 def job_error(exc: DomainError) -> JobError:
@@ -34,13 +39,14 @@ def job_error(exc: DomainError) -> JobError:
 
 class JobService:
     def __init__(self, store: JobStore, dispatcher: JobDispatcher, notifier: JobNotifier,
-                 result_ttl_seconds: float, max_unfinished: int = 1000,
+                 result_ttl_seconds: float, max_unfinished: int = 1000, max_unfinished_per_owner: int = 100,
                  clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.dispatcher = dispatcher
         self.notifier = notifier
         self.result_ttl_seconds = result_ttl_seconds
         self.max_unfinished = max_unfinished  # queued + running jobs; beyond it submissions get 429
+        self.max_unfinished_per_owner = max_unfinished_per_owner
         self.clock = clock
 
     def submit(self, owner: str, audio: bytes, options: TranscriptionOptions, render: RenderOptions,
@@ -51,10 +57,12 @@ class JobService:
             self.notifier.check(callback_url)
         if self.store.count_unfinished() >= self.max_unfinished:
             raise JobQueueFull(self.max_unfinished)
+        if self.store.count_unfinished(owner) >= self.max_unfinished_per_owner:
+            raise JobQuotaExceeded(self.max_unfinished_per_owner)
         now = self.clock()
+        # No expiry until the job ends: its result then lives result_ttl_seconds (JobRunner._finish).
         job = Job(id=f"job_{uuid.uuid4().hex}", owner=owner, status=JobStatus.QUEUED, options=options, render=render,
-                  response_format=response_format, created_at=now, updated_at=now, callback_url=callback_url,
-                  expires_at=now + self.result_ttl_seconds)
+                  response_format=response_format, created_at=now, updated_at=now, callback_url=callback_url)
         self.store.create(job, audio)
         self.dispatcher.dispatch(job.id)
         return job
@@ -153,7 +161,13 @@ class JobRunner:
             self._finish(job_id, JobStatus.FAILED, error=JobError(
                 "The server had an error while processing the job.", code="internal_error"))
             raise
-        self.store.put_result(job_id, result.transcript)
+        try:
+            self.store.put_result(job_id, result.transcript)
+        except Exception as exc:  # noqa: BLE001 - the store failed, not the job: say so and end it
+            logger.exception("job result could not be stored", job_id=job_id)
+            return self._finish(job_id, JobStatus.FAILED, error=JobError(
+                f"The job ran, but its result could not be stored ({type(exc).__name__}).",
+                code="result_not_stored"))
         return self._finish(job_id, JobStatus.SUCCEEDED, progress=1.0)
 
     def _finish(self, job_id: str, status: JobStatus, **changes) -> Job | None:

@@ -20,7 +20,7 @@ import anyio
 import anyio.from_thread
 import structlog
 
-from app.domain.errors import DomainError, JobFailed
+from app.domain.errors import DomainError, JobFailed, JobTimedOut
 from app.domain.models import (
     Job,
     RenderOptions,
@@ -149,23 +149,35 @@ class ViaWorkers:
     """The result now, computed by a job worker (JOBS__BACKEND=celery): enqueue, wait, answer as
     if it had run here."""
 
-    def __init__(self, jobs: JobService, admission: Admission, poll_seconds: float) -> None:
+    def __init__(self, jobs: JobService, admission: Admission, poll_seconds: float, timeout_seconds: float) -> None:
         self.jobs = jobs
         self.admission = admission
         self.poll_seconds = poll_seconds
+        self.timeout_seconds = timeout_seconds
 
     async def execute(self, request: AudioRequest, caller: Caller) -> Finished:
         async with self.admission.slot():
             job = await submit_job(self.jobs, request, caller)
-            while not job.status.terminal:
-                await anyio.sleep(self.poll_seconds)
-                job = await anyio.to_thread.run_sync(self.jobs.get, job.id, caller.owner)
+            with anyio.move_on_after(self.timeout_seconds):
+                while not job.status.terminal:
+                    await anyio.sleep(self.poll_seconds)
+                    job = await anyio.to_thread.run_sync(self.jobs.get, job.id, caller.owner)
+        if not job.status.terminal:
+            await anyio.to_thread.run_sync(self._forget, job.id, caller.owner)
+            raise JobTimedOut(self.timeout_seconds)
         if job.error is not None:
             error = job.error
             raise JobFailed(error.message, status=error.status, param=error.param, code=error.code)
         _, transcript = await anyio.to_thread.run_sync(self.jobs.result, job.id, caller.owner)
         await anyio.to_thread.run_sync(self.jobs.delete, job.id, caller.owner)  # nobody will fetch it again
         return Finished(transcript, request.render, request.response_format)
+
+    def _forget(self, job_id: str, owner: str) -> None:
+        """Nobody waits for it any more: cancel it if no worker took it (a running one just expires)."""
+        try:
+            self.jobs.delete(job_id, owner)
+        except DomainError:
+            pass
 
 
 class AsJob:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import base64
 import json
 import threading
 import time
@@ -18,6 +17,7 @@ from app.domain.errors import InvalidRequest
 from app.entrypoints.http import create_app
 from tests.conftest import audio_file, pin
 from tests.fake_server import fake_container
+from tests.webhooks import verify_standard_webhook
 from tests.fakes import FakeDecoder, FakeTranscriber
 
 URL = "/v1/audio/transcriptions"
@@ -171,9 +171,11 @@ class Receiver(BaseHTTPRequestHandler):
         pass
 
 
-@pin(WEBHOOK_SECRET="whsec-test", WEBHOOK_ALLOWED_HOSTS="127.0.0.1")
+SECRET = "whsec_" + base64.b64encode(b"a shared secret of the receiver").decode()
+
+
+@pin(WEBHOOK_SECRET=SECRET, WEBHOOK_ALLOWED_HOSTS="127.0.0.1", WEBHOOK_FIRST_RETRY_SECONDS="0.05")
 def test_callback_is_signed_retried_and_carries_the_result(container):
-    container.jobs.notifier().first_delay = 0.05
     receiver = HTTPServer(("127.0.0.1", 0), Receiver)
     Receiver.received = []
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
@@ -188,9 +190,12 @@ def test_callback_is_signed_retried_and_carries_the_result(container):
         receiver.shutdown()
         receiver.server_close()
     assert len(Receiver.received) == 2, "one failed attempt, then one delivery"
-    headers, body = Receiver.received[-1]
-    expected = "sha256=" + hmac.new(b"whsec-test", body, hashlib.sha256).hexdigest()
-    assert hmac.compare_digest(headers["X-Signature"], expected)
+    (first_headers, _), (headers, body) = Receiver.received
+    verify_standard_webhook(headers, body, SECRET)
+    assert first_headers["webhook-id"] == headers["webhook-id"], "a retry keeps its id: receivers drop duplicates"
+    assert not any(h.lower() == "x-signature" for h in headers)
+    with pytest.raises(AssertionError):  # the signature covers the body: a changed one fails
+        verify_standard_webhook(headers, body.replace(b"succeeded", b"failed"), SECRET)
     envelope = json.loads(body)
     assert envelope["id"] == accepted["id"] and envelope["status"] == "succeeded"
     assert envelope["result"].startswith("1\n00:00:00,000 --> ")
@@ -200,6 +205,8 @@ def test_callback_is_signed_retried_and_carries_the_result(container):
     "http://127.0.0.1/hook", "http://localhost:8080/hook", "http://10.1.2.3/hook", "http://192.168.0.10/hook",
     "http://169.254.169.254/latest/meta-data", "http://100.64.0.1/hook", "http://[::1]/hook", "http://[fd00::1]/",
     "http://0.0.0.0/", "ftp://example.com/hook", "not a url", "http://no-such-host.invalid/hook",
+    "http://example.com:99999/", "http://[::1/", f"http://{'a' * 64}.example.com/", "http://[::ffff:127.0.0.1]/",
+    "http://[64:ff9b::7f00:1]/", "http://[2002:7f00:1::]/", "http://user:pw@example.com/", "https://x.io/" + "a" * 2100,
 ])
 def test_callbacks_to_internal_or_bad_urls_are_refused_at_submit(client, url):
     response = client.post(URL, files=audio_file(), data={"async": "true", "callback_url": url})
@@ -212,7 +219,7 @@ def test_callback_url_checks():
     rebinding = lambda host, port: ["93.184.215.14", "10.0.0.5"]  # noqa: E731 - one inward address is enough
     with pytest.raises(InvalidRequest):
         check_callback_url("https://hooks.example.com/x", [], resolve=rebinding)
-    mapped = lambda host, port: ["::ffff:127.0.0.1"]  # noqa: E731
-    with pytest.raises(InvalidRequest):
-        check_callback_url("https://hooks.example.com/x", [], resolve=mapped)
+    for embedded in ("::ffff:127.0.0.1", "64:ff9b::7f00:1", "::127.0.0.1", "2002:7f00:1::1", "2001:0:7f00:1::1"):
+        with pytest.raises(InvalidRequest):
+            check_callback_url("https://hooks.example.com/x", [], resolve=lambda host, port, a=embedded: [a])
     check_callback_url("http://hooks.internal/x", ["hooks.internal"], resolve=rebinding)  # allowed by the operator

@@ -34,3 +34,15 @@ def test_bad_input_corpus_is_400_and_the_server_keeps_serving(client, payload):
     assert response.status_code == 400
     assert set(response.json()["error"]) == {"message", "type", "param", "code", "request_id"}
     assert client.post(URL, files=audio_file()).status_code == 200
+
+
+@pytest.mark.parametrize(("field", "cap"), [
+    ("model", 256), ("prompt", 4096), ("response_format", 32), ("language", 16), ("hotwords", 1024),
+    ("callback_url", 2048),
+])
+def test_every_text_field_has_a_cap(client, field, cap):
+    extra = {"async": "true"} if field == "callback_url" else {}
+    over = client.post(URL, files=audio_file(), data={field: "a" * (cap + 1), **extra})
+    assert over.status_code == 400, over.text
+    error = over.json()["error"]
+    assert error["param"] == field and f"length <= {cap}" in error["message"]

@@ -38,11 +38,13 @@ def test_metrics_count_requests_stages_audio_and_models(client, fake_models):
 
 def test_labels_stay_bounded_whatever_clients_send(client):
     for i in range(5):
+        client.request(f"XYZZY{i}", "/v1/models")  # made-up methods
         client.get(f"/v1/no-such-route-{i}")
         client.get(f"/v1/models/made-up-model-{i}")
         client.post("/v1/audio/transcriptions", files=audio_file(), data={"model": f"made-up-{i}"})
     text = client.get("/metrics").text
-    assert "made-up" not in text and "no-such-route" not in text
+    assert "made-up" not in text and "no-such-route" not in text and "XYZZY" not in text
+    assert sample(text, "whisperx_http_requests_total", route="unmatched", method="OTHER", status="405") == 5
     assert sample(text, "whisperx_http_requests_total", route="unmatched", method="GET", status="404") == 5
     assert sample(text, "whisperx_http_requests_total", route="/v1/models/{model_id}", method="GET", status="404") == 5
 

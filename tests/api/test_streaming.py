@@ -5,9 +5,7 @@ import threading
 
 import httpx
 import openai
-from litestar.testing import TestClient
 
-from app.entrypoints.http import create_app
 from tests.conftest import audio_file
 
 URL = "/v1/audio/transcriptions"

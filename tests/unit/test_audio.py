@@ -59,3 +59,31 @@ def test_audio_longer_than_the_limit_is_refused():
 def test_long_audio_is_decoded_without_overshooting_its_buffer():
     audio = PyAVDecoder().decode(io.BytesIO(tone_wav(75)))  # longer than one growth block of 60 s
     assert audio.samples.size == 75 * 16000 and audio.duration == pytest.approx(75.0)
+
+
+# Files that make FFmpeg open something else: a local file (concat script, HLS playlist) or a
+# network socket (SDP session). The upload may be any bytes, so each must be refused, not followed.
+SCRIPTS = {
+    "ffconcat with a relative path": b"ffconcat version 1.0\nfile 'tests/fixtures/en_fox.wav'\n",
+    "ffconcat with an absolute path": f"ffconcat version 1.0\nfile '{SPEECH}'\n".encode(),
+    "HLS playlist": (b"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n" + str(SPEECH).encode()
+                     + b"\n#EXT-X-ENDLIST\n"),
+    "SDP session": b"v=0\no=- 0 0 IN IP4 127.0.0.1\ns=x\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 5004 RTP/AVP 0\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_uploads_that_point_elsewhere_are_refused(name, monkeypatch):
+    monkeypatch.chdir(FIXTURES.parents[1])  # where the relative path in the concat script resolves
+    with pytest.raises(InvalidAudio) as error:
+        PyAVDecoder().decode(io.BytesIO(SCRIPTS[name]))
+    assert error.value.param == "file"
+
+
+def test_the_same_concat_script_is_what_ffmpeg_would_follow(monkeypatch):
+    """Proves the script above is a real attack: PyAV without our sandbox reads the local file."""
+    import av
+
+    monkeypatch.chdir(FIXTURES.parents[1])
+    with av.open(io.BytesIO(SCRIPTS["ffconcat with a relative path"])) as container:
+        assert container.format.name == "concat" and container.streams.audio

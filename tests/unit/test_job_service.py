@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from app.adapters.jobs.sqlite_store import SqliteJobStore
-from app.domain.errors import InvalidAudio, JobNotFound, JobStillRunning
+from app.domain.errors import InvalidAudio, JobNotFound, JobQuotaExceeded, JobStillRunning
 from app.domain.models import JobStatus, RenderOptions, TranscriptionOptions
 from app.domain.pipeline import TranscriptionPipeline
 from app.services.jobs import JobRunner, JobService
@@ -79,7 +79,44 @@ def test_other_owners_and_expired_jobs_are_not_found(jobs):
     job = submit(jobs)
     with pytest.raises(JobNotFound):
         jobs.service.get(job.id, "mallory")
+    jobs.runner.run(job.id)
     jobs.clock.now += 61
     with pytest.raises(JobNotFound):
         jobs.service.get(job.id, "alice")
     assert jobs.service.expire() == 1
+
+
+def test_expiry_counts_from_the_jobs_end_not_its_submission(jobs):
+    job = submit(jobs)
+    jobs.clock.now += 3600  # queued (or running) far past the result TTL
+    assert jobs.service.expire() == 0
+    assert jobs.runner.run(job.id).status is JobStatus.SUCCEEDED
+    jobs.clock.now += 59
+    assert jobs.service.expire() == 0 and jobs.service.result(job.id, "alice")[1].text
+    jobs.clock.now += 2
+    assert jobs.service.expire() == 1
+
+
+def test_a_result_that_cannot_be_stored_ends_the_job_failed(jobs, monkeypatch):
+    job = submit(jobs)
+
+    def disk_full(job_id, transcript):
+        raise OSError("database or disk is full")
+
+    monkeypatch.setattr(jobs.store, "put_result", disk_full)
+    failed = jobs.runner.run(job.id)
+    assert failed.status is JobStatus.FAILED and failed.error.code == "result_not_stored"
+    assert jobs.service.get(job.id, "alice").status is JobStatus.FAILED
+
+
+def test_one_key_cannot_fill_the_queue(tmp_path):
+    store = SqliteJobStore(tmp_path / "jobs.sqlite3")
+    service = JobService(store, RecordingDispatcher(), NoCallbacks(), result_ttl_seconds=60, max_unfinished=10,
+                         max_unfinished_per_owner=2, clock=Clock())
+    options = TranscriptionOptions(model="base")
+    for _ in range(2):
+        service.submit("alice", b"2.0", options, RenderOptions(), "json")
+    with pytest.raises(JobQuotaExceeded) as refused:
+        service.submit("alice", b"2.0", options, RenderOptions(), "json")
+    assert refused.value.status == 429 and refused.value.retry_after
+    assert service.submit("bob", b"2.0", options, RenderOptions(), "json").owner == "bob"  # others still get in

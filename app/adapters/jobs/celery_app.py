@@ -13,13 +13,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-import structlog
 from celery import Celery
 
 from app.domain.errors import JobStillRunning
 from app.domain.ports import JobStore
 
-logger = structlog.get_logger(__name__)
 TASK_NAME = "whisperx_api_server.run_job"
 QUEUE = "whisperx-jobs"
 STALE_HEARTBEATS = 4  # a running job silent for this many heartbeats lost its worker

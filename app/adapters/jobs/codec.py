@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import msgspec
 
-from app.domain.models import Job
-from app.domain.models import Transcript
+from app.domain.models import Delivery, Job, Transcript
 
 _job_decoder = msgspec.json.Decoder(Job)
 _transcript_decoder = msgspec.json.Decoder(Transcript)
+_delivery_decoder = msgspec.json.Decoder(Delivery)
 
 
-def encode(value: Job | Transcript) -> bytes:
+def encode(value: Job | Transcript | Delivery) -> bytes:
     return msgspec.json.encode(value)
+
+
+def decode_delivery(data: bytes) -> Delivery:
+    return _delivery_decoder.decode(data)
 
 
 def decode_job(data: bytes) -> Job:

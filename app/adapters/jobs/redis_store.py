@@ -14,9 +14,8 @@ from typing import Any
 
 import redis
 
-from app.adapters.jobs.codec import decode_job, decode_transcript, encode
-from app.domain.models import Job, JobStatus
-from app.domain.models import Transcript
+from app.adapters.jobs.codec import decode_delivery, decode_job, decode_transcript, encode
+from app.domain.models import Delivery, Job, JobStatus, Transcript
 
 PREFIX = "wxas"
 UNFINISHED = f"{PREFIX}:unfinished"  # ids of queued and running jobs, to bound the queue
@@ -76,12 +75,13 @@ class RedisJobStore:
         self.redis.delete(_key("job", job_id), _key("audio", job_id), _key("result", job_id))
         self.redis.srem(UNFINISHED, job_id)
 
-    def count_unfinished(self) -> int:
+    def count_unfinished(self, owner: str | None = None) -> int:
         ids = [member.decode() for member in self.redis.smembers(UNFINISHED)]
-        gone = [job_id for job_id in ids if not self.redis.exists(_key("job", job_id))]  # expired unseen
+        jobs = {job_id: self.get(job_id) for job_id in ids}  # bounded by JOBS__MAX_UNFINISHED
+        gone = [job_id for job_id, job in jobs.items() if job is None]  # expired unseen
         if gone:
             self.redis.srem(UNFINISHED, *gone)
-        return len(ids) - len(gone)
+        return sum(1 for job in jobs.values() if job is not None and (owner is None or job.owner == owner))
 
     def delete_expired(self, now: float) -> int:
         return 0  # Redis expires the keys itself
@@ -114,3 +114,55 @@ class RedisJobStore:
             at = math.ceil(job.expires_at)
             for kind in ("job", "audio", "result"):
                 pipe.expireat(_key(kind, job.id), at)
+
+
+OUTBOX = f"{PREFIX}:outbox"  # delivery ids scored by their next attempt's time
+
+
+class RedisOutbox:
+    """DeliveryOutbox on Redis: any API replica or worker sends what is due, one sender per delivery."""
+
+    def __init__(self, url: str) -> None:
+        self.redis = redis.Redis.from_url(url)
+
+    def add(self, delivery: Delivery) -> None:
+        with self.redis.pipeline() as pipe:
+            pipe.set(_key("delivery", delivery.id), encode(delivery))
+            pipe.zadd(OUTBOX, {delivery.id: delivery.next_attempt_at})
+            pipe.execute()
+
+    def claim_due(self, now: float, lease_seconds: float) -> Delivery | None:
+        with self.redis.pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(OUTBOX)
+                    due = pipe.zrangebyscore(OUTBOX, "-inf", now, start=0, num=1)
+                    if not due:
+                        return None
+                    delivery_id = due[0].decode()
+                    pipe.multi()
+                    pipe.zadd(OUTBOX, {delivery_id: now + lease_seconds}, xx=True)
+                    pipe.execute()
+                except redis.WatchError:
+                    continue  # another sender claimed one first: look again
+                data = self.redis.get(_key("delivery", delivery_id))
+                if data is None:  # removed meanwhile
+                    self.redis.zrem(OUTBOX, delivery_id)
+                    continue
+                return decode_delivery(data)
+
+    def retry_at(self, delivery_id: str, attempts: int, at: float) -> None:
+        data = self.redis.get(_key("delivery", delivery_id))
+        if data is None:
+            return
+        with self.redis.pipeline() as pipe:
+            pipe.set(_key("delivery", delivery_id), encode(replace(decode_delivery(data), attempts=attempts,
+                                                                   next_attempt_at=at)))
+            pipe.zadd(OUTBOX, {delivery_id: at}, xx=True)
+            pipe.execute()
+
+    def remove(self, delivery_id: str) -> None:
+        with self.redis.pipeline() as pipe:
+            pipe.zrem(OUTBOX, delivery_id)
+            pipe.delete(_key("delivery", delivery_id))
+            pipe.execute()

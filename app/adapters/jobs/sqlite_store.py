@@ -9,9 +9,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from app.adapters.jobs.codec import decode_job, decode_transcript, encode
-from app.domain.models import Job, JobStatus
-from app.domain.models import Transcript
+from app.adapters.jobs.codec import decode_delivery, decode_job, decode_transcript, encode
+from app.domain.models import Delivery, Job, JobStatus, Transcript
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -84,9 +83,11 @@ class SqliteJobStore:
         with self._lock:
             return self._db.execute("DELETE FROM jobs WHERE expires_at < ?", (now,)).rowcount
 
-    def count_unfinished(self) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM jobs WHERE status IN (?, ?)",
-                                (JobStatus.QUEUED.value, JobStatus.RUNNING.value)).fetchone()[0]
+    def count_unfinished(self, owner: str | None = None) -> int:
+        if owner is None:
+            return self._db.execute("SELECT COUNT(*) FROM jobs WHERE status IN (?, ?)",
+                                    (JobStatus.QUEUED.value, JobStatus.RUNNING.value)).fetchone()[0]
+        return sum(job.owner == owner for job in self.unfinished())  # bounded by JOBS__MAX_UNFINISHED
 
     def unfinished(self) -> list[Job]:
         """Jobs a previous process left queued or running."""
@@ -100,3 +101,50 @@ class SqliteJobStore:
 
     def close(self) -> None:
         self._db.close()
+
+
+_OUTBOX_SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    id TEXT PRIMARY KEY,
+    next_attempt_at REAL NOT NULL,
+    delivery BLOB NOT NULL
+)
+"""
+
+
+class SqliteOutbox:
+    """DeliveryOutbox in the jobs database: callbacks survive a restart like the jobs do."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(_OUTBOX_SCHEMA)
+        self._lock = threading.Lock()
+
+    def add(self, delivery: Delivery) -> None:
+        with self._lock:
+            self._db.execute("INSERT INTO deliveries (id, next_attempt_at, delivery) VALUES (?, ?, ?)",
+                             (delivery.id, delivery.next_attempt_at, encode(delivery)))
+
+    def claim_due(self, now: float, lease_seconds: float) -> Delivery | None:
+        with self._lock:
+            row = self._db.execute("SELECT delivery FROM deliveries WHERE next_attempt_at <= ? "
+                                   "ORDER BY next_attempt_at LIMIT 1", (now,)).fetchone()
+            if row is None:
+                return None
+            delivery = decode_delivery(row[0])
+            self._db.execute("UPDATE deliveries SET next_attempt_at = ? WHERE id = ?", (now + lease_seconds, delivery.id))
+            return delivery
+
+    def retry_at(self, delivery_id: str, attempts: int, at: float) -> None:
+        with self._lock:
+            row = self._db.execute("SELECT delivery FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
+            if row is not None:
+                changed = replace(decode_delivery(row[0]), attempts=attempts, next_attempt_at=at)
+                self._db.execute("UPDATE deliveries SET next_attempt_at = ?, delivery = ? WHERE id = ?",
+                                 (at, encode(changed), delivery_id))
+
+    def remove(self, delivery_id: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM deliveries WHERE id = ?", (delivery_id,))

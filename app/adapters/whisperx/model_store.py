@@ -35,6 +35,18 @@ class ScoredWhisperModel(WhisperModel):
 
     name: str = ""
 
+    def prompt_tokens(self, tokenizer: Tokenizer, prompt: str | None, hotwords: str | None) -> list[int]:
+        """faster-whisper's decoder prompt, with `hotwords` and `prompt` sharing one budget of half the
+        context (223 tokens, as Whisper keeps for a prompt): hotwords first, then the prompt's last
+        tokens, as OpenAI documents ("only the final 224 tokens are considered"). faster-whisper gives
+        each half the context, and both together overflow the 448 positions the decoder has."""
+        budget = self.max_length // 2 - 1
+        hot = tokenizer.encode(" " + hotwords.strip())[:budget] if hotwords and hotwords.strip() else []
+        room = budget - len(hot)
+        previous = tokenizer.encode(" " + prompt.strip())[-room:] if prompt and prompt.strip() and room > 0 else []
+        tokens = [tokenizer.sot_prev, *hot, *previous] if hot or previous else []
+        return [*tokens, *tokenizer.sot_sequence, tokenizer.no_timestamps]
+
     def decode_batch(
         self,
         features: np.ndarray,
@@ -43,8 +55,7 @@ class ScoredWhisperModel(WhisperModel):
         temperature: float,
         encoder_output=None,
     ) -> list[Decoded]:
-        previous = tokenizer.encode(" " + options.initial_prompt.strip()) if options.initial_prompt else []
-        prompt = self.get_prompt(tokenizer, previous, without_timestamps=True, hotwords=options.hotwords)
+        prompt = self.prompt_tokens(tokenizer, options.initial_prompt, options.hotwords)
         if encoder_output is None:
             encoder_output = self.encode(features)
         if temperature > 0:
