@@ -53,7 +53,7 @@ from app.config.settings import Settings, SettingsError
 from app.domain.errors import DomainError, ModelNotFound
 from app.domain.pipeline import TranscriptionPipeline
 from app.domain.ports import ModelStore
-from app.services.admission import Admission
+from app.services.admission import Admission, UploadGate
 from app.services.jobs import JobRunner, JobService
 from app.services.transcription import AsJob, InProcess, Streamed, TranscriptionService, ViaWorkers
 
@@ -85,6 +85,15 @@ def _optional_path(value: str | None) -> Path | None:
 def _downloads_allowed(settings: Settings) -> bool:
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
     return settings.allow_downloads and not offline
+
+
+def _downloadable(settings: Settings) -> list[str] | None:
+    """MODELS__DOWNLOADABLE (faster-whisper's names when unset), plus every MODELS__ALLOWED name."""
+    if settings.models.downloadable is None:
+        from faster_whisper.utils import available_models
+
+        return [*available_models(), *settings.models.allowed]
+    return [*settings.models.downloadable, *settings.models.allowed]
 
 
 def _first(names) -> str | None:
@@ -174,10 +183,12 @@ class Transcription(containers.DeclarativeContainer):
         installer=bundled_models,
         models_dir=providers.Callable(_optional_path, settings.provided.whisper.models_dir),
         allow_download=core.downloads_allowed,
+        downloadable=providers.Callable(_downloadable, settings),
     )
     whisper_models = providers.ThreadSafeSingleton(
         WhisperModelStore, resolver=model_resolver, device=core.device, compute_type=core.compute_type,
-        cpu_threads=core.cpu_threads,
+        cpu_threads=core.cpu_threads, max_loaded=settings.provided.models.max_loaded,
+        idle_seconds=settings.provided.models.idle_unload_seconds,
     )
     vad = providers.Selector(
         settings.provided.whisper.vad_method,
@@ -210,6 +221,8 @@ class Alignment(containers.DeclarativeContainer):
         model_names=settings.provided.alignment.models,
         allow_download=core.downloads_allowed,
         download_dir=None,
+        max_loaded=settings.provided.models.max_loaded,
+        idle_seconds=settings.provided.models.idle_unload_seconds,
     )
     cross_attention_aligner = providers.ThreadSafeSingleton(CrossAttentionAligner,
                                                             models=transcription.whisper_models)
@@ -242,10 +255,13 @@ class Diarization(containers.DeclarativeContainer):
     pyannote_models = providers.ThreadSafeSingleton(
         PyannoteModelStore,
         default_model=settings.provided.diarization.model,
+        allowed_models=settings.provided.diarization.models,
         device=core.device,
         token=settings.provided.hf_token,
         cache_dir=None,
         allow_download=core.downloads_allowed,
+        max_loaded=settings.provided.models.max_loaded,
+        idle_seconds=settings.provided.models.idle_unload_seconds,
     )
     segmentation_model = providers.ThreadSafeSingleton(SegmentationModel, device=core.device)
     voice_encoder = providers.ThreadSafeSingleton(VoiceEncoder, device=core.device)
@@ -347,6 +363,8 @@ class HttpPolicy(containers.DeclarativeContainer):
         anyio.CapacityLimiter, providers.Callable(lambda n: max(1, n), settings.provided.max_concurrent_transcriptions))
     admission = providers.ThreadSafeSingleton(
         Admission, limiter, providers.Callable(lambda n: max(0, n), settings.provided.max_queued_requests))
+    uploads = providers.ThreadSafeSingleton(UploadGate, settings.provided.max_concurrent_uploads,
+                                            settings.provided.upload_timeout_seconds)
     metrics = providers.ThreadSafeSingleton(Metrics, admission, stage_stores)
     api_keys = providers.ThreadSafeSingleton(load_api_keys, settings)
 
@@ -414,6 +432,9 @@ class _NoModels:
 
     def unload(self, name: str) -> bool:
         return False
+
+    def unload_idle(self) -> list[str]:
+        return []
 
 
 def _models_of(adapter) -> object:

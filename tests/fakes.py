@@ -135,6 +135,9 @@ class FakeModelStore:
             return True
         return False
 
+    def unload_idle(self) -> list[str]:
+        return []
+
 
 class RecordingDispatcher:
     """A JobDispatcher that only records what it was handed (the test runs the job itself)."""

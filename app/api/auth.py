@@ -90,8 +90,10 @@ def api_key_guard(keys: ApiKeys):
 
 
 def admin_guard(keys: ApiKeys):
+    """Model management: with any key configured, admin keys only (none configured: nobody); with no
+    keys at all (a server on localhost), anyone, within the model allow-lists."""
     def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-        if keys.admins and not keys.is_admin(bearer(connection)):
+        if keys.enabled and not keys.is_admin(bearer(connection)):
             raise PermissionDeniedException("Loading and unloading models needs an admin key (ADMIN_API_KEYS).")
     return guard
 

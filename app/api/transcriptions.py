@@ -16,6 +16,7 @@ from app.api.params import AudioRequestParser
 from app.api.sse import sse_response
 from app.domain.errors import ClientGone
 from app.domain.ports import Formatter
+from app.services.admission import UploadGate
 from app.schemas import ErrorEvent, JobAccepted, TextDeltaEvent, TextDoneEvent, diarized_segment, job_view
 from app.services.transcription import (
     Accepted,
@@ -40,19 +41,19 @@ class AudioController(Controller):
     @post("/transcriptions", status_code=200, operation_id="createTranscription",
           operation_class=TranscriptionOperation)
     async def create_transcription(
-        self, request: Request, parser: NamedDependency[AudioRequestParser],
+        self, request: Request, parser: NamedDependency[AudioRequestParser], uploads: NamedDependency[UploadGate],
         transcription_service: NamedDependency[TranscriptionService], formatters: NamedDependency[Formatters],
     ) -> Response[bytes | str | JobAccepted] | Stream:
-        audio_request = parser.transcription(await read_form(request))
+        audio_request = parser.transcription(await uploads.receive(lambda: read_form(request)))
         return render(await transcription_service.handle(audio_request, caller(request)), formatters)
 
     @post("/translations", status_code=200, operation_id="createTranslation",
           operation_class=TranslationOperation)
     async def create_translation(
-        self, request: Request, parser: NamedDependency[AudioRequestParser],
+        self, request: Request, parser: NamedDependency[AudioRequestParser], uploads: NamedDependency[UploadGate],
         transcription_service: NamedDependency[TranscriptionService], formatters: NamedDependency[Formatters],
     ) -> Response[bytes | str | JobAccepted] | Stream:
-        audio_request = parser.translation(await read_form(request))
+        audio_request = parser.translation(await uploads.receive(lambda: read_form(request)))
         return render(await transcription_service.handle(audio_request, caller(request)), formatters)
 
 

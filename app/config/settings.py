@@ -38,10 +38,16 @@ class AlignmentSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
 
 class DiarizationSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     model: str = "pyannote/speaker-diarization-community-1"
+    models: list[str] = []  # further pyannote pipelines (hub ids or paths) /diarize_models/load may load
 
 
 class ModelsSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     allowed: list[str] = []  # when set, the only model names clients may load (besides the default)
+    # Hub repositories a client's model name may download (or read from the hub cache); unset means
+    # faster-whisper's own model names (tiny … large-v3, distil-*, turbo). MODELS__ALLOWED adds to it.
+    downloadable: list[str] | None = None
+    max_loaded: int = 3  # models kept loaded per stage; the least recently used one (never one in use) goes
+    idle_unload_seconds: float = 0  # unload a model nobody used for this long (0: keep loaded)
 
 
 class BackendSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -87,6 +93,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     max_concurrent_transcriptions: int = 1
     shutdown_grace_seconds: float = 30.0  # on SIGTERM: how long in-flight requests may take to finish
     max_queued_requests: int = 16  # waiting beyond the running ones; more get 429 + Retry-After
+    max_concurrent_uploads: int = 32  # request bodies being received at once; more get 429
+    upload_timeout_seconds: float = 300  # a request body must arrive within this (408 after it)
     whisper: WhisperSettings = msgspec.field(default_factory=WhisperSettings)
     alignment: AlignmentSettings = msgspec.field(default_factory=AlignmentSettings)
     diarization: DiarizationSettings = msgspec.field(default_factory=DiarizationSettings)

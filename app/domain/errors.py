@@ -122,6 +122,29 @@ class Draining(DomainError):
         super().__init__("The server is shutting down; retry on another instance or in a moment.")
 
 
+class UploadsBusy(DomainError):
+    """More uploads streaming in at once than MAX_CONCURRENT_UPLOADS."""
+
+    status = 429
+    code = "rate_limit_exceeded"
+    retry_after = RETRY_AFTER_SECONDS
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The server is receiving {limit} uploads already (MAX_CONCURRENT_UPLOADS); retry after "
+                         f"{RETRY_AFTER_SECONDS} seconds.")
+
+
+class UploadTimedOut(DomainError):
+    """The request body did not arrive within UPLOAD_TIMEOUT_SECONDS."""
+
+    status = 408
+    code = "upload_timeout"
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"The upload did not arrive within {seconds:g} seconds (UPLOAD_TIMEOUT_SECONDS).",
+                         param="file")
+
+
 class ClientGone(DomainError):
     """The client disconnected before its request was served (mid-upload or while queued)."""
 

@@ -88,6 +88,10 @@ class ModelStore(Protocol):
         """Drop a model from memory; False if it was not loaded."""
         ...
 
+    def unload_idle(self) -> list[str]:
+        """Drop the models unused for longer than MODELS__IDLE_UNLOAD_SECONDS; returns their names."""
+        ...
+
 
 class JobStore(Protocol):
     """Where jobs, their uploads and their results live. `transition` is atomic: of two workers

@@ -13,7 +13,7 @@ from app.container import Application, build_container
 from app.domain.errors import DomainError
 
 logger = structlog.get_logger(__name__)
-CALLBACK_POLL_SECONDS = 0.5  # how often a process looks for callbacks that are due
+HOUSEKEEPING_SECONDS = 0.5  # how often a process looks for due callbacks and idle models
 
 
 def bootstrap(settings: Settings | None = None, *, log_level: str | None = None) -> Application:
@@ -38,23 +38,27 @@ def warm_up(container: Application) -> None:
         logger.error("default model failed to load", model=settings.whisper.model, error=exc.message)
 
 
-def start_callback_sender(container: Application) -> Callable[[], None]:
-    """Send due job callbacks from this process until the returned function is called."""
+def start_housekeeping(container: Application) -> Callable[[], None]:
+    """Until the returned function is called, this process sends due job callbacks and unloads
+    models idle past MODELS__IDLE_UNLOAD_SECONDS."""
     notifier = container.jobs.notifier()
+    stores = container.stage_stores()
     stop = threading.Event()
 
-    def send_until_stopped() -> None:
-        while not stop.wait(CALLBACK_POLL_SECONDS):
+    def work_until_stopped() -> None:
+        while not stop.wait(HOUSEKEEPING_SECONDS):
             try:
                 notifier.deliver_due()
+                for store in stores.values():
+                    store.unload_idle()
             except Exception:  # noqa: BLE001 - a broken store must not end the loop; it is retried
-                logger.exception("sending callbacks failed")
+                logger.exception("housekeeping failed")
 
-    sender = threading.Thread(target=send_until_stopped, name="callbacks", daemon=True)
-    sender.start()
+    worker = threading.Thread(target=work_until_stopped, name="housekeeping", daemon=True)
+    worker.start()
 
-    def stop_sending() -> None:
+    def stop_working() -> None:
         stop.set()
-        sender.join(timeout=30)
+        worker.join(timeout=30)
 
-    return stop_sending
+    return stop_working

@@ -29,7 +29,7 @@ from app.api.webui import webui_routes
 from app.config.settings import Settings
 from app.container import Application
 from app.domain.errors import DomainError
-from app.entrypoints.bootstrap import bootstrap, start_callback_sender, warm_up
+from app.entrypoints.bootstrap import bootstrap, start_housekeeping, warm_up
 
 logger = structlog.get_logger(__name__)
 # Multipart framing and the other form fields ride on top of the file itself.
@@ -50,6 +50,7 @@ def dependencies(container: Application) -> dict[str, Provide]:
         "jobs": _provide(container.jobs.service),
         "stages": _provide(container.stages),
         "admission": _provide(container.http.admission),
+        "uploads": _provide(container.http.uploads),
         "metrics": _provide(container.http.metrics),
     }
 
@@ -71,14 +72,14 @@ def lifespan(container: Application):
         recovered = await anyio.to_thread.run_sync(jobs.recover)
         if recovered:
             logger.info("unfinished jobs re-queued", jobs=recovered)
-        stop_callbacks = start_callback_sender(container)
+        stop_housekeeping = start_housekeeping(container)
         try:
             async with anyio.create_task_group() as background:
                 background.start_soon(_expire_jobs_forever, container)
                 yield
                 background.cancel_scope.cancel()
         finally:
-            await anyio.to_thread.run_sync(stop_callbacks)
+            await anyio.to_thread.run_sync(stop_housekeeping)
 
     return run
 

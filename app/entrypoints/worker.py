@@ -14,7 +14,7 @@ import structlog
 from app.adapters.jobs.celery_app import celery_app, register_job_task, run_worker
 from app.config.settings import SettingsError
 from app.container import Application
-from app.entrypoints.bootstrap import bootstrap, start_callback_sender, warm_up
+from app.entrypoints.bootstrap import bootstrap, start_housekeeping, warm_up
 
 logger = structlog.get_logger(__name__)
 
@@ -28,11 +28,11 @@ def serve_jobs(container: Application) -> None:
     register_job_task(app, container.jobs.runner().run, container.jobs.store(), settings.jobs.heartbeat_seconds)
     name = f"wxas-{os.getpid()}-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
     logger.info("worker ready", name=name, redis=settings.jobs.redis_url.split("@")[-1])
-    stop_callbacks = start_callback_sender(container)  # jobs this worker ends call back from here too
+    stop_housekeeping = start_housekeeping(container)  # callbacks of the jobs it ends; idle models
     try:
         run_worker(app, name)
     finally:
-        stop_callbacks()
+        stop_housekeeping()
 
 
 def main() -> int:

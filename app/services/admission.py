@@ -12,11 +12,34 @@ from typing import TypeVar
 
 import anyio
 
-from app.domain.errors import ClientGone, Draining, Overloaded
+from app.domain.errors import ClientGone, Draining, Overloaded, UploadsBusy, UploadTimedOut
 
 T = TypeVar("T")
 # Returns when the client has hung up (the HTTP edge watches its connection for that).
 Disconnected = Callable[[], Awaitable[None]]
+
+
+class UploadGate:
+    """Bounds the uploads being received at once and how long one may take, so slow or stalled
+    clients cannot pile up connections and spooled files before admission sees them."""
+
+    def __init__(self, max_concurrent: int, timeout_seconds: float) -> None:
+        self.max_concurrent = max_concurrent
+        self.timeout_seconds = timeout_seconds
+        self.receiving = 0  # mutated on the event loop only
+
+    async def receive(self, read: Callable[[], Awaitable[T]]) -> T:
+        """`read()` the body in an upload slot and within the time limit."""
+        if self.receiving >= self.max_concurrent:
+            raise UploadsBusy(self.max_concurrent)
+        self.receiving += 1
+        try:
+            with anyio.fail_after(self.timeout_seconds):
+                return await read()
+        except TimeoutError:
+            raise UploadTimedOut(self.timeout_seconds) from None
+        finally:
+            self.receiving -= 1
 
 
 class Admission:
@@ -58,8 +81,8 @@ class Admission:
         finally:
             self.leave()
 
-    async def run_when_free(self, disconnected: Disconnected, work: Callable[[], T]) -> T:
-        """Wait for an inference slot, then run `work` in a worker thread while holding it.
+    async def take_slot(self, disconnected: Disconnected, holder: object) -> None:
+        """Wait for an inference slot, held for `holder` until `free_slot(holder)`.
 
         While waiting, watch the client: one that hangs up in the queue is dropped (ClientGone)
         without running inference.
@@ -72,13 +95,21 @@ class Admission:
                 waiting.cancel_scope.cancel()
 
             waiting.start_soon(drop_when_gone)
-            await self.limiter.acquire()
+            await self.limiter.acquire_on_behalf_of(holder)
             acquired = True
             waiting.cancel_scope.cancel()
         if not acquired:
             raise ClientGone()
+
+    def free_slot(self, holder: object) -> None:
+        self.limiter.release_on_behalf_of(holder)
+
+    async def run_when_free(self, disconnected: Disconnected, work: Callable[[], T]) -> T:
+        """Wait for an inference slot, then run `work` in a worker thread while holding it."""
+        holder = object()
+        await self.take_slot(disconnected, holder)
         try:
-            # The slot is this task's token; the thread itself needs no second one.
+            # The slot is held for this call; the thread itself needs no second one.
             return await anyio.to_thread.run_sync(work, abandon_on_cancel=False)
         finally:
-            self.limiter.release()
+            self.free_slot(holder)

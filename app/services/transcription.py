@@ -8,6 +8,7 @@ JOBS__BACKEND=celery — so this module never asks which backend is configured.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import math
 import threading
@@ -199,7 +200,8 @@ async def submit_job(jobs: JobService, request: AudioRequest, caller: Caller) ->
 
 
 class Streamed:
-    """`stream=true`: one admission slot and one inference slot cover decoding and the whole run."""
+    """`stream=true`: one admission slot and one inference slot cover decoding and the whole run, so
+    no more streams hold decoded audio than there are inference slots."""
 
     def __init__(self, pipeline: TranscriptionPipeline, admission: Admission, observer: ResultObserver,
                  speaker_formats: frozenset[str]) -> None:
@@ -210,11 +212,22 @@ class Streamed:
 
     async def execute(self, request: AudioRequest, caller: Caller) -> Streaming:
         self.admission.admit()
-        release = _once(self.admission.leave)
+        holder = object()  # the inference slot is held from decoding to the last event
+        loop = asyncio.get_running_loop()
+
+        def free_both() -> None:
+            self.admission.free_slot(holder)
+            self.admission.leave()
+
+        release = _once(free_both)
+        try:
+            await self.admission.take_slot(caller.disconnected, holder)
+        except BaseException:
+            self.admission.leave()
+            raise
         try:
             # Decode before answering, so an upload that is not audio still gets a plain 400.
-            audio = await self.admission.run_when_free(caller.disconnected,
-                                                       lambda: self.pipeline.decoder.decode(request.file))
+            audio = await anyio.to_thread.run_sync(lambda: self.pipeline.decoder.decode(request.file))
         except BaseException:
             release()
             raise
@@ -233,8 +246,7 @@ class Streamed:
             async with send:
                 try:
                     result = await anyio.to_thread.run_sync(
-                        lambda: self.pipeline.run_audio(audio, request.options, on_segment=on_segment),
-                        limiter=self.admission.limiter)
+                        lambda: self.pipeline.run_audio(audio, request.options, on_segment=on_segment))
                     self.observer.observe_result(result)
                     _log_result(result, request.response_format)
                     if request.response_format in self.speaker_formats:
@@ -257,16 +269,19 @@ class Streamed:
                         yield event
 
         body = events()
-        # A client gone before the body was ever read leaves `produce` unstarted: free the slot (and
-        # the channel) when the unused generator is collected.
-        weakref.finalize(body, _abandon, send, receive, release)
+        # A client gone before the body was ever read leaves `produce` unstarted: free the slots (and
+        # the channel) when the unused generator is collected, on the event loop that owns them.
+        weakref.finalize(body, _abandon, loop, send, receive, release)
         return Streaming(body)
 
 
-def _abandon(send, receive, release: Callable[[], None]) -> None:
+def _abandon(loop: asyncio.AbstractEventLoop, send, receive, release: Callable[[], None]) -> None:
     send.close()
     receive.close()
-    release()
+    try:
+        loop.call_soon_threadsafe(release)
+    except RuntimeError:  # the loop is closed: nobody can be waiting for the slot any more
+        release()
 
 
 def _once(action: Callable[[], None]) -> Callable[[], None]:

@@ -98,3 +98,13 @@ def test_a_broken_keys_file_refuses_to_start(tmp_path, settings):
 
 def test_without_keys_the_server_is_open(client):
     assert client.post(URL, files=audio_file()).status_code == 200
+
+
+@pin(API_KEY="client-key")
+def test_with_keys_but_no_admin_key_nobody_manages_models(container):
+    with TestClient(create_app(container)) as client:
+        for path, field, name in [("/models/load", "model", "tiny.en"), ("/diarize_models/unload", "model", "x"),
+                                  ("/align_models/load", "language", "en")]:
+            refused = client.post(path, data={field: name}, headers=auth("client-key"))
+            assert refused.status_code == 403 and "ADMIN_API_KEYS" in refused.json()["error"]["message"]
+        assert client.get("/models/list", headers=auth("client-key")).status_code == 200  # listing stays open

@@ -52,3 +52,45 @@ def test_a_failed_load_is_retried_by_the_next_request():
         cache.get("base")
     assert cache.loaded() == []
     assert cache.get("base") == "model" and len(attempts) == 2
+
+
+def test_at_most_max_loaded_models_stay_and_the_least_recently_used_goes():
+    from tests.fakes import Clock
+
+    clock = Clock()
+    cache: ModelCache[str] = ModelCache(lambda name: name.upper(), max_loaded=2, clock=clock)
+    cache.get("a")
+    clock.now += 1
+    cache.get("b")
+    clock.now += 1
+    cache.get("a")  # a is now the more recently used
+    clock.now += 1
+    cache.get("c")
+    assert cache.loaded() == ["a", "c"]
+
+
+def test_a_model_in_use_is_never_evicted_and_goes_once_released():
+    cache: ModelCache[str] = ModelCache(lambda name: name.upper(), max_loaded=1)
+    with cache.use("a") as model:
+        assert cache.get("b") == "B"  # over the limit: a is in use, so the idle one goes
+        assert cache.loaded() == ["a"] and model == "A"
+        with cache.use("c"):
+            assert cache.loaded() == ["a", "c"]  # both in use: kept over the limit for now
+    assert len(cache.loaded()) == 1  # released: back within the limit
+
+
+def test_idle_models_are_unloaded_but_not_while_in_use():
+    from tests.fakes import Clock
+
+    clock = Clock()
+    cache: ModelCache[str] = ModelCache(lambda name: name.upper(), idle_seconds=60, clock=clock)
+    cache.get("a")
+    with cache.use("b"):
+        clock.now += 61
+        assert cache.unload_idle() == ["a"]
+    assert cache.loaded() == ["b"]
+    clock.now += 59
+    assert cache.unload_idle() == []  # b was used until 59 s ago
+    clock.now += 1
+    assert cache.unload_idle() == ["b"] and cache.loaded() == []
+    assert ModelCache(lambda n: n).unload_idle() == []  # 0: never

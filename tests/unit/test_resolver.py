@@ -99,3 +99,45 @@ def test_copying_is_not_needed_for_single_file_models(tmp_path):
     path = BundledModelInstaller(tmp_path).path(BUNDLED_MODELS["tiny.en"])
     assert path.name == "model" and not (tmp_path / "models").exists()
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+class HubSpy:
+    """Stands in for faster-whisper's download_model: records what would be fetched, fetches nothing."""
+
+    def __init__(self, root: Path) -> None:
+        self.root, self.asked = root, []
+
+    def __call__(self, name, local_files_only=False, cache_dir=None):
+        self.asked.append((name, local_files_only))
+        return str(fake_ct2_dir(self.root / name.replace("/", "--") / str(len(self.asked))))
+
+
+@pytest.mark.parametrize(("downloadable", "name", "fetched"), [
+    (None, "small", True),  # faster-whisper's own names
+    (None, "attacker/model-with-a-payload", False),  # any other repository: never asked for
+    (["org/approved"], "org/approved", True),
+    (["org/approved"], "small", False),  # MODELS__DOWNLOADABLE replaces the default list
+])
+def test_the_hub_is_asked_only_for_allow_listed_names(tmp_path, monkeypatch, downloadable, name, fetched):
+    import faster_whisper.utils
+
+    spy = HubSpy(tmp_path / "hub")
+    monkeypatch.setattr(faster_whisper.utils, "download_model", spy)
+    resolver = WhisperModelResolver("base", BundledModelInstaller(tmp_path / "data"), allow_download=True,
+                                    downloadable=downloadable)
+    if fetched:
+        assert resolver.resolve(name).source == "hub" and spy.asked
+    else:
+        with pytest.raises(ModelNotFound):
+            resolver.resolve(name)
+        assert spy.asked == []  # not even the local hub cache was consulted for it
+
+
+def test_the_container_adds_allowed_models_to_the_downloadable_ones():
+    from app.config.settings import Settings
+    from app.container import build_container
+
+    container = build_container(Settings.from_env({"MODELS__ALLOWED": "org/ours", "MODELS__DOWNLOADABLE": "small"}))
+    resolver = container.transcription.model_resolver()
+    assert resolver.may_download("org/ours") and resolver.may_download("small")
+    assert not resolver.may_download("large-v3") and not resolver.may_download("org/theirs")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from app.adapters.whisperx.diarizer import PyannoteModelStore, WhisperXDiarizer
-from app.domain.errors import InvalidRequest, ModelLoadFailed, StageUnavailable
+from app.domain.errors import ModelNotFound, InvalidRequest, ModelLoadFailed, StageUnavailable
 from app.domain.models import Audio, TranscriptionOptions
 
 
@@ -62,7 +62,16 @@ def test_offline_without_a_cached_model_explains_what_to_set(tmp_path):
     assert "HF_TOKEN" in online_no_token.unavailable_reason()
 
 
-@pytest.mark.parametrize("name", ["whisper-1", "../secrets", "/etc/passwd"])
-def test_bad_diarization_model_names_are_refused(name):
+def test_whisper_1_is_not_a_diarization_model():
     with pytest.raises(InvalidRequest):
-        PyannoteModelStore("pyannote/x", "cpu", None, None).load(name)
+        PyannoteModelStore("pyannote/x", "cpu", None, None).load("whisper-1")
+
+
+@pytest.mark.parametrize("name", ["../secrets", "/etc/passwd", "a b", "attacker/pipeline-with-code"])
+def test_only_the_pipelines_the_settings_name_can_be_loaded(name):
+    """Loading a pyannote pipeline runs the classes its repository names: never one a request picks."""
+    store = PyannoteModelStore("pyannote/x", "cpu", None, None, allowed_models=["org/approved"])
+    with pytest.raises(ModelNotFound) as refused:
+        store.load(name)
+    assert refused.value.status == 404 and refused.value.available == ["org/approved", "pyannote/x"]
+    assert store.loaded() == []

@@ -30,7 +30,10 @@ class CrossAttentionAligner:
         self.models = models
 
     def align(self, audio: Audio, transcript: Transcript, options: TranscriptionOptions) -> Transcript:
-        model = self.models.get(transcript.model or options.model)
+        with self.models.use(transcript.model or options.model) as model:
+            return self._align(model, audio, transcript)
+
+    def _align(self, model, audio: Audio, transcript: Transcript) -> Transcript:
         if model.model.is_multilingual:
             tokenizer = Tokenizer(model.hf_tokenizer, True, task="transcribe", language=transcript.language)
         elif transcript.language == "en":

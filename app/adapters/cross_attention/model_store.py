@@ -22,3 +22,6 @@ class CrossAttentionModelStore:
     def unload(self, name: str) -> bool:
         self.load(name)
         return False
+
+    def unload_idle(self) -> list[str]:
+        return []  # one fixed model (or the transcription model's), unloaded only on request

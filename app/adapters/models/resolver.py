@@ -1,12 +1,14 @@
 """The one place a Whisper model name becomes a CTranslate2 model directory.
 
 Order: an existing path (configured names only), the configured models directory, the bundled
-packages, then the Hugging Face hub (local cache first, download when allowed).
+packages, then the Hugging Face hub (local cache first, download when allowed) — for the names in
+the `downloadable` allow-list only, so a client cannot make the server fetch any repository.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,12 +39,15 @@ class WhisperModelResolver:
         models_dir: Path | None = None,
         allow_download: bool = True,
         hub_cache_dir: Path | None = None,
+        downloadable: Collection[str] | None = None,
     ) -> None:
         self.default_model = default_model
         self.installer = installer
         self.models_dir = models_dir
         self.allow_download = allow_download
         self.hub_cache_dir = hub_cache_dir
+        # None: faster-whisper's own names (its download_model maps each to a Systran repository).
+        self.downloadable = frozenset(downloadable) if downloadable is not None else None
 
     def canonical(self, name: str | None) -> str:
         """The name a request means: the default for `whisper-1`/empty, else the name itself, checked."""
@@ -91,10 +96,16 @@ class WhisperModelResolver:
             return None
         return candidate
 
-    def _from_hub(self, name: str) -> Path | None:
-        from faster_whisper.utils import available_models, download_model
+    def may_download(self, name: str) -> bool:
+        from faster_whisper.utils import available_models
 
-        if name not in available_models() and "/" not in name:
+        allowed = self.downloadable if self.downloadable is not None else available_models()
+        return name in allowed or name == self.default_model
+
+    def _from_hub(self, name: str) -> Path | None:
+        from faster_whisper.utils import download_model
+
+        if not self.may_download(name):
             return None
         cache = str(self.hub_cache_dir) if self.hub_cache_dir else None
         try:

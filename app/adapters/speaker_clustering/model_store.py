@@ -42,3 +42,6 @@ class SpeakerClusteringModelStore:
             raise NotADiarizationModel()
         if name != MODEL_ID:
             raise ModelNotFound("diarization model", name, [MODEL_ID])
+
+    def unload_idle(self) -> list[str]:
+        return []  # one fixed model (or the transcription model's), unloaded only on request

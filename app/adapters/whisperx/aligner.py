@@ -34,13 +34,15 @@ class Wav2Vec2ModelStore:
         model_names: dict[str, str],
         allow_download: bool,
         download_dir: Path | None,
+        max_loaded: int = 0,
+        idle_seconds: float = 0.0,
     ) -> None:
         self.device = device
         self.models_dir = models_dir
         self.model_names = model_names
         self.allow_download = allow_download
         self.download_dir = download_dir
-        self._cache: ModelCache[tuple[Any, dict]] = ModelCache(self._load)
+        self._cache: ModelCache[tuple[Any, dict]] = ModelCache(self._load, max_loaded, idle_seconds)
         self._failures: dict[str, str] = {}  # language -> why it could not load (until an explicit load)
         self._lock = threading.Lock()
 
@@ -68,6 +70,9 @@ class Wav2Vec2ModelStore:
 
     def loaded(self) -> list[str]:
         return self._cache.loaded()
+
+    def unload_idle(self) -> list[str]:
+        return self._cache.unload_idle()
 
     def load(self, language: str) -> str:
         language = required_language(language)

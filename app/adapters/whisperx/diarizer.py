@@ -3,36 +3,44 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from app.adapters.models.cache import ModelCache
-from app.domain.errors import InvalidRequest, ModelLoadFailed, NotADiarizationModel, StageUnavailable
+from app.domain.errors import ModelLoadFailed, ModelNotFound, NotADiarizationModel, StageUnavailable
 from app.domain.models import Audio, Diarization, SpeakerTurn, TranscriptionOptions
 
 
 class PyannoteModelStore:
-    """ModelStore for the diarization stage: pyannote pipelines by hub id or local path."""
+    """ModelStore for the diarization stage: pyannote pipelines by hub id or local path — only the
+    ones the settings name (DIARIZATION__MODEL, DIARIZATION__MODELS): loading a pipeline runs code
+    its repository names, so a request never chooses an arbitrary one."""
 
     def __init__(self, default_model: str, device: str, token: str | None, cache_dir: Path | None,
-                 allow_download: bool = True) -> None:
+                 allow_download: bool = True, allowed_models: Collection[str] = (), max_loaded: int = 0,
+                 idle_seconds: float = 0.0) -> None:
         self.default_model = default_model
+        self.allowed_models = frozenset({default_model, *allowed_models})
         self.allow_download = allow_download
         self.device = device
         self.token = token
         self.cache_dir = cache_dir
-        self._cache: ModelCache[Any] = ModelCache(self._load)
+        self._cache: ModelCache[Any] = ModelCache(self._load, max_loaded, idle_seconds)
 
     def get(self, name: str | None = None) -> Any:
         return self._cache.get(self._canonical(name))
 
     def available(self) -> list[str]:
-        return sorted({self.default_model, *self._cache.loaded()})
+        return sorted(self.allowed_models)
 
     def loaded(self) -> list[str]:
         return self._cache.loaded()
+
+    def unload_idle(self) -> list[str]:
+        return self._cache.unload_idle()
 
     def load(self, name: str) -> str:
         name = self._canonical(name)
@@ -46,8 +54,8 @@ class PyannoteModelStore:
         name = (name or "").strip() or self.default_model
         if name == "whisper-1":
             raise NotADiarizationModel()
-        if name != self.default_model and (".." in name or name.startswith(("/", "~"))):
-            raise InvalidRequest(f"Invalid diarization model name '{name[:200]}'.", param="model")
+        if name not in self.allowed_models:
+            raise ModelNotFound("diarization model", name[:200], self.allowed_models)
         return name
 
     def _load(self, name: str) -> Any:

@@ -5,6 +5,8 @@ The cross-attention aligner borrows the same loaded models, so a model is in mem
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 import zlib
 from dataclasses import dataclass
 
@@ -103,12 +105,13 @@ def compression_ratio(text: str) -> float:
 class WhisperModelStore:
     """ModelStore for the transcription stage."""
 
-    def __init__(self, resolver: WhisperModelResolver, device: str, compute_type: str, cpu_threads: int) -> None:
+    def __init__(self, resolver: WhisperModelResolver, device: str, compute_type: str, cpu_threads: int,
+                 max_loaded: int = 0, idle_seconds: float = 0.0) -> None:
         self.resolver = resolver
         self.device = device
         self.compute_type = compute_type
         self.cpu_threads = cpu_threads
-        self._cache: ModelCache[ScoredWhisperModel] = ModelCache(self._load)
+        self._cache: ModelCache[ScoredWhisperModel] = ModelCache(self._load, max_loaded, idle_seconds)
 
     @property
     def load_count(self) -> int:
@@ -116,6 +119,13 @@ class WhisperModelStore:
 
     def get(self, name: str | None) -> ScoredWhisperModel:
         return self._cache.get(self.resolver.canonical(name))
+
+    def use(self, name: str | None) -> AbstractContextManager[ScoredWhisperModel]:
+        """The model, kept loaded until the `with` block ends (MODELS__MAX_LOADED never evicts it)."""
+        return self._cache.use(self.resolver.canonical(name))
+
+    def unload_idle(self) -> list[str]:
+        return self._cache.unload_idle()
 
     def available(self) -> list[str]:
         return sorted({*self.resolver.available(), *self._cache.loaded()})

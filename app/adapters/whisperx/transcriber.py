@@ -66,7 +66,11 @@ class WhisperXTranscriber:
         self._numeral_lock = threading.Lock()
 
     def transcribe(self, audio: Audio, options: Options, on_segment: SegmentSink | None = None) -> Transcript:
-        model = self.models.get(options.model)
+        with self.models.use(options.model) as model:
+            return self._transcribe(model, audio, options, on_segment)
+
+    def _transcribe(self, model: ScoredWhisperModel, audio: Audio, options: Options,
+                    on_segment: SegmentSink | None) -> Transcript:
         samples = np.asarray(audio.samples, dtype=np.float32)
         chunks = self.vad.speech_chunks(samples, options.chunk_size)
         n_mels = n_mels_of(model)
