@@ -310,6 +310,7 @@ class Jobs(containers.DeclarativeContainer):
     core = providers.DependenciesContainer()
     pipeline = providers.Dependency(instance_of=TranscriptionPipeline)
     formatters = providers.Dependency()
+    run_in_slot = providers.Dependency()  # local jobs take inference slots like requests do
 
     has_workers = providers.Selector(settings.provided.jobs.backend, local=providers.Object(False),
                                      celery=providers.Object(True))  # `whisperx-api-server worker` processes
@@ -341,7 +342,8 @@ class Jobs(containers.DeclarativeContainer):
     )
     dispatcher = providers.Selector(
         settings.provided.jobs.backend,
-        local=providers.ThreadSafeSingleton(LocalJobDispatcher, run_job=runner.provided.run, store=store),
+        local=providers.ThreadSafeSingleton(LocalJobDispatcher, run_job=runner.provided.run, store=store,
+                                            run_in_slot=run_in_slot),
         celery=providers.ThreadSafeSingleton(_celery_dispatcher, settings.provided.jobs.redis_url,
                                              settings.provided.jobs.visibility_timeout_seconds),
     )
@@ -393,8 +395,9 @@ class Application(containers.DeclarativeContainer):
     stage_stores = providers.Dict(
         transcription=transcription.models, alignment=alignment.models, diarization=diarization.models)
 
-    jobs = providers.Container(Jobs, settings=settings, core=core, pipeline=pipeline, formatters=formats.formatters)
     http = providers.Container(HttpPolicy, settings=settings, stage_stores=stage_stores)
+    jobs = providers.Container(Jobs, settings=settings, core=core, pipeline=pipeline, formatters=formats.formatters,
+                               run_in_slot=http.admission.provided.run_in_slot)
 
     # Form fields -> AudioRequest, for the HTTP API and the command line alike.
     request_parser = providers.ThreadSafeSingleton(AudioRequestParser, settings=settings, formatters=formats.formatters)

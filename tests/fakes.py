@@ -151,6 +151,9 @@ class RecordingDispatcher:
     def recover(self) -> int:
         return 0
 
+    async def run_here(self) -> None:
+        """The test runs the jobs itself."""
+
 
 class NoCallbacks:
     """A JobNotifier for jobs submitted without `callback_url`: being asked to call back is a bug."""

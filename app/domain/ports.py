@@ -137,6 +137,11 @@ class JobDispatcher(Protocol):
         (a broker that redelivers by itself returns 0). Returns how many."""
         ...
 
+    async def run_here(self) -> None:
+        """Run dispatched jobs in this process until cancelled (returns at once where workers elsewhere
+        run them)."""
+        ...
+
 
 class JobNotifier(Protocol):
     def check(self, url: str) -> None:

@@ -76,6 +76,7 @@ def lifespan(container: Application):
         try:
             async with anyio.create_task_group() as background:
                 background.start_soon(_expire_jobs_forever, container)
+                background.start_soon(container.jobs.dispatcher().run_here)
                 yield
                 background.cancel_scope.cancel()
         finally:

@@ -104,6 +104,16 @@ class Admission:
     def free_slot(self, holder: object) -> None:
         self.limiter.release_on_behalf_of(holder)
 
+    async def run_in_slot(self, work: Callable[[], T]) -> T:
+        """Run work nobody waits on (an async job) in a worker thread, in an inference slot. Cancelled
+        (the server stops), the thread is left to finish on its own, as a crash would leave it."""
+        holder = object()
+        await self.limiter.acquire_on_behalf_of(holder)
+        try:
+            return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+        finally:
+            self.free_slot(holder)
+
     async def run_when_free(self, disconnected: Disconnected, work: Callable[[], T]) -> T:
         """Wait for an inference slot, then run `work` in a worker thread while holding it."""
         holder = object()

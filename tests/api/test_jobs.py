@@ -150,7 +150,6 @@ def test_a_restart_runs_the_jobs_a_previous_process_left_unfinished(tmp_path):
         queued = submit(client)
         wait_for(client, running["id"], statuses=("running",))
     # The process "dies" here: one job running, one queued. A new process on the same data dir:
-    first.jobs.dispatcher().shutdown()
     second = fake_container(settings, FakeTranscriber(), FakeDecoder())
     with TestClient(create_app(second)) as client:
         assert wait_for(client, queued["id"])["status"] == "succeeded"
@@ -223,3 +222,19 @@ def test_callback_url_checks():
         with pytest.raises(InvalidRequest):
             check_callback_url("https://hooks.example.com/x", [], resolve=lambda host, port, a=embedded: [a])
     check_callback_url("http://hooks.internal/x", ["hooks.internal"], resolve=rebinding)  # allowed by the operator
+
+
+@pin(MAX_CONCURRENT_TRANSCRIPTIONS="1")
+def test_a_local_job_takes_an_inference_slot_like_a_request(client, fake_transcriber):
+    fake_transcriber.release = threading.Event()
+    job = submit(client)
+    wait_for(client, job["id"], statuses=("running",))
+    assert "whisperx_transcriptions_running 1.0" in client.get("/metrics").text
+    answered: dict = {}
+    request = threading.Thread(target=lambda: answered.setdefault("response", client.post(URL, files=audio_file())))
+    request.start()
+    time.sleep(0.5)
+    assert "response" not in answered and len(fake_transcriber.calls) == 1  # waiting for the job's slot
+    fake_transcriber.release.set()
+    request.join(timeout=30)
+    assert answered["response"].status_code == 200 and wait_for(client, job["id"])["status"] == "succeeded"

@@ -48,6 +48,9 @@ class CeleryJobDispatcher:
     def recover(self) -> int:
         return 0  # the broker redelivers a lost worker's job by itself (late ack)
 
+    async def run_here(self) -> None:
+        """Jobs run in `whisperx-api-server worker` processes, never in the API's."""
+
 
 @contextmanager
 def heartbeat(store: JobStore, job_id: str, seconds: float) -> Iterator[None]:

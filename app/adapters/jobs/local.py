@@ -1,35 +1,35 @@
-"""The `local` job backend: jobs run in this process, one at a time, on the server's own pipeline."""
+"""The `local` job backend: jobs run in this process, one at a time, on the server's own pipeline,
+each in an inference slot like any synchronous request (MAX_CONCURRENT_TRANSCRIPTIONS)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import queue
+from collections.abc import Awaitable, Callable
 
+import anyio
 import structlog
 
 from app.adapters.jobs.sqlite_store import SqliteJobStore
 from app.domain.models import JobStatus
 
 logger = structlog.get_logger(__name__)
+# Runs blocking work in a worker thread once an inference slot is free (Admission.run_in_slot).
+RunInSlot = Callable[[Callable[[], object]], Awaitable[object]]
+POLL_SECONDS = 0.1  # how soon a dispatched job is noticed
 
 
 class LocalJobDispatcher:
-    """Runs dispatched jobs one at a time on a worker thread of their own, beside synchronous
-    requests (so a long job never blocks the queue of short ones)."""
+    """Dispatched job ids wait in a queue; `run_here` (the server's lifespan) takes them one at a
+    time, so a long job never holds more than one slot and synchronous requests still get theirs."""
 
-    def __init__(self, run_job: Callable[[str], object], store: SqliteJobStore) -> None:
+    def __init__(self, run_job: Callable[[str], object], store: SqliteJobStore, run_in_slot: RunInSlot) -> None:
         self.run_job = run_job  # JobRunner.run
         self.store = store
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="job")
+        self.run_in_slot = run_in_slot
+        self._queue: queue.SimpleQueue[str] = queue.SimpleQueue()
 
     def dispatch(self, job_id: str) -> None:
-        self._executor.submit(self._run, job_id)
-
-    def _run(self, job_id: str) -> None:
-        try:
-            self.run_job(job_id)
-        except Exception:  # noqa: BLE001 - the job is already marked failed; keep the worker alive
-            logger.exception("job failed", job_id=job_id)
+        self._queue.put(job_id)
 
     def recover(self) -> int:
         """Re-queue what a previous process left unfinished (its upload is still stored)."""
@@ -41,5 +41,16 @@ class LocalJobDispatcher:
             count += 1
         return count
 
-    def shutdown(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+    async def run_here(self) -> None:
+        """Run dispatched jobs until cancelled."""
+        while True:
+            try:
+                job_id = self._queue.get_nowait()
+            except queue.Empty:
+                # Polled, not a blocking get in a thread: that thread would keep the process alive at exit.
+                await anyio.sleep(POLL_SECONDS)
+                continue
+            try:
+                await self.run_in_slot(lambda job_id=job_id: self.run_job(job_id))
+            except Exception:  # noqa: BLE001 - the job is already marked failed; keep serving the queue
+                logger.exception("job failed", job_id=job_id)
