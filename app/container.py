@@ -32,10 +32,12 @@ from app.adapters.formatters.verbose_json import VerboseJsonFormatter
 from app.adapters.formatters.vtt import VttFormatter
 from app.adapters.formatters.vtt_json import VttJsonFormatter
 from app.adapters.jobs.envelope import JobEnvelopeRenderer
-from app.adapters.jobs.local import LocalJobDispatcher
+from app.adapters.jobs.local import LocalJobDispatcher, NoWorkers
 from app.adapters.jobs.sqlite_store import SqliteJobStore, SqliteOutbox
 from app.adapters.jobs.webhook import WebhookNotifier
 from app.adapters.models.bundled import BundledModelInstaller
+from app.adapters.outbound import OutboundPolicy
+from app.adapters.url_fetcher import UrlAudioFetcher
 from app.adapters.models.device import resolve_compute_type, resolve_cpu_threads, resolve_device
 from app.adapters.models.resolver import WhisperModelResolver
 from app.adapters.speaker_clustering.diarizer import SpeakerClusteringDiarizer, VoiceEncoder
@@ -153,6 +155,12 @@ def _celery_outbox(url: str):
     return RedisOutbox(url)
 
 
+def _celery_workers(url: str, heartbeat_seconds: float):
+    from app.adapters.jobs.redis_store import RedisWorkerRegistry
+
+    return RedisWorkerRegistry(url, ttl_seconds=4 * heartbeat_seconds)  # as a running job's staleness
+
+
 def _celery_dispatcher(url: str, visibility_timeout: float):
     from app.adapters.jobs.celery_app import CeleryJobDispatcher
 
@@ -170,6 +178,15 @@ class Core(containers.DeclarativeContainer):
     downloads_allowed = providers.Callable(_downloads_allowed, settings)
     data_dir = providers.Callable(lambda s: s.data_path, settings)
     decoder = providers.ThreadSafeSingleton(PyAVDecoder, max_seconds=settings.provided.max_audio_seconds)
+    fetcher = providers.ThreadSafeSingleton(
+        UrlAudioFetcher,
+        policy=providers.ThreadSafeSingleton(OutboundPolicy, settings.provided.url_fetch_allowed_hosts,
+                                             param="audio_url", setting="URL_FETCH_ALLOWED_HOSTS"),
+        max_bytes=settings.provided.max_upload_size_bytes,
+        connect_timeout=settings.provided.url_fetch_connect_timeout_seconds,
+        total_timeout=settings.provided.url_fetch_timeout_seconds,
+        max_redirects=settings.provided.url_fetch_max_redirects,
+    )
 
 
 class Transcription(containers.DeclarativeContainer):
@@ -314,6 +331,12 @@ class Jobs(containers.DeclarativeContainer):
 
     has_workers = providers.Selector(settings.provided.jobs.backend, local=providers.Object(False),
                                      celery=providers.Object(True))  # `whisperx-api-server worker` processes
+    workers = providers.Selector(
+        settings.provided.jobs.backend,
+        local=providers.ThreadSafeSingleton(NoWorkers),
+        celery=providers.ThreadSafeSingleton(_celery_workers, settings.provided.jobs.redis_url,
+                                             settings.provided.jobs.heartbeat_seconds),
+    )
     store = providers.Selector(
         settings.provided.jobs.backend,
         local=providers.ThreadSafeSingleton(
@@ -415,7 +438,8 @@ class Application(containers.DeclarativeContainer):
         "stream": providers.Factory(Streamed, pipeline=pipeline, admission=http.admission, observer=http.metrics,
                                     speaker_formats=formats.speaker_formats),
     })
-    transcription_service = providers.Factory(TranscriptionService, executions=executions)
+    transcription_service = providers.Factory(TranscriptionService, executions=executions, fetcher=core.fetcher,
+                                              uploads=http.uploads)
 
 
 Container = Application
@@ -425,6 +449,9 @@ class _NoModels:
     """ModelStore for a third-party backend that exposes none."""
 
     def available(self) -> list[str]:
+        return []
+
+    def requestable(self) -> list[str]:
         return []
 
     def loaded(self) -> list[str]:

@@ -34,7 +34,7 @@ FormatName = Annotated[str, msgspec.Meta(max_length=32)]
 LanguageCode = Annotated[str, msgspec.Meta(max_length=16)]
 Prompt = Annotated[str, msgspec.Meta(max_length=4096)]  # Whisper reads its last 223 tokens anyway
 Hotwords = Annotated[str, msgspec.Meta(max_length=1024)]
-CallbackUrl = Annotated[str, msgspec.Meta(max_length=2048)]
+CallbackUrl = Annotated[str, msgspec.Meta(max_length=2048)]  # and `audio_url`
 
 
 class TranslationForm(msgspec.Struct, kw_only=True):
@@ -48,6 +48,7 @@ class TranslationForm(msgspec.Struct, kw_only=True):
     batch_size: BatchSize | None = None
     run_async: bool = msgspec.field(default=False, name="async")  # 202 + a job id instead of the result
     callback_url: CallbackUrl | None = None  # with async: POSTed the signed result envelope when the job ends
+    audio_url: CallbackUrl | None = None  # instead of `file`: the server downloads the recording
 
 
 class TranscriptionForm(TranslationForm, kw_only=True):
@@ -116,6 +117,56 @@ class OpenAIModel(msgspec.Struct, kw_only=True):
 class OpenAIModelList(msgspec.Struct, kw_only=True):
     object: str = "list"
     data: list[OpenAIModel]
+
+
+class CatalogModel(msgspec.Struct, kw_only=True):
+    id: str
+    default: bool
+    loaded: bool
+    downloaded: bool  # on this machine already (bundled, WHISPER__MODELS_DIR, hub cache); else fetched on first use
+
+
+class ModelCatalog(msgspec.Struct, kw_only=True):
+    object: str = "list"
+    default: str
+    data: list[CatalogModel]
+
+
+class QueueInfo(msgspec.Struct, kw_only=True):
+    running: int
+    waiting: int
+    max_concurrent_transcriptions: int
+    max_queued_requests: int
+    uploads_receiving: int
+    max_concurrent_uploads: int
+
+
+class JobsInfo(msgspec.Struct, kw_only=True):
+    unfinished: int
+    max_unfinished: int
+    max_unfinished_per_key: int
+    live_workers: int | None  # distributed mode: `whisperx-api-server worker` processes seen lately
+
+
+class StageInfo(msgspec.Struct, kw_only=True):
+    backend: str
+    default_model: str | None
+
+
+class ServerInfo(msgspec.Struct, kw_only=True):
+    """GET /info: what a client or the web page needs to adapt to this server."""
+
+    object: str = "server.info"
+    version: str
+    mode: Literal["local", "distributed"]
+    uptime_seconds: float
+    auth_required: bool
+    max_upload_size_bytes: int
+    max_audio_seconds: float
+    response_formats: list[str]
+    stages: dict[str, StageInfo]
+    queue: QueueInfo
+    jobs: JobsInfo
 
 
 class JobAccepted(msgspec.Struct, kw_only=True):

@@ -120,6 +120,9 @@ class FakeModelStore:
     def available(self) -> list[str]:
         return sorted(self.known)
 
+    def requestable(self) -> list[str]:
+        return self.available()
+
     def loaded(self) -> list[str]:
         return sorted(self.loaded_names)
 

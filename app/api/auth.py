@@ -98,12 +98,14 @@ def admin_guard(keys: ApiKeys):
     return guard
 
 
-def check_model_allowed(settings: Settings, name: str | None) -> None:
-    """MODELS__ALLOWED, when set, lists the only model names a client may load."""
+def is_model_allowed(settings: Settings, name: str | None) -> bool:
+    """MODELS__ALLOWED, when set, lists the only model names a client may use (besides the default)."""
     allowed = settings.models.allowed
-    if not allowed:
-        return
     name = (name or "").strip()
-    if name in DEFAULT_MODEL_ALIASES or name == settings.whisper.model or name in allowed:
-        return
-    raise PermissionDeniedException(f"Model '{name[:200]}' is not in this server's allowed models: {', '.join(allowed)}.")
+    return not allowed or name in DEFAULT_MODEL_ALIASES or name == settings.whisper.model or name in allowed
+
+
+def check_model_allowed(settings: Settings, name: str | None) -> None:
+    if not is_model_allowed(settings, name):
+        allowed = ", ".join(settings.models.allowed)
+        raise PermissionDeniedException(f"Model '{(name or '')[:200]}' is not in this server's allowed models: {allowed}.")

@@ -11,12 +11,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.types import Guard
 
-from app.api.auth import check_model_allowed
+from app.api.auth import check_model_allowed, is_model_allowed
 from app.api.params import required_field
 from app.config.settings import Settings
 from app.domain.errors import ModelNotFound
 from app.domain.ports import ModelStore
-from app.schemas import ModelChange, OpenAIModel, OpenAIModelList, StageModel, StageModels
+from app.schemas import CatalogModel, ModelCatalog, ModelChange, OpenAIModel, OpenAIModelList, StageModel, StageModels
 
 
 @runtime_checkable  # a typed handler dependency, which Litestar checks
@@ -73,6 +73,20 @@ def model_routers(admin: Guard) -> list[Router]:
         stage_router("/align_models", "alignment", "language", admin),
         stage_router("/diarize_models", "diarization", "model", admin),
     ]
+
+
+@get("/models/catalog", tags=["models"], operation_id="getModelCatalog")
+async def model_catalog(stages: NamedDependency[Stages], settings: NamedDependency[Settings]) -> ModelCatalog:
+    """Every transcription model name a client may ask for, whether loaded, and whether already here."""
+    stage = stages["transcription"]
+    requestable, available, loaded = await anyio.to_thread.run_sync(
+        lambda: (stage.store.requestable(), set(stage.store.available()), set(stage.store.loaded())))
+    default = stage.default or ""
+    names = sorted({*requestable, *([default] if default else [])})
+    return ModelCatalog(default=default, data=[
+        CatalogModel(id=name, default=name == default, loaded=name in loaded, downloaded=name in available or name in loaded)
+        for name in names if is_model_allowed(settings, name)
+    ])
 
 
 class OpenAIModelsController(Controller):

@@ -47,10 +47,17 @@ def form_fields(form: FormMultiDict, struct: type[FormT]) -> FormT:
         raise InvalidRequest(f"Invalid value for '{param}': {str(exc).split(' - at ')[0]}", param=param) from exc
 
 
-def upload(form: FormMultiDict, max_bytes: int) -> BinaryIO:
+def upload(form: FormMultiDict, max_bytes: int) -> BinaryIO | None:
+    """The uploaded file; None when the request names an `audio_url` instead (exactly one of the two)."""
     file = form.get("file")
+    by_url = isinstance(form.get("audio_url"), str) and form["audio_url"].strip()
+    if by_url:
+        if file is not None:
+            raise InvalidRequest("Send either 'file' or 'audio_url', not both.", param="audio_url")
+        return None
     if not isinstance(file, UploadFile):
-        raise InvalidRequest("The 'file' field is required and must be an uploaded file.", param="file")
+        raise InvalidRequest("The 'file' field (or an 'audio_url') is required; 'file' must be an uploaded file.",
+                             param="file")
     # The body limit leaves room for form framing; the file itself gets the exact limit.
     if file.file.seek(0, io.SEEK_END) > max_bytes:
         raise RequestEntityTooLarge
@@ -104,7 +111,8 @@ class AudioRequestParser:
             # A speaker format streams speaker segments after the deltas, so it keeps its stages.
             options = replace(options, align=False, diarize=False, word_timestamps=False)
         return AudioRequest(self._file(form, source), options, render, response_format,
-                            mode=_mode(fields, stream=fields.stream), callback_url=fields.callback_url)
+                            mode=_mode(fields, stream=fields.stream), callback_url=fields.callback_url,
+                            audio_url=fields.audio_url)
 
     def translation(self, form: FormMultiDict, source: BinaryIO | None = None) -> AudioRequest:
         fields = form_fields(form, TranslationForm)
@@ -120,7 +128,7 @@ class AudioRequestParser:
         )
         return AudioRequest(self._file(form, source), options, RenderOptions(),
                             self.response_format(fields.response_format), mode=_mode(fields, stream=False),
-                            callback_url=fields.callback_url)
+                            callback_url=fields.callback_url, audio_url=fields.audio_url)
 
     def response_format(self, value: str | None) -> str:
         chosen = value or self.settings.default_response_format
@@ -130,7 +138,7 @@ class AudioRequestParser:
                                  param="response_format")
         return chosen
 
-    def _file(self, form: FormMultiDict, source: BinaryIO | None) -> BinaryIO:
+    def _file(self, form: FormMultiDict, source: BinaryIO | None) -> BinaryIO | None:
         return source if source is not None else upload(form, self.settings.max_upload_size_bytes)
 
 

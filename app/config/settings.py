@@ -104,6 +104,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     webui: WebUISettings = msgspec.field(default_factory=WebUISettings)
     webhook_secret: str | None = None  # Standard Webhooks signing secret (`whsec_<base64>`, or any string)
     webhook_allowed_hosts: list[str] = []  # callback hosts allowed even if they resolve to private addresses
+    url_fetch_allowed_hosts: list[str] = []  # `audio_url` hosts allowed even if they resolve to private addresses
+    url_fetch_timeout_seconds: float = 60  # the whole download of an `audio_url`, redirects included
+    url_fetch_connect_timeout_seconds: float = 10  # connecting to each host
+    url_fetch_max_redirects: int = 5
     webhook_max_attempts: int = 8  # tries per callback before it is given up
     webhook_first_retry_seconds: float = 1.0  # then 2, 4, 8, … seconds between tries
 

@@ -28,6 +28,14 @@ class AudioDecoder(Protocol):
         ...
 
 
+class AudioFetcher(Protocol):
+    """Gets a recording from a URL the client named (`audio_url`), under the outbound address policy."""
+
+    def fetch(self, url: str) -> BinaryIO:
+        """The downloaded bytes, rewound; InvalidRequest (param `audio_url`) when refused or unavailable."""
+        ...
+
+
 SegmentSink = Callable[[Segment], None]
 StageSink = Callable[[str], None]  # told "decode", "transcribe", "align", "diarize" as each begins
 
@@ -75,7 +83,11 @@ class ModelStore(Protocol):
     """The model management surface of one pipeline stage (list, load, unload)."""
 
     def available(self) -> Sequence[str]:
-        """Names that could be loaded."""
+        """Names that could be loaded without a download."""
+        ...
+
+    def requestable(self) -> Sequence[str]:
+        """Every name a request may ask for: `available` plus allow-listed ones still to download."""
         ...
 
     def loaded(self) -> Sequence[str]: ...
@@ -170,6 +182,17 @@ class DeliveryOutbox(Protocol):
     def retry_at(self, delivery_id: str, attempts: int, at: float) -> None: ...
 
     def remove(self, delivery_id: str) -> None: ...
+
+
+@runtime_checkable  # a typed handler dependency, which Litestar checks
+class WorkerRegistry(Protocol):
+    """Which job workers are alive (the distributed mode); in-process jobs have none."""
+
+    def beat(self, name: str) -> None:
+        """Say that worker `name` is alive (called every few seconds by the worker)."""
+        ...
+
+    def live(self) -> list[str]: ...
 
 
 class ResultObserver(Protocol):

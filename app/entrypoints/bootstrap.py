@@ -38,9 +38,9 @@ def warm_up(container: Application) -> None:
         logger.error("default model failed to load", model=settings.whisper.model, error=exc.message)
 
 
-def start_housekeeping(container: Application) -> Callable[[], None]:
-    """Until the returned function is called, this process sends due job callbacks and unloads
-    models idle past MODELS__IDLE_UNLOAD_SECONDS."""
+def start_housekeeping(container: Application, also: Callable[[], None] | None = None) -> Callable[[], None]:
+    """Until the returned function is called, this process sends due job callbacks, unloads models
+    idle past MODELS__IDLE_UNLOAD_SECONDS, and does `also` (a worker's heartbeat)."""
     notifier = container.jobs.notifier()
     stores = container.stage_stores()
     stop = threading.Event()
@@ -48,6 +48,8 @@ def start_housekeeping(container: Application) -> Callable[[], None]:
     def work_until_stopped() -> None:
         while not stop.wait(HOUSEKEEPING_SECONDS):
             try:
+                if also is not None:
+                    also()
                 notifier.deliver_due()
                 for store in stores.values():
                     store.unload_idle()

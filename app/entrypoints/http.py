@@ -21,9 +21,10 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from app.api.auth import admin_guard, api_key_guard
 from app.api.errors import domain_error_handler, http_error_handler, internal_error_handler
 from app.api.health import health, metrics
+from app.api.info import info
 from app.api.jobs import JobsController
 from app.api.middleware import RequestLogMiddleware
-from app.api.models import OpenAIModelsController, model_routers
+from app.api.models import OpenAIModelsController, model_catalog, model_routers
 from app.api.transcriptions import AudioController
 from app.api.webui import webui_routes
 from app.config.settings import Settings
@@ -51,6 +52,9 @@ def dependencies(container: Application) -> dict[str, Provide]:
         "stages": _provide(container.stages),
         "admission": _provide(container.http.admission),
         "uploads": _provide(container.http.uploads),
+        "api_keys": _provide(container.http.api_keys),
+        "workers": _provide(container.jobs.workers),
+        "distributed": _provide(container.jobs.has_workers),
         "metrics": _provide(container.http.metrics),
     }
 
@@ -97,12 +101,13 @@ def create_app(container: Application | None = None, settings: Settings | None =
     keys = container.http.api_keys()
     protected = Router(
         path="/",
-        route_handlers=[AudioController, JobsController, OpenAIModelsController, *model_routers(admin_guard(keys))],
+        route_handlers=[AudioController, JobsController, OpenAIModelsController, model_catalog,
+                        *model_routers(admin_guard(keys))],
         guards=[api_key_guard(keys)],
     )
     app = Litestar(
-        # Health and metrics stay open for load balancers and scrapers; the page asks for a key itself.
-        route_handlers=[protected, health, metrics, *(webui_routes() if settings.webui.enabled else [])],
+        # Health, metrics and info stay open for load balancers, scrapers and clients that have no key yet.
+        route_handlers=[protected, health, metrics, info, *(webui_routes() if settings.webui.enabled else [])],
         dependencies=dependencies(container),
         exception_handlers={
             DomainError: domain_error_handler,

@@ -28,7 +28,9 @@ def serve_jobs(container: Application) -> None:
     register_job_task(app, container.jobs.runner().run, container.jobs.store(), settings.jobs.heartbeat_seconds)
     name = f"wxas-{os.getpid()}-{uuid.uuid4().hex[:6]}@{socket.gethostname()}"
     logger.info("worker ready", name=name, redis=settings.jobs.redis_url.split("@")[-1])
-    stop_housekeeping = start_housekeeping(container)  # callbacks of the jobs it ends; idle models
+    registry = container.jobs.workers()
+    # Callbacks of the jobs it ends, idle models, and a heartbeat so /info can count live workers.
+    stop_housekeeping = start_housekeeping(container, also=lambda: registry.beat(name))
     try:
         run_worker(app, name)
     finally:

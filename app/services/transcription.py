@@ -14,7 +14,7 @@ import math
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import BinaryIO, Protocol
 
 import anyio
@@ -31,8 +31,8 @@ from app.domain.models import (
     TranscriptionResult,
 )
 from app.domain.pipeline import TranscriptionPipeline
-from app.domain.ports import ResultObserver
-from app.services.admission import Admission, Disconnected
+from app.domain.ports import AudioFetcher, ResultObserver
+from app.services.admission import Admission, Disconnected, UploadGate
 from app.services.jobs import JobService
 
 logger = structlog.get_logger(__name__)
@@ -48,12 +48,13 @@ class ExecutionMode(str, enum.Enum):
 class AudioRequest:
     """A transcription or translation request, parsed and validated (app/api/params.py)."""
 
-    file: BinaryIO  # the upload's file, or a local file for the command line
+    file: BinaryIO | None  # the upload's file, or a local file for the command line; None with audio_url
     options: TranscriptionOptions
     render: RenderOptions
     response_format: str
     mode: ExecutionMode = ExecutionMode.SYNC
     callback_url: str | None = None
+    audio_url: str | None = None  # fetched by the service before it runs the request
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,11 +119,23 @@ class Execution(Protocol):
 
 
 class TranscriptionService:
-    def __init__(self, executions: Mapping[str, Execution]) -> None:
+    def __init__(self, executions: Mapping[str, Execution], fetcher: AudioFetcher, uploads: UploadGate) -> None:
         self.executions = executions  # by ExecutionMode value
+        self.fetcher = fetcher
+        self.uploads = uploads
 
     async def handle(self, request: AudioRequest, caller: Caller) -> Outcome:
-        return await self.executions[request.mode.value].execute(request, caller)
+        execution = self.executions[request.mode.value]
+        if request.audio_url is None:
+            return await execution.execute(request, caller)
+        # A download is an upload the server makes: it takes an upload slot and its time limits.
+        url = request.audio_url
+        file = await self.uploads.receive(lambda: anyio.to_thread.run_sync(self.fetcher.fetch, url))
+        try:
+            # Every execution has read the audio by the time it returns (a stream decodes first).
+            return await execution.execute(replace(request, file=file, audio_url=None), caller)
+        finally:
+            file.close()
 
 
 # --- the executions -------------------------------------------------------------------------------

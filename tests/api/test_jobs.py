@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from litestar.testing import TestClient
 
-from app.adapters.jobs.webhook import check_callback_url
+from app.adapters.jobs.webhook import callback_policy
 from app.config.settings import Settings
 from app.domain.errors import InvalidRequest
 from app.entrypoints.http import create_app
@@ -213,15 +213,17 @@ def test_callbacks_to_internal_or_bad_urls_are_refused_at_submit(client, url):
 
 
 def test_callback_url_checks():
-    public = lambda host, port: ["93.184.215.14"]  # noqa: E731 - a resolver stand-in
-    check_callback_url("https://hooks.example.com/x", [], resolve=public)
-    rebinding = lambda host, port: ["93.184.215.14", "10.0.0.5"]  # noqa: E731 - one inward address is enough
-    with pytest.raises(InvalidRequest):
-        check_callback_url("https://hooks.example.com/x", [], resolve=rebinding)
+    def check(url: str, addresses: list[str], allowed: tuple[str, ...] = ()):
+        return callback_policy(allowed, resolve=lambda host, port: addresses).check(url)
+
+    assert check("https://hooks.example.com/x", ["93.184.215.14"]).address == "93.184.215.14"
+    with pytest.raises(InvalidRequest):  # one inward address is enough
+        check("https://hooks.example.com/x", ["93.184.215.14", "10.0.0.5"])
     for embedded in ("::ffff:127.0.0.1", "64:ff9b::7f00:1", "::127.0.0.1", "2002:7f00:1::1", "2001:0:7f00:1::1"):
         with pytest.raises(InvalidRequest):
-            check_callback_url("https://hooks.example.com/x", [], resolve=lambda host, port, a=embedded: [a])
-    check_callback_url("http://hooks.internal/x", ["hooks.internal"], resolve=rebinding)  # allowed by the operator
+            check("https://hooks.example.com/x", [embedded])
+    allowed = check("http://hooks.internal:8080/x?a=1", ["10.0.0.5"], allowed=("hooks.internal",))  # by the operator
+    assert allowed.pinned_url() == "http://10.0.0.5:8080/x?a=1" and allowed.host_header() == "hooks.internal:8080"
 
 
 @pin(MAX_CONCURRENT_TRANSCRIPTIONS="1")

@@ -139,6 +139,8 @@ def test_eight_jobs_across_two_workers_and_events_from_another_replica(cluster):
         result = httpx.get(f"{api_b}{URL}/{job_id}/result", timeout=10)
         assert result.status_code == 200 and "-->" in result.text
     assert len(c.workers_that_worked()) == 2, "both workers took jobs"
+    info = httpx.get(api_a + "/info", timeout=10).json()
+    assert info["mode"] == "distributed" and info["jobs"]["live_workers"] == 2
     # A synchronous request in this mode is a job that the API waits for.
     sync = httpx.post(api_b + URL, files={"file": ("tone.wav", AUDIO, "audio/wav")}, timeout=60)
     assert sync.status_code == 200 and sync.json()["text"] == "Hello world. How are you?"

@@ -108,3 +108,16 @@ def test_an_idle_model_is_unloaded(server):
             return
         time.sleep(0.25)
     raise AssertionError(f"tiny.en still loaded after MODELS__IDLE_UNLOAD_SECONDS=1: {listed}")
+
+
+def test_info_and_catalog_of_a_real_server(server):
+    info = httpx.get(server + "/info", timeout=10).json()
+    assert info["mode"] == "local" and info["auth_required"] is False
+    assert info["stages"]["transcription"]["default_model"] == "tiny.en"
+    assert info["stages"]["diarization"]["backend"] == "whisperx"
+    catalog = httpx.get(server + "/models/catalog", timeout=10).json()
+    assert catalog["default"] == "tiny.en"
+    by_id = {m["id"]: m for m in catalog["data"]}
+    assert by_id["tiny.en"]["default"] and by_id["tiny.en"]["downloaded"]
+    assert by_id["base"]["downloaded"]  # bundled
+    assert "large-v3" not in by_id  # downloads are off: hub names are not offered

@@ -131,6 +131,27 @@ def test_the_page_asks_for_a_key_when_the_server_needs_one(browser: Browser, tmp
         context.close()
 
 
+def test_the_page_knows_the_servers_limits_and_asks_for_a_key_before_any_401(browser: Browser, tmp_path: Path):
+    from app.config.settings import Settings
+    from tests.fake_server import fake_container
+
+    settings = Settings.from_env({"DATA_DIR": str(tmp_path), "WHISPER__PRELOAD": "false", "API_KEY": "sk-page",
+                                  "MAX_UPLOAD_SIZE_BYTES": "1000"})
+    with serving(create_app(fake_container(settings))) as url:
+        context = browser.new_context(base_url=url)
+        page = context.new_page()
+        unauthorized: list[str] = []
+        page.on("response", lambda response: unauthorized.append(response.url) if response.status == 401 else None)
+        page.goto("/")
+        expect(page.get_by_label("Key", exact=True)).to_be_visible()
+        assert unauthorized == [], "GET /info said a key is needed; nothing was tried without one"
+        page.get_by_label("Key", exact=True).fill("sk-page")
+        page.get_by_role("button", name="Use this key").click()
+        page.set_input_files("#file", str(FOX))  # 200 kB, over this server's 1000 bytes
+        expect(page.get_by_role("alert")).to_contain_text("larger than the server accepts")
+        context.close()
+
+
 def test_phone_width_and_keyboard(browser: Browser, base_url: str):
     context = browser.new_context(base_url=base_url, viewport={"width": 375, "height": 740})
     page = context.new_page()

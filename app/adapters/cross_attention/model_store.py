@@ -13,6 +13,9 @@ class CrossAttentionModelStore:
     def available(self) -> list[str]:
         return sorted(WHISPER_LANGUAGES)
 
+    def requestable(self) -> list[str]:
+        return self.available()
+
     def loaded(self) -> list[str]:
         return []
 

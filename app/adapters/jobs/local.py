@@ -54,3 +54,13 @@ class LocalJobDispatcher:
                 await self.run_in_slot(lambda job_id=job_id: self.run_job(job_id))
             except Exception:  # noqa: BLE001 - the job is already marked failed; keep serving the queue
                 logger.exception("job failed", job_id=job_id)
+
+
+class NoWorkers:
+    """WorkerRegistry of the local backend: jobs run in the server, there are no worker processes."""
+
+    def beat(self, name: str) -> None:
+        pass
+
+    def live(self) -> list[str]:
+        return []

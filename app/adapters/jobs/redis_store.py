@@ -166,3 +166,18 @@ class RedisOutbox:
             pipe.zrem(OUTBOX, delivery_id)
             pipe.delete(_key("delivery", delivery_id))
             pipe.execute()
+
+
+class RedisWorkerRegistry:
+    """WorkerRegistry on Redis: a worker's key lives `ttl_seconds` after its last beat."""
+
+    def __init__(self, url: str, ttl_seconds: float) -> None:
+        self.redis = redis.Redis.from_url(url)
+        self.ttl_ms = max(1, int(ttl_seconds * 1000))
+
+    def beat(self, name: str) -> None:
+        self.redis.set(_key("worker", name), b"1", px=self.ttl_ms)
+
+    def live(self) -> list[str]:
+        prefix = _key("worker", "")
+        return sorted(key.decode().removeprefix(prefix) for key in self.redis.scan_iter(match=prefix + "*"))

@@ -87,6 +87,15 @@ class WhisperModelResolver:
             names.add(self.default_model)
         return sorted(names)
 
+    def requestable(self) -> list[str]:
+        """`available`, plus the allow-listed hub names when downloads are allowed."""
+        from faster_whisper.utils import available_models
+
+        names = set(self.available())
+        if self.allow_download:
+            names.update(self.downloadable if self.downloadable is not None else available_models())
+        return sorted(names)
+
     def _in_models_dir(self, name: str) -> Path | None:
         if self.models_dir is None:
             return None

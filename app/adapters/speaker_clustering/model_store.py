@@ -18,6 +18,9 @@ class SpeakerClusteringModelStore:
     def available(self) -> list[str]:
         return [MODEL_ID]
 
+    def requestable(self) -> list[str]:
+        return self.available()
+
     def loaded(self) -> list[str]:
         return [MODEL_ID] if self._loaded else []
 

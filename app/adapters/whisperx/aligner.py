@@ -68,6 +68,9 @@ class Wav2Vec2ModelStore:
             names.update(DEFAULT_ALIGN_MODELS_TORCH, DEFAULT_ALIGN_MODELS_HF)
         return sorted(names | set(self._cache.loaded()))
 
+    def requestable(self) -> list[str]:
+        return self.available()
+
     def loaded(self) -> list[str]:
         return self._cache.loaded()
 

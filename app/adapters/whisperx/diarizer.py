@@ -36,6 +36,9 @@ class PyannoteModelStore:
     def available(self) -> list[str]:
         return sorted(self.allowed_models)
 
+    def requestable(self) -> list[str]:
+        return self.available()
+
     def loaded(self) -> list[str]:
         return self._cache.loaded()
 

@@ -130,6 +130,9 @@ class WhisperModelStore:
     def available(self) -> list[str]:
         return sorted({*self.resolver.available(), *self._cache.loaded()})
 
+    def requestable(self) -> list[str]:
+        return sorted({*self.resolver.requestable(), *self._cache.loaded()})
+
     def loaded(self) -> list[str]:
         return self._cache.loaded()
 

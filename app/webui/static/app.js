@@ -65,7 +65,21 @@ function upload(path, form) {
   });
 }
 
-// --- start-up: API key and models ------------------------------------------------------------------
+// --- start-up: what the server is (GET /info), API key and models ----------------------------------
+
+async function start() {
+  try {
+    state.info = await (await fetch("/info")).json();
+  } catch {
+    state.info = null; // an older server: learn about keys from the first 401 instead
+  }
+  if (state.info && state.info.auth_required && !state.key) {
+    $("key-panel").hidden = false; // no round trip needed to know a key is wanted
+    $("api-key").focus();
+    return;
+  }
+  loadModels();
+}
 
 async function loadModels() {
   try {
@@ -95,6 +109,10 @@ $("key-form").addEventListener("submit", (event) => {
 function chooseFile(file) {
   state.file = file;
   $("file-name").textContent = file ? `${file.name} (${(file.size / 1048576).toFixed(1)} MB)` : "";
+  const limit = state.info && state.info.max_upload_size_bytes;
+  showError(file && limit && file.size > limit
+    ? `This file is larger than the server accepts (${(limit / 1048576).toFixed(0)} MB). Choose a shorter or more compressed recording.`
+    : "");
 }
 
 $("file").addEventListener("change", () => chooseFile($("file").files[0]));
@@ -317,4 +335,4 @@ $("player").addEventListener("timeupdate", () => {
   }
 });
 
-loadModels();
+start();
