@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 
 from litestar import Controller, Request, Response, post
 from litestar.datastructures import FormMultiDict
@@ -20,6 +20,7 @@ from app.services.admission import UploadGate
 from app.schemas import ErrorEvent, JobAccepted, TextDeltaEvent, TextDoneEvent, diarized_segment, job_view
 from app.services.transcription import (
     Accepted,
+    AudioRequest,
     Caller,
     Finished,
     Outcome,
@@ -44,8 +45,7 @@ class AudioController(Controller):
         self, request: Request, parser: NamedDependency[AudioRequestParser], uploads: NamedDependency[UploadGate],
         transcription_service: NamedDependency[TranscriptionService], formatters: NamedDependency[Formatters],
     ) -> Response[bytes | str | JobAccepted] | Stream:
-        audio_request = parser.transcription(await uploads.receive(lambda: read_form(request)))
-        return render(await transcription_service.handle(audio_request, caller(request)), formatters)
+        return await handle(parser.transcription, request, uploads, transcription_service, formatters)
 
     @post("/translations", status_code=200, operation_id="createTranslation",
           operation_class=TranslationOperation)
@@ -53,8 +53,14 @@ class AudioController(Controller):
         self, request: Request, parser: NamedDependency[AudioRequestParser], uploads: NamedDependency[UploadGate],
         transcription_service: NamedDependency[TranscriptionService], formatters: NamedDependency[Formatters],
     ) -> Response[bytes | str | JobAccepted] | Stream:
-        audio_request = parser.translation(await uploads.receive(lambda: read_form(request)))
-        return render(await transcription_service.handle(audio_request, caller(request)), formatters)
+        return await handle(parser.translation, request, uploads, transcription_service, formatters)
+
+
+async def handle(parse: Callable[[FormMultiDict], AudioRequest], request: Request, uploads: UploadGate,
+                 service: TranscriptionService, formatters: Formatters) -> Response[bytes | str | JobAccepted] | Stream:
+    """Parse the form (received in an upload slot), call the service, render what it returns."""
+    audio_request = parse(await uploads.receive(lambda: read_form(request)))
+    return render(await service.handle(audio_request, caller(request)), formatters)
 
 
 async def read_form(request: Request) -> FormMultiDict:

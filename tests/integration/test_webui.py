@@ -165,3 +165,30 @@ def test_phone_width_and_keyboard(browser: Browser, base_url: str):
     assert focused, "the page can be used from the keyboard"
     screenshot(page, "webui-phone")
     context.close()
+
+
+def test_the_same_file_runs_again_with_other_options(page: Page):
+    jobs: list[str] = []
+    page.on("request", lambda request: jobs.append(request.url)
+            if request.method == "POST" and request.url.endswith("/v1/audio/transcriptions") else None)
+    transcribe(page, FOX)
+    expect(page.locator("#segments li").first).to_be_visible(timeout=120_000)
+    page.get_by_label("Label speakers").check()  # a changed option, the same recording: no file chosen again
+    page.get_by_role("button", name="Transcribe").click()
+    expect(page.locator("#segments .speaker").first).to_be_visible(timeout=120_000)
+    assert len(jobs) == 2
+
+
+def test_a_dark_system_gets_the_dark_theme(browser: Browser, base_url: str):
+    context = browser.new_context(base_url=base_url, color_scheme="dark")
+    page = context.new_page()
+    page.goto("/")
+    background = page.evaluate("getComputedStyle(document.documentElement).backgroundColor")
+    text = page.evaluate("getComputedStyle(document.body).color")
+    assert background == "rgb(18, 19, 22)" and text == "rgb(230, 230, 230)"
+    screenshot(page, "webui-dark")
+    context.close()
+    light = browser.new_context(base_url=base_url, color_scheme="light").new_page()
+    light.goto("/")
+    assert light.evaluate("getComputedStyle(document.documentElement).backgroundColor") == "rgb(250, 250, 250)"
+    light.context.close()

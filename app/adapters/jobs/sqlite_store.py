@@ -24,12 +24,18 @@ CREATE TABLE IF NOT EXISTS jobs (
 """
 
 
+def _connect(path: Path, schema: str) -> sqlite3.Connection:
+    """One connection shared by threads (each store serialises its writes with a lock), WAL journal."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute(schema)
+    return db
+
+
 class SqliteJobStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(_SCHEMA)
+        self._db = _connect(path, _SCHEMA)
         self._lock = threading.Lock()  # one connection, many threads: transitions must not interleave
 
     def create(self, job: Job, audio: bytes) -> None:
@@ -116,10 +122,7 @@ class SqliteOutbox:
     """DeliveryOutbox in the jobs database: callbacks survive a restart like the jobs do."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(_OUTBOX_SCHEMA)
+        self._db = _connect(path, _OUTBOX_SCHEMA)
         self._lock = threading.Lock()
 
     def add(self, delivery: Delivery) -> None:
