@@ -57,6 +57,7 @@ from app.domain.pipeline import TranscriptionPipeline
 from app.domain.ports import ModelStore
 from app.services.admission import Admission, UploadGate
 from app.services.jobs import JobRunner, JobService
+from app.services.requests import RequestTracker
 from app.services.transcription import AsJob, InProcess, Streamed, TranscriptionService, ViaWorkers
 
 logger = structlog.get_logger(__name__)
@@ -370,6 +371,10 @@ class Jobs(containers.DeclarativeContainer):
         celery=providers.ThreadSafeSingleton(_celery_dispatcher, settings.provided.jobs.redis_url,
                                              settings.provided.jobs.visibility_timeout_seconds),
     )
+    requests = providers.ThreadSafeSingleton(  # synchronous requests followed by their X-Request-ID
+        RequestTracker, store=store, ttl_seconds=settings.provided.results.ttl_seconds,
+        max_entries=settings.provided.results.max_entries,
+    )
     service = providers.ThreadSafeSingleton(
         JobService, store=store, dispatcher=dispatcher, notifier=notifier,
         result_ttl_seconds=settings.provided.jobs.result_ttl_seconds,
@@ -430,7 +435,8 @@ class Application(containers.DeclarativeContainer):
     executions = providers.Dict({
         "sync": providers.Selector(
             settings.provided.jobs.backend,
-            local=providers.Factory(InProcess, pipeline=pipeline, admission=http.admission, observer=http.metrics),
+            local=providers.Factory(InProcess, pipeline=pipeline, admission=http.admission, observer=http.metrics,
+                                    tracker=jobs.requests),
             celery=providers.Factory(ViaWorkers, jobs=jobs.service, admission=http.admission,
                                      poll_seconds=JOB_POLL_SECONDS, timeout_seconds=settings.provided.jobs.sync_timeout_seconds),
         ),

@@ -1,4 +1,5 @@
-"""Async jobs over HTTP: status, status events, result in any format, cancel/discard."""
+"""Async jobs — and synchronous requests sent with their own X-Request-ID — over HTTP: status,
+status events, result in any format, cancel/discard."""
 
 from __future__ import annotations
 
@@ -25,7 +26,13 @@ class JobsController(Controller):
 
     @get("/", operation_id="getTranscriptionJob")
     async def status(self, job_id: FromPath[str], request: Request, jobs: NamedDependency[JobService]) -> JobView:
-        return job_view(await anyio.to_thread.run_sync(jobs.get, job_id, request.state.owner))
+        return await _view(jobs, job_id, request.state.owner)
+
+    @get("/status", operation_id="getTranscriptionStatus")
+    async def status_by_suffix(self, job_id: FromPath[str], request: Request,
+                               jobs: NamedDependency[JobService]) -> JobView:
+        """The same as GET …/{id}: the original server's spelling, for jobs and followed requests alike."""
+        return await _view(jobs, job_id, request.state.owner)
 
     @get("/events", operation_id="getTranscriptionJobEvents")
     async def events(self, job_id: FromPath[str], request: Request, jobs: NamedDependency[JobService]) -> Stream:
@@ -57,3 +64,7 @@ class JobsController(Controller):
     @delete("/", status_code=200, operation_id="deleteTranscriptionJob")
     async def cancel(self, job_id: FromPath[str], request: Request, jobs: NamedDependency[JobService]) -> JobView:
         return job_view(await anyio.to_thread.run_sync(jobs.delete, job_id, request.state.owner))
+
+
+async def _view(jobs: JobService, job_id: str, owner: str) -> JobView:
+    return job_view(await anyio.to_thread.run_sync(jobs.get, job_id, owner))

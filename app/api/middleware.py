@@ -23,13 +23,18 @@ _WELL_FORMED_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 current_request_id: ContextVar[str | None] = ContextVar("current_request_id", default=None)
 
 
-def request_id_from(scope: Scope) -> str:
+def client_request_id(scope: Scope) -> str | None:
+    """The X-Request-ID the client sent, when it is well formed."""
     for name, value in scope.get("headers", []):
         if name.decode("latin-1").lower() == REQUEST_ID_HEADER:
             candidate = value.decode("latin-1")
             if _WELL_FORMED_ID.match(candidate):
                 return candidate
-    return uuid.uuid4().hex
+    return None
+
+
+def request_id_from(scope: Scope) -> str:
+    return client_request_id(scope) or uuid.uuid4().hex
 
 
 class RequestLogMiddleware(ASGIMiddleware):

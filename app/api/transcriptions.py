@@ -11,6 +11,7 @@ from litestar.exceptions import InternalServerException
 from litestar.response import Stream
 
 from app.api.errors import domain_error_body, internal_error_body
+from app.api.middleware import client_request_id
 from app.api.openapi import TranscriptionOperation, TranslationOperation
 from app.api.params import AudioRequestParser
 from app.api.sse import sse_response
@@ -79,7 +80,7 @@ def caller(request: Request) -> Caller:
         while (await request.receive())["type"] != "http.disconnect":
             pass
 
-    return Caller(owner=request.state.owner, disconnected=disconnected)
+    return Caller(owner=request.state.owner, disconnected=disconnected, request_id=client_request_id(request.scope))
 
 
 def render(outcome: Outcome, formatters: Formatters) -> Response[bytes | str | JobAccepted] | Stream:

@@ -70,6 +70,13 @@ class JobsSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     heartbeat_seconds: float = 5  # celery: how often a worker touches its running job
 
 
+class ResultsSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Synchronous requests sent with their own X-Request-ID can be followed and fetched again."""
+
+    ttl_seconds: float = 3600  # how long such a request's result can be fetched again
+    max_entries: int = 1000  # tracked requests kept per server process; the oldest finished go first
+
+
 class WebUISettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     enabled: bool = True  # serve the web page at `/`
 
@@ -102,6 +109,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     models: ModelsSettings = msgspec.field(default_factory=ModelsSettings)
     jobs: JobsSettings = msgspec.field(default_factory=JobsSettings)
     webui: WebUISettings = msgspec.field(default_factory=WebUISettings)
+    results: ResultsSettings = msgspec.field(default_factory=ResultsSettings)
     webhook_secret: str | None = None  # Standard Webhooks signing secret (`whsec_<base64>`, or any string)
     webhook_allowed_hosts: list[str] = []  # callback hosts allowed even if they resolve to private addresses
     url_fetch_allowed_hosts: list[str] = []  # `audio_url` hosts allowed even if they resolve to private addresses

@@ -183,6 +183,12 @@ class Job:
     callback_url: str | None = None
     attempts: int = 0  # worker starts; a job that keeps killing workers ends failed
     expires_at: float | None = None  # results and uploads are discarded after this
+    # "job": submitted with async=true; "request": a synchronous request followed by its X-Request-ID
+    kind: str = "job"
+
+    @property
+    def is_tracked_request(self) -> bool:
+        return self.kind == "request"
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from app.domain.models import (
     TranscriptionResult,
 )
 from app.domain.speakers import assign_speakers
-from app.domain.ports import Aligner, AudioDecoder, Diarizer, SegmentSink, StageSink, Transcriber
+from app.domain.ports import Aligner, AudioDecoder, Diarizer, ProgressSink, SegmentSink, StageSink, Transcriber
 
 logger = logging.getLogger(__name__)
 
@@ -47,17 +47,21 @@ class TranscriptionPipeline:
         self._fallbacks_lock = threading.Lock()
 
     def run(self, source: BinaryIO, options: TranscriptionOptions, on_segment: SegmentSink | None = None,
-            on_stage: StageSink | None = None) -> TranscriptionResult:
+            on_stage: StageSink | None = None, on_progress: ProgressSink | None = None) -> TranscriptionResult:
         started = self._clock()
         if on_stage:
             on_stage("decode")
         audio = self.decoder.decode(source)
         decoded = self._clock()
-        return self.run_audio(audio, options, decode_seconds=decoded - started, on_segment=on_segment, on_stage=on_stage)
+        return self.run_audio(audio, options, decode_seconds=decoded - started, on_segment=on_segment, on_stage=on_stage,
+                              on_progress=on_progress)
 
     def run_audio(self, audio: Audio, options: TranscriptionOptions, *, decode_seconds: float = 0.0,
-                  on_segment: SegmentSink | None = None, on_stage: StageSink | None = None) -> TranscriptionResult:
+                  on_segment: SegmentSink | None = None, on_stage: StageSink | None = None,
+                  on_progress: ProgressSink | None = None) -> TranscriptionResult:
         stage = on_stage or (lambda _: None)
+        if on_progress is not None:
+            on_segment = _with_progress(on_segment, on_progress, audio.duration)
         t0 = self._clock()
         stage("transcribe")
         transcript = self.transcriber.transcribe(audio, options, on_segment=on_segment)
@@ -103,3 +107,14 @@ class TranscriptionPipeline:
                 return
             self._fallbacks_logged.add(key)
         logger.warning("aligner %s unavailable for language %s, falling back: %s", aligner, exc.language, exc.reason)
+
+
+def _with_progress(on_segment: SegmentSink | None, on_progress: ProgressSink, duration: float) -> SegmentSink:
+    """Also report the share of the audio transcribed (0..1) as each segment is decoded."""
+
+    def both(segment) -> None:
+        if on_segment is not None:
+            on_segment(segment)
+        on_progress(min(1.0, segment.end / duration) if duration > 0 else 0.0)
+
+    return both

@@ -38,6 +38,7 @@ class AudioFetcher(Protocol):
 
 SegmentSink = Callable[[Segment], None]
 StageSink = Callable[[str], None]  # told "decode", "transcribe", "align", "diarize" as each begins
+ProgressSink = Callable[[float], None]  # told the share (0..1) of the audio transcribed so far
 
 
 class Transcriber(Protocol):
@@ -135,7 +136,7 @@ class JobStore(Protocol):
     def delete_expired(self, now: float) -> int: ...
 
     def count_unfinished(self, owner: str | None = None) -> int:
-        """Jobs queued or running (of `owner` only, when given)."""
+        """Async jobs queued or running (of `owner` only, when given); tracked requests do not count."""
         ...
 
 

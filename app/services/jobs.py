@@ -25,7 +25,7 @@ from app.domain.errors import (
     JobQuotaExceeded,
     JobStillRunning,
 )
-from app.domain.models import Job, JobError, JobStatus, RenderOptions, Segment, Transcript, TranscriptionOptions
+from app.domain.models import Job, JobError, JobStatus, RenderOptions, Transcript, TranscriptionOptions
 from app.domain.pipeline import TranscriptionPipeline
 from app.domain.ports import JobDispatcher, JobNotifier, JobStore
 
@@ -50,7 +50,8 @@ class JobService:
         self.clock = clock
 
     def submit(self, owner: str, audio: bytes, options: TranscriptionOptions, render: RenderOptions,
-               response_format: str, callback_url: str | None = None) -> Job:
+               response_format: str, callback_url: str | None = None, job_id: str | None = None) -> Job:
+        """`job_id`: a synchronous request's own X-Request-ID (distributed mode), if no job has it yet."""
         if not audio:
             raise InvalidRequest("The file is empty.", param="file")
         if callback_url is not None:
@@ -61,7 +62,9 @@ class JobService:
             raise JobQuotaExceeded(self.max_unfinished_per_owner)
         now = self.clock()
         # No expiry until the job ends: its result then lives result_ttl_seconds (JobRunner._finish).
-        job = Job(id=f"job_{uuid.uuid4().hex}", owner=owner, status=JobStatus.QUEUED, options=options, render=render,
+        if job_id is None or self.store.get(job_id) is not None:
+            job_id = f"job_{uuid.uuid4().hex}"
+        job = Job(id=job_id, owner=owner, status=JobStatus.QUEUED, options=options, render=render,
                   response_format=response_format, created_at=now, updated_at=now, callback_url=callback_url)
         self.store.create(job, audio)
         self.dispatcher.dispatch(job.id)
@@ -147,13 +150,11 @@ class JobRunner:
         def on_stage(stage: str) -> None:
             self.store.update(job_id, stage=stage, updated_at=self.clock())
 
+        def on_progress(progress: float) -> None:
+            self.store.update(job_id, progress=progress, updated_at=self.clock())
+
         try:
-            decoded = self.pipeline.decoder.decode(io.BytesIO(audio))  # never empty: the decoder refuses that
-
-            def on_segment(segment: Segment) -> None:
-                self.store.update(job_id, progress=min(1.0, segment.end / decoded.duration), updated_at=self.clock())
-
-            result = self.pipeline.run_audio(decoded, job.options, on_segment=on_segment, on_stage=on_stage)
+            result = self.pipeline.run(io.BytesIO(audio), job.options, on_stage=on_stage, on_progress=on_progress)
         except DomainError as exc:
             return self._finish(job_id, JobStatus.FAILED, error=job_error(exc))
         except Exception:

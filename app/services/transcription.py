@@ -34,6 +34,7 @@ from app.domain.pipeline import TranscriptionPipeline
 from app.domain.ports import AudioFetcher, ResultObserver
 from app.services.admission import Admission, Disconnected, UploadGate
 from app.services.jobs import JobService
+from app.services.requests import RequestTracker, TrackedRequest
 
 logger = structlog.get_logger(__name__)
 
@@ -59,10 +60,12 @@ class AudioRequest:
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who sent the request, and how to tell that they hung up."""
+    """Who sent the request, how to tell that they hung up, and the X-Request-ID they chose (if any):
+    a synchronous request with one can be followed and fetched again under that id."""
 
     owner: str
     disconnected: Disconnected
+    request_id: str | None = None
 
 
 # --- outcomes: what the controller renders ------------------------------------------------------
@@ -144,19 +147,48 @@ class TranscriptionService:
 class InProcess:
     """The result now, from this process's pipeline, in an inference slot."""
 
-    def __init__(self, pipeline: TranscriptionPipeline, admission: Admission, observer: ResultObserver) -> None:
+    def __init__(self, pipeline: TranscriptionPipeline, admission: Admission, observer: ResultObserver,
+                 tracker: RequestTracker) -> None:
         self.pipeline = pipeline
         self.admission = admission
         self.observer = observer
+        self.tracker = tracker
 
     async def execute(self, request: AudioRequest, caller: Caller) -> Finished:
         async with self.admission.slot():
-            # Decoding and inference block: a worker thread runs them, at most `limiter` at once.
-            result = await self.admission.run_when_free(
-                caller.disconnected, lambda: self.pipeline.run(request.file, request.options))
+            tracked = await self._follow(request, caller)
+            try:
+                # Decoding and inference block: a worker thread runs them, at most `limiter` at once.
+                result = await self.admission.run_when_free(caller.disconnected, lambda: self.pipeline.run(
+                    request.file, request.options, on_stage=tracked.stage if tracked else None,
+                    on_progress=tracked.progress if tracked else None))
+            except BaseException as exc:
+                if tracked is not None:
+                    failure = exc if isinstance(exc, DomainError) else InternalFailure()
+                    await anyio.to_thread.run_sync(tracked.failed, failure)
+                raise
+        if tracked is not None:
+            await anyio.to_thread.run_sync(tracked.succeeded, result.transcript)
         self.observer.observe_result(result)
         _log_result(result, request.response_format)
         return Finished(result.transcript, request.render, request.response_format)
+
+
+    async def _follow(self, request: AudioRequest, caller: Caller) -> TrackedRequest | None:
+        if caller.request_id is None:
+            return None
+        return await anyio.to_thread.run_sync(self.tracker.start, caller.request_id, caller.owner, request.options,
+                                              request.render, request.response_format)
+
+
+class InternalFailure(DomainError):
+    """What a followed request's record says when the server, not the request, failed."""
+
+    status = 500
+    code = "internal_error"
+
+    def __init__(self) -> None:
+        super().__init__("The server had an error while processing the request.")
 
 
 class ViaWorkers:
@@ -171,7 +203,8 @@ class ViaWorkers:
 
     async def execute(self, request: AudioRequest, caller: Caller) -> Finished:
         async with self.admission.slot():
-            job = await submit_job(self.jobs, request, caller)
+            # With the client's X-Request-ID the job is kept under that id, to be followed and fetched again.
+            job = await submit_job(self.jobs, request, caller, job_id=caller.request_id)
             with anyio.move_on_after(self.timeout_seconds):
                 while not job.status.terminal:
                     await anyio.sleep(self.poll_seconds)
@@ -183,7 +216,8 @@ class ViaWorkers:
             error = job.error
             raise JobFailed(error.message, status=error.status, param=error.param, code=error.code)
         _, transcript = await anyio.to_thread.run_sync(self.jobs.result, job.id, caller.owner)
-        await anyio.to_thread.run_sync(self.jobs.delete, job.id, caller.owner)  # nobody will fetch it again
+        if job.id != caller.request_id:
+            await anyio.to_thread.run_sync(self.jobs.delete, job.id, caller.owner)  # nobody will fetch it again
         return Finished(transcript, request.render, request.response_format)
 
     def _forget(self, job_id: str, owner: str) -> None:
@@ -204,10 +238,10 @@ class AsJob:
         return Accepted(await submit_job(self.jobs, request, caller))
 
 
-async def submit_job(jobs: JobService, request: AudioRequest, caller: Caller) -> Job:
+async def submit_job(jobs: JobService, request: AudioRequest, caller: Caller, job_id: str | None = None) -> Job:
     def submit() -> Job:
         return jobs.submit(caller.owner, request.file.read(), request.options, request.render,
-                           request.response_format, request.callback_url)
+                           request.response_format, request.callback_url, job_id=job_id)
 
     return await anyio.to_thread.run_sync(submit)
 

@@ -45,6 +45,7 @@ def test_submit_poll_and_fetch_the_result_in_every_format(client):
     assert accepted["status_url"] == f"{URL}/{accepted['id']}" and accepted["result_url"].endswith("/result")
     job = wait_for(client, accepted["id"])
     assert job["status"] == "succeeded" and job["progress"] == 1.0 and job["error"] is None
+    assert client.get(f"{URL}/{accepted['id']}/status").json() == job  # the original server's spelling
     stored = client.get(accepted["result_url"])
     assert stored.json()["words"] and stored.json()["text"] == "Hello world. How are you?"
     for fmt, marker in [("json", '"text"'), ("text", "Hello world."), ("srt", "00:00:00,000 --> "),

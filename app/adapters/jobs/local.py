@@ -10,7 +10,7 @@ import anyio
 import structlog
 
 from app.adapters.jobs.sqlite_store import SqliteJobStore
-from app.domain.models import JobStatus
+from app.domain.models import JobError, JobStatus
 
 logger = structlog.get_logger(__name__)
 # Runs blocking work in a worker thread once an inference slot is free (Admission.run_in_slot).
@@ -35,6 +35,11 @@ class LocalJobDispatcher:
         """Re-queue what a previous process left unfinished (its upload is still stored)."""
         count = 0
         for job in self.store.unfinished():
+            if job.is_tracked_request:  # its client's connection died with the process: it cannot resume
+                self.store.transition(job.id, {JobStatus.RUNNING}, status=JobStatus.FAILED, stage=None,
+                                      error=JobError("The server restarted while this request ran.",
+                                                     code="server_restarted", status=503))
+                continue
             if job.status is JobStatus.RUNNING:
                 self.store.transition(job.id, {JobStatus.RUNNING}, status=JobStatus.QUEUED, stage=None)
             self.dispatch(job.id)

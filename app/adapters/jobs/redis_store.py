@@ -81,7 +81,8 @@ class RedisJobStore:
         gone = [job_id for job_id, job in jobs.items() if job is None]  # expired unseen
         if gone:
             self.redis.srem(UNFINISHED, *gone)
-        return sum(1 for job in jobs.values() if job is not None and (owner is None or job.owner == owner))
+        return sum(1 for job in jobs.values()
+                   if job is not None and not job.is_tracked_request and (owner is None or job.owner == owner))
 
     def delete_expired(self, now: float) -> int:
         return 0  # Redis expires the keys itself

@@ -90,10 +90,8 @@ class SqliteJobStore:
             return self._db.execute("DELETE FROM jobs WHERE expires_at < ?", (now,)).rowcount
 
     def count_unfinished(self, owner: str | None = None) -> int:
-        if owner is None:
-            return self._db.execute("SELECT COUNT(*) FROM jobs WHERE status IN (?, ?)",
-                                    (JobStatus.QUEUED.value, JobStatus.RUNNING.value)).fetchone()[0]
-        return sum(job.owner == owner for job in self.unfinished())  # bounded by JOBS__MAX_UNFINISHED
+        # Decoded, not counted in SQL: bounded by JOBS__MAX_UNFINISHED plus the requests running now.
+        return sum(not job.is_tracked_request and (owner is None or job.owner == owner) for job in self.unfinished())
 
     def unfinished(self) -> list[Job]:
         """Jobs a previous process left queued or running."""
