@@ -26,6 +26,8 @@ def parser() -> argparse.ArgumentParser:
     commands = cli.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="serve the API (settings from the environment, as `make run`)")
     commands.add_parser("worker", help="run an async-job worker (JOBS__BACKEND=celery, JOBS__REDIS_URL)")
+    commands.add_parser("mcp", help="an MCP server on stdio relaying to a running server "
+                                    "(WHISPERX_API_URL, WHISPERX_API_KEY)")
     transcribe = commands.add_parser("transcribe", help="transcribe audio files in-process")
     transcribe.add_argument("files", nargs="+", type=Path, metavar="FILE")
     transcribe.add_argument("--model", default="", help="model name or path (default: WHISPER__MODEL)")
@@ -108,6 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from app.entrypoints.worker import main as worker
 
         return worker()
+    if args.command == "mcp":
+        from app.entrypoints.mcp_stdio import main as mcp
+
+        return mcp()
     return transcribe(args)
 
 

@@ -23,6 +23,7 @@ from app.api.errors import domain_error_handler, http_error_handler, internal_er
 from app.api.health import health, metrics
 from app.api.info import info
 from app.api.jobs import JobsController
+from app.api.mcp import McpEndpoint
 from app.api.middleware import RequestLogMiddleware
 from app.api.models import OpenAIModelsController, model_catalog, model_routers
 from app.api.transcriptions import AudioController
@@ -59,7 +60,13 @@ def dependencies(container: Application) -> dict[str, Provide]:
     }
 
 
-def lifespan(container: Application):
+def mcp_endpoint(container: Application) -> McpEndpoint:
+    return McpEndpoint(service=container.transcription_service, parser=container.request_parser,
+                       formatters=container.formats.formatters, jobs=container.jobs.service, stages=container.stages,
+                       settings=container.settings)
+
+
+def lifespan(container: Application, mcp: McpEndpoint):
     @asynccontextmanager
     async def run(_: Litestar) -> AsyncIterator[None]:
         settings: Settings = container.settings()
@@ -78,7 +85,7 @@ def lifespan(container: Application):
             logger.info("unfinished jobs re-queued", jobs=recovered)
         stop_housekeeping = start_housekeeping(container)
         try:
-            async with anyio.create_task_group() as background:
+            async with mcp.sessions.run(), anyio.create_task_group() as background:
                 background.start_soon(_expire_jobs_forever, container)
                 background.start_soon(container.jobs.dispatcher().run_here)
                 yield
@@ -99,10 +106,11 @@ def create_app(container: Application | None = None, settings: Settings | None =
     container = container or bootstrap(settings)
     settings = container.settings()
     keys = container.http.api_keys()
+    mcp = mcp_endpoint(container)
     protected = Router(
         path="/",
         route_handlers=[AudioController, JobsController, OpenAIModelsController, model_catalog,
-                        *model_routers(admin_guard(keys))],
+                        *model_routers(admin_guard(keys)), mcp.route(guards=[])],
         guards=[api_key_guard(keys)],
     )
     app = Litestar(
@@ -114,7 +122,7 @@ def create_app(container: Application | None = None, settings: Settings | None =
             HTTPException: http_error_handler,
             HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
         },
-        lifespan=[lifespan(container)],
+        lifespan=[lifespan(container, mcp)],
         request_max_body_size=settings.max_upload_size_bytes + FORM_OVERHEAD_BYTES,
         type_encoders={np.generic: lambda v: v.item()},
         openapi_config=OpenAPIConfig(title="WhisperX API Server", version="0.1.0"),

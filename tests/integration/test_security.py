@@ -121,3 +121,60 @@ def test_info_and_catalog_of_a_real_server(server):
     assert by_id["tiny.en"]["default"] and by_id["tiny.en"]["downloaded"]
     assert by_id["base"]["downloaded"]  # bundled
     assert "large-v3" not in by_id  # downloads are off: hub names are not offered
+
+
+def test_agents_transcribe_real_speech_over_mcp_http_and_stdio(server):
+    """The official MCP client: the /mcp endpoint directly, and `whisperx-api-server mcp` on stdio
+    relaying to it."""
+    import base64
+
+    import anyio
+    from mcp import ClientSession, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+    from mcp.client.streamable_http import streamable_http_client
+
+    arguments = {"audio_base64": base64.b64encode(FOX).decode(), "response_format": "verbose_json"}
+
+    async def over_http():
+        async with (httpx.AsyncClient(timeout=120) as http,
+                    streamable_http_client(f"{server}/mcp", http_client=http) as (read, write, _),
+                    ClientSession(read, write) as session):
+            await session.initialize()
+            return await session.call_tool("transcribe", arguments)
+
+    async def over_stdio():
+        parameters = StdioServerParameters(command=str(Path(sys.executable).parent / "whisperx-api-server"),
+                                           args=["mcp"], env={**os.environ, "WHISPERX_API_URL": server})
+        async with stdio_client(parameters) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            names = {tool.name for tool in (await session.list_tools()).tools}
+            return names, await session.call_tool("transcribe", arguments)
+
+    direct = anyio.run(over_http)
+    assert not direct.isError and "fox" in direct.structuredContent["text"].lower()
+    assert direct.structuredContent["segments"], "the structured verbose_json result"
+    names, relayed = anyio.run(over_stdio)
+    assert names == {"transcribe", "translate", "list_models", "job_status"}
+    assert not relayed.isError and "fox" in relayed.structuredContent["text"].lower()
+
+
+def test_a_real_transcription_is_followed_from_another_connection(server):
+    import threading
+
+    answered: dict = {}
+    sender = threading.Thread(target=lambda: answered.setdefault("response", httpx.post(
+        server + URL, files={"file": ("fox.wav", FOX)}, headers={"X-Request-ID": "fox-followed"}, timeout=120)))
+    sender.start()
+    seen: list[str] = []
+    while sender.is_alive() or not seen or seen[-1] != "succeeded":
+        status = httpx.get(f"{server}{URL}/fox-followed/status", timeout=10)
+        if status.status_code == 200:
+            seen.append(status.json()["status"])
+        time.sleep(0.05)
+        assert len(seen) < 2000
+    sender.join()
+    assert answered["response"].status_code == 200 and seen[-1] == "succeeded"
+    assert "running" in seen, "seen from the second connection while it ran"
+    srt = httpx.get(f"{server}{URL}/fox-followed/result", params={"response_format": "srt"}, timeout=10).text
+    words = httpx.get(f"{server}{URL}/fox-followed/result", params={"response_format": "verbose_json"}, timeout=10)
+    assert "-->" in srt and "fox" in srt.lower() and "fox" in words.json()["text"].lower()
