@@ -96,6 +96,16 @@ class StageUnavailable(DomainError):
     code = "stage_unavailable"
 
 
+class InternalError(DomainError):
+    """The server, not the request, failed (recorded where a request is followed or a job kept)."""
+
+    status = 500
+    code = "internal_error"
+
+    def __init__(self) -> None:
+        super().__init__("The server had an error while processing the request.")
+
+
 # --- admission: how many requests the server takes at once -------------------------------------
 
 

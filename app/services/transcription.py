@@ -21,7 +21,7 @@ import anyio
 import anyio.from_thread
 import structlog
 
-from app.domain.errors import DomainError, JobFailed, JobTimedOut
+from app.domain.errors import DomainError, InternalError, JobFailed, JobTimedOut
 from app.domain.models import (
     Job,
     RenderOptions,
@@ -164,8 +164,9 @@ class InProcess:
                     on_progress=tracked.progress if tracked else None))
             except BaseException as exc:
                 if tracked is not None:
-                    failure = exc if isinstance(exc, DomainError) else InternalFailure()
-                    await anyio.to_thread.run_sync(tracked.failed, failure)
+                    failure = exc if isinstance(exc, DomainError) else InternalError()
+                    with anyio.CancelScope(shield=True):  # recorded even when the request was cancelled
+                        await anyio.to_thread.run_sync(tracked.failed, failure)
                 raise
         if tracked is not None:
             await anyio.to_thread.run_sync(tracked.succeeded, result.transcript)
@@ -173,22 +174,11 @@ class InProcess:
         _log_result(result, request.response_format)
         return Finished(result.transcript, request.render, request.response_format)
 
-
     async def _follow(self, request: AudioRequest, caller: Caller) -> TrackedRequest | None:
         if caller.request_id is None:
             return None
         return await anyio.to_thread.run_sync(self.tracker.start, caller.request_id, caller.owner, request.options,
                                               request.render, request.response_format)
-
-
-class InternalFailure(DomainError):
-    """What a followed request's record says when the server, not the request, failed."""
-
-    status = 500
-    code = "internal_error"
-
-    def __init__(self) -> None:
-        super().__init__("The server had an error while processing the request.")
 
 
 class ViaWorkers:
