@@ -82,6 +82,8 @@ class AudioRequestParser:
         if fields.min_speakers and fields.max_speakers and fields.min_speakers > fields.max_speakers:
             raise InvalidRequest("'min_speakers' must not be greater than 'max_speakers'.", param="min_speakers")
         words = "word" in fields.timestamp_granularities
+        formatter = self.formatters[response_format]
+        diarize = fields.diarize or formatter.needs_diarization  # a speaker format asks for it by itself
         options = TranscriptionOptions(
             model=fields.model,
             task=Task.TRANSCRIBE,
@@ -92,9 +94,10 @@ class AudioRequestParser:
             suppress_numerals=fields.suppress_numerals,
             # Highlighting words needs word times even when only segments are returned.
             word_timestamps=words or fields.highlight_words,
-            align=fields.align,
-            # A speaker-labelled format asks for diarization by itself.
-            diarize=fields.diarize or self.formatters[response_format].needs_diarization,
+            # Alignment only where the response can show it: segment times or words, or speakers (which are
+            # given word by word). `json` and `text` without speakers show the text alone, which it keeps.
+            align=fields.align and (formatter.shows_timings or words or fields.highlight_words or diarize),
+            diarize=diarize,
             speaker_embeddings=fields.speaker_embeddings,
             min_speakers=fields.min_speakers,
             max_speakers=fields.max_speakers,
@@ -106,7 +109,7 @@ class AudioRequestParser:
             segment_timestamps="segment" in fields.timestamp_granularities or not words,
             highlight_words=fields.highlight_words,
         )
-        if fields.stream and not self.formatters[response_format].needs_diarization:
+        if fields.stream and not formatter.needs_diarization:
             # A plain stream carries text deltas only: word times and speakers have nowhere to go.
             # A speaker format streams speaker segments after the deltas, so it keeps its stages.
             options = replace(options, align=False, diarize=False, word_timestamps=False)

@@ -75,6 +75,7 @@ class Formatter(Protocol):
 
     media_type: str
     needs_diarization: bool  # a speaker-labelled format asks for diarization by itself
+    shows_timings: bool  # it shows segment times or words, so alignment can change what it renders
 
     def render(self, transcript: Transcript, options: RenderOptions) -> str | bytes: ...
 

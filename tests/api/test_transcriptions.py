@@ -26,8 +26,26 @@ def test_defaults(client, fake_transcriber):
     options = fake_transcriber.calls[-1]
     assert options.model == "whisper-1" and options.task is Task.TRANSCRIBE
     assert options.language is None and options.prompt is None and options.temperature == 0.0
-    assert options.suppress_numerals is True and options.align is True and options.diarize is False
+    assert options.suppress_numerals is True and options.diarize is False
+    assert options.align is False, "json shows no times: no alignment pass to pay for"
     assert options.word_timestamps is False and options.chunk_size == 30 and options.batch_size == 8
+
+
+@pytest.mark.parametrize(("fields", "aligned"), [
+    ({}, False),
+    ({"response_format": "text"}, False),
+    ({"response_format": "verbose_json"}, True),
+    ({"response_format": "srt"}, True),
+    ({"response_format": "vtt"}, True),
+    ({"timestamp_granularities[]": "word"}, True),  # json with words: verbose words are asked for
+    ({"diarize": "true"}, True),  # speakers are assigned word by word
+    ({"response_format": "diarized_json"}, True),
+    ({"response_format": "verbose_json", "align": "false"}, False),
+])
+def test_alignment_runs_only_when_the_response_can_show_it(client, fake_aligner, fields, aligned):
+    response = client.post(URL, files=audio_file(), data=fields)
+    assert response.status_code == 200
+    assert (fake_aligner.calls == 1) is aligned
 
 
 def test_every_field_reaches_the_pipeline(client, fake_transcriber, fake_diarizer):

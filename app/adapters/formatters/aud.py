@@ -8,6 +8,7 @@ class AudacityFormatter:
 
     media_type = "text/plain"
     needs_diarization = False
+    shows_timings = True
 
     def render(self, transcript: Transcript, options: RenderOptions) -> str:
         lines = []

@@ -11,6 +11,7 @@ class DiarizedJsonFormatter:
 
     media_type = "application/json"
     needs_diarization = True
+    shows_timings = True
 
     def render(self, transcript: Transcript, options: RenderOptions) -> bytes:
         segments = [diarized_segment(s) for s in transcript.segments]

@@ -11,6 +11,7 @@ class JsonFormatter:
 
     media_type = "application/json"
     needs_diarization = False
+    shows_timings = False  # text only: segment times and words are not shown
 
     def render(self, transcript: Transcript, options: RenderOptions) -> bytes:
         return msgspec.json.encode(TextTranscription(text=transcript.text, usage=usage(transcript)))

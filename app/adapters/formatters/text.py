@@ -8,6 +8,7 @@ class TextFormatter:
 
     media_type = "text/plain"
     needs_diarization = False
+    shows_timings = False  # text only: segment times and words are not shown
 
     def render(self, transcript: Transcript, options: RenderOptions) -> str:
         if not any(s.speaker for s in transcript.segments):

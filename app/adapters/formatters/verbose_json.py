@@ -28,6 +28,7 @@ def verbose_fields(transcript: Transcript, options: RenderOptions) -> dict:
 class VerboseJsonFormatter:
     media_type = "application/json"
     needs_diarization = False
+    shows_timings = True
 
     def render(self, transcript: Transcript, options: RenderOptions) -> bytes:
         return msgspec.json.encode(VerboseTranscription(**verbose_fields(transcript, options)))

@@ -23,4 +23,5 @@ class VoiceTagVTT(WriteVTT):
 class VttFormatter(SubtitleFormatter):
     media_type = "text/vtt"
     needs_diarization = False
+    shows_timings = True
     writer = VoiceTagVTT

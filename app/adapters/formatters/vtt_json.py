@@ -13,6 +13,7 @@ class VttJsonFormatter:
 
     media_type = "application/json"
     needs_diarization = False
+    shows_timings = True
 
     def __init__(self) -> None:
         self._vtt = VttFormatter()
