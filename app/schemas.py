@@ -51,10 +51,20 @@ class TranslationForm(msgspec.Struct, kw_only=True):
     audio_url: CallbackUrl | None = None  # instead of `file`: the server downloads the recording
 
 
+class ServerVad(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """OpenAI's `chunking_strategy` object; the client sends it as `chunking_strategy[threshold]` parts."""
+
+    type: Literal["server_vad"]
+    threshold: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] | None = None
+    prefix_padding_ms: Annotated[int, msgspec.Meta(ge=0, le=5000)] | None = None
+    silence_duration_ms: Annotated[int, msgspec.Meta(ge=0, le=10000)] | None = None
+
+
 class TranscriptionForm(TranslationForm, kw_only=True):
     """Fields of POST /v1/audio/transcriptions besides `file` (OpenAI's, then WhisperX's)."""
 
     language: LanguageCode | None = None
+    chunking_strategy: Literal["auto"] | ServerVad | None = None  # "auto": the server's VAD settings
     timestamp_granularities: list[Granularity] = msgspec.field(default_factory=lambda: ["segment"])
     stream: bool = False
     hotwords: Hotwords | None = None

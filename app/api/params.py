@@ -16,15 +16,17 @@ from app.api.auth import check_model_allowed
 from app.config.settings import Settings
 from app.domain.errors import InvalidRequest
 from app.domain.languages import validated_language
-from app.domain.models import RenderOptions, Task, TranscriptionOptions
+from app.domain.models import RenderOptions, Task, TranscriptionOptions, VadTuning
 from app.domain.ports import Formatter
-from app.schemas import TranscriptionForm, TranslationForm
+from app.schemas import ServerVad, TranscriptionForm, TranslationForm
 from app.services.transcription import AudioRequest, ExecutionMode
 
 FormT = TypeVar("FormT", bound=msgspec.Struct)
 # openai-python sends arrays as repeated `name[]` parts; curl users often write `name`.
 _LIST_FIELDS = {"timestamp_granularities[]": "timestamp_granularities", "timestamp_granularities": "timestamp_granularities"}
 _ERROR_PATH = re.compile(r"at `\$\.([A-Za-z_]+)")
+_NESTED_FIELD = re.compile(r"^([a-z_]+)\[([a-z_]+)\]$")
+_JSON_FIELDS = {"chunking_strategy"}
 
 
 def form_fields(form: FormMultiDict, struct: type[FormT]) -> FormT:
@@ -33,7 +35,17 @@ def form_fields(form: FormMultiDict, struct: type[FormT]) -> FormT:
     raw: dict[str, Any] = {}
     for key in form:
         values = [v for v in form.getall(key) if isinstance(v, str)]
-        if key in _LIST_FIELDS:
+        nested = _NESTED_FIELD.match(key)
+        if nested and nested.group(1) in fields and values:  # `chunking_strategy[threshold]`, as openai-python sends
+            parent = raw.setdefault(nested.group(1), {})
+            if isinstance(parent, dict):
+                parent[nested.group(2)] = values[-1].strip()
+        elif key in _JSON_FIELDS and values and values[-1].strip().startswith("{"):  # curl: a JSON object
+            try:
+                raw[key] = msgspec.json.decode(values[-1])
+            except msgspec.DecodeError:
+                raise InvalidRequest(f"Invalid value for '{key}': not a JSON object.", param=key) from None
+        elif key in _LIST_FIELDS:
             raw.setdefault(_LIST_FIELDS[key], []).extend(v.strip() for v in values if v.strip())
         elif key in fields and values and values[-1].strip() != "":
             raw[key] = values[-1].strip() if key not in ("prompt", "hotwords") else values[-1]
@@ -103,6 +115,7 @@ class AudioRequestParser:
             max_speakers=fields.max_speakers,
             chunk_size=fields.chunk_size or settings.whisper.chunk_size,
             batch_size=fields.batch_size or settings.whisper.batch_size,
+            vad=_vad_tuning(fields.chunking_strategy),
         )
         render = RenderOptions(
             word_timestamps=words,
@@ -143,6 +156,15 @@ class AudioRequestParser:
 
     def _file(self, form: FormMultiDict, source: BinaryIO | None) -> BinaryIO | None:
         return source if source is not None else upload(form, self.settings.max_upload_size_bytes)
+
+
+def _vad_tuning(strategy: ServerVad | str | None) -> VadTuning:
+    """OpenAI's server_vad fields as our VAD's: threshold as is, prefix padding as the speech padding,
+    silence duration as the silence that ends speech. "auto" (or nothing): the server's settings."""
+    if not isinstance(strategy, ServerVad):
+        return VadTuning()
+    return VadTuning(threshold=strategy.threshold, speech_pad_ms=strategy.prefix_padding_ms,
+                     min_silence_ms=strategy.silence_duration_ms)
 
 
 def _mode(fields: TranslationForm, *, stream: bool) -> ExecutionMode:

@@ -97,6 +97,15 @@ class Diarization:
 
 
 @dataclass(frozen=True, slots=True)
+class VadTuning:
+    """How speech is found, per request (OpenAI's `chunking_strategy` server_vad); None: the server's."""
+
+    threshold: float | None = None  # speech probability above which audio counts as speech
+    speech_pad_ms: int | None = None  # audio kept before (and after) each stretch of speech
+    min_silence_ms: int | None = None  # the silence that ends a stretch of speech
+
+
+@dataclass(frozen=True, slots=True)
 class TranscriptionOptions:
     """Everything a caller can ask of the pipeline, already validated."""
 
@@ -115,6 +124,7 @@ class TranscriptionOptions:
     max_speakers: int | None = None
     chunk_size: int = 30
     batch_size: int = 8
+    vad: VadTuning = VadTuning()
 
 
 @dataclass(frozen=True, slots=True)

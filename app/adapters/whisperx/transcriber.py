@@ -72,7 +72,7 @@ class WhisperXTranscriber:
     def _transcribe(self, model: ScoredWhisperModel, audio: Audio, options: Options,
                     on_segment: SegmentSink | None) -> Transcript:
         samples = np.asarray(audio.samples, dtype=np.float32)
-        chunks = self.vad.speech_chunks(samples, options.chunk_size)
+        chunks = self.vad.speech_chunks(samples, options.chunk_size, options.vad)
         n_mels = n_mels_of(model)
         batches = list(_batches(chunks, max(1, options.batch_size)))
 

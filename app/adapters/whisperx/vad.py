@@ -6,6 +6,7 @@ import numpy as np
 
 from app.adapters.models.lazy import Lazy
 from app.domain.audio import SAMPLE_RATE
+from app.domain.models import VadTuning
 
 VAD_ONSET = 0.500
 VAD_OFFSET = 0.363
@@ -29,12 +30,14 @@ class PyannoteVad:
     def warm_up(self) -> None:
         self._model.get()
 
-    def speech_chunks(self, samples: np.ndarray, chunk_size: int) -> list[tuple[float, float]]:
+    def speech_chunks(self, samples: np.ndarray, chunk_size: int, tuning: VadTuning = VadTuning()) -> list[tuple[float, float]]:
+        """`tuning.threshold` is the onset; pyannote's model has no padding or silence settings."""
         from whisperx.vads import Pyannote
 
         vad = self._model.get()
         scores = vad({"waveform": Pyannote.preprocess_audio(samples), "sample_rate": SAMPLE_RATE})
-        merged = Pyannote.merge_chunks(scores, chunk_size, onset=VAD_ONSET, offset=VAD_OFFSET)
+        onset = tuning.threshold if tuning.threshold is not None else VAD_ONSET
+        merged = Pyannote.merge_chunks(scores, chunk_size, onset=onset, offset=min(VAD_OFFSET, onset))
         return [(float(c["start"]), float(c["end"])) for c in merged]
 
 
@@ -53,13 +56,17 @@ class SileroVad:
 
         get_vad_model()
 
-    def speech_chunks(self, samples: np.ndarray, chunk_size: int) -> list[tuple[float, float]]:
+    def speech_chunks(self, samples: np.ndarray, chunk_size: int, tuning: VadTuning = VadTuning()) -> list[tuple[float, float]]:
         from faster_whisper.vad import VadOptions, get_speech_timestamps
         from whisperx.diarize import Segment as SpeechRegion
         from whisperx.vads.vad import Vad
 
-        # faster-whisper's BatchedInferencePipeline settings: split long speech at chunk_size.
-        options = VadOptions(threshold=self.threshold, max_speech_duration_s=chunk_size, min_silence_duration_ms=160)
+        # faster-whisper's BatchedInferencePipeline settings: split long speech at chunk_size; a
+        # request's chunking_strategy may set the threshold, the padding and the silence that ends speech.
+        threshold = tuning.threshold if tuning.threshold is not None else self.threshold
+        options = VadOptions(threshold=threshold, max_speech_duration_s=chunk_size,
+                             min_silence_duration_ms=tuning.min_silence_ms if tuning.min_silence_ms is not None else 160,
+                             speech_pad_ms=tuning.speech_pad_ms if tuning.speech_pad_ms is not None else 400)
         regions = []
         # Block by block: get_speech_timestamps makes several whole-input copies, which for an
         # hour of audio is over half a gigabyte at once.
@@ -71,5 +78,5 @@ class SileroVad:
             )
         if not regions:
             return []
-        merged = Vad.merge_chunks(regions, chunk_size, onset=self.threshold, offset=None)
+        merged = Vad.merge_chunks(regions, chunk_size, onset=threshold, offset=None)
         return [(float(c["start"]), float(c["end"])) for c in merged]
