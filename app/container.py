@@ -36,7 +36,6 @@ from app.adapters.jobs.local import LocalJobDispatcher, NoWorkers
 from app.adapters.jobs.sqlite_store import SqliteJobStore, SqliteOutbox
 from app.adapters.jobs.webhook import WebhookNotifier
 from app.adapters.models.bundled import BundledModelInstaller
-from app.adapters.outbound import OutboundPolicy
 from app.adapters.url_fetcher import UrlAudioFetcher
 from app.adapters.models.device import resolve_compute_type, resolve_cpu_threads, resolve_device
 from app.adapters.models.resolver import WhisperModelResolver
@@ -181,8 +180,7 @@ class Core(containers.DeclarativeContainer):
     decoder = providers.ThreadSafeSingleton(PyAVDecoder, max_seconds=settings.provided.max_audio_seconds)
     fetcher = providers.ThreadSafeSingleton(
         UrlAudioFetcher,
-        policy=providers.ThreadSafeSingleton(OutboundPolicy, settings.provided.url_fetch_allowed_hosts,
-                                             param="audio_url", setting="URL_FETCH_ALLOWED_HOSTS"),
+        allowed_hosts=settings.provided.url_fetch_allowed_hosts,
         max_bytes=settings.provided.max_upload_size_bytes,
         connect_timeout=settings.provided.url_fetch_connect_timeout_seconds,
         total_timeout=settings.provided.url_fetch_timeout_seconds,

@@ -58,6 +58,12 @@ class OutboundTarget:
     def host_header(self) -> str:
         return urlsplit(self.url).netloc.rsplit("@", 1)[-1]
 
+    def request_args(self, headers: dict[str, str]) -> dict:
+        """httpx arguments that reach the checked address: its literal in the URL, the host name in
+        `Host` and in TLS (SNI, so the certificate is still verified for the name)."""
+        return {"url": self.pinned_url(), "headers": {**headers, "Host": self.host_header()},
+                "extensions": {"sni_hostname": self.host}}
+
 
 def is_public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Collection
 from typing import BinaryIO
 from urllib.parse import urljoin
 
 import httpx
 
-from app.adapters.outbound import OutboundPolicy
+from app.adapters.outbound import OutboundPolicy, Resolver
 from app.domain.errors import InvalidRequest
 
 PARAM = "audio_url"
@@ -21,16 +22,13 @@ _SPOOL_BYTES = 1024 * 1024  # like uploads: small files stay in memory, larger o
 
 
 class UrlAudioFetcher:
-    def __init__(self, policy: OutboundPolicy, max_bytes: int, connect_timeout: float, total_timeout: float,
-                 max_redirects: int = 5) -> None:
-        self.policy = policy
+    def __init__(self, allowed_hosts: Collection[str], max_bytes: int, connect_timeout: float, total_timeout: float,
+                 max_redirects: int = 5, resolve: Resolver | None = None) -> None:
+        self.policy = OutboundPolicy(allowed_hosts, param=PARAM, setting="URL_FETCH_ALLOWED_HOSTS", resolve=resolve)
         self.max_bytes = max_bytes
         self.connect_timeout = connect_timeout
         self.total_timeout = total_timeout
         self.max_redirects = max_redirects
-
-    def check(self, url: str) -> None:
-        self.policy.check(url)
 
     def fetch(self, url: str) -> BinaryIO:
         deadline = time.monotonic() + self.total_timeout
@@ -39,9 +37,7 @@ class UrlAudioFetcher:
             for _ in range(self.max_redirects + 1):
                 target = self.policy.check(url)
                 try:
-                    with client.stream("GET", target.pinned_url(), headers={"Host": target.host_header(),
-                                                                              "User-Agent": "whisperx-api-server"},
-                                       extensions={"sni_hostname": target.host}) as response:
+                    with client.stream("GET", **target.request_args({"User-Agent": "whisperx-api-server"})) as response:
                         if response.is_redirect and "location" in response.headers:
                             url = urljoin(url, response.headers["location"])
                             continue

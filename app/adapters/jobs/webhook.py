@@ -112,13 +112,11 @@ class WebhookNotifier:
     def _post(self, target: OutboundTarget, delivery: Delivery) -> httpx.Response:
         timestamp = int(self.clock())
         headers = {"Content-Type": "application/json", "User-Agent": "whisperx-api-server",
-                   "Host": target.host_header(),
                    "webhook-id": delivery.id, "webhook-timestamp": str(timestamp)}
         if self.secret:
             headers["webhook-signature"] = sign(self.secret, delivery.id, timestamp, delivery.body)
         with self.policy.client(self.timeout) as client:
-            return client.post(target.pinned_url(), content=delivery.body, headers=headers,
-                               extensions={"sni_hostname": target.host})
+            return client.post(content=delivery.body, **target.request_args(headers))
 
     def _retry_or_drop(self, delivery: Delivery, attempt: int, reason: str) -> None:
         if attempt >= self.max_attempts:
