@@ -35,6 +35,7 @@ from app.adapters.jobs.envelope import JobEnvelopeRenderer
 from app.adapters.jobs.local import LocalJobDispatcher, NoWorkers
 from app.adapters.jobs.sqlite_store import SqliteJobStore, SqliteOutbox
 from app.adapters.jobs.webhook import WebhookNotifier
+from app.adapters.live_audio import LiveAudioStreams
 from app.adapters.models.bundled import BundledModelInstaller
 from app.adapters.url_fetcher import UrlAudioFetcher
 from app.adapters.models.device import resolve_compute_type, resolve_cpu_threads, resolve_device
@@ -44,6 +45,7 @@ from app.adapters.speaker_clustering.local_speakers import SegmentationModel
 from app.adapters.speaker_clustering.model_store import SpeakerClusteringModelStore
 from app.adapters.whisperx.aligner import Wav2Vec2Aligner, Wav2Vec2ModelStore
 from app.adapters.whisperx.diarizer import PyannoteModelStore, WhisperXDiarizer
+from app.adapters.whisperx.live import WhisperUtteranceTranscriber
 from app.adapters.whisperx.model_store import WhisperModelStore
 from app.adapters.whisperx.transcriber import WhisperXTranscriber
 from app.adapters.whisperx.vad import PyannoteVad, SileroVad
@@ -51,11 +53,12 @@ from app.api.auth import load_api_keys
 from app.api.metrics import Metrics
 from app.api.params import AudioRequestParser
 from app.config.settings import Settings, SettingsError
-from app.domain.errors import DomainError, ModelNotFound
+from app.domain.errors import DomainError, ModelNotFound, StageUnavailable
 from app.domain.pipeline import TranscriptionPipeline
 from app.domain.ports import ModelStore
 from app.services.admission import Admission, UploadGate
 from app.services.jobs import JobRunner, JobService
+from app.services.realtime import DecodeQueue, RealtimeLimits, RealtimeService
 from app.services.requests import RequestTracker
 from app.services.transcription import AsJob, InProcess, Streamed, TranscriptionService, ViaWorkers
 
@@ -214,6 +217,11 @@ class Transcription(containers.DeclarativeContainer):
     transcriber = providers.Selector(
         settings.provided.backends.transcription,
         whisperx=providers.ThreadSafeSingleton(WhisperXTranscriber, models=whisper_models, vad=vad),
+    )
+    # Live turns (realtime sessions) decode with the same models, one window at a time.
+    live_transcriber = providers.Selector(
+        settings.provided.backends.transcription,
+        whisperx=providers.ThreadSafeSingleton(WhisperUtteranceTranscriber, models=whisper_models),
     )
     # Every stage container offers `models`, `default_model` and `warm_up` per backend.
     models = providers.Selector(settings.provided.backends.transcription, whisperx=whisper_models)
@@ -397,6 +405,28 @@ class HttpPolicy(containers.DeclarativeContainer):
     api_keys = providers.ThreadSafeSingleton(load_api_keys, settings)
 
 
+class Realtime(containers.DeclarativeContainer):
+    """Live transcription sessions over WebSocket (app/services/realtime.py)."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    transcription = providers.DependenciesContainer()
+
+    live_audio = providers.ThreadSafeSingleton(LiveAudioStreams)
+    limits = providers.Singleton(
+        RealtimeLimits,
+        max_sessions=settings.provided.realtime.max_sessions,
+        max_session_seconds=settings.provided.realtime.max_session_seconds,
+        idle_timeout_seconds=settings.provided.realtime.idle_timeout_seconds,
+        max_append_bytes=settings.provided.realtime.max_append_bytes,
+        max_buffer_seconds=settings.provided.realtime.max_buffer_seconds,
+        decode_interval_seconds=settings.provided.realtime.decode_interval_seconds,
+    )
+    decoder = providers.Singleton(DecodeQueue, transcriber=transcription.live_transcriber)
+    service = providers.Singleton(RealtimeService, live_audio=live_audio, decoder=decoder,
+                                  transcriber=transcription.live_transcriber, limits=limits,
+                                  default_language=settings.provided.default_language)
+
+
 class Application(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
@@ -422,6 +452,7 @@ class Application(containers.DeclarativeContainer):
         transcription=transcription.models, alignment=alignment.models, diarization=diarization.models)
 
     http = providers.Container(HttpPolicy, settings=settings, stage_stores=stage_stores)
+    realtime = providers.Container(Realtime, settings=settings, transcription=transcription)
     jobs = providers.Container(Jobs, settings=settings, core=core, pipeline=pipeline, formatters=formats.formatters,
                                run_in_slot=http.admission.provided.run_in_slot)
 
@@ -447,6 +478,16 @@ class Application(containers.DeclarativeContainer):
 
 
 Container = Application
+
+
+class _NoLiveTranscription:
+    """A third-party transcription backend has no live decoding: realtime sessions say so."""
+
+    def check_model(self, model: str | None) -> None:
+        raise StageUnavailable("Realtime sessions need the whisperx transcription backend (BACKENDS__TRANSCRIPTION).")
+
+    def decode(self, audio, request):
+        self.check_model(request.model)
 
 
 class _NoModels:
@@ -498,6 +539,8 @@ def _register_plugins(container: Application) -> dict[str, list[str]]:
             sub.models.set_providers(**{ep.name: providers.Callable(_models_of, adapter)})
             sub.default_model.set_providers(**{ep.name: providers.Object(None)})
             sub.warm_up.set_providers(**{ep.name: providers.Callable(_nothing)})
+            if stage == "transcription":
+                sub.live_transcriber.set_providers(**{ep.name: providers.Singleton(_NoLiveTranscription)})
             names.append(ep.name)
         registered[stage] = names
     return registered

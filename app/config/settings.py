@@ -81,6 +81,18 @@ class WebUISettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     enabled: bool = True  # serve the web page at `/`
 
 
+class RealtimeSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Live transcription sessions (`/v1/realtime?intent=transcription`)."""
+
+    enabled: bool = True
+    max_sessions: int = 4  # open at once; more are refused (error event, close code 1013)
+    max_session_seconds: float = 3600  # then `session_expired` and the socket closes
+    idle_timeout_seconds: float = 120  # no client event for this long: `idle_timeout`, close
+    max_append_bytes: int = 15 * 1024 * 1024  # audio bytes in one `input_audio_buffer.append`
+    max_buffer_seconds: float = 120  # audio held but not yet transcribed, per session
+    decode_interval_seconds: float = 0.5  # how often a growing turn is decoded again for live deltas
+
+
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     uvicorn_host: str = "0.0.0.0"
     uvicorn_port: int = 8000
@@ -110,6 +122,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     jobs: JobsSettings = msgspec.field(default_factory=JobsSettings)
     webui: WebUISettings = msgspec.field(default_factory=WebUISettings)
     results: ResultsSettings = msgspec.field(default_factory=ResultsSettings)
+    realtime: RealtimeSettings = msgspec.field(default_factory=RealtimeSettings)
     webhook_secret: str | None = None  # Standard Webhooks signing secret (`whsec_<base64>`, or any string)
     webhook_allowed_hosts: list[str] = []  # callback hosts allowed even if they resolve to private addresses
     url_fetch_allowed_hosts: list[str] = []  # `audio_url` hosts allowed even if they resolve to private addresses

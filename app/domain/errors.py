@@ -132,6 +132,17 @@ class Draining(DomainError):
         super().__init__("The server is shutting down; retry on another instance or in a moment.")
 
 
+class TooManySessions(DomainError):
+    """Every realtime session slot (REALTIME__MAX_SESSIONS) is taken."""
+
+    status = 429
+    code = "session_limit_reached"
+    retry_after = RETRY_AFTER_SECONDS
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The server has its maximum of {limit} realtime sessions open; retry in a moment.")
+
+
 class UploadsBusy(DomainError):
     """More uploads streaming in at once than MAX_CONCURRENT_UPLOADS."""
 

@@ -9,7 +9,10 @@ from typing import Any
 from app.domain.audio import SAMPLE_RATE
 
 # OpenAI's only model name, and an empty one: both mean "the configured default model".
-DEFAULT_MODEL_ALIASES = frozenset({"", "whisper-1"})
+# OpenAI's transcription model names (what its clients and Realtime sessions send) mean the default model.
+DEFAULT_MODEL_ALIASES = frozenset({"", "whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe",
+                                   "gpt-4o-mini-transcribe-2025-12-15", "gpt-transcribe", "gpt-live-transcribe",
+                                   "gpt-realtime-whisper"})
 
 
 class Task(str, enum.Enum):

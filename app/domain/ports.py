@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, BinaryIO, Protocol, runtime_checkable
 
+from app.domain.live import Hypothesis, UtteranceRequest
 from app.domain.models import (
     Audio,
     Delivery,
@@ -46,6 +47,44 @@ class Transcriber(Protocol):
 
     def transcribe(self, audio: Audio, options: TranscriptionOptions, on_segment: SegmentSink | None = None) -> Transcript:
         """Transcribe; call `on_segment` with each segment as soon as it is decoded (for streaming)."""
+        ...
+
+
+class PcmStream(Protocol):
+    """A live audio stream in one of the realtime formats, turned into 16 kHz mono as it arrives."""
+
+    def feed(self, data: bytes) -> Any:
+        """The samples (float32 array) these bytes complete; keeps partial samples for the next call."""
+        ...
+
+
+class SpeechStream(Protocol):
+    """Streaming voice activity: a speech probability per VAD frame, its state carried across calls."""
+
+    def feed(self, samples: Any) -> list[float]:
+        """Probabilities of the whole frames these samples complete (one per VAD_FRAME_SAMPLES)."""
+        ...
+
+
+class LiveAudio(Protocol):
+    """Opens the per-session streams of live transcription."""
+
+    def pcm_stream(self, audio_format: str) -> PcmStream:
+        """`audio/pcm` (24 kHz PCM16), `audio/pcmu` or `audio/pcma` (8 kHz G.711)."""
+        ...
+
+    def speech_stream(self) -> SpeechStream: ...
+
+
+class UtteranceTranscriber(Protocol):
+    """Decodes one utterance (at most a Whisper window) directly, without VAD chunking: live turns."""
+
+    def check_model(self, model: str | None) -> None:
+        """Raise ModelNotFound (or InvalidRequest) for a model this transcriber cannot use."""
+        ...
+
+    def decode(self, audio: Audio, request: UtteranceRequest) -> Hypothesis:
+        """The tokens that follow `request.prefix` in this audio."""
         ...
 
 

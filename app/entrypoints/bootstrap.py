@@ -33,6 +33,8 @@ def warm_up(container: Application) -> None:
     try:
         container.transcription.warm_up()
         container.diarization.warm_up()
+        if settings.realtime.enabled:
+            container.realtime.live_audio().warm_up()
     except DomainError as exc:
         # Keep serving: other models may load, and a later request retries this one.
         logger.error("default model failed to load", model=settings.whisper.model, error=exc.message)

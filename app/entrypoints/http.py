@@ -26,6 +26,7 @@ from app.api.jobs import JobsController
 from app.api.mcp import McpEndpoint
 from app.api.middleware import RequestLogMiddleware
 from app.api.models import OpenAIModelsController, model_catalog, model_routers
+from app.api.realtime import realtime_session
 from app.api.transcriptions import AudioController
 from app.api.webui import webui_routes
 from app.config.settings import Settings
@@ -57,6 +58,7 @@ def dependencies(container: Application) -> dict[str, Provide]:
         "workers": _provide(container.jobs.workers),
         "distributed": _provide(container.jobs.has_workers),
         "metrics": _provide(container.http.metrics),
+        "realtime": _provide(container.realtime.service),
     }
 
 
@@ -115,7 +117,9 @@ def create_app(container: Application | None = None, settings: Settings | None =
     )
     app = Litestar(
         # Health, metrics and info stay open for load balancers, scrapers and clients that have no key yet.
-        route_handlers=[protected, health, metrics, info, *(webui_routes() if settings.webui.enabled else [])],
+        # The realtime socket checks keys itself: browsers send theirs as a WebSocket subprotocol.
+        route_handlers=[protected, health, metrics, info, *([realtime_session] if settings.realtime.enabled else []),
+                        *(webui_routes() if settings.webui.enabled else [])],
         dependencies=dependencies(container),
         exception_handlers={
             DomainError: domain_error_handler,

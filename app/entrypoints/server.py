@@ -51,6 +51,8 @@ def serve(app: Litestar, settings: Settings) -> None:
         log_config=None,  # our structlog set-up formats uvicorn's records too
         access_log=False,  # RequestLogMiddleware writes the one line per request
         timeout_graceful_shutdown=5,  # after the drain, idle keep-alive connections only
+        # A realtime append carries up to REALTIME__MAX_APPEND_BYTES of audio as base64, plus its JSON.
+        ws_max_size=settings.realtime.max_append_bytes * 4 // 3 + 64 * 1024,
     )
     DrainingServer(config, app.state.admission, settings.shutdown_grace_seconds).run()
 

@@ -18,8 +18,10 @@ def between(samples: np.ndarray, start: float, end: float) -> np.ndarray:
     return samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)][:WINDOW_SAMPLES]
 
 
-def log_mel_window(chunk: np.ndarray, n_mels: int) -> np.ndarray:
-    """(n_mels, 3000) log-mel features of up to 30 s of audio, zero-padded to the full window."""
-    chunk = chunk[:WINDOW_SAMPLES]
-    mel = log_mel_spectrogram(chunk, n_mels=n_mels, padding=WINDOW_SAMPLES - chunk.shape[0])
-    return mel.numpy()[:, :WINDOW_FRAMES]
+def log_mel_window(chunk: np.ndarray, n_mels: int, frames: int = WINDOW_FRAMES) -> np.ndarray:
+    """(n_mels, frames) log-mel features of up to `frames` / 100 s of audio, zero-padded to that length
+    (by default Whisper's full 30 s window)."""
+    samples = frames * WINDOW_SAMPLES // WINDOW_FRAMES
+    chunk = chunk[:samples]
+    mel = log_mel_spectrogram(chunk, n_mels=n_mels, padding=samples - chunk.shape[0])
+    return mel.numpy()[:, :frames]

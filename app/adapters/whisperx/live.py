@@ -1,0 +1,134 @@
+"""Live turns: one Whisper window decoded directly, continuing from the tokens already sent.
+
+The stable tokens go after the decoder prompt as a forced prefix, so each new hypothesis can only
+extend what the client has seen (the deltas join to exactly the final transcript), and the prefix
+costs one decoder pass instead of being generated again.
+"""
+
+from __future__ import annotations
+
+import codecs
+import math
+
+import numpy as np
+from faster_whisper.tokenizer import Tokenizer
+
+from app.adapters.whisperx.features import log_mel_window, n_mels_of
+from app.adapters.whisperx.model_store import ScoredWhisperModel, WhisperModelStore, compression_ratio
+from app.domain.audio import FRAMES_PER_SECOND, SAMPLE_RATE, WINDOW_SAMPLES, WINDOW_SECONDS
+from app.domain.errors import InvalidRequest, ModelNotFound
+from app.domain.live import Hypothesis, UtteranceRequest
+from app.domain.models import Audio
+
+BEAM_SIZE = 5  # the final decoding of a turn, as for files; live hypotheses are greedy (fast)
+# The encoder reads the turn padded to this much and a little over, not to Whisper's full 30 s: its
+# cost grows with the input (30 s: 0.4 s on two cores, 10 s: 0.06 s), and a turn is short. Whisper's
+# positional embeddings are simply cut, as whisper.cpp's `audio_ctx` does; the padding keeps the
+# end-of-audio cue the model was trained with.
+MIN_WINDOW_SECONDS = 10
+PADDING_SECONDS = 2
+# Whisper's rules for a window without speech and for a decoding stuck repeating itself
+# (openai/whisper transcribe.py).
+NO_SPEECH_THRESHOLD = 0.6
+LOGPROB_THRESHOLD = -1.0
+COMPRESSION_RATIO_THRESHOLD = 2.4
+
+
+class WhisperUtteranceTranscriber:
+    def __init__(self, models: WhisperModelStore) -> None:
+        self.models = models
+
+    def check_model(self, model: str | None) -> None:
+        name = self.models.resolver.canonical(model)
+        if name not in self.models.requestable():
+            raise ModelNotFound("model", name, self.models.available())
+
+    def decode(self, audio: Audio, request: UtteranceRequest) -> Hypothesis:
+        with self.models.use(request.model) as model:
+            return self._decode(model, audio, request)
+
+    def _decode(self, model: ScoredWhisperModel, audio: Audio, request: UtteranceRequest) -> Hypothesis:
+        samples = np.asarray(audio.samples, dtype=np.float32)[-WINDOW_SAMPLES:]
+        seconds = min(WINDOW_SECONDS, max(MIN_WINDOW_SECONDS, math.ceil(len(samples) / SAMPLE_RATE) + PADDING_SECONDS))
+        encoded = model.encode(log_mel_window(samples, n_mels_of(model), seconds * FRAMES_PER_SECOND)[None])
+        language, language_probability = self._language(model, encoded, request.language)
+        tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language)
+        prefix = list(request.prefix)
+        greedy = not request.final or request.logprobs  # ctranslate2 reports token scores for greedy search only
+        result = model.model.generate(
+            encoded,
+            [model.prompt_tokens(tokenizer, request.prompt, None) + prefix],
+            beam_size=1 if greedy else BEAM_SIZE,
+            max_length=model.max_length,
+            suppress_blank=not prefix,  # only a turn's very first token may not be blank
+            return_scores=True,
+            return_no_speech_prob=True,
+            return_logits_vocab=request.logprobs,
+        )[0]
+        sequence = result.sequences_ids[0]
+        generated = sequence[len(prefix):] if sequence[: len(prefix)] == prefix else sequence
+        tokens = [t for t in generated if t < tokenizer.eot]
+        logprobs: tuple[float, ...] = ()
+        if request.logprobs and result.logits:
+            steps = result.logits[0][len(prefix):]
+            logprobs = tuple(float(_log_softmax(np.asarray(step))[token]) for step, token in zip(steps, tokens))
+        pieces, whole, token_bytes = self._pieces(model, tokens)
+        # ctranslate2's score is length-normalised; undo it as the file transcriber does.
+        average = result.scores[0] * len(sequence) / (len(sequence) + 1) if result.scores else 0.0
+        return Hypothesis(
+            tokens=tuple(tokens),
+            pieces=pieces,
+            whole=whole,
+            token_bytes=token_bytes if request.logprobs else (),
+            logprobs=logprobs,
+            language=language,
+            language_probability=language_probability,
+            repetitive=compression_ratio("".join(pieces)) > COMPRESSION_RATIO_THRESHOLD,
+            no_speech=not prefix and result.no_speech_prob > NO_SPEECH_THRESHOLD and average < LOGPROB_THRESHOLD,
+        )
+
+    def _language(self, model: ScoredWhisperModel, encoded, language: str | None) -> tuple[str, float]:
+        if not model.model.is_multilingual:
+            if language not in (None, "en"):
+                raise InvalidRequest(f"Model '{model.name}' is English-only; language '{language}' needs a multilingual model.",
+                                     param="session.audio.input.transcription.language")
+            return "en", 1.0
+        if language:
+            return language, 1.0
+        token, probability = model.model.detect_language(encoded)[0][0]
+        return token[2:-2], float(probability)
+
+    @staticmethod
+    def _pieces(model: ScoredWhisperModel, tokens: list[int]) -> tuple[tuple[str, ...], tuple[bool, ...], tuple[bytes, ...]]:
+        """Each token's text, decoded incrementally so the pieces join to exactly the decoded text (a
+        character split over tokens belongs to the token that completes it); whether each token
+        ends on a whole character; each token's bytes."""
+        byte_of = _BYTE_OF
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        pieces, whole, raw = [], [], []
+        for token in tokens:
+            data = bytes(byte_of[c] for c in model.hf_tokenizer.id_to_token(token) if c in byte_of)
+            raw.append(data)
+            pieces.append(decoder.decode(data))
+            whole.append(decoder.getstate()[0] == b"")
+        return tuple(pieces), tuple(whole), tuple(raw)
+
+
+def _gpt2_byte_decoder() -> dict[str, int]:
+    """GPT-2's byte-level BPE alphabet back to bytes (the inverse of its bytes_to_unicode)."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    codes = list(printable)
+    for b in range(256):
+        if b not in printable:
+            printable.append(b)
+            codes.append(256 + len(codes) - 188)
+    return {chr(code): b for b, code in zip(printable, codes)}
+
+
+_BYTE_OF = _gpt2_byte_decoder()
+
+
+def _log_softmax(values: np.ndarray) -> np.ndarray:
+    values = values.astype(np.float64)
+    shifted = values - values.max()
+    return shifted - np.log(np.exp(shifted).sum())

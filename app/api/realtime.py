@@ -1,0 +1,176 @@
+"""`/v1/realtime?intent=transcription`: OpenAI's Realtime transcription sessions over a WebSocket.
+
+This edge authenticates (a Bearer header, or the `openai-insecure-api-key.<key>` subprotocol that
+browsers use), parses each client message into an event (a message it cannot parse becomes an
+`error` event, and the session goes on), runs the session, and sends its events as JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import msgspec
+import structlog
+from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
+
+from app.api.auth import ApiKeys, bearer
+from app.domain.errors import DomainError
+from app.schemas import (
+    REALTIME_CLIENT_EVENT_TYPES,
+    RealtimeClientEvent,
+    RealtimeErrorBody,
+    RealtimeErrorEvent,
+    RealtimeServerEvent,
+)
+from app.services.realtime import RealtimeService, SessionClosed
+
+logger = structlog.get_logger(__name__)
+
+KEY_SUBPROTOCOL = "openai-insecure-api-key."
+# WebSocket close codes (RFC 6455): a refused key, a full server, a server fault.
+POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013
+INTERNAL_ERROR = 1011
+
+_decoder = msgspec.json.Decoder(RealtimeClientEvent)
+_encoder = msgspec.json.Encoder()
+
+
+class _Connection:
+    """Sends events while the client is there; after it has gone, sending does nothing."""
+
+    def __init__(self, socket: WebSocket) -> None:
+        self.socket = socket
+        self.open = True
+
+    async def send(self, event: RealtimeServerEvent) -> None:
+        if not self.open:
+            return
+        try:
+            await self.socket.send_data(_encoder.encode(event).decode(), mode="text")
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            self.open = False
+
+    async def events(self) -> AsyncIterator[RealtimeClientEvent | RealtimeErrorBody]:
+        while self.open:
+            try:
+                message = await self.socket.receive()
+            except WebSocketDisconnect:
+                break
+            if message["type"] == "websocket.disconnect":
+                break
+            yield parse_event(message.get("text"), message.get("bytes"))
+        self.open = False
+
+    async def refuse(self, code: int, error: RealtimeErrorBody) -> None:
+        await self.send(_error_event(error))
+        await self.close(code, error.message)
+
+    async def close(self, code: int, reason: str) -> None:
+        if self.open:
+            self.open = False
+            try:
+                await self.socket.close(code=code, reason=reason[:120])  # a close reason has 123 bytes at most
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                pass
+
+
+def parse_event(text: str | None, data: bytes | None) -> RealtimeClientEvent | RealtimeErrorBody:
+    if text is None:
+        return RealtimeErrorBody(type="invalid_request_error", code="invalid_event",
+                                 message="Send events as JSON text messages, not binary ones.")
+    try:
+        return _decoder.decode(text)
+    except msgspec.DecodeError as exc:
+        return _explain(text, exc)
+
+
+def _explain(text: str, exc: msgspec.DecodeError) -> RealtimeErrorBody:
+    try:
+        raw = msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        return RealtimeErrorBody(type="invalid_request_error", code="invalid_json",
+                                 message=f"The message is not valid JSON: {str(exc)[:200]}")
+    raw = raw if isinstance(raw, dict) else {}
+    event_id = raw.get("event_id") if isinstance(raw.get("event_id"), str) else None
+    event_type = raw.get("type")
+    if event_type not in REALTIME_CLIENT_EVENT_TYPES:
+        shown = str(event_type)[:60] if event_type is not None else "(none)"
+        return RealtimeErrorBody(type="invalid_request_error", code="invalid_event_type", param="type",
+                                 event_id=event_id[:512] if event_id else None,
+                                 message=f"Unsupported event type '{shown}'; a transcription session takes "
+                                         f"{', '.join(REALTIME_CLIENT_EVENT_TYPES)}.")
+    message = str(exc)
+    _, _, path = message.rpartition(" - at `$.")
+    return RealtimeErrorBody(type="invalid_request_error", code="invalid_value",
+                             param=path.rstrip("`") or None if path else None,
+                             event_id=event_id[:512] if event_id else None,
+                             message=f"Invalid '{event_type}' event: {message[:300]}")
+
+
+def _error_event(error: RealtimeErrorBody) -> RealtimeServerEvent:
+    return RealtimeErrorEvent(event_id="event_refused", error=error)
+
+
+def presented_key(socket: WebSocket) -> str | None:
+    key = bearer(socket)
+    if key is not None:
+        return key
+    for protocol in socket.scope.get("subprotocols") or []:
+        if protocol.startswith(KEY_SUBPROTOCOL):
+            return protocol[len(KEY_SUBPROTOCOL):]
+    return None
+
+
+def chosen_subprotocol(socket: WebSocket) -> str | None:
+    """A browser that offers subprotocols fails the handshake unless one is echoed: `realtime` if
+    offered, else the first one that does not carry a key."""
+    offered = [p for p in socket.scope.get("subprotocols") or [] if not p.startswith(KEY_SUBPROTOCOL)]
+    return "realtime" if "realtime" in offered else (offered[0] if offered else None)
+
+
+def refusal(socket: WebSocket, api_keys: ApiKeys) -> RealtimeErrorBody | None:
+    intent = socket.query_params.get("intent")
+    if intent not in (None, "transcription") or (intent is None and socket.query_params.get("model")):
+        return RealtimeErrorBody(type="invalid_request_error", code="unsupported_intent", param="intent",
+                                 message="This server runs transcription sessions only: connect with "
+                                         "`?intent=transcription`.")
+    if not api_keys.enabled:
+        return None
+    key = presented_key(socket)
+    if key is None:
+        return RealtimeErrorBody(type="invalid_request_error", code="missing_api_key",
+                                 message="Missing API key: send 'Authorization: Bearer <key>' or the "
+                                         "'openai-insecure-api-key.<key>' subprotocol.")
+    if api_keys.client_of(key) is None:
+        return RealtimeErrorBody(type="invalid_request_error", code="invalid_api_key",
+                                 message="Incorrect API key provided.")
+    return None
+
+
+@websocket("/v1/realtime")
+async def realtime_session(socket: WebSocket, realtime: RealtimeService, api_keys: ApiKeys) -> None:
+    await socket.accept(subprotocols=chosen_subprotocol(socket))
+    connection = _Connection(socket)
+    refused = refusal(socket, api_keys)
+    if refused is not None:
+        await connection.refuse(POLICY_VIOLATION, refused)
+        return
+    try:
+        async with realtime.session(connection.send) as session:
+            logger.info("realtime session opened", session=session.id)
+            try:
+                await session.serve(connection.events())
+            finally:
+                logger.info("realtime session closed", session=session.id)
+    except SessionClosed as closed:
+        await connection.close(closed.code, closed.reason)
+    except DomainError as exc:
+        await connection.refuse(TRY_AGAIN_LATER, RealtimeErrorBody(type=exc.error_type, code=exc.code, message=exc.message))
+    except Exception:
+        logger.exception("realtime session failed")
+        await connection.refuse(INTERNAL_ERROR, RealtimeErrorBody(
+            type="server_error", code="internal_error", message="The server had an error; the session has ended."))
+    else:
+        await connection.close(1000, "")

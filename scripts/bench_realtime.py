@@ -1,0 +1,128 @@
+"""Realtime transcription latency and accuracy: `make bench-realtime`.
+
+Streams recordings at real-time pace through the official SDK (`client.realtime.connect`, server
+VAD) into a fresh server on this machine, 1, 2 and 3 sessions at once, each session a different
+recording. Prints per session count, over every turn:
+  - first delta: from `speech_started` arriving to the turn's first delta (target p50 <= 1.5 s);
+  - completed: from `speech_stopped` arriving to `completed` (target p50 <= 1.0 s);
+  - WER of the completed transcripts: against the known text for the synthetic recordings, and
+    against the same server's offline (file) transcription for the real call.
+Targets are printed, never asserted. Results also go to bench-results/realtime.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import warnings
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+warnings.filterwarnings("ignore")
+
+from bench import Server, encode  # noqa: E402
+from tests.realtime import load, pcm24, run_session, silence, transcription_session, word_error_rate  # noqa: E402
+
+FIXTURES = ROOT / "tests" / "fixtures"
+TEXTS = {
+    "en_weather.wav": "Good morning everyone. Today the weather is sunny and warm, so we will walk to the park after lunch.",
+    "en_fox.wav": "The quick brown fox jumps over the lazy dog. She sells sea shells by the sea shore.",
+    "es_beach.wav": "Hola, me llamo Carlos. Hoy hace buen tiempo y vamos a la playa con mis amigos.",
+    "de_coffee.wav": "Guten Morgen. Ich trinke jeden Tag einen Kaffee und lese die Zeitung.",
+}
+
+
+def programs(server_url: str) -> list[tuple[str, bytes, str, str | None]]:
+    """(name, 24 kHz PCM with pauses, reference text, session language): three different recordings."""
+    import pyannote.audio
+
+    call = load(Path(pyannote.audio.__file__).parent / "sample" / "sample.wav")
+    offline = httpx.post(f"{server_url}/v1/audio/transcriptions", files={"file": ("call.wav", encode(call))},
+                         data={"model": "whisper-1", "response_format": "text"}, timeout=600).text
+    gap = silence(1.5)
+    english = gap.join(pcm24(load(FIXTURES / n)) for n in ("en_weather.wav", "en_fox.wav"))
+    other = gap.join(pcm24(load(FIXTURES / n)) for n in ("es_beach.wav", "de_coffee.wav"))
+    # The language is named where a client would know it; the mixed one is left to detection.
+    return [
+        ("real phone call (en, 30 s)", pcm24(call) + silence(2), offline, None),
+        ("synthetic en (2 clips)", english + silence(2), f"{TEXTS['en_weather.wav']} {TEXTS['en_fox.wav']}", "en"),
+        ("synthetic es + de (detected)", other + silence(2), f"{TEXTS['es_beach.wav']} {TEXTS['de_coffee.wav']}", None),
+    ]
+
+
+async def one_session(url: str, pcm: bytes, language: str | None):
+    from openai import AsyncOpenAI
+
+    client = AsyncOpenAI(base_url=f"{url}/v1", api_key="unused")
+    async with client.realtime.connect(extra_query={"intent": "transcription"}) as connection:
+        await connection.recv()  # session.created
+        return await run_session(connection, pcm, session=transcription_session(language=language))
+
+
+def summarize(values: list[float]) -> dict:
+    if not values:
+        return {"n": 0}
+    return {"n": len(values), "p50": statistics.median(values), "p95": float(np.percentile(values, 95)),
+            "max": max(values)}
+
+
+async def run_group(url: str, group: list[tuple[str, bytes, str, str | None]]) -> dict:
+    sessions = await asyncio.gather(*(one_session(url, pcm, language) for _, pcm, _, language in group))
+    first, completed, rows = [], [], []
+    for (name, _, reference, _), session in zip(group, sessions, strict=True):
+        items = list(session.items.values())
+        first += [i.first_delta - i.started for i in items if i.first_delta is not None and i.started is not None]
+        completed += [i.completed - i.stopped for i in items if i.completed is not None and i.stopped is not None]
+        joined = all("".join(i.deltas) == (i.transcript or "") for i in items if i.completed is not None)
+        rows.append({"recording": name, "turns": len(items), "wer": word_error_rate(reference, session.transcript),
+                     "deltas_join_to_completed": joined, "errors": [str(e) for e in session.errors],
+                     "transcript": session.transcript, "events": session.types()})
+    return {"first_delays": first, "completed_delays": completed, "recordings": rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=0, help="WHISPER__CPU_THREADS (0: every core)")
+    args = parser.parse_args()
+    server = Server(args.threads, {"REALTIME__MAX_SESSIONS": "8"})
+    results: dict[str, dict] = {}
+    try:
+        recordings = programs(server.url)
+        plans = {1: [[r] for r in recordings], 2: [recordings[:2]], 3: [recordings]}
+        for count, groups in plans.items():
+            merged: dict = {"groups": [], "recordings": []}
+            for group in groups:
+                result = asyncio.run(run_group(server.url, group))
+                merged["recordings"] += result["recordings"]
+                merged["groups"].append(result)
+            results[str(count)] = merged
+            merged["first_delta"] = summarize([v for g in merged["groups"] for v in g["first_delays"]])
+            merged["completed"] = summarize([v for g in merged["groups"] for v in g["completed_delays"]])
+            f, c = merged["first_delta"], merged["completed"]
+            print(f"\n{count} session(s) at once, every turn:")
+            print(f"  first delta after speech_started: p50 {f.get('p50', float('nan')):.2f} s, "
+                  f"p95 {f.get('p95', float('nan')):.2f} s (n={f['n']})  |  completed after speech_stopped: "
+                  f"p50 {c.get('p50', float('nan')):.2f} s, p95 {c.get('p95', float('nan')):.2f} s (n={c['n']})")
+            for row in merged["recordings"]:
+                print(f"    {row['recording']:<30} turns {row['turns']:>2}  WER {row['wer']:.1%}  "
+                      f"deltas join to completed: {row['deltas_join_to_completed']}  errors: {len(row['errors'])}")
+    finally:
+        peak = server.peak_rss_mb()
+        server.stop()
+    print(f"\nserver peak RSS {peak:.0f} MB")
+    print("targets: first delta p50 <= 1.5 s, completed p50 <= 1.0 s (1 session); within 2x of that with several.")
+    out = ROOT / "bench-results"
+    out.mkdir(exist_ok=True)
+    (out / "realtime.json").write_text(json.dumps({"peak_rss_mb": peak, "sessions": results}, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
