@@ -26,7 +26,15 @@ from litestar.testing import TestClient
 from app.config.settings import Settings
 from app.container import Container, build_container
 from app.entrypoints.http import create_app
-from tests.fakes import FakeAligner, FakeDecoder, FakeDiarizer, FakeModelStore, FakeTranscriber
+from tests.fakes import (
+    FakeAligner,
+    FakeDecoder,
+    FakeDiarizer,
+    FakeLiveAudio,
+    FakeModelStore,
+    FakeTranscriber,
+    FakeUtteranceTranscriber,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -79,7 +87,13 @@ def fake_models() -> dict[str, FakeModelStore]:
 
 
 @pytest.fixture
-def container(settings, fake_transcriber, fake_aligner, fake_diarizer, fake_models) -> Iterator[Container]:
+def fake_live_transcriber() -> FakeUtteranceTranscriber:
+    return FakeUtteranceTranscriber()
+
+
+@pytest.fixture
+def container(settings, fake_transcriber, fake_aligner, fake_diarizer, fake_models,
+              fake_live_transcriber) -> Iterator[Container]:
     """The real container with every adapter overridden by a fake (before anything is built)."""
     container = build_container(settings)
     with (
@@ -90,6 +104,8 @@ def container(settings, fake_transcriber, fake_aligner, fake_diarizer, fake_mode
         container.transcription.models.override(fake_models["transcription"]),
         container.alignment.models.override(fake_models["alignment"]),
         container.diarization.models.override(fake_models["diarization"]),
+        container.transcription.live_transcriber.override(fake_live_transcriber),
+        container.realtime.live_audio.override(FakeLiveAudio()),
     ):
         yield container
 

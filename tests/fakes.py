@@ -176,3 +176,95 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+# --- live transcription (realtime sessions) ---------------------------------------------------------
+
+
+class FakePcmStream:
+    """Takes the bytes as 16 kHz PCM16 already (no resampling), keeping an odd byte for the next call."""
+
+    def __init__(self) -> None:
+        self._odd = b""
+
+    def feed(self, data: bytes):
+        import numpy as np
+
+        data, self._odd = self._odd + data, b""
+        if len(data) % 2:
+            data, self._odd = data[:-1], data[-1:]
+        return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768
+
+
+class FakeSpeechStream:
+    """A frame is speech (probability 1) when its mean level is above 0.1, else silence (0)."""
+
+    def __init__(self) -> None:
+        import numpy as np
+
+        self._pending = np.zeros(0, dtype=np.float32)
+
+    def feed(self, samples) -> list[float]:
+        import numpy as np
+
+        from app.domain.live import VAD_FRAME_SAMPLES
+
+        audio = np.concatenate([self._pending, samples])
+        whole = len(audio) // VAD_FRAME_SAMPLES * VAD_FRAME_SAMPLES
+        self._pending = audio[whole:]
+        frames = audio[:whole].reshape(-1, VAD_FRAME_SAMPLES)
+        return [1.0 if float(np.abs(frame).mean()) > 0.1 else 0.0 for frame in frames]
+
+
+@dataclass
+class FakeLiveAudio:
+    formats: list[str] = field(default_factory=list)
+
+    def pcm_stream(self, audio_format: str) -> FakePcmStream:
+        self.formats.append(audio_format)
+        return FakePcmStream()
+
+    def speech_stream(self) -> FakeSpeechStream:
+        return FakeSpeechStream()
+
+
+@dataclass
+class FakeUtteranceTranscriber:
+    """Hears `words_per_second` words of `script` per second of loud audio it is given, one token a
+    word; continues after the forced prefix like the real decoder. `unsure_tail` makes the last word
+    it hears differ between calls (as a word cut off by the end of the audio does)."""
+
+    script: str = "one two three four five six seven eight nine ten eleven twelve"
+    words_per_second: float = 2.0
+    language: str = "en"
+    known_models: tuple[str, ...] = ("", "whisper-1", "gpt-4o-transcribe", "base")
+    unsure_tail: bool = True
+    fail_final: bool = False
+    requests: list = field(default_factory=list)
+    calls: int = 0
+
+    def check_model(self, model: str | None) -> None:
+        if (model or "") not in self.known_models:
+            raise ModelNotFound("model", model or "", list(self.known_models))
+
+    def decode(self, audio: Audio, request):
+        import numpy as np
+
+        from app.domain.errors import InternalError
+        from app.domain.live import Hypothesis
+
+        self.calls += 1
+        self.requests.append(request)
+        if request.final and self.fail_final:
+            raise InternalError()
+        loud = float((np.abs(np.asarray(audio.samples)) > 0.1).sum()) / 16_000
+        words = self.script.split()[: int(loud * self.words_per_second)]
+        if words and self.unsure_tail and not request.final:
+            words[-1] = f"{words[-1]}{'?' * (self.calls % 3)}"  # the cut-off last word changes every time
+        tokens = [self.script.split().index(w) if w in self.script.split() else 1000 + self.calls for w in words]
+        pieces = [f" {w}" for w in words]
+        prefix = len(request.prefix)
+        return Hypothesis(tokens=tuple(tokens[prefix:]), pieces=tuple(pieces[prefix:]),
+                          whole=tuple(True for _ in pieces[prefix:]), language=request.language or self.language,
+                          logprobs=tuple(-0.1 for _ in pieces[prefix:]) if request.logprobs else (),
+                          token_bytes=tuple(p.encode() for p in pieces[prefix:]) if request.logprobs else ())

@@ -108,16 +108,18 @@ def transcription_session(*, language: str | None = None, turn_detection: dict |
     return {"type": "transcription", "audio": {"input": audio_input}, **extra}
 
 
-async def run_session(connection, pcm: bytes, *, session: dict, commit_every: float | None = None,
-                      pace: float = 1.0, settle_seconds: float = 10.0) -> Session:
-    """Configure the session, send `pcm` in 100 ms appends at `pace` × real time (committing every
-    `commit_every` seconds of audio, when given, and at the end), and collect events until every
-    turn is transcribed (or `settle_seconds` pass without one)."""
+async def run_session(connection, audio: bytes, *, session: dict, commit_every: float | None = None,
+                      bytes_per_second: int = PCM_RATE * 2, settle_seconds: float = 10.0) -> Session:
+    """Configure the session, send `audio` (`bytes_per_second` of it make a second: 48 000 for
+    `audio/pcm`, 8 000 for G.711) in 100 ms appends at real-time pace, committing every
+    `commit_every` seconds of audio, when given, and at the end; collect events until every turn is
+    transcribed (or `settle_seconds` pass without an event)."""
+    pcm = audio
     record = Session()
     await connection.send({"type": "session.update", "session": session})
     started = time.monotonic()
-    step = PCM_RATE * 2 * CHUNK_MS // 1000
-    commit_bytes = int(commit_every * PCM_RATE * 2) if commit_every else None
+    step = bytes_per_second * CHUNK_MS // 1000
+    commit_bytes = int(commit_every * bytes_per_second) if commit_every else None
 
     async def send_audio() -> None:
         since_commit = 0
@@ -128,7 +130,7 @@ async def run_session(connection, pcm: bytes, *, session: dict, commit_every: fl
             if commit_bytes and since_commit >= commit_bytes:
                 await connection.send({"type": "input_audio_buffer.commit"})
                 since_commit = 0
-            await asyncio.sleep(max(0.0, started + (offset + step) / (PCM_RATE * 2) / pace - time.monotonic()))
+            await asyncio.sleep(max(0.0, started + (offset + step) / bytes_per_second - time.monotonic()))
         if commit_bytes and since_commit:
             await connection.send({"type": "input_audio_buffer.commit"})
 
@@ -164,3 +166,15 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
             current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r != h)))
         previous = current
     return previous[-1] / max(1, len(ref))
+
+
+def g711(samples: np.ndarray, codec: str = "pcm_mulaw", rate: int = 16_000) -> bytes:
+    """Mono float samples as 8 kHz G.711 (`audio/pcmu` with pcm_mulaw, `audio/pcma` with pcm_alaw)."""
+    encoder = av.CodecContext.create(codec, "w")
+    encoder.sample_rate, encoder.layout, encoder.format = 8000, "mono", "s16"
+    frame = av.AudioFrame.from_ndarray((np.clip(samples, -1, 1) * 32767).astype(np.int16).reshape(1, -1),
+                                       format="s16", layout="mono")
+    frame.sample_rate = rate
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=8000)
+    return b"".join(bytes(packet) for f in [*resampler.resample(frame), *resampler.resample(None)]
+                    for packet in encoder.encode(f))

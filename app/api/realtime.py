@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 import msgspec
 import structlog
 from litestar import WebSocket, websocket
+from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 
 from app.api.auth import ApiKeys, bearer
@@ -102,11 +103,19 @@ def _explain(text: str, exc: msgspec.DecodeError) -> RealtimeErrorBody:
                                  message=f"Unsupported event type '{shown}'; a transcription session takes "
                                          f"{', '.join(REALTIME_CLIENT_EVENT_TYPES)}.")
     message = str(exc)
-    _, _, path = message.rpartition(" - at `$.")
-    return RealtimeErrorBody(type="invalid_request_error", code="invalid_value",
-                             param=path.rstrip("`") or None if path else None,
+    return RealtimeErrorBody(type="invalid_request_error", code="invalid_value", param=_param_of(message),
                              event_id=event_id[:512] if event_id else None,
                              message=f"Invalid '{event_type}' event: {message[:300]}")
+
+
+def _param_of(message: str) -> str | None:
+    """The field a msgspec validation message names, as a dotted path: `session.audio.input.format.rate`."""
+    text, separator, path = message.partition(" - at `$.")
+    parts = [path.rstrip("`")] if separator else []
+    missing = text.partition("missing required field `")[2].partition("`")[0]
+    if missing:
+        parts.append(missing)
+    return ".".join(parts) or None
 
 
 def _error_event(error: RealtimeErrorBody) -> RealtimeServerEvent:
@@ -150,7 +159,8 @@ def refusal(socket: WebSocket, api_keys: ApiKeys) -> RealtimeErrorBody | None:
 
 
 @websocket("/v1/realtime")
-async def realtime_session(socket: WebSocket, realtime: RealtimeService, api_keys: ApiKeys) -> None:
+async def realtime_session(socket: WebSocket, realtime: NamedDependency[RealtimeService],
+                           api_keys: NamedDependency[ApiKeys]) -> None:
     await socket.accept(subprotocols=chosen_subprotocol(socket))
     connection = _Connection(socket)
     refused = refusal(socket, api_keys)

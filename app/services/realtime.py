@@ -267,6 +267,7 @@ class LiveItem:
     window_start: int = 0  # the Whisper window being decoded now starts here
     agreement: Agreement = field(default_factory=Agreement)
     heard_until: int = 0  # the audio `agreement.previous` was decoded from ends here
+    heard_in_full: bool = False  # ... and it was decoded as a final one is (the full beam)
     language: str | None = None
     earlier_windows: list[StableToken] = field(default_factory=list)
     sent: str = ""  # the deltas so far, joined: `completed` carries exactly this
@@ -493,7 +494,7 @@ class RealtimeSession:
         hypothesis = await self._decode(item, item.window_start, until, final=final)
         if hypothesis is None or item.failed or hypothesis.repetitive:
             return
-        item.heard_until = until
+        item.heard_until, item.heard_in_full = until, final
         if item.language is None and not self.config.language:
             heard = (until - item.window_start) / SAMPLE_RATE
             if hypothesis.language_probability < LANGUAGE_CONFIDENCE and heard < LANGUAGE_AUDIO_SECONDS:
@@ -504,7 +505,8 @@ class RealtimeSession:
     async def _finish(self, item: LiveItem) -> None:
         """The turn is committed: decode what is left of it and send `completed`."""
         assert item.end is not None
-        heard_all = item.agreement.previous is not None and item.heard_until >= (item.speech_end or item.end)
+        heard_all = (item.agreement.previous is not None and item.heard_in_full
+                     and item.heard_until >= (item.speech_end or item.end))
         if heard_all:
             last = item.agreement.previous
         else:
