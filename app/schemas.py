@@ -390,10 +390,15 @@ class RealtimeAudioUpdate(msgspec.Struct, kw_only=True):
     input: RealtimeAudioInputUpdate | msgspec.UnsetType = msgspec.UNSET
 
 
+# OpenAI's one `include` value, and ours: `...partial` asks for the unstable tail of a turn being
+# spoken (`conversation.item.input_audio_transcription.partial`), which the web page shows in grey.
+RealtimeInclude = Literal["item.input_audio_transcription.logprobs", "item.input_audio_transcription.partial"]
+
+
 class RealtimeSessionUpdate(msgspec.Struct, kw_only=True):
     type: Literal["transcription"]  # conversation sessions (`realtime`) are not served here
     audio: RealtimeAudioUpdate | msgspec.UnsetType = msgspec.UNSET
-    include: list[Literal["item.input_audio_transcription.logprobs"]] | None | msgspec.UnsetType = msgspec.UNSET
+    include: list[RealtimeInclude] | None | msgspec.UnsetType = msgspec.UNSET
 
 
 class SessionUpdateEvent(msgspec.Struct, kw_only=True, tag_field="type", tag="session.update"):
@@ -525,6 +530,16 @@ class TranscriptionCompletedEvent(RealtimeServerEvent, kw_only=True, omit_defaul
     transcript: str
     usage: DurationUsage
     logprobs: list[LogProb] | None = None
+
+
+class TranscriptionPartialEvent(RealtimeServerEvent, kw_only=True,
+                                tag="conversation.item.input_audio_transcription.partial"):
+    """Not OpenAI's (sent only when `include` asks for it): what the latest decoding heard after the
+    stable text; it may still change, and each one replaces the last."""
+
+    item_id: str
+    content_index: int
+    text: str
 
 
 class TranscriptionFailedEvent(RealtimeServerEvent, kw_only=True,

@@ -40,22 +40,39 @@ TEXTS = {
 }
 
 
+def offline(server_url: str, samples: np.ndarray, language: str | None) -> str:
+    """The same server's transcription of the whole recording as a file (beam search, full context)."""
+    return httpx.post(f"{server_url}/v1/audio/transcriptions", files={"file": ("audio.wav", encode(samples))},
+                      data={"model": "whisper-1", "response_format": "text", **({"language": language} if language else {})},
+                      timeout=600).text
+
+
 def programs(server_url: str) -> list[tuple[str, bytes, str, str | None]]:
-    """(name, 24 kHz PCM with pauses, reference text, session language): three different recordings."""
+    """(name, 24 kHz PCM with pauses, reference text, session language): three different recordings.
+    Prints what the file endpoint makes of each, the yardstick for the live text."""
     import pyannote.audio
 
     call = load(Path(pyannote.audio.__file__).parent / "sample" / "sample.wav")
-    offline = httpx.post(f"{server_url}/v1/audio/transcriptions", files={"file": ("call.wav", encode(call))},
-                         data={"model": "whisper-1", "response_format": "text"}, timeout=600).text
-    gap = silence(1.5)
-    english = gap.join(pcm24(load(FIXTURES / n)) for n in ("en_weather.wav", "en_fox.wav"))
-    other = gap.join(pcm24(load(FIXTURES / n)) for n in ("es_beach.wav", "de_coffee.wav"))
+    gap = np.zeros(int(1.5 * 16_000), dtype=np.float32)
+    english = np.concatenate([load(FIXTURES / "en_weather.wav"), gap, load(FIXTURES / "en_fox.wav")])
+    other = np.concatenate([load(FIXTURES / "es_beach.wav"), gap, load(FIXTURES / "de_coffee.wav")])
     # The language is named where a client would know it; the mixed one is left to detection.
-    return [
-        ("real phone call (en, 30 s)", pcm24(call) + silence(2), offline, None),
-        ("synthetic en (2 clips)", english + silence(2), f"{TEXTS['en_weather.wav']} {TEXTS['en_fox.wav']}", "en"),
-        ("synthetic es + de (detected)", other + silence(2), f"{TEXTS['es_beach.wav']} {TEXTS['de_coffee.wav']}", None),
+    recordings = [
+        ("real phone call (en, 30 s)", call, None, None),
+        ("synthetic en (2 clips)", english, f"{TEXTS['en_weather.wav']} {TEXTS['en_fox.wav']}", "en"),
+        ("synthetic es + de (detected)", other, f"{TEXTS['es_beach.wav']} {TEXTS['de_coffee.wav']}", None),
     ]
+    print("the file endpoint on the same recordings (the live text's yardstick):")
+    chosen = []
+    for name, samples, reference, language in recordings:
+        text = offline(server_url, samples, language)
+        if reference is None:  # no human transcript: the file transcription is the reference
+            print(f"    {name:<30} reference for the live WER: {text.strip()[:80]}…")
+            reference = text
+        else:
+            print(f"    {name:<30} WER {word_error_rate(reference, text):.1%}")
+        chosen.append((name, pcm24(samples) + silence(2), reference, language))
+    return chosen
 
 
 async def one_session(url: str, pcm: bytes, language: str | None):

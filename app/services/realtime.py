@@ -77,12 +77,14 @@ from app.schemas import (
     TranscriptionCompletedEvent,
     TranscriptionDeltaEvent,
     TranscriptionFailedEvent,
+    TranscriptionPartialEvent,
 )
 
 logger = structlog.get_logger(__name__)
 
 Send = Callable[[RealtimeServerEvent], Awaitable[None]]
 LOGPROBS = "item.input_audio_transcription.logprobs"
+PARTIALS = "item.input_audio_transcription.partial"
 MIN_COMMIT_MS = 100  # OpenAI refuses to commit less than this
 # A long turn is finished window by window, cut at the quietest VAD frame between these marks: each
 # live decoding then reads at most the last window (its cost grows with the audio), and the window
@@ -185,6 +187,7 @@ class SessionConfig:
     turn_detection: TurnDetection | None = TurnDetection()
     semantic_eagerness: str | None = None
     logprobs: bool = False
+    partials: bool = False
 
     def view(self, session_id: str, expires_at: int) -> RealtimeSessionView:
         turn = None
@@ -203,7 +206,7 @@ class SessionConfig:
                                                           prompt=self.prompt) if self.transcribe else None,
                 turn_detection=turn,
             )),
-            include=[LOGPROBS] if self.logprobs else [],
+            include=[name for name, on in ((LOGPROBS, self.logprobs), (PARTIALS, self.partials)) if on],
         )
 
     def updated(self, update: RealtimeSessionUpdate, check_model: Callable[[str | None], None]) -> SessionConfig:
@@ -221,7 +224,8 @@ class SessionConfig:
             if audio_input.turn_detection is not msgspec.UNSET:
                 config = config._with_turn_detection(audio_input.turn_detection)
         if update.include is not msgspec.UNSET:
-            config = replace(config, logprobs=LOGPROBS in (update.include or []))
+            config = replace(config, logprobs=LOGPROBS in (update.include or []),
+                             partials=PARTIALS in (update.include or []))
         return config
 
     def _with_transcription(self, value: RealtimeTranscriptionConfig | None,
@@ -501,6 +505,11 @@ class RealtimeSession:
                 return
             item.language = hypothesis.language
         await self._send_delta(item, item.agreement.offer(hypothesis))
+        if self.config.partials and item.agreement.previous is not None and item.end is None:
+            tail = item.agreement.previous.text
+            await self._add(item)
+            await self.send(TranscriptionPartialEvent, item_id=item.id, content_index=0,
+                            text=tail.lstrip() if not item.sent else tail)
 
     async def _finish(self, item: LiveItem) -> None:
         """The turn is committed: decode what is left of it and send `completed`."""

@@ -67,6 +67,16 @@ def completed(event) -> bool:
     return event.type == "conversation.item.input_audio_transcription.completed"
 
 
+async def one_turn(url: str, config: dict, audio: bytes) -> tuple[object, list]:
+    """Configure a session, send `audio`, and return `session.updated` and the events up to `completed`."""
+    async with sdk(url).realtime.connect(extra_query={"intent": "transcription"}) as connection:
+        await connection.recv()
+        await connection.send({"type": "session.update", "session": config})
+        updated = await connection.recv()
+        await send_audio(connection, audio)
+        return updated, await events_until(connection, completed)
+
+
 @pytest.mark.anyio
 async def test_a_server_vad_turn_streams_deltas_while_speaking_and_completes_after_the_silence(live_server):
     async with sdk(live_server).realtime.connect(extra_query={"intent": "transcription"}) as connection:
@@ -184,18 +194,31 @@ async def test_a_bad_event_gets_an_error_event_and_the_session_goes_on(live_serv
 
 @pytest.mark.anyio
 async def test_logprobs_come_with_every_delta_and_the_completed_transcript(live_server):
-    async with sdk(live_server).realtime.connect(extra_query={"intent": "transcription"}) as connection:
-        await connection.recv()
-        await connection.send({"type": "session.update",
-                               "session": session(include=["item.input_audio_transcription.logprobs"])})
-        assert (await connection.recv()).session.include == ["item.input_audio_transcription.logprobs"]
-        await send_audio(connection, loud(1.5) + quiet(1.0))
-        events = await events_until(connection, completed)
+    updated, events = await one_turn(live_server, session(include=["item.input_audio_transcription.logprobs"]),
+                                     loud(1.5) + quiet(1.0))
+    assert updated.session.include == ["item.input_audio_transcription.logprobs"]
     deltas = [e for e in events if e.type.endswith(".delta")]
     assert all(d.logprobs and len(d.logprobs) == len(d.delta.split()) for d in deltas)
     done = events[-1]
     assert [p.token for p in done.logprobs] == [" one", " two", " three"]
     assert done.logprobs[0].bytes == list(b" one") and done.logprobs[0].logprob == pytest.approx(-0.1)
+
+
+@pytest.mark.anyio
+async def test_partials_when_asked_show_the_unstable_tail_and_never_reach_the_transcript(live_server):
+    updated, events = await one_turn(live_server, session(include=["item.input_audio_transcription.partial"]),
+                                     loud(2.0) + quiet(1.0))
+    assert updated.session.include == ["item.input_audio_transcription.partial"]
+    partials = [e for e in events if e.type == "conversation.item.input_audio_transcription.partial"]
+    assert partials and all(p.item_id == events[-1].item_id for p in partials)
+    assert any("?" in p.text for p in partials)  # the fake's cut-off last word, never stable
+    assert "?" not in events[-1].transcript
+
+
+@pytest.mark.anyio
+async def test_partials_are_not_sent_unless_asked(live_server):
+    _, events = await one_turn(live_server, session(), loud(2.0) + quiet(1.0))
+    assert not any(e.type.endswith(".partial") for e in events)
 
 
 @pytest.mark.anyio

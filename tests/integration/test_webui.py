@@ -192,3 +192,33 @@ def test_a_dark_system_gets_the_dark_theme(browser: Browser, base_url: str):
     light.goto("/")
     assert light.evaluate("getComputedStyle(document.documentElement).backgroundColor") == "rgb(250, 250, 250)"
     light.context.close()
+
+
+def test_live_mode_shows_the_words_spoken_into_the_microphone(base_url: str, tmp_path: Path):
+    # Chromium's fake microphone plays the recording once, then silence (which ends the turn).
+    chromium = shutil.which("chromium")
+    assert chromium
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=[
+            "--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={FOX}%noloop"])
+        context = browser.new_context(base_url=base_url, accept_downloads=True)
+        context.grant_permissions(["microphone"])
+        page = context.new_page()
+        page.goto("/")
+        page.get_by_label("Language", exact=True).last.fill("en")
+        page.get_by_role("button", name="Start").click()
+        turns = page.locator("#live-turns li")
+        expect(turns.first).to_contain_text("fox", timeout=60_000)
+        expect(page.locator("#live-turns li.done").first).to_be_visible(timeout=60_000)
+        expect(page.locator("#live-turns")).to_contain_text("sea", timeout=60_000)
+        assert page.locator("#live-turns li .time").first.inner_text().startswith("00:")
+        screenshot(page, "webui-live")
+        page.get_by_role("button", name="Stop").click()
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Download transcript").click()
+        saved = tmp_path / "live.txt"
+        download.value.save_as(saved)
+        text = saved.read_text()
+        assert text.startswith("[00:") and "fox" in text.lower()
+        browser.close()

@@ -1,0 +1,179 @@
+// Live mode: the microphone to /v1/realtime (OpenAI's Realtime transcription protocol) and back.
+// One line per turn with its time: the stable words in the normal colour, the tail still being
+// decided in grey (our `...partial` events), then the final text.
+
+const $ = (id) => document.getElementById(id);
+const PCM_RATE = 24000;
+const live = { socket: null, audio: null, stream: null, turns: new Map(), stopping: false };
+
+function keyProtocols() {
+  const key = sessionStorage.getItem("whisperx-api-key");
+  return key ? ["realtime", `openai-insecure-api-key.${key}`] : ["realtime"];
+}
+
+function socketUrl() {
+  const url = new URL("/v1/realtime?intent=transcription", location.href);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  return url.toString();
+}
+
+function clock(ms) {
+  const seconds = Math.floor(ms / 1000);
+  return `${String(Math.floor(seconds / 60)).padStart(2, "0")}:${String(seconds % 60).padStart(2, "0")}`;
+}
+
+function base64(buffer) {
+  let binary = "";
+  const bytes = new Uint8Array(buffer);
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
+function status(text) {
+  $("live-status").textContent = text;
+}
+
+function liveError(message) {
+  $("live-error").textContent = message;
+  $("live-error").hidden = !message;
+}
+
+function turn(itemId, startMs) {
+  if (!live.turns.has(itemId)) {
+    const li = document.createElement("li");
+    const time = document.createElement("span");
+    time.className = "time";
+    time.textContent = startMs === undefined ? "" : clock(startMs);
+    const stable = document.createElement("span");
+    stable.className = "stable";
+    const tail = document.createElement("span");
+    tail.className = "tail";
+    li.append(time, stable, tail);
+    $("live-turns").append(li);
+    live.turns.set(itemId, { li, time, stable, tail, startMs, done: false });
+  }
+  return live.turns.get(itemId);
+}
+
+function onEvent(event) {
+  switch (event.type) {
+    case "input_audio_buffer.speech_started":
+      turn(event.item_id, event.audio_start_ms);
+      status("Hearing speech…");
+      break;
+    case "input_audio_buffer.speech_stopped":
+      status("Listening");
+      break;
+    case "conversation.item.input_audio_transcription.delta":
+      turn(event.item_id).stable.textContent += event.delta;
+      break;
+    case "conversation.item.input_audio_transcription.partial":
+      turn(event.item_id).tail.textContent = event.text;
+      break;
+    case "conversation.item.input_audio_transcription.completed": {
+      const t = turn(event.item_id);
+      t.stable.textContent = event.transcript;
+      t.tail.textContent = "";
+      t.done = true;
+      t.li.classList.add("done");
+      $("live-download").disabled = false;
+      if (live.stopping && [...live.turns.values()].every((x) => x.done)) closeSocket();
+      break;
+    }
+    case "conversation.item.input_audio_transcription.failed":
+      turn(event.item_id).tail.textContent = " (this part could not be transcribed)";
+      turn(event.item_id).done = true;
+      break;
+    case "error":
+      if (event.error.code !== "input_audio_buffer_commit_empty") liveError(event.error.message);
+      break;
+    default:
+      break;
+  }
+}
+
+async function startLive() {
+  liveError("");
+  $("live-start").disabled = true;
+  try {
+    live.stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: true } });
+  } catch {
+    liveError("The microphone could not be opened. Allow this page to use it and try again.");
+    $("live-start").disabled = false;
+    return;
+  }
+  live.socket = new WebSocket(socketUrl(), keyProtocols());
+  live.socket.onmessage = (message) => onEvent(JSON.parse(message.data));
+  live.socket.onclose = () => {
+    stopAudio();
+    status("Stopped");
+    $("live-start").disabled = false;
+    $("live-stop").disabled = true;
+  };
+  live.socket.onerror = () => liveError("The live connection to the server failed.");
+  await new Promise((resolve) => live.socket.addEventListener("open", resolve, { once: true }));
+  const language = $("live-language").value.trim();
+  live.socket.send(JSON.stringify({
+    type: "session.update",
+    session: {
+      type: "transcription",
+      include: ["item.input_audio_transcription.partial"],
+      audio: { input: {
+        format: { type: "audio/pcm", rate: PCM_RATE },
+        transcription: { model: "whisper-1", ...(language ? { language } : {}) },
+        turn_detection: { type: "server_vad", threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 500 },
+      } },
+    },
+  }));
+  live.audio = new AudioContext({ sampleRate: PCM_RATE });
+  await live.audio.audioWorklet.addModule("/static/pcm-worklet.js");
+  const source = live.audio.createMediaStreamSource(live.stream);
+  const packets = new AudioWorkletNode(live.audio, "pcm-packets");
+  packets.port.onmessage = (message) => {
+    if (live.socket && live.socket.readyState === WebSocket.OPEN) {
+      live.socket.send(JSON.stringify({ type: "input_audio_buffer.append", audio: base64(message.data) }));
+    }
+  };
+  source.connect(packets);
+  live.stopping = false;
+  $("live-stop").disabled = false;
+  status("Listening");
+}
+
+function stopAudio() {
+  if (live.stream) live.stream.getTracks().forEach((track) => track.stop());
+  if (live.audio) live.audio.close();
+  live.stream = null;
+  live.audio = null;
+}
+
+function closeSocket() {
+  if (live.socket) live.socket.close(1000);
+  live.socket = null;
+}
+
+function stopLive() {
+  stopAudio();
+  $("live-stop").disabled = true;
+  live.stopping = true;
+  status("Finishing…");
+  if (live.socket && live.socket.readyState === WebSocket.OPEN) {
+    live.socket.send(JSON.stringify({ type: "input_audio_buffer.commit" })); // the turn still open, if any
+    setTimeout(closeSocket, 10000); // do not wait for ever
+    if ([...live.turns.values()].every((t) => t.done)) setTimeout(closeSocket, 1500);
+  }
+}
+
+function download() {
+  const lines = [...live.turns.values()].filter((t) => t.stable.textContent.trim())
+    .map((t) => `[${t.time.textContent}] ${t.stable.textContent.trim()}`);
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([lines.join("\n") + "\n"], { type: "text/plain" }));
+  link.download = "live-transcript.txt";
+  link.click();
+  URL.revokeObjectURL(link.href);
+}
+
+$("live-start").addEventListener("click", startLive);
+$("live-stop").addEventListener("click", stopLive);
+$("live-download").addEventListener("click", download);
