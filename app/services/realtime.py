@@ -414,6 +414,7 @@ class RealtimeSession:
                 await self._on_turn_event(turn_event)
         elif self.current is None:
             self.current = self._new_item(self._received - len(samples))
+        self._trim()  # between turns only the prefix padding is kept
         self._wake.set()
 
     async def _on_turn_event(self, event: SpeechStarted | PauseStarted | SpeechStopped) -> None:
@@ -606,9 +607,10 @@ class RealtimeSession:
         return best
 
     def _trim(self) -> None:
-        """Drop audio nothing needs any more: before every open window, keeping the prefix padding."""
+        """Drop audio nothing needs any more: before every open window, keeping what a turn heard in
+        the next frames would reach back to (its prefix padding, from a frame not yet complete)."""
         padding = (self.config.turn_detection.prefix_padding_ms if self.config.turn_detection else 0) * SAMPLE_RATE // 1000
-        keep = self._received - padding
+        keep = self._received - padding - VAD_FRAME_SAMPLES
         for item in (*self.pending, *([self.current] if self.current else [])):
             keep = min(keep, item.window_start)
         if keep > self._buffer_start:

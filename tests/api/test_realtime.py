@@ -340,3 +340,17 @@ async def test_appends_and_untranscribed_audio_are_bounded(live_server):
         while "input_audio_buffer_full" not in codes:
             event = json.loads(await asyncio.wait_for(socket.recv(), 5))
             codes.append(event.get("error", {}).get("code"))
+
+
+@pin(REALTIME__MAX_BUFFER_SECONDS="1")
+@pytest.mark.anyio
+async def test_silence_between_turns_is_not_held(live_server):
+    async with websockets.connect(ws(live_server)) as socket:
+        await socket.recv()
+        await socket.send(json.dumps({"type": "session.update", "session": session()}))
+        await socket.recv()
+        for _ in range(30):  # 3 s of silence, three times the buffer limit
+            await socket.send(json.dumps({"type": "input_audio_buffer.append",
+                                          "audio": base64.b64encode(quiet(0.1)).decode()}))
+        await socket.send(json.dumps({"type": "input_audio_buffer.clear"}))
+        assert json.loads(await socket.recv())["type"] == "input_audio_buffer.cleared"  # and no error before it

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import shutil
+from contextlib import closing
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -158,8 +159,9 @@ def test_phone_width_and_keyboard(browser: Browser, base_url: str):
     page.goto("/")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scrolling"
     for control in ("Model", "Language", "Response format", "Hotwords", "Prompt", "Word timestamps", "Align words",
-                    "Label speakers", "Min speakers", "Max speakers"):
-        expect(page.get_by_label(control)).to_be_visible()
+                    "Label speakers", "Min speakers", "Max speakers", "Language spoken"):
+        # "Language" alone is also in "Language spoken" (Live): that one label is matched exactly.
+        expect(page.get_by_label(control, exact=control == "Language")).to_be_visible()
     page.keyboard.press("Tab")
     focused = page.evaluate("document.activeElement.id || document.activeElement.tagName")
     assert focused, "the page can be used from the keyboard"
@@ -194,19 +196,16 @@ def test_a_dark_system_gets_the_dark_theme(browser: Browser, base_url: str):
     light.context.close()
 
 
-def test_live_mode_shows_the_words_spoken_into_the_microphone(base_url: str, tmp_path: Path):
-    # Chromium's fake microphone plays the recording once, then silence (which ends the turn).
-    chromium = shutil.which("chromium")
-    assert chromium
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=[
+def test_live_mode_shows_the_words_spoken_into_the_microphone(browser: Browser, base_url: str, tmp_path: Path):
+    # A second Chromium whose fake microphone plays the recording once, then silence (ending the turn).
+    with closing(browser.browser_type.launch(executable_path=shutil.which("chromium"), args=[
             "--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={FOX}%noloop"])
-        context = browser.new_context(base_url=base_url, accept_downloads=True)
+            f"--use-file-for-fake-audio-capture={FOX}%noloop"])) as browser_with_microphone:
+        context = browser_with_microphone.new_context(base_url=base_url, accept_downloads=True)
         context.grant_permissions(["microphone"])
         page = context.new_page()
         page.goto("/")
-        page.get_by_label("Language", exact=True).last.fill("en")
+        page.get_by_label("Language spoken").fill("en")
         page.get_by_role("button", name="Start").click()
         turns = page.locator("#live-turns li")
         expect(turns.first).to_contain_text("fox", timeout=60_000)
@@ -221,4 +220,3 @@ def test_live_mode_shows_the_words_spoken_into_the_microphone(base_url: str, tmp
         download.value.save_as(saved)
         text = saved.read_text()
         assert text.startswith("[00:") and "fox" in text.lower()
-        browser.close()
