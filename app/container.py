@@ -33,14 +33,14 @@ from app.adapters.formatters.vtt import VttFormatter
 from app.adapters.formatters.vtt_json import VttJsonFormatter
 from app.adapters.jobs.envelope import JobEnvelopeRenderer
 from app.adapters.jobs.local import LocalJobDispatcher, NoWorkers
-from app.adapters.jobs.sqlite_store import SqliteJobStore, SqliteOutbox
+from app.adapters.jobs.sqlite_store import SqliteJobStore, SqliteOutbox, SqliteSpeakerRegistry
 from app.adapters.jobs.webhook import WebhookNotifier
 from app.adapters.live_audio import LiveAudioStreams
 from app.adapters.models.bundled import BundledModelInstaller
 from app.adapters.url_fetcher import UrlAudioFetcher
 from app.adapters.models.device import resolve_compute_type, resolve_cpu_threads, resolve_device
 from app.adapters.models.resolver import WhisperModelResolver
-from app.adapters.speaker_clustering.diarizer import SpeakerClusteringDiarizer, VoiceEncoder
+from app.adapters.speaker_clustering.diarizer import ResemblyzerVoicePrinter, SpeakerClusteringDiarizer, VoiceEncoder
 from app.adapters.speaker_clustering.local_speakers import SegmentationModel
 from app.adapters.speaker_clustering.model_store import SpeakerClusteringModelStore
 from app.adapters.whisperx.aligner import Wav2Vec2Aligner, Wav2Vec2ModelStore
@@ -59,6 +59,7 @@ from app.domain.ports import ModelStore
 from app.services.admission import Admission, UploadGate
 from app.services.jobs import JobRunner, JobService
 from app.services.realtime import DecodeQueue, RealtimeLimits, RealtimeService
+from app.services.speakers import SpeakerService
 from app.services.requests import RequestTracker
 from app.services.transcription import AsJob, InProcess, Streamed, TranscriptionService, ViaWorkers
 
@@ -156,6 +157,12 @@ def _celery_outbox(url: str):
     from app.adapters.jobs.redis_store import RedisOutbox
 
     return RedisOutbox(url)
+
+
+def _celery_speaker_registry(url: str):
+    from app.adapters.jobs.redis_store import RedisSpeakerRegistry
+
+    return RedisSpeakerRegistry(url)
 
 
 def _celery_workers(url: str, heartbeat_seconds: float):
@@ -289,6 +296,8 @@ class Diarization(containers.DeclarativeContainer):
     )
     segmentation_model = providers.ThreadSafeSingleton(SegmentationModel, device=core.device)
     voice_encoder = providers.ThreadSafeSingleton(VoiceEncoder, device=core.device)
+    # One kind of voice print for every diarizer, the registry and known-speaker references.
+    voice_printer = providers.ThreadSafeSingleton(ResemblyzerVoicePrinter, encoder=voice_encoder)
     speaker_clustering_models = providers.ThreadSafeSingleton(
         SpeakerClusteringModelStore, segmentation=segmentation_model, encoder=voice_encoder
     )
@@ -355,6 +364,13 @@ class Jobs(containers.DeclarativeContainer):
         local=providers.ThreadSafeSingleton(
             SqliteOutbox, path=providers.Callable(lambda d: d / "jobs.sqlite3", core.data_dir)),
         celery=providers.ThreadSafeSingleton(_celery_outbox, settings.provided.jobs.redis_url),
+    )
+    # Enrolled voices live in the same store family as the jobs.
+    speaker_registry = providers.Selector(
+        settings.provided.jobs.backend,
+        local=providers.ThreadSafeSingleton(
+            SqliteSpeakerRegistry, path=providers.Callable(lambda d: d / "jobs.sqlite3", core.data_dir)),
+        celery=providers.ThreadSafeSingleton(_celery_speaker_registry, settings.provided.jobs.redis_url),
     )
     envelopes = providers.ThreadSafeSingleton(JobEnvelopeRenderer, store=store, formatters=formatters)
     notifier = providers.ThreadSafeSingleton(
@@ -438,7 +454,7 @@ class Application(containers.DeclarativeContainer):
 
     pipeline = providers.ThreadSafeSingleton(
         TranscriptionPipeline, decoder=core.decoder, transcriber=transcription.transcriber,
-        aligners=alignment.aligners, diarizer=diarization.diarizer,
+        aligners=alignment.aligners, diarizer=diarization.diarizer, voice_printer=diarization.voice_printer,
     )
     stages = providers.Dict(
         transcription=providers.Factory(StageModels, settings.provided.backends.transcription,
@@ -473,8 +489,10 @@ class Application(containers.DeclarativeContainer):
         "stream": providers.Factory(Streamed, pipeline=pipeline, admission=http.admission, observer=http.metrics,
                                     speaker_formats=formats.speaker_formats),
     })
+    speakers = providers.ThreadSafeSingleton(SpeakerService, decoder=core.decoder,
+                                             printer=diarization.voice_printer, registry=jobs.speaker_registry)
     transcription_service = providers.Factory(TranscriptionService, executions=executions, fetcher=core.fetcher,
-                                              uploads=http.uploads)
+                                              uploads=http.uploads, speakers=speakers)
 
 
 Container = Application

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from app.domain.models import Job, Segment, Transcript, Word
+from app.domain.models import Job, Segment, SpeakerProfile, Transcript, Word
 
 JOBS_PATH = "/v1/audio/transcriptions"
 
@@ -35,6 +35,9 @@ LanguageCode = Annotated[str, msgspec.Meta(max_length=16)]
 Prompt = Annotated[str, msgspec.Meta(max_length=4096)]  # Whisper reads its last 223 tokens anyway
 Hotwords = Annotated[str, msgspec.Meta(max_length=1024)]
 CallbackUrl = Annotated[str, msgspec.Meta(max_length=2048)]  # and `audio_url`
+SpeakerName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+# A 2-10 s reference as a data URL: even uncompressed 48 kHz stereo stays under this.
+SpeakerReference = Annotated[str, msgspec.Meta(max_length=4 * 1024 * 1024)]
 
 
 class TranslationForm(msgspec.Struct, kw_only=True):
@@ -75,6 +78,16 @@ class TranscriptionForm(TranslationForm, kw_only=True):
     speaker_embeddings: bool = False
     min_speakers: SpeakerCount | None = None
     max_speakers: SpeakerCount | None = None
+    # OpenAI's: names for the voices in the references (data URLs), or of voices enrolled at /v1/speakers
+    known_speaker_names: Annotated[list[SpeakerName], msgspec.Meta(max_length=4)] = msgspec.field(default_factory=list)
+    known_speaker_references: Annotated[list[SpeakerReference], msgspec.Meta(max_length=4)] = msgspec.field(
+        default_factory=list)
+
+
+class SpeakerForm(msgspec.Struct, kw_only=True):
+    """Fields of POST /v1/speakers besides `file` (2-60 s of the person speaking)."""
+
+    name: SpeakerName
 
 
 # --- responses ----------------------------------------------------------------------------------
@@ -289,6 +302,32 @@ def diarized_segment(segment: Segment) -> DiarizedSegmentOut:
     """One speaker segment, as `diarized_json` lists it and as `stream=true` sends it."""
     return DiarizedSegmentOut(id=f"seg_{segment.id}", start=segment.start, end=segment.end, text=segment.text,
                               speaker=segment.speaker or "SPEAKER_00")
+
+
+# --- the speaker registry -----------------------------------------------------------------------
+
+
+class SpeakerView(msgspec.Struct, kw_only=True):
+    id: str
+    object: str = "speaker"
+    name: str
+    created_at: int
+    seconds: float  # of speech the voice print was made from (the audio itself is not kept)
+
+
+class SpeakerList(msgspec.Struct, kw_only=True):
+    object: str = "list"
+    data: list[SpeakerView]
+
+
+class SpeakerDeleted(msgspec.Struct, kw_only=True):
+    id: str
+    object: str = "speaker.deleted"
+    deleted: bool = True
+
+
+def speaker_view(profile: SpeakerProfile) -> SpeakerView:
+    return SpeakerView(id=profile.id, name=profile.name, created_at=int(profile.created_at), seconds=profile.seconds)
 
 
 # --- stream events (`stream=true`) --------------------------------------------------------------

@@ -34,6 +34,7 @@ from tests.fakes import (
     FakeModelStore,
     FakeTranscriber,
     FakeUtteranceTranscriber,
+    FakeVoicePrinter,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -87,13 +88,18 @@ def fake_models() -> dict[str, FakeModelStore]:
 
 
 @pytest.fixture
+def fake_voice_printer() -> FakeVoicePrinter:
+    return FakeVoicePrinter()
+
+
+@pytest.fixture
 def fake_live_transcriber() -> FakeUtteranceTranscriber:
     return FakeUtteranceTranscriber()
 
 
 @pytest.fixture
 def container(settings, fake_transcriber, fake_aligner, fake_diarizer, fake_models,
-              fake_live_transcriber) -> Iterator[Container]:
+              fake_live_transcriber, fake_voice_printer) -> Iterator[Container]:
     """The real container with every adapter overridden by a fake (before anything is built)."""
     container = build_container(settings)
     with (
@@ -106,6 +112,7 @@ def container(settings, fake_transcriber, fake_aligner, fake_diarizer, fake_mode
         container.diarization.models.override(fake_models["diarization"]),
         container.transcription.live_transcriber.override(fake_live_transcriber),
         container.realtime.live_audio.override(FakeLiveAudio()),
+        container.diarization.voice_printer.override(fake_voice_printer),
     ):
         yield container
 

@@ -9,6 +9,7 @@ from typing import BinaryIO
 
 from app.domain.errors import AlignmentUnavailable, InvalidAudio, ModelNotFound
 from app.domain.models import (
+    DEFAULT_MODEL_ALIASES,
     Audio,
     Diarization,
     Segment,
@@ -49,7 +50,7 @@ class FakeTranscriber:
 
     def transcribe(self, audio: Audio, options: TranscriptionOptions, on_segment=None) -> Transcript:
         self.calls.append(options)
-        model = self.default_model if options.model in ("", "whisper-1") else options.model
+        model = self.default_model if options.model in DEFAULT_MODEL_ALIASES else options.model
         if model not in self.known_models:
             raise ModelNotFound("model", model, self.known_models)
         self.started.set()
@@ -268,3 +269,27 @@ class FakeUtteranceTranscriber:
                           whole=tuple(True for _ in pieces[prefix:]), language=request.language or self.language,
                           logprobs=tuple(-0.1 for _ in pieces[prefix:]) if request.logprobs else (),
                           token_bytes=tuple(p.encode() for p in pieces[prefix:]) if request.logprobs else ())
+
+
+# --- voices ---------------------------------------------------------------------------------------------
+
+
+def voice(index: int, dimensions: int = 8) -> tuple[float, ...]:
+    """A unit vector: voice `index` is orthogonal to every other voice."""
+    return tuple(1.0 if i == index % dimensions else 0.0 for i in range(dimensions))
+
+
+@dataclass
+class FakeVoicePrinter:
+    """A recording's voice is `voice(int(its duration))` (a reference of b"3.0" is voice 3); a stretch
+    of a transcript has the voice `speakers` gives the time in its middle."""
+
+    speakers: tuple[tuple[float, float, int], ...] = ((0.0, 1.0, 3), (1.0, 2.0, 4))  # start, end, voice
+    calls: int = 0
+
+    def voice_print(self, audio: Audio, spans=None) -> tuple[float, ...]:
+        self.calls += 1
+        if spans is None:
+            return voice(int(audio.duration))
+        middle = sum((s + e) / 2 for s, e in spans) / len(spans)
+        return next((voice(v) for s, e, v in self.speakers if s <= middle < e), voice(7))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import re
 from collections.abc import Mapping
@@ -16,15 +18,15 @@ from app.api.auth import check_model_allowed
 from app.config.settings import Settings
 from app.domain.errors import InvalidRequest
 from app.domain.languages import validated_language
-from app.domain.models import RenderOptions, Task, TranscriptionOptions, VadTuning
+from app.domain.models import DIARIZE_MODEL_ALIASES, RenderOptions, Task, TranscriptionOptions, VadTuning
 from app.domain.ports import Formatter
 from app.schemas import ServerVad, TranscriptionForm, TranslationForm
 from app.services.transcription import AudioRequest, ExecutionMode
 
 FormT = TypeVar("FormT", bound=msgspec.Struct)
 # openai-python sends arrays as repeated `name[]` parts; curl users often write `name`.
-_LIST_FIELDS = {"timestamp_granularities[]": "timestamp_granularities", "timestamp_granularities": "timestamp_granularities"}
-_ERROR_PATH = re.compile(r"at `\$\.([A-Za-z_]+)")
+_LIST_FIELDS = {f"{name}{suffix}": name for name in ("timestamp_granularities", "known_speaker_names",
+                                                      "known_speaker_references") for suffix in ("[]", "")}
 _NESTED_FIELD = re.compile(r"^([a-z_]+)\[([a-z_]+)\]$")
 _JSON_FIELDS = {"chunking_strategy"}
 
@@ -52,11 +54,21 @@ def form_fields(form: FormMultiDict, struct: type[FormT]) -> FormT:
     try:
         return msgspec.convert(raw, struct, strict=False)
     except msgspec.ValidationError as exc:
-        match = _ERROR_PATH.search(str(exc))
-        param = match.group(1) if match else None
-        if param == "timestamp_granularities":
-            param = "timestamp_granularities[]"
+        param = (param_of(str(exc)) or "").split(".")[0] or None  # a form field, as OpenAI names params
+        if param in _LIST_FIELDS.values():
+            param = f"{param}[]"
         raise InvalidRequest(f"Invalid value for '{param}': {str(exc).split(' - at ')[0]}", param=param) from exc
+
+
+def param_of(message: str) -> str | None:
+    """The field a msgspec validation message names, as a dotted path (`session.audio.input.format.rate`),
+    list indexes left out; for a missing field, the field itself."""
+    text, separator, path = message.partition(" - at `$.")
+    parts = [re.sub(r"\[\d+\]", "", path.rstrip("`"))] if separator else []
+    missing = text.partition("missing required field `")[2].partition("`")[0]
+    if missing:
+        parts.append(missing)
+    return ".".join(parts) or None
 
 
 def upload(form: FormMultiDict, max_bytes: int) -> BinaryIO | None:
@@ -89,13 +101,16 @@ class AudioRequestParser:
         settings = self.settings
         fields = form_fields(form, TranscriptionForm)
         check_model_allowed(settings, fields.model)
-        response_format = self.response_format(fields.response_format)
+        diarizing_model = fields.model.strip() in DIARIZE_MODEL_ALIASES
+        response_format = self.response_format(fields.response_format or ("diarized_json" if diarizing_model else None))
+        names, references = _known_speakers(fields)
         language = validated_language(fields.language if "language" in form else settings.default_language)
         if fields.min_speakers and fields.max_speakers and fields.min_speakers > fields.max_speakers:
             raise InvalidRequest("'min_speakers' must not be greater than 'max_speakers'.", param="min_speakers")
         words = "word" in fields.timestamp_granularities
         formatter = self.formatters[response_format]
-        diarize = fields.diarize or formatter.needs_diarization  # a speaker format asks for it by itself
+        # A speaker format asks for diarization by itself, and so do the diarizing model and known speakers.
+        diarize = fields.diarize or formatter.needs_diarization or diarizing_model or bool(names)
         options = TranscriptionOptions(
             model=fields.model,
             task=Task.TRANSCRIBE,
@@ -128,7 +143,8 @@ class AudioRequestParser:
             options = replace(options, align=False, diarize=False, word_timestamps=False)
         return AudioRequest(self._file(form, source), options, render, response_format,
                             mode=_mode(fields, stream=fields.stream), callback_url=fields.callback_url,
-                            audio_url=fields.audio_url)
+                            audio_url=fields.audio_url, known_speaker_names=names,
+                            known_speaker_references=references)
 
     def translation(self, form: FormMultiDict, source: BinaryIO | None = None) -> AudioRequest:
         fields = form_fields(form, TranslationForm)
@@ -156,6 +172,33 @@ class AudioRequestParser:
 
     def _file(self, form: FormMultiDict, source: BinaryIO | None) -> BinaryIO | None:
         return source if source is not None else upload(form, self.settings.max_upload_size_bytes)
+
+
+def _known_speakers(fields: TranscriptionForm) -> tuple[tuple[str, ...], tuple[bytes, ...]]:
+    """OpenAI's `known_speaker_names[]` with their `known_speaker_references[]` (data URLs, decoded
+    here to bytes), or names alone, looked up in the caller's speaker registry."""
+    names = tuple(name.strip() for name in fields.known_speaker_names)
+    if len(set(names)) != len(names) or not all(names):
+        raise InvalidRequest("`known_speaker_names[]` must be distinct, non-empty names.", param="known_speaker_names[]")
+    references = fields.known_speaker_references
+    if references and len(references) != len(names):
+        raise InvalidRequest(f"{len(references)} `known_speaker_references[]` for {len(names)} `known_speaker_names[]`: "
+                             "send one reference per name (or none, for enrolled speakers).",
+                             param="known_speaker_references[]")
+    return names, tuple(_data_url(value, index) for index, value in enumerate(references))
+
+
+def _data_url(value: str, index: int) -> bytes:
+    """`data:<media type>;base64,<data>`, as OpenAI takes a speaker reference."""
+    header, comma, data = value.strip().partition(",")
+    if not (header.startswith("data:") and header.endswith(";base64") and comma):
+        raise InvalidRequest(f"Speaker reference #{index + 1} must be a base64 data URL (data:audio/wav;base64,...).",
+                             param="known_speaker_references[]")
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidRequest(f"Speaker reference #{index + 1} is not valid base64.",
+                             param="known_speaker_references[]") from None
 
 
 def _vad_tuning(strategy: ServerVad | str | None) -> VadTuning:

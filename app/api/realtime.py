@@ -16,6 +16,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 
 from app.api.auth import ApiKeys, bearer
+from app.api.params import param_of
 from app.domain.errors import DomainError
 from app.schemas import (
     REALTIME_CLIENT_EVENT_TYPES,
@@ -103,19 +104,9 @@ def _explain(text: str, exc: msgspec.DecodeError) -> RealtimeErrorBody:
                                  message=f"Unsupported event type '{shown}'; a transcription session takes "
                                          f"{', '.join(REALTIME_CLIENT_EVENT_TYPES)}.")
     message = str(exc)
-    return RealtimeErrorBody(type="invalid_request_error", code="invalid_value", param=_param_of(message),
+    return RealtimeErrorBody(type="invalid_request_error", code="invalid_value", param=param_of(message),
                              event_id=event_id[:512] if event_id else None,
                              message=f"Invalid '{event_type}' event: {message[:300]}")
-
-
-def _param_of(message: str) -> str | None:
-    """The field a msgspec validation message names, as a dotted path: `session.audio.input.format.rate`."""
-    text, separator, path = message.partition(" - at `$.")
-    parts = [path.rstrip("`")] if separator else []
-    missing = text.partition("missing required field `")[2].partition("`")[0]
-    if missing:
-        parts.append(missing)
-    return ".".join(parts) or None
 
 
 def _error_event(error: RealtimeErrorBody) -> RealtimeServerEvent:

@@ -132,6 +132,16 @@ class Draining(DomainError):
         super().__init__("The server is shutting down; retry on another instance or in a moment.")
 
 
+class SpeakerNotFound(DomainError):
+    """No speaker with this id in the registry of the caller's API key (another key's is not found either)."""
+
+    status = 404
+    code = "speaker_not_found"
+
+    def __init__(self, speaker_id: str) -> None:
+        super().__init__(f"No speaker '{speaker_id[:64]}' is enrolled for this API key.", param="speaker_id")
+
+
 class TooManySessions(DomainError):
     """Every realtime session slot (REALTIME__MAX_SESSIONS) is taken."""
 

@@ -10,9 +10,11 @@ from app.domain.audio import SAMPLE_RATE
 
 # OpenAI's only model name, and an empty one: both mean "the configured default model".
 # OpenAI's transcription model names (what its clients and Realtime sessions send) mean the default model.
+# The diarizing one also turns diarization on, with `diarized_json` as its natural format.
+DIARIZE_MODEL_ALIASES = frozenset({"gpt-4o-transcribe-diarize"})
 DEFAULT_MODEL_ALIASES = frozenset({"", "whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe",
                                    "gpt-4o-mini-transcribe-2025-12-15", "gpt-transcribe", "gpt-live-transcribe",
-                                   "gpt-realtime-whisper"})
+                                   "gpt-realtime-whisper", *DIARIZE_MODEL_ALIASES})
 
 
 class Task(str, enum.Enum):
@@ -108,6 +110,29 @@ class VadTuning:
     min_silence_ms: int | None = None  # the silence that ends a stretch of speech
 
 
+VoicePrint = tuple[float, ...]  # an L2-normalised speaker embedding (resemblyzer's 256 dimensions)
+
+
+@dataclass(frozen=True, slots=True)
+class KnownSpeaker:
+    """A name and its voice: speech that sounds like it is labelled with the name."""
+
+    name: str
+    voice: VoicePrint
+
+
+@dataclass(frozen=True, slots=True)
+class SpeakerProfile:
+    """A voice print kept in the speaker registry for one API key (never the enrolment audio)."""
+
+    id: str
+    owner: str
+    name: str
+    voice: VoicePrint
+    created_at: float
+    seconds: float  # how much speech the print was made from
+
+
 @dataclass(frozen=True, slots=True)
 class TranscriptionOptions:
     """Everything a caller can ask of the pipeline, already validated."""
@@ -128,6 +153,7 @@ class TranscriptionOptions:
     chunk_size: int = 30
     batch_size: int = 8
     vad: VadTuning = VadTuning()
+    known_speakers: tuple[KnownSpeaker, ...] = ()  # diarized speakers who sound like one of these get its name
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,17 @@ from app.domain.models import (
     TranscriptionOptions,
     TranscriptionResult,
 )
-from app.domain.speakers import assign_speakers
-from app.domain.ports import Aligner, AudioDecoder, Diarizer, ProgressSink, SegmentSink, StageSink, Transcriber
+from app.domain.speakers import assign_speakers, match_known_speakers, rename_speakers, spans_of
+from app.domain.ports import (
+    Aligner,
+    AudioDecoder,
+    Diarizer,
+    ProgressSink,
+    SegmentSink,
+    StageSink,
+    Transcriber,
+    VoicePrinter,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -36,12 +45,14 @@ class TranscriptionPipeline:
         transcriber: Transcriber,
         aligners: Sequence[Aligner],
         diarizer: Diarizer,
+        voice_printer: VoicePrinter,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.decoder = decoder
         self.transcriber = transcriber
         self.aligners = tuple(aligners)
         self.diarizer = diarizer
+        self.voice_printer = voice_printer
         self._clock = clock
         self._fallbacks_logged: set[tuple[str, str]] = set()
         self._fallbacks_lock = threading.Lock()
@@ -73,11 +84,19 @@ class TranscriptionPipeline:
         if options.diarize:
             stage("diarize")
             diarization = self.diarizer.diarize(audio, options)
-            transcript = assign_speakers(transcript, diarization, diarizer=self.diarizer.name,
-                                         embeddings=options.speaker_embeddings)
+            transcript = assign_speakers(transcript, diarization, diarizer=self.diarizer.name)
+            if options.known_speakers or options.speaker_embeddings:
+                transcript = self._voices(audio, transcript, options)
         t3 = self._clock()
         timings = StageTimings(decode=decode_seconds, transcribe=t1 - t0, align=t2 - t1, diarize=t3 - t2)
         return TranscriptionResult(transcript=transcript, timings=timings)
+
+    def _voices(self, audio: Audio, transcript: Transcript, options: TranscriptionOptions) -> Transcript:
+        """Each speaker's voice print (of the kind the registry keeps), and known speakers by name."""
+        voices = {label: self.voice_printer.voice_print(audio, spans) for label, spans in spans_of(transcript).items()}
+        if options.speaker_embeddings:
+            transcript = transcript.with_segments(transcript.segments, speaker_embeddings=voices)
+        return rename_speakers(transcript, match_known_speakers(voices, options.known_speakers))
 
     @staticmethod
     def _wants_alignment(options: TranscriptionOptions) -> bool:

@@ -17,9 +17,11 @@ from app.domain.models import (
     JobStatus,
     RenderOptions,
     Segment,
+    SpeakerProfile,
     Transcript,
     TranscriptionOptions,
     TranscriptionResult,
+    VoicePrint,
 )
 
 
@@ -86,6 +88,27 @@ class UtteranceTranscriber(Protocol):
     def decode(self, audio: Audio, request: UtteranceRequest) -> Hypothesis:
         """The tokens that follow `request.prefix` in this audio."""
         ...
+
+
+class VoicePrinter(Protocol):
+    """Speaker embeddings of one kind for everything: known-speaker references, diarized speakers,
+    the registry, `speaker_embeddings` — so any two can be compared."""
+
+    def voice_print(self, audio: Audio, spans: Sequence[tuple[float, float]] | None = None) -> VoicePrint:
+        """The voice in `audio` (only the `spans`, in seconds, when given)."""
+        ...
+
+
+class SpeakerRegistry(Protocol):
+    """Voice prints people enrolled, per API key (owner)."""
+
+    def add(self, profile: SpeakerProfile) -> None: ...
+
+    def list(self, owner: str) -> list[SpeakerProfile]: ...
+
+    def get(self, owner: str, speaker_id: str) -> SpeakerProfile | None: ...
+
+    def delete(self, owner: str, speaker_id: str) -> bool: ...
 
 
 class Aligner(Protocol):

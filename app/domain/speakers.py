@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import replace
 
 from app.domain.languages import word_joiner
-from app.domain.models import Diarization, Segment, SpeakerTurn, Transcript, Word
+from app.domain.models import Diarization, KnownSpeaker, Segment, SpeakerTurn, Transcript, VoicePrint, Word
 from app.domain.timeline import renumber
 
 
@@ -40,7 +40,7 @@ class SpeakerIndex:
         return min(self.turns, key=distance).speaker
 
 
-def assign_speakers(transcript: Transcript, diarization: Diarization, *, diarizer: str, embeddings: bool) -> Transcript:
+def assign_speakers(transcript: Transcript, diarization: Diarization, *, diarizer: str) -> Transcript:
     index = SpeakerIndex(diarization.turns)
     segments: list[Segment] = []
     for segment in transcript.segments:
@@ -49,11 +49,7 @@ def assign_speakers(transcript: Transcript, diarization: Diarization, *, diarize
             continue
         words = [replace(w, speaker=index.speaker_at(w.start, w.end)) for w in segment.words]
         segments.extend(_split_by_speaker(segment, words, joiner=word_joiner(transcript.language)))
-    return transcript.with_segments(
-        renumber(segments),
-        diarizer=diarizer,
-        speaker_embeddings=diarization.embeddings if embeddings else None,
-    )
+    return transcript.with_segments(renumber(segments), diarizer=diarizer)
 
 
 def _split_by_speaker(segment: Segment, words: list[Word], joiner: str) -> list[Segment]:
@@ -78,3 +74,55 @@ def _split_by_speaker(segment: Segment, words: list[Word], joiner: str) -> list[
         )
         for i, run in enumerate(runs)
     ]
+
+
+# Voices of one recording are all fairly alike to a speaker encoder (same line, same room: 0.8 and
+# more between two people on a phone call), so a name goes only to a speaker whose voice is clearly
+# closest: the pairing that is best for both sides, and at least this similar.
+MIN_VOICE_SIMILARITY = 0.75
+
+
+def similarity(a: VoicePrint, b: VoicePrint) -> float:
+    return sum(x * y for x, y in zip(a, b, strict=True))
+
+
+def match_known_speakers(voices: dict[str, VoicePrint], known: tuple[KnownSpeaker, ...]) -> dict[str, str]:
+    """Label -> name, one name per label and one label per name: pairs taken best first, each the
+    best match of both its label and its name, and similar enough."""
+    scores = sorted(((similarity(voice, speaker.voice), label, speaker.name)
+                     for label, voice in voices.items() for speaker in known), reverse=True)
+    best_for_label = {label: max(s for s, l, _ in scores if l == label) for label in voices} if known else {}
+    best_for_name = {s.name: max(score for score, _, n in scores if n == s.name) for s in known} if voices else {}
+    names: dict[str, str] = {}
+    for score, label, name in scores:
+        if score < MIN_VOICE_SIMILARITY or label in names or name in names.values():
+            continue
+        if score >= best_for_label[label] and score >= best_for_name[name]:
+            names[label] = name
+    return names
+
+
+def spans_of(transcript: Transcript) -> dict[str, list[tuple[float, float]]]:
+    """Each speaker label's speech in the transcript (word by word where words have times)."""
+    spans: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for segment in transcript.segments:
+        pieces = [(w.start, w.end, w.speaker) for w in segment.words] or [(segment.start, segment.end, segment.speaker)]
+        for start, end, speaker in pieces:
+            if speaker is not None and end > start:
+                spans[speaker].append((start, end))
+    return dict(spans)
+
+
+def rename_speakers(transcript: Transcript, names: dict[str, str]) -> Transcript:
+    """Known speakers by name; the others keep their generic labels."""
+    if not names:
+        return transcript
+
+    def rename(label: str | None) -> str | None:
+        return names.get(label, label) if label is not None else None
+
+    segments = tuple(replace(s, speaker=rename(s.speaker), words=tuple(replace(w, speaker=rename(w.speaker)) for w in s.words))
+                     for s in transcript.segments)
+    embeddings = ({rename(k): v for k, v in transcript.speaker_embeddings.items()}
+                  if transcript.speaker_embeddings else transcript.speaker_embeddings)
+    return transcript.with_segments(segments, speaker_embeddings=embeddings)

@@ -27,6 +27,7 @@ from app.api.mcp import McpEndpoint
 from app.api.middleware import RequestLogMiddleware
 from app.api.models import OpenAIModelsController, model_catalog, model_routers
 from app.api.realtime import realtime_session
+from app.api.speakers import SpeakersController
 from app.api.transcriptions import AudioController
 from app.api.webui import webui_routes
 from app.config.settings import Settings
@@ -59,6 +60,7 @@ def dependencies(container: Application) -> dict[str, Provide]:
         "distributed": _provide(container.jobs.has_workers),
         "metrics": _provide(container.http.metrics),
         "realtime": _provide(container.realtime.service),
+        "speakers": _provide(container.speakers),
     }
 
 
@@ -111,7 +113,7 @@ def create_app(container: Application | None = None, settings: Settings | None =
     mcp = mcp_endpoint(container)
     protected = Router(
         path="/",
-        route_handlers=[AudioController, JobsController, OpenAIModelsController, model_catalog,
+        route_handlers=[AudioController, JobsController, SpeakersController, OpenAIModelsController, model_catalog,
                         *model_routers(admin_guard(keys)), mcp.route(guards=[])],
         guards=[api_key_guard(keys)],
     )

@@ -32,6 +32,7 @@ from app.domain.models import (
 )
 from app.domain.pipeline import TranscriptionPipeline
 from app.domain.ports import AudioFetcher, ResultObserver
+from app.services.speakers import SpeakerService
 from app.services.admission import Admission, Disconnected, UploadGate
 from app.services.jobs import JobService
 from app.services.requests import RequestTracker, TrackedRequest
@@ -56,6 +57,8 @@ class AudioRequest:
     mode: ExecutionMode = ExecutionMode.SYNC
     callback_url: str | None = None
     audio_url: str | None = None  # fetched by the service before it runs the request
+    known_speaker_names: tuple[str, ...] = ()  # resolved to voices by the service (options.known_speakers)
+    known_speaker_references: tuple[bytes, ...] = ()  # one recording per name, or none: enrolled voices
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,13 +125,21 @@ class Execution(Protocol):
 
 
 class TranscriptionService:
-    def __init__(self, executions: Mapping[str, Execution], fetcher: AudioFetcher, uploads: UploadGate) -> None:
+    def __init__(self, executions: Mapping[str, Execution], fetcher: AudioFetcher, uploads: UploadGate,
+                 speakers: SpeakerService) -> None:
         self.executions = executions  # by ExecutionMode value
         self.fetcher = fetcher
         self.uploads = uploads
+        self.speakers = speakers
 
     async def handle(self, request: AudioRequest, caller: Caller) -> Outcome:
         execution = self.executions[request.mode.value]
+        if request.known_speaker_names:
+            # Voices, not recordings, travel on with the options (an async job stores them).
+            known = await anyio.to_thread.run_sync(self.speakers.known_speakers, request.known_speaker_names,
+                                                   request.known_speaker_references, caller.owner)
+            request = replace(request, options=replace(request.options, known_speakers=known),
+                              known_speaker_references=())
         if request.audio_url is None:
             return await execution.execute(request, caller)
         # A download is an upload the server makes: it takes an upload slot and its time limits.

@@ -208,3 +208,20 @@ def test_a_real_worker_on_the_bundled_model_and_a_signed_callback(cluster):
     headers, body = received[0]
     verify_standard_webhook(headers, body, "celery-secret")
     assert "fox" in json.loads(body)["result"]["text"].lower()
+
+
+@pytest.mark.parametrize("store", ["sqlite", "redis"])
+def test_the_speaker_registry_keeps_voice_prints_per_key_in_either_store(store, redis_url, tmp_path):
+    from app.adapters.jobs.redis_store import RedisSpeakerRegistry
+    from app.adapters.jobs.sqlite_store import SqliteSpeakerRegistry
+    from app.domain.models import SpeakerProfile
+
+    registry = RedisSpeakerRegistry(redis_url) if store == "redis" else SqliteSpeakerRegistry(tmp_path / "jobs.sqlite3")
+    alice = SpeakerProfile(id=f"spk_{store}_a", owner="key-a", name="Alice", voice=(0.6, 0.8), created_at=1.0, seconds=4.0)
+    bob = SpeakerProfile(id=f"spk_{store}_b", owner="key-a", name="Bob", voice=(1.0, 0.0), created_at=2.0, seconds=3.0)
+    registry.add(bob)
+    registry.add(alice)
+    assert registry.list("key-a") == [alice, bob]  # oldest first
+    assert registry.list("key-b") == [] and registry.get("key-b", alice.id) is None
+    assert registry.delete("key-b", alice.id) is False and registry.get("key-a", alice.id) == alice
+    assert registry.delete("key-a", alice.id) is True and registry.list("key-a") == [bob]

@@ -11,7 +11,16 @@ from app.domain.errors import InvalidAudio, JobNotFound, JobQuotaExceeded, JobSt
 from app.domain.models import JobStatus, RenderOptions, TranscriptionOptions
 from app.domain.pipeline import TranscriptionPipeline
 from app.services.jobs import JobRunner, JobService
-from tests.fakes import Clock, FakeAligner, FakeDecoder, FakeDiarizer, FakeTranscriber, NoCallbacks, RecordingDispatcher
+from tests.fakes import (
+    Clock,
+    FakeAligner,
+    FakeDecoder,
+    FakeDiarizer,
+    FakeTranscriber,
+    FakeVoicePrinter,
+    NoCallbacks,
+    RecordingDispatcher,
+)
 
 
 @dataclass
@@ -27,7 +36,7 @@ class Jobs:
 @pytest.fixture
 def jobs(tmp_path) -> Jobs:
     store, dispatcher, clock, transcriber = SqliteJobStore(tmp_path / "jobs.sqlite3"), RecordingDispatcher(), Clock(), FakeTranscriber()
-    pipeline = TranscriptionPipeline(FakeDecoder(), transcriber, [FakeAligner()], FakeDiarizer())
+    pipeline = TranscriptionPipeline(FakeDecoder(), transcriber, [FakeAligner()], FakeDiarizer(), FakeVoicePrinter())
     service = JobService(store, dispatcher, NoCallbacks(), result_ttl_seconds=60, clock=clock)
     runner = JobRunner(store, NoCallbacks(), pipeline, result_ttl_seconds=60, max_attempts=2, clock=clock)
     return Jobs(service, runner, store, dispatcher, transcriber, clock)

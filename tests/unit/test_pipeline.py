@@ -6,9 +6,9 @@ import logging
 import pytest
 
 from app.domain.errors import InvalidAudio, StageUnavailable
-from app.domain.models import SpeakerTurn, Task, TranscriptionOptions
+from app.domain.models import KnownSpeaker, SpeakerTurn, Task, TranscriptionOptions
 from app.domain.pipeline import TranscriptionPipeline
-from tests.fakes import FakeAligner, FakeDecoder, FakeDiarizer, FakeTranscriber
+from tests.fakes import FakeAligner, FakeDecoder, FakeDiarizer, FakeTranscriber, FakeVoicePrinter, voice
 
 
 def pipeline(*aligners, transcriber=None, diarizer=None) -> TranscriptionPipeline:
@@ -17,6 +17,7 @@ def pipeline(*aligners, transcriber=None, diarizer=None) -> TranscriptionPipelin
         transcriber=transcriber or FakeTranscriber(),
         aligners=aligners or (FakeAligner(),),
         diarizer=diarizer or FakeDiarizer(),
+        voice_printer=FakeVoicePrinter(),
     )
 
 
@@ -36,7 +37,8 @@ class TickingClock:
 
 
 def test_runs_the_stages_in_order_and_times_them():
-    timed = TranscriptionPipeline(FakeDecoder(), FakeTranscriber(), [FakeAligner()], FakeDiarizer(), clock=TickingClock())
+    timed = TranscriptionPipeline(FakeDecoder(), FakeTranscriber(), [FakeAligner()], FakeDiarizer(), FakeVoicePrinter(),
+                                  clock=TickingClock())
     result = run(timed, word_timestamps=True)
     transcript = result.transcript
     assert transcript.text == "Hello world. How are you?"
@@ -95,8 +97,17 @@ def test_diarization_labels_segments_and_words():
     assert [s.speaker for s in transcript.segments] == ["SPEAKER_00", "SPEAKER_01"]
     assert all(w.speaker for w in transcript.words)
     assert transcript.diarizer == "fake_diarizer"
-    assert transcript.speaker_embeddings == {"SPEAKER_00": (0.1, 0.2), "SPEAKER_01": (0.3, 0.4)}
+    # Voice prints of the registry's kind, not the diarizer's own embeddings.
+    assert transcript.speaker_embeddings == {"SPEAKER_00": voice(3), "SPEAKER_01": voice(4)}
     assert diarizer.calls[0].min_speakers == 1 and diarizer.calls[0].max_speakers == 3
+
+
+def test_known_speakers_name_the_speakers_who_sound_like_them_and_the_others_keep_their_labels():
+    known = (KnownSpeaker("Alice", voice(4)), KnownSpeaker("Bob", voice(5)))  # Bob does not speak here
+    transcript = run(pipeline(), diarize=True, known_speakers=known, speaker_embeddings=True).transcript
+    assert [s.speaker for s in transcript.segments] == ["SPEAKER_00", "Alice"]
+    assert {w.speaker for w in transcript.segments[1].words} == {"Alice"}
+    assert set(transcript.speaker_embeddings) == {"SPEAKER_00", "Alice"}
 
 
 def test_embeddings_are_only_returned_when_asked_for():

@@ -14,8 +14,8 @@ from typing import Any
 
 import redis
 
-from app.adapters.jobs.codec import decode_delivery, decode_job, decode_transcript, encode
-from app.domain.models import Delivery, Job, JobStatus, Transcript
+from app.adapters.jobs.codec import decode_delivery, decode_job, decode_speaker, decode_transcript, encode
+from app.domain.models import Delivery, Job, JobStatus, SpeakerProfile, Transcript
 
 PREFIX = "wxas"
 UNFINISHED = f"{PREFIX}:unfinished"  # ids of queued and running jobs, to bound the queue
@@ -182,3 +182,28 @@ class RedisWorkerRegistry:
     def live(self) -> list[str]:
         prefix = _key("worker", "")
         return sorted(key.decode().removeprefix(prefix) for key in self.redis.scan_iter(match=prefix + "*"))
+
+
+class RedisSpeakerRegistry:
+    """The speaker registry for the distributed mode: one hash per owner, speaker id -> voice print."""
+
+    def __init__(self, url: str) -> None:
+        self.redis = redis.Redis.from_url(url)
+
+    @staticmethod
+    def _key(owner: str) -> str:
+        return _key("speakers", owner)
+
+    def add(self, profile: SpeakerProfile) -> None:
+        self.redis.hset(self._key(profile.owner), profile.id, encode(profile))
+
+    def list(self, owner: str) -> list[SpeakerProfile]:
+        profiles = [decode_speaker(v) for v in self.redis.hvals(self._key(owner))]
+        return sorted(profiles, key=lambda p: p.created_at)
+
+    def get(self, owner: str, speaker_id: str) -> SpeakerProfile | None:
+        data = self.redis.hget(self._key(owner), speaker_id)
+        return decode_speaker(data) if data is not None else None
+
+    def delete(self, owner: str, speaker_id: str) -> bool:
+        return bool(self.redis.hdel(self._key(owner), speaker_id))

@@ -9,8 +9,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from app.adapters.jobs.codec import decode_delivery, decode_job, decode_transcript, encode
-from app.domain.models import Delivery, Job, JobStatus, Transcript
+from app.adapters.jobs.codec import decode_delivery, decode_job, decode_speaker, decode_transcript, encode
+from app.domain.models import Delivery, Job, JobStatus, SpeakerProfile, Transcript
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -149,3 +149,39 @@ class SqliteOutbox:
     def remove(self, delivery_id: str) -> None:
         with self._lock:
             self._db.execute("DELETE FROM deliveries WHERE id = ?", (delivery_id,))
+
+
+_SPEAKERS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS speakers (
+    id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    profile BLOB NOT NULL
+)
+"""
+
+
+class SqliteSpeakerRegistry:
+    """The speaker registry beside the jobs: voice prints per API key, never the enrolment audio."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = _connect(path, _SPEAKERS_SCHEMA)
+        self._db.execute("CREATE INDEX IF NOT EXISTS speakers_by_owner ON speakers (owner, created_at)")
+        self._lock = threading.Lock()
+
+    def add(self, profile: SpeakerProfile) -> None:
+        with self._lock:
+            self._db.execute("INSERT INTO speakers (id, owner, created_at, profile) VALUES (?, ?, ?, ?)",
+                             (profile.id, profile.owner, profile.created_at, encode(profile)))
+
+    def list(self, owner: str) -> list[SpeakerProfile]:
+        rows = self._db.execute("SELECT profile FROM speakers WHERE owner = ? ORDER BY created_at", (owner,))
+        return [decode_speaker(row[0]) for row in rows.fetchall()]
+
+    def get(self, owner: str, speaker_id: str) -> SpeakerProfile | None:
+        row = self._db.execute("SELECT profile FROM speakers WHERE owner = ? AND id = ?", (owner, speaker_id)).fetchone()
+        return decode_speaker(row[0]) if row else None
+
+    def delete(self, owner: str, speaker_id: str) -> bool:
+        with self._lock:
+            return self._db.execute("DELETE FROM speakers WHERE owner = ? AND id = ?", (owner, speaker_id)).rowcount > 0

@@ -43,6 +43,26 @@ class VoiceEncoder:
         return vector / (np.linalg.norm(vector) or 1.0)
 
 
+class ResemblyzerVoicePrinter:
+    """The VoicePrinter port: resemblyzer voice prints of whole recordings or of their stretches."""
+
+    def __init__(self, encoder: VoiceEncoder) -> None:
+        self.encoder = encoder
+        self._lock = threading.Lock()
+
+    def voice_print(self, audio: Audio, spans=None) -> tuple[float, ...]:
+        samples = np.asarray(audio.samples, dtype=np.float32)
+        if spans is not None:
+            pieces, total = [], 0
+            for start, end in spans:
+                piece = samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+                pieces.append(piece[: max(0, int(_MAX_EMBED_SECONDS * SAMPLE_RATE) - total)])
+                total += pieces[-1].shape[0]
+            samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+        with self._lock:
+            return tuple(float(x) for x in self.encoder.embed(samples[: int(_MAX_EMBED_SECONDS * SAMPLE_RATE)]))
+
+
 class SpeakerClusteringDiarizer:
     """Backend `speaker_clustering`: works offline with models shipped inside installed packages."""
 

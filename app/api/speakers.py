@@ -1,0 +1,50 @@
+"""`/v1/speakers`: the registry of enrolled voices, per API key (beyond OpenAI). A request names them
+with `known_speaker_names[]` alone."""
+
+from __future__ import annotations
+
+import anyio
+from litestar import Controller, Request, delete, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+
+from app.api.params import form_fields, upload
+from app.api.transcriptions import read_form
+from app.config.settings import Settings
+from app.domain.errors import InvalidRequest
+from app.schemas import SpeakerDeleted, SpeakerForm, SpeakerList, SpeakerView, speaker_view
+from app.services.admission import UploadGate
+from app.services.speakers import SpeakerService
+
+
+class SpeakersController(Controller):
+    path = "/v1/speakers"
+    tags = ["speakers"]
+
+    @post("/", status_code=201, operation_id="enrolSpeaker")
+    async def enrol(self, request: Request, speakers: NamedDependency[SpeakerService],
+                    uploads: NamedDependency[UploadGate], settings: NamedDependency[Settings]) -> SpeakerView:
+        """Multipart: `name` and `file` (2-60 s of that person speaking). Keeps the voice print only."""
+        form = await uploads.receive(lambda: read_form(request))
+        fields = form_fields(form, SpeakerForm)
+        source = upload(form, settings.max_upload_size_bytes)
+        if source is None:
+            raise InvalidRequest("Enrol a speaker with an uploaded 'file'.", param="file")
+        profile = await anyio.to_thread.run_sync(speakers.enrol, request.state.owner, fields.name.strip(), source)
+        return speaker_view(profile)
+
+    @get("/", operation_id="listSpeakers")
+    async def list_speakers(self, request: Request, speakers: NamedDependency[SpeakerService]) -> SpeakerList:
+        profiles = await anyio.to_thread.run_sync(speakers.list, request.state.owner)
+        return SpeakerList(data=[speaker_view(p) for p in profiles])
+
+    @get("/{speaker_id:str}", operation_id="getSpeaker")
+    async def get_speaker(self, speaker_id: FromPath[str], request: Request,
+                          speakers: NamedDependency[SpeakerService]) -> SpeakerView:
+        return speaker_view(await anyio.to_thread.run_sync(speakers.get, request.state.owner, speaker_id))
+
+    @delete("/{speaker_id:str}", status_code=200, operation_id="deleteSpeaker")
+    async def delete_speaker(self, speaker_id: FromPath[str], request: Request,
+                             speakers: NamedDependency[SpeakerService]) -> SpeakerDeleted:
+        await anyio.to_thread.run_sync(speakers.delete, request.state.owner, speaker_id)
+        return SpeakerDeleted(id=speaker_id)

@@ -1,0 +1,79 @@
+"""Speakers people can name: references sent with a request (OpenAI's `known_speaker_*`) and the
+registry of enrolled voices (`/v1/speakers`), both turned into the voice prints the pipeline matches."""
+
+from __future__ import annotations
+
+import io
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from typing import BinaryIO
+
+from app.domain.errors import InvalidAudio, InvalidRequest, SpeakerNotFound
+from app.domain.models import Audio, KnownSpeaker, SpeakerProfile
+from app.domain.ports import AudioDecoder, SpeakerRegistry, VoicePrinter
+
+MAX_KNOWN_SPEAKERS = 4  # OpenAI's limit
+REFERENCE_SECONDS = (2.0, 10.0)  # OpenAI's bounds for a reference
+ENROLMENT_SECONDS = (2.0, 60.0)  # a registry voice print may be made from more speech
+NAMES = "known_speaker_names[]"
+REFERENCES = "known_speaker_references[]"
+
+
+class SpeakerService:
+    """Blocking (decoding, speaker encoder): call it off the event loop."""
+
+    def __init__(self, decoder: AudioDecoder, printer: VoicePrinter, registry: SpeakerRegistry,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.decoder = decoder
+        self.printer = printer
+        self.registry = registry
+        self.clock = clock
+
+    def known_speakers(self, names: Sequence[str], references: Sequence[bytes], owner: str) -> tuple[KnownSpeaker, ...]:
+        """The request's names with their voices: from its references, or else from the registry."""
+        if references:
+            return tuple(KnownSpeaker(name, self.printer.voice_print(self._speech(data, REFERENCE_SECONDS, REFERENCES, i)))
+                         for i, (name, data) in enumerate(zip(names, references, strict=True)))
+        enrolled: dict[str, SpeakerProfile] = {}
+        for profile in self.registry.list(owner):  # the latest enrolment of a name wins
+            enrolled[profile.name] = profile
+        missing = [name for name in names if name not in enrolled]
+        if missing:
+            raise InvalidRequest(f"No enrolled speaker is named '{missing[0][:64]}': send `known_speaker_references[]` "
+                                 "with the names, or enrol the voice at /v1/speakers first.", param=NAMES)
+        return tuple(KnownSpeaker(name, enrolled[name].voice) for name in names)
+
+    def enrol(self, owner: str, name: str, source: BinaryIO) -> SpeakerProfile:
+        audio = self._speech(source.read(), ENROLMENT_SECONDS, "file")
+        profile = SpeakerProfile(id=f"spk_{secrets.token_hex(12)}", owner=owner, name=name,
+                                 voice=self.printer.voice_print(audio), created_at=self.clock(),
+                                 seconds=round(audio.duration, 3))
+        self.registry.add(profile)
+        return profile
+
+    def list(self, owner: str) -> list[SpeakerProfile]:
+        return self.registry.list(owner)
+
+    def get(self, owner: str, speaker_id: str) -> SpeakerProfile:
+        profile = self.registry.get(owner, speaker_id)
+        if profile is None:
+            raise SpeakerNotFound(speaker_id)
+        return profile
+
+    def delete(self, owner: str, speaker_id: str) -> None:
+        if not self.registry.delete(owner, speaker_id):
+            raise SpeakerNotFound(speaker_id)
+
+    def _speech(self, data: bytes, bounds: tuple[float, float], param: str, index: int | None = None) -> Audio:
+        which = f" #{index + 1}" if index is not None else ""
+        try:
+            audio = self.decoder.decode(io.BytesIO(data))
+        except InvalidAudio as exc:
+            raise InvalidRequest(f"Speaker reference{which} is not audio this server can decode: {exc.message}",
+                                 param=param) from None
+        shortest, longest = bounds
+        if not shortest <= audio.duration <= longest:
+            raise InvalidRequest(f"Speaker reference{which} is {audio.duration:.1f} s long; it must be between "
+                                 f"{shortest:g} and {longest:g} seconds.", param=param)
+        return audio

@@ -1,0 +1,156 @@
+"""Named speakers: OpenAI's `known_speaker_names[]` / `known_speaker_references[]` through the official
+client, and the speaker registry (`/v1/speakers`), per API key.
+
+The fakes: an upload of b"4.0" is 4 s of audio; a recording's voice is `voice(int(duration))`; in a
+transcript, 0-1 s is spoken by voice 3 (SPEAKER_00) and 1-2 s by voice 4 (SPEAKER_01).
+"""
+
+from __future__ import annotations
+
+import base64
+
+import openai
+import pytest
+
+from tests.conftest import audio_file, pin
+
+URL = "/v1/audio/transcriptions"
+
+
+def reference(seconds: float) -> str:
+    return "data:audio/wav;base64," + base64.b64encode(str(seconds).encode()).decode()
+
+
+def official(client, key: str = "unused") -> openai.OpenAI:
+    return openai.OpenAI(api_key=key, base_url=f"{client.base_url}/v1", http_client=client,
+                         _strict_response_validation=True, max_retries=0)
+
+
+def test_known_speakers_through_the_official_client(client):
+    result = official(client).audio.transcriptions.create(
+        model="gpt-4o-transcribe-diarize", file=audio_file()["file"], response_format="diarized_json",
+        chunking_strategy="auto", known_speaker_names=["Alice", "Bob"],
+        known_speaker_references=[reference(4.0), reference(5.0)])  # Alice sounds like 1-2 s; Bob is silent
+    assert [(s.speaker, s.text) for s in result.segments] == [("SPEAKER_00", "Hello world."), ("Alice", "How are you?")]
+
+
+def test_the_diarizing_model_diarizes_by_itself_with_diarized_json_as_its_format(client):
+    response = client.post(URL, files=audio_file(), data={"model": "gpt-4o-transcribe-diarize"})
+    assert response.status_code == 200
+    body = response.json()
+    assert {s["speaker"] for s in body["segments"]} == {"SPEAKER_00", "SPEAKER_01"}
+    plain = client.post(URL, files=audio_file(), data={"model": "gpt-4o-transcribe"})
+    assert plain.json() == {"text": "Hello world. How are you?", "usage": plain.json()["usage"]}
+
+
+def test_known_speakers_name_speakers_in_every_format_that_shows_them(client):
+    fields = {"known_speaker_names[]": "Alice", "known_speaker_references[]": reference(4.0)}
+    verbose = client.post(URL, files=audio_file(), data={**fields, "response_format": "verbose_json",
+                                                          "timestamp_granularities[]": ["segment", "word"]}).json()
+    assert [s["speaker"] for s in verbose["segments"]] == ["SPEAKER_00", "Alice"]
+    assert {w["speaker"] for w in verbose["words"][2:]} == {"Alice"}
+    srt = client.post(URL, files=audio_file(), data={**fields, "response_format": "srt"}).text
+    assert "[Alice]" in srt or "Alice:" in srt
+
+
+@pytest.mark.parametrize(("fields", "param"), [
+    ({"known_speaker_names[]": ["Alice", "Bob"], "known_speaker_references[]": [reference(4.0)]},
+     "known_speaker_references[]"),
+    ({"known_speaker_names[]": "Alice", "known_speaker_references[]": reference(1.5)}, "known_speaker_references[]"),
+    ({"known_speaker_names[]": "Alice", "known_speaker_references[]": reference(10.5)}, "known_speaker_references[]"),
+    ({"known_speaker_names[]": "Alice", "known_speaker_references[]": "data:audio/wav;base64,"
+      + base64.b64encode(b"not audio").decode()}, "known_speaker_references[]"),
+    ({"known_speaker_names[]": "Alice", "known_speaker_references[]": "https://example.com/alice.wav"},
+     "known_speaker_references[]"),
+    ({"known_speaker_names[]": "Alice", "known_speaker_references[]": "data:audio/wav;base64,%%%"},
+     "known_speaker_references[]"),
+    ({"known_speaker_names[]": ["A", "B", "C", "D", "E"]}, "known_speaker_names[]"),
+    ({"known_speaker_names[]": ["A", "A"], "known_speaker_references[]": [reference(4.0), reference(5.0)]},
+     "known_speaker_names[]"),
+    ({"known_speaker_names[]": "x" * 65, "known_speaker_references[]": reference(4.0)}, "known_speaker_names[]"),
+    ({"known_speaker_names[]": "Nobody"}, "known_speaker_names[]"),  # no references and nobody enrolled
+])
+def test_bad_known_speakers_get_a_400_naming_the_param(client, fields, param):
+    response = client.post(URL, files=audio_file(), data={"response_format": "diarized_json", **fields})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == param
+
+
+# --- the registry ---------------------------------------------------------------------------------------
+
+
+def enrol(client, name: str, seconds: float = 4.0, key: str | None = None):
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return client.post("/v1/speakers", data={"name": name}, files=audio_file(seconds), headers=headers)
+
+
+def test_an_enrolled_voice_is_named_by_name_alone(client):
+    enrolled = enrol(client, "Alice")
+    assert enrolled.status_code == 201
+    alice = enrolled.json()
+    assert alice["object"] == "speaker" and alice["name"] == "Alice" and alice["seconds"] == 4.0
+    assert alice["id"].startswith("spk_") and set(alice) == {"id", "object", "name", "created_at", "seconds"}
+    assert client.get(f"/v1/speakers/{alice['id']}").json() == alice
+    assert client.get("/v1/speakers").json() == {"object": "list", "data": [alice]}
+
+    result = official(client).audio.transcriptions.create(
+        model="gpt-4o-transcribe-diarize", file=audio_file()["file"], response_format="diarized_json",
+        chunking_strategy="auto", known_speaker_names=["Alice"])
+    assert [s.speaker for s in result.segments] == ["SPEAKER_00", "Alice"]
+
+    assert client.delete(f"/v1/speakers/{alice['id']}").json() == {"id": alice["id"], "object": "speaker.deleted",
+                                                                   "deleted": True}
+    assert client.get(f"/v1/speakers/{alice['id']}").status_code == 404
+    assert client.get("/v1/speakers").json()["data"] == []
+    gone = client.post(URL, files=audio_file(), data={"known_speaker_names[]": "Alice"})
+    assert gone.status_code == 400 and gone.json()["error"]["param"] == "known_speaker_names[]"
+
+
+def test_the_latest_enrolment_of_a_name_is_the_one_used(client):
+    enrol(client, "Alice", 5.0)
+    enrol(client, "Alice", 4.0)  # the voice that speaks at 1-2 s
+    response = client.post(URL, files=audio_file(), data={"known_speaker_names[]": "Alice",
+                                                          "response_format": "diarized_json"})
+    assert [s["speaker"] for s in response.json()["segments"]] == ["SPEAKER_00", "Alice"]
+
+
+@pytest.mark.parametrize(("seconds", "status"), [(1.0, 400), (61.0, 400), (2.0, 201), (60.0, 201)])
+def test_enrolment_needs_two_to_sixty_seconds_of_speech(client, seconds, status):
+    response = enrol(client, "Alice", seconds)
+    assert response.status_code == status
+    if status == 400:
+        assert response.json()["error"]["param"] == "file"
+
+
+def test_enrolment_needs_a_name_and_audio(client):
+    assert client.post("/v1/speakers", files=audio_file()).json()["error"]["param"] == "name"
+    assert client.post("/v1/speakers", data={"name": "Alice"}).json()["error"]["param"] == "file"
+    assert client.post("/v1/speakers", data={"name": "x" * 65}, files=audio_file(4)).json()["error"]["param"] == "name"
+    not_audio = client.post("/v1/speakers", data={"name": "Alice"}, files={"file": ("a.wav", b"text", "audio/wav")})
+    assert not_audio.status_code == 400 and not_audio.json()["error"]["param"] == "file"
+
+
+@pin(API_KEY="key-a", ADMIN_API_KEYS="key-b")
+def test_each_key_sees_only_its_own_speakers(client):
+    a = enrol(client, "Alice", key="key-a").json()
+    b = {"Authorization": "Bearer key-b"}
+    assert client.get("/v1/speakers", headers=b).json()["data"] == []
+    assert client.get(f"/v1/speakers/{a['id']}", headers=b).status_code == 404
+    assert client.delete(f"/v1/speakers/{a['id']}", headers=b).status_code == 404
+    named = client.post(URL, files=audio_file(), data={"known_speaker_names[]": "Alice"}, headers=b)
+    assert named.status_code == 400
+    assert client.get(f"/v1/speakers/{a['id']}", headers={"Authorization": "Bearer key-a"}).status_code == 200
+    assert client.get("/v1/speakers").status_code == 401
+
+
+def test_known_speakers_travel_with_an_async_job_as_voices(client):
+    accepted = client.post(URL, files=audio_file(), data={"async": "true", "response_format": "diarized_json",
+                                                          "known_speaker_names[]": "Alice",
+                                                          "known_speaker_references[]": reference(4.0)})
+    assert accepted.status_code == 202
+    result_url = accepted.json()["result_url"]
+    for _ in range(200):
+        result = client.get(result_url)
+        if result.status_code == 200:
+            break
+    assert [s["speaker"] for s in result.json()["segments"]] == ["SPEAKER_00", "Alice"]

@@ -1,0 +1,75 @@
+"""Named speakers with the real models: pyannote's sample call, references cut from other parts of it.
+
+From its RTTM: speaker90 is Diane ("This is Diane in New Jersey", 10.6-14.5 s: her reference) and
+speaker91 Sheila (21.8-27.8 s: hers). The request is 14.4-21.5 s, which neither reference touches:
+Sheila says "And I'm Sheila in Texas, originally from Chicago", Diane "Oh, I'm originally from
+Chicago also. I'm in New Jersey now though".
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import openai
+
+from tests.integration.conftest import PYANNOTE_SAMPLE
+from tests.realtime import load
+
+SAMPLE_RATE = 16_000
+
+
+def wav(samples: np.ndarray) -> bytes:
+    import av
+
+    out = io.BytesIO()
+    with av.open(out, mode="w", format="wav") as container:
+        stream = container.add_stream("pcm_s16le", rate=SAMPLE_RATE, layout="mono")
+        frame = av.AudioFrame.from_ndarray((np.clip(samples, -1, 1) * 32767).astype(np.int16).reshape(1, -1),
+                                           format="s16", layout="mono")
+        frame.sample_rate = SAMPLE_RATE
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    return out.getvalue()
+
+
+def between(call: np.ndarray, start: float, end: float) -> np.ndarray:
+    return call[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+
+
+def data_url(samples: np.ndarray) -> str:
+    return "data:audio/wav;base64," + base64.b64encode(wav(samples)).decode()
+
+
+def test_names_land_on_the_right_speech(real_client):
+    call = load(PYANNOTE_SAMPLE / "sample.wav")
+    client = openai.OpenAI(api_key="unused", base_url=f"{real_client.base_url}/v1", http_client=real_client,
+                           max_retries=0)
+    result = client.audio.transcriptions.create(
+        model="gpt-4o-transcribe-diarize", file=("call.wav", wav(between(call, 14.4, 21.5))),
+        response_format="diarized_json", chunking_strategy="auto", language="en",
+        known_speaker_names=["Diane", "Sheila"],
+        known_speaker_references=[data_url(between(call, 10.6, 14.45)), data_url(between(call, 21.8, 27.8))])
+    by_speaker = {}
+    for segment in result.segments:
+        by_speaker.setdefault(segment.speaker, []).append(segment.text)
+    said = {speaker: " ".join(texts).lower() for speaker, texts in by_speaker.items()}
+    assert "sheila" in said.get("Sheila", "") and "new jersey now" not in said.get("Sheila", ""), said
+    assert "new jersey now" in said.get("Diane", "") and "sheila" not in said.get("Diane", ""), said
+
+
+def test_enrolled_voices_name_speakers_by_name_alone(real_client):
+    call = load(PYANNOTE_SAMPLE / "sample.wav")
+    for name, (start, end) in {"Diane": (10.6, 14.45), "Sheila": (21.8, 27.8)}.items():
+        enrolled = real_client.post("/v1/speakers", data={"name": name},
+                                    files={"file": (f"{name}.wav", wav(between(call, start, end)), "audio/wav")})
+        assert enrolled.status_code == 201, enrolled.text
+    response = real_client.post("/v1/audio/transcriptions", files={"file": ("call.wav", wav(between(call, 14.4, 21.5)))},
+                                data={"response_format": "diarized_json", "language": "en",
+                                      "known_speaker_names[]": ["Sheila", "Diane"]})
+    assert response.status_code == 200, response.text
+    said: dict[str, str] = {}
+    for segment in response.json()["segments"]:
+        said[segment["speaker"]] = f"{said.get(segment['speaker'], '')} {segment['text'].lower()}"
+    assert "sheila" in said.get("Sheila", "") and "new jersey now" in said.get("Diane", ""), said
