@@ -78,6 +78,7 @@ class TranscriptionForm(TranslationForm, kw_only=True):
     speaker_embeddings: bool = False
     min_speakers: SpeakerCount | None = None
     max_speakers: SpeakerCount | None = None
+    num_speakers: SpeakerCount | None = None  # exactly this many: min_speakers = max_speakers = num_speakers
     # OpenAI's: names for the voices in the references (data URLs), or of voices enrolled at /v1/speakers
     known_speaker_names: Annotated[list[SpeakerName], msgspec.Meta(max_length=4)] = msgspec.field(default_factory=list)
     known_speaker_references: Annotated[list[SpeakerReference], msgspec.Meta(max_length=4)] = msgspec.field(

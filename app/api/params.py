@@ -105,7 +105,12 @@ class AudioRequestParser:
         response_format = self.response_format(fields.response_format or ("diarized_json" if diarizing_model else None))
         names, references = _known_speakers(fields)
         language = validated_language(fields.language if "language" in form else settings.default_language)
-        if fields.min_speakers and fields.max_speakers and fields.min_speakers > fields.max_speakers:
+        min_speakers, max_speakers = fields.min_speakers, fields.max_speakers
+        if fields.num_speakers is not None:
+            if (min_speakers or fields.num_speakers) != fields.num_speakers or (max_speakers or fields.num_speakers) != fields.num_speakers:
+                raise InvalidRequest("'num_speakers' contradicts 'min_speakers'/'max_speakers'.", param="num_speakers")
+            min_speakers = max_speakers = fields.num_speakers
+        if min_speakers and max_speakers and min_speakers > max_speakers:
             raise InvalidRequest("'min_speakers' must not be greater than 'max_speakers'.", param="min_speakers")
         words = "word" in fields.timestamp_granularities
         formatter = self.formatters[response_format]
@@ -126,8 +131,8 @@ class AudioRequestParser:
             align=fields.align and (formatter.shows_timings or words or fields.highlight_words or diarize),
             diarize=diarize,
             speaker_embeddings=fields.speaker_embeddings,
-            min_speakers=fields.min_speakers,
-            max_speakers=fields.max_speakers,
+            min_speakers=min_speakers,
+            max_speakers=max_speakers,
             chunk_size=fields.chunk_size or settings.whisper.chunk_size,
             batch_size=fields.batch_size or settings.whisper.batch_size,
             vad=_vad_tuning(fields.chunking_strategy),

@@ -154,3 +154,13 @@ def test_known_speakers_travel_with_an_async_job_as_voices(client):
         if result.status_code == 200:
             break
     assert [s["speaker"] for s in result.json()["segments"]] == ["SPEAKER_00", "Alice"]
+
+
+def test_num_speakers_fixes_the_count_for_the_diarizer(client, fake_diarizer):
+    assert client.post(URL, files=audio_file(), data={"diarize": "true", "num_speakers": "3"}).status_code == 200
+    assert (fake_diarizer.calls[-1].min_speakers, fake_diarizer.calls[-1].max_speakers) == (3, 3)
+    client.post(URL, files=audio_file(), data={"num_speakers": "2", "min_speakers": "2", "response_format": "diarized_json"})
+    assert (fake_diarizer.calls[-1].min_speakers, fake_diarizer.calls[-1].max_speakers) == (2, 2)
+    clash = client.post(URL, files=audio_file(), data={"diarize": "true", "num_speakers": "2", "max_speakers": "3"})
+    assert clash.status_code == 400 and clash.json()["error"]["param"] == "num_speakers"
+    assert client.post(URL, files=audio_file(), data={"num_speakers": "0"}).json()["error"]["param"] == "num_speakers"

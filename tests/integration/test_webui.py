@@ -103,6 +103,26 @@ def test_speakers_get_colours_and_a_timeline(page: Page):
     screenshot(page, "webui-speakers")
 
 
+def test_a_speaker_named_on_the_page_is_recognised_in_the_next_transcription(page: Page, base_url: str):
+    page.goto("/")
+    page.get_by_label("Label speakers").check()
+    transcribe(page, PYANNOTE_SAMPLE / "sample.wav")
+    expect(page.locator("#segments li").first).to_be_visible(timeout=180_000)
+    first = page.locator("#segments .speaker").first.inner_text()
+    page.once("dialog", lambda dialog: dialog.accept("Alice"))
+    page.get_by_role("button", name=f"Name {first}").first.click()
+    expect(page.locator("#legend")).to_contain_text("Alice")
+    expect(page.locator(f'#segments .speaker[data-speaker="{first}"]').first).to_have_text("Alice")
+    enrolled = page.evaluate("fetch('/v1/speakers').then(r => r.json())")
+    assert [s["name"] for s in enrolled["data"]] == ["Alice"]
+    # The same recording again: the server now names Alice itself (the page sends the enrolled names).
+    with page.expect_response(lambda r: "/result?response_format=verbose_json" in r.url, timeout=180_000) as result:
+        page.get_by_role("button", name="Transcribe").click()
+    assert "Alice" in {s.get("speaker") for s in result.value.json()["segments"]}
+    expect(page.locator("#segments .speaker", has_text="Alice").first).to_be_visible()
+    screenshot(page, "webui-named-speaker")
+
+
 def test_a_file_that_is_not_audio_gets_a_readable_error(page: Page, tmp_path: Path):
     notes = tmp_path / "notes.txt"
     notes.write_text("These are meeting notes, not a recording.")

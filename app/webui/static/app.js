@@ -5,7 +5,7 @@ const $ = (id) => document.getElementById(id);
 const SPEAKER_COLOURS = ["#0b57d0", "#b3261e", "#146c2e", "#8e3ea8", "#b06000", "#00696b", "#5f6368", "#c2185b"];
 const EXPORTS = [["srt", "srt"], ["vtt", "vtt"], ["text", "txt"], ["json", "json"], ["verbose_json", "verbose.json"],
                  ["vtt_json", "vtt.json"], ["aud", "aud.txt"]];
-const state = { key: sessionStorage.getItem("whisperx-api-key") || "", job: null, file: null, words: [] };
+const state = { key: sessionStorage.getItem("whisperx-api-key") || "", job: null, file: null, words: [], enrolled: [] };
 
 // --- talking to the API -------------------------------------------------------------------------
 
@@ -87,6 +87,7 @@ async function loadModels() {
     $("key-panel").hidden = true;
     const select = $("model");
     select.replaceChildren(...models.data.map((model) => new Option(model.id === "whisper-1" ? "default" : model.id, model.id)));
+    await loadEnrolled();
   } catch (error) {
     if (error.status === 401) {
       $("key-panel").hidden = false;
@@ -145,6 +146,9 @@ function requestForm() {
     if ($("words").checked) form.append("timestamp_granularities[]", "word");
     form.append("align", String($("align").checked));
     form.append("diarize", String($("diarize").checked));
+    if ($("diarize").checked) {
+      for (const name of state.enrolled.slice(-4)) form.append("known_speaker_names[]", name); // enrolled voices by name
+    }
     for (const [id, field] of [["language", "language"], ["hotwords", "hotwords"], ["min-speakers", "min_speakers"],
                                ["max-speakers", "max_speakers"]]) {
       if ($(id).value.trim()) form.append(field, $(id).value.trim());
@@ -253,7 +257,17 @@ function showTranscript(transcript) {
       who.className = "speaker";
       who.style.color = colourOf(speakers, segment.speaker);
       who.textContent = segment.speaker;
+      who.dataset.speaker = segment.speaker;
       text.append(who);
+      if (/^SPEAKER_\d+$/.test(segment.speaker)) {
+        const name = document.createElement("button");
+        name.type = "button";
+        name.className = "name-speaker";
+        name.textContent = "Name…";
+        name.setAttribute("aria-label", `Name ${segment.speaker}`);
+        name.addEventListener("click", () => nameSpeaker(transcript, segment.speaker));
+        text.append(name);
+      }
     }
     const words = (transcript.words || []).filter((w) => w.start >= segment.start - 0.01 && w.end <= segment.end + 0.01);
     if (words.length) {
@@ -278,6 +292,71 @@ function showTranscript(transcript) {
   drawExports();
   $("result").hidden = false;
   $("result-title").focus?.();
+}
+
+// --- naming a speaker: "this is Alice" enrols that speaker's voice at /v1/speakers -------------------
+
+async function nameSpeaker(transcript, speaker) {
+  const name = (window.prompt(`Who is ${speaker}? Their voice will be recognised in later recordings.`) || "").trim();
+  if (!name) return;
+  const spans = (transcript.segments || []).filter((s) => s.speaker === speaker).map((s) => [s.start, s.end]);
+  try {
+    const clip = await speechOf(spans, 60);
+    if (clip.seconds < 2) throw new Error(`${speaker} speaks for less than 2 seconds here: too little to know the voice.`);
+    const form = new FormData();
+    form.append("name", name.slice(0, 64));
+    form.append("file", new Blob([clip.wav], { type: "audio/wav" }), `${name}.wav`);
+    await api("/v1/speakers", { method: "POST", body: form });
+    state.enrolled = [...state.enrolled.filter((n) => n !== name), name];
+    for (const label of document.querySelectorAll(`#segments .speaker[data-speaker="${speaker}"]`)) {
+      label.textContent = name;
+      label.nextElementSibling?.classList.contains("name-speaker") && label.nextElementSibling.remove();
+    }
+    for (const entry of $("legend").children) {
+      if (entry.lastChild.textContent === speaker) entry.lastChild.textContent = name;
+    }
+  } catch (error) {
+    showError(error.message);
+  }
+}
+
+// The recording's audio within `spans` (seconds), at most `limit` seconds of it, as a 16-bit WAV.
+async function speechOf(spans, limit) {
+  const context = new OfflineAudioContext(1, 16000, 16000);
+  const audio = await context.decodeAudioData(await state.file.arrayBuffer());
+  const rate = audio.sampleRate;
+  const channel = audio.getChannelData(0);
+  const pieces = [];
+  let total = 0;
+  for (const [start, end] of spans) {
+    const piece = channel.subarray(Math.floor(start * rate), Math.min(channel.length, Math.floor(end * rate)));
+    const room = Math.floor(limit * rate) - total;
+    if (room <= 0) break;
+    pieces.push(piece.subarray(0, room));
+    total += Math.min(piece.length, room);
+  }
+  const wav = new DataView(new ArrayBuffer(44 + total * 2));
+  const text = (offset, value) => [...value].forEach((c, i) => wav.setUint8(offset + i, c.charCodeAt(0)));
+  text(0, "RIFF"); wav.setUint32(4, 36 + total * 2, true); text(8, "WAVEfmt ");
+  wav.setUint32(16, 16, true); wav.setUint16(20, 1, true); wav.setUint16(22, 1, true);
+  wav.setUint32(24, rate, true); wav.setUint32(28, rate * 2, true); wav.setUint16(32, 2, true); wav.setUint16(34, 16, true);
+  text(36, "data"); wav.setUint32(40, total * 2, true);
+  let offset = 44;
+  for (const piece of pieces) {
+    for (const sample of piece) {
+      wav.setInt16(offset, Math.max(-1, Math.min(1, sample)) * 0x7fff, true);
+      offset += 2;
+    }
+  }
+  return { wav: wav.buffer, seconds: total / rate };
+}
+
+async function loadEnrolled() {
+  try {
+    state.enrolled = (await (await api("/v1/speakers")).json()).data.map((speaker) => speaker.name);
+  } catch {
+    state.enrolled = []; // an older server, or no key yet
+  }
 }
 
 function drawTimeline(transcript, speakers) {
