@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Iterator
 
 import numpy as np
 import openai
+import pytest
 
 from tests.integration.conftest import PYANNOTE_SAMPLE
 from tests.realtime import load
@@ -59,12 +61,23 @@ def test_names_land_on_the_right_speech(real_client):
     assert "new jersey now" in said.get("Diane", "") and "sheila" not in said.get("Diane", ""), said
 
 
-def test_enrolled_voices_name_speakers_by_name_alone(real_client):
+@pytest.fixture
+def enrolled(real_client) -> Iterator[None]:
+    """Diane and Sheila in the registry of the shared real server, for this test only."""
     call = load(PYANNOTE_SAMPLE / "sample.wav")
+    ids = []
     for name, (start, end) in {"Diane": (10.6, 14.45), "Sheila": (21.8, 27.8)}.items():
-        enrolled = real_client.post("/v1/speakers", data={"name": name},
+        response = real_client.post("/v1/speakers", data={"name": name},
                                     files={"file": (f"{name}.wav", wav(between(call, start, end)), "audio/wav")})
-        assert enrolled.status_code == 201, enrolled.text
+        assert response.status_code == 201, response.text
+        ids.append(response.json()["id"])
+    yield
+    for speaker_id in ids:
+        assert real_client.delete(f"/v1/speakers/{speaker_id}").status_code == 200
+
+
+def test_enrolled_voices_name_speakers_by_name_alone(real_client, enrolled):
+    call = load(PYANNOTE_SAMPLE / "sample.wav")
     response = real_client.post("/v1/audio/transcriptions", files={"file": ("call.wav", wav(between(call, 14.4, 21.5)))},
                                 data={"response_format": "diarized_json", "language": "en",
                                       "known_speaker_names[]": ["Sheila", "Diane"]})

@@ -8,6 +8,7 @@ from contextlib import closing
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
@@ -103,7 +104,7 @@ def test_speakers_get_colours_and_a_timeline(page: Page):
     screenshot(page, "webui-speakers")
 
 
-def test_a_speaker_named_on_the_page_is_recognised_in_the_next_transcription(page: Page, base_url: str):
+def test_a_speaker_named_on_the_page_is_recognised_in_the_next_transcription(page: Page, base_url: str, request):
     page.goto("/")
     page.get_by_label("Label speakers").check()
     transcribe(page, PYANNOTE_SAMPLE / "sample.wav")
@@ -115,6 +116,7 @@ def test_a_speaker_named_on_the_page_is_recognised_in_the_next_transcription(pag
     expect(page.locator(f'#segments .speaker[data-speaker="{first}"]').first).to_have_text("Alice")
     enrolled = page.evaluate("fetch('/v1/speakers').then(r => r.json())")
     assert [s["name"] for s in enrolled["data"]] == ["Alice"]
+    request.addfinalizer(lambda: httpx.delete(f"{base_url}/v1/speakers/{enrolled['data'][0]['id']}"))  # shared server
     # The same recording again: the server now names Alice itself (the page sends the enrolled names).
     with page.expect_response(lambda r: "/result?response_format=verbose_json" in r.url, timeout=180_000) as result:
         page.get_by_role("button", name="Transcribe").click()
