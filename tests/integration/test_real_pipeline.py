@@ -6,6 +6,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import msgspec
+import numpy as np
 import openai
 import pytest
 from openai.types.audio import TranscriptionVerbose
@@ -225,3 +226,22 @@ def test_streaming_with_the_real_model(real_client):
     assert deltas and "".join(deltas) == events[-1]["text"]
     said = "good morning everyone today the weather is sunny and warm so we will walk to the park after lunch"
     assert similarity(said, events[-1]["text"]) >= 0.7
+
+
+def test_a_long_stream_says_what_the_plain_request_says(real_client):
+    """Past the first minute a stream finds its first chunk in the head of the file and decodes it
+    alone; the text must not change for that."""
+    from tests.integration.test_known_speakers import wav
+    from tests.realtime import load
+
+    call = load(PYANNOTE_SAMPLE / "sample.wav")
+    fox, weather = load(FIXTURES / "en_fox.wav"), load(FIXTURES / "en_weather.wav")
+    pause = np.zeros(16_000 * 3, dtype=np.float32)
+    long = wav(np.concatenate([weather, pause, call, pause, fox, pause, call[: 16_000 * 20], pause, weather]))
+    streamed = real_client.post(URL, files={"file": ("long.wav", long, "audio/wav")},
+                                data={"stream": "true", "language": "en"})
+    events = [json.loads(chunk[len("data: "):]) for chunk in streamed.text.split("\n\n") if chunk]
+    plain = real_client.post(URL, files={"file": ("long.wav", long, "audio/wav")}, data={"language": "en"})
+    assert events[-1]["type"] == "transcript.text.done"
+    assert events[-1]["text"] == plain.json()["text"]
+    assert len([e for e in events if e["type"] == "transcript.text.delta"]) > 2

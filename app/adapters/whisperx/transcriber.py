@@ -8,6 +8,7 @@ and drops what OpenAI's verbose_json reports (tokens, no_speech_prob, temperatur
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import threading
 from collections.abc import Iterator, Sequence
 
@@ -19,7 +20,7 @@ from whisperx.asr import find_numeral_symbol_tokens
 from app.adapters.whisperx.model_store import ScoredWhisperModel, WhisperModelStore
 from app.adapters.whisperx.features import between, log_mel_window, n_mels_of
 from app.adapters.whisperx.vad import PyannoteVad, SileroVad
-from app.domain.audio import FRAMES_PER_SECOND
+from app.domain.audio import FRAMES_PER_SECOND, SAMPLE_RATE
 from app.domain.errors import InvalidRequest
 from app.domain.models import Audio, Segment, Task, Transcript
 from app.domain.models import TranscriptionOptions as Options
@@ -56,6 +57,9 @@ _BASE_OPTIONS = TranscriptionOptions(
 )
 
 
+STREAM_HEAD_SECONDS = 60  # where a stream looks for its first speech chunk before the rest of the file
+
+
 class WhisperXTranscriber:
     name = "whisperx"
 
@@ -72,9 +76,9 @@ class WhisperXTranscriber:
     def _transcribe(self, model: ScoredWhisperModel, audio: Audio, options: Options,
                     on_segment: SegmentSink | None) -> Transcript:
         samples = np.asarray(audio.samples, dtype=np.float32)
-        chunks = self.vad.speech_chunks(samples, options.chunk_size, options.vad)
         n_mels = n_mels_of(model)
-        batches = list(_batches(chunks, max(1, options.batch_size)))
+        batches = self._batches(samples, options, streaming=on_segment is not None)
+        first_batch = next(batches, None)
 
         def features_of(batch: Sequence[tuple[float, float]]) -> np.ndarray:
             # Built batch by batch: an hour of audio would otherwise hold every mel spectrogram at once.
@@ -82,14 +86,14 @@ class WhisperXTranscriber:
 
         # Encode the first batch once: it serves language detection (on speech, not leading
         # silence) and decoding alike, which saves a whole encoder pass on short clips.
-        first_features = features_of(batches[0]) if batches else None
+        first_features = features_of(first_batch) if first_batch else None
         first_output = model.encode(first_features) if first_features is not None else None
         language = self._language(model, samples, first_output, options)
         tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task=options.task.value, language=language)
         asr_options = self._asr_options(model, tokenizer, options)
 
         segments: list[Segment] = []
-        for index, batch in enumerate(batches):
+        for index, batch in enumerate(itertools.chain([first_batch] if first_batch else [], batches)):
             batch_features = first_features if index == 0 else features_of(batch)
             decoded_batch = model.decode_batch(batch_features, tokenizer, asr_options, options.temperature,
                                                encoder_output=first_output if index == 0 else None)
@@ -118,6 +122,27 @@ class WhisperXTranscriber:
             segments=tuple(segments),
             model=model.name,
         )
+
+    def _batches(self, samples: np.ndarray, options: Options, *, streaming: bool) -> Iterator[Sequence[tuple[float, float]]]:
+        """Speech chunks in batches. A stream's first words should not wait for VAD over the whole
+        file and a whole batch: its first chunk is found in the file's first minute and decoded alone,
+        and the rest of the file is searched for speech after that."""
+        size = max(1, options.batch_size)
+        head = samples[: STREAM_HEAD_SECONDS * SAMPLE_RATE]
+        if streaming and samples.shape[0] > head.shape[0]:
+            head_chunks = self.vad.speech_chunks(head, options.chunk_size, options.vad)
+            # The head decides the first chunk when that chunk could not have grown past it.
+            if head_chunks and head_chunks[0][0] + options.chunk_size < STREAM_HEAD_SECONDS - 1:
+                first = head_chunks[0]
+                yield [first]
+                rest = self.vad.speech_chunks(samples, options.chunk_size, options.vad)
+                yield from _batches([c for c in rest if c[0] >= first[1] - 1e-3], size)
+                return
+        chunks = self.vad.speech_chunks(samples, options.chunk_size, options.vad)
+        if streaming and chunks:
+            yield chunks[:1]
+            chunks = chunks[1:]
+        yield from _batches(chunks, size)
 
     def _language(self, model: ScoredWhisperModel, samples: np.ndarray, encoder_output, options: Options) -> str:
         if not model.model.is_multilingual:
