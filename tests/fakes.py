@@ -104,13 +104,12 @@ class FakeDiarizer:
     """Returns the turns it was given."""
 
     turns: tuple[SpeakerTurn, ...] = (SpeakerTurn(0.0, 1.0, "SPEAKER_00"), SpeakerTurn(1.0, 2.0, "SPEAKER_01"))
-    embeddings: dict[str, tuple[float, ...]] | None = None
     name: str = "fake_diarizer"
     calls: list[TranscriptionOptions] = field(default_factory=list)
 
     def diarize(self, audio: Audio, options: TranscriptionOptions) -> Diarization:
         self.calls.append(options)
-        return Diarization(turns=self.turns, embeddings=self.embeddings)
+        return Diarization(turns=self.turns)
 
 
 @dataclass

@@ -94,7 +94,6 @@ class Diarization:
     """Who spoke when, independent of any transcript."""
 
     turns: tuple[SpeakerTurn, ...]
-    embeddings: dict[str, tuple[float, ...]] | None = None
 
     @property
     def speakers(self) -> tuple[str, ...]:

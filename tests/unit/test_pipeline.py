@@ -90,14 +90,13 @@ def test_no_aligner_available_fails_only_when_words_are_required():
 
 
 def test_diarization_labels_segments_and_words():
-    diarizer = FakeDiarizer(turns=(SpeakerTurn(0.0, 1.0, "SPEAKER_00"), SpeakerTurn(1.0, 2.0, "SPEAKER_01")),
-                            embeddings={"SPEAKER_00": (0.1, 0.2), "SPEAKER_01": (0.3, 0.4)})
+    diarizer = FakeDiarizer(turns=(SpeakerTurn(0.0, 1.0, "SPEAKER_00"), SpeakerTurn(1.0, 2.0, "SPEAKER_01")))
     result = run(pipeline(diarizer=diarizer), diarize=True, speaker_embeddings=True, min_speakers=1, max_speakers=3)
     transcript = result.transcript
     assert [s.speaker for s in transcript.segments] == ["SPEAKER_00", "SPEAKER_01"]
     assert all(w.speaker for w in transcript.words)
     assert transcript.diarizer == "fake_diarizer"
-    # Voice prints of the registry's kind, not the diarizer's own embeddings.
+    # Voice prints of the registry's kind, whichever diarizer ran.
     assert transcript.speaker_embeddings == {"SPEAKER_00": voice(3), "SPEAKER_01": voice(4)}
     assert diarizer.calls[0].min_speakers == 1 and diarizer.calls[0].max_speakers == 3
 
@@ -111,5 +110,6 @@ def test_known_speakers_name_the_speakers_who_sound_like_them_and_the_others_kee
 
 
 def test_embeddings_are_only_returned_when_asked_for():
-    diarizer = FakeDiarizer(embeddings={"SPEAKER_00": (1.0,)})
-    assert run(pipeline(diarizer=diarizer), diarize=True).transcript.speaker_embeddings is None
+    plain = pipeline()
+    assert run(plain, diarize=True).transcript.speaker_embeddings is None
+    assert plain.voice_printer.calls == 0  # and no voice is printed for nothing

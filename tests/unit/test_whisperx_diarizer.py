@@ -12,7 +12,7 @@ from app.domain.models import Audio, TranscriptionOptions
 
 
 class StandInPipeline:
-    """Answers like whisperx.diarize.DiarizationPipeline.__call__(..., return_embeddings=True)."""
+    """Answers like whisperx.diarize.DiarizationPipeline.__call__: a frame of turns."""
 
     def __init__(self) -> None:
         self.calls: list[dict] = []
@@ -20,7 +20,8 @@ class StandInPipeline:
     def __call__(self, audio, min_speakers=None, max_speakers=None, return_embeddings=False):
         self.calls.append({"samples": len(audio), "min": min_speakers, "max": max_speakers})
         frame = pd.DataFrame({"start": [0.0, 1.5], "end": [1.5, 3.0], "speaker": ["SPEAKER_00", "SPEAKER_01"]})
-        return frame, {"SPEAKER_00": [np.float32(0.5), 0.5], "SPEAKER_01": [0.1, 0.9]}
+        assert not return_embeddings, "voice prints come from the VoicePrinter, not the diarizer"
+        return frame
 
 
 class StoreWith(PyannoteModelStore):
@@ -34,15 +35,14 @@ class StoreWith(PyannoteModelStore):
         return self.pipeline
 
 
-def test_turns_and_embeddings_come_back_as_plain_python():
+def test_turns_come_back_as_plain_python():
     pipeline = StandInPipeline()
     result = WhisperXDiarizer(StoreWith(pipeline)).diarize(
         Audio(samples=np.zeros(48000, dtype=np.float32), duration=3.0),
         TranscriptionOptions(model="base", min_speakers=2, max_speakers=2),
     )
     assert [(t.start, t.end, t.speaker) for t in result.turns] == [(0.0, 1.5, "SPEAKER_00"), (1.5, 3.0, "SPEAKER_01")]
-    assert result.embeddings == {"SPEAKER_00": (0.5, 0.5), "SPEAKER_01": (0.1, 0.9)}
-    assert all(type(x) is float for v in result.embeddings.values() for x in v)
+    assert all(type(x) is float for t in result.turns for x in (t.start, t.end))
     assert pipeline.calls == [{"samples": 48000, "min": 2, "max": 2}]
 
 

@@ -87,14 +87,11 @@ class SpeakerClusteringDiarizer:
             chunks = [samples[c * cell : (c + 1) * cell] for c in np.sort(cells)]
             return self.encoder.embed(np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32))
 
-        labels, embeddings = cluster(local, embed, options.min_speakers, options.max_speakers)
+        labels, _ = cluster(local, embed, options.min_speakers, options.max_speakers)
         turns = _turns(labels, duration)
         # Name speakers in order of first appearance, as pyannote does.
         order = {raw: f"SPEAKER_{i:02d}" for i, raw in enumerate(dict.fromkeys(t[2] for t in turns))}
-        return Diarization(
-            turns=tuple(SpeakerTurn(start, end, order[raw]) for start, end, raw in turns),
-            embeddings={order[raw]: tuple(float(x) for x in vector) for raw, vector in embeddings.items() if raw in order},
-        )
+        return Diarization(turns=tuple(SpeakerTurn(start, end, order[raw]) for start, end, raw in turns))
 
 
 def _turns(labels: np.ndarray, duration: float) -> list[tuple[float, float, int]]:

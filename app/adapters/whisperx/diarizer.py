@@ -121,15 +121,14 @@ class WhisperXDiarizer:
         except ModelLoadFailed as exc:
             raise StageUnavailable(exc.message, param="diarize") from exc
         with self._lock:
-            frame, embeddings = pipeline(
+            frame = pipeline(
                 np.asarray(audio.samples, dtype=np.float32),
                 min_speakers=options.min_speakers,
                 max_speakers=options.max_speakers,
-                return_embeddings=True,
             )
         turns = tuple(
             SpeakerTurn(start=float(row.start), end=float(row.end), speaker=str(row.speaker))
             for row in frame.itertuples()
         )
-        vectors = {str(k): tuple(float(x) for x in v) for k, v in (embeddings or {}).items()}
-        return Diarization(turns=turns, embeddings=vectors or None)
+        # Voice prints come from the pipeline's VoicePrinter, of one kind whichever diarizer ran.
+        return Diarization(turns=turns)
