@@ -54,13 +54,13 @@ def encode(source: Path, extension: str, *, channels: int = 1) -> bytes:
     return out.getvalue()
 
 
-def tone_wav(seconds: float, rate: int = 16000) -> bytes:
-    """A 440 Hz tone as 16-bit mono WAV bytes."""
-    samples = (0.2 * np.sin(2 * np.pi * 440 * np.arange(int(seconds * rate)) / rate) * 32767).astype("<i2")
+def wav(samples: np.ndarray, rate: int = 16000) -> bytes:
+    """Mono float samples (-1..1) as 16-bit WAV bytes."""
+    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
     out = io.BytesIO()
     with av.open(out, mode="w", format="wav") as output:
         stream = output.add_stream("pcm_s16le", rate=rate, layout="mono")
-        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = rate
         frame.time_base = Fraction(1, rate)
         for packet in stream.encode(frame):
@@ -68,3 +68,8 @@ def tone_wav(seconds: float, rate: int = 16000) -> bytes:
         for packet in stream.encode(None):
             output.mux(packet)
     return out.getvalue()
+
+
+def tone_wav(seconds: float, rate: int = 16000) -> bytes:
+    """A 440 Hz tone as 16-bit mono WAV bytes."""
+    return wav(0.2 * np.sin(2 * np.pi * 440 * np.arange(int(seconds * rate)) / rate), rate)

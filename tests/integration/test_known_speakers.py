@@ -9,31 +9,17 @@ Chicago also. I'm in New Jersey now though".
 from __future__ import annotations
 
 import base64
-import io
 from collections.abc import Iterator
 
 import numpy as np
 import openai
 import pytest
 
+from tests.audio_files import wav
 from tests.integration.conftest import PYANNOTE_SAMPLE
 from tests.realtime import load
 
 SAMPLE_RATE = 16_000
-
-
-def wav(samples: np.ndarray) -> bytes:
-    import av
-
-    out = io.BytesIO()
-    with av.open(out, mode="w", format="wav") as container:
-        stream = container.add_stream("pcm_s16le", rate=SAMPLE_RATE, layout="mono")
-        frame = av.AudioFrame.from_ndarray((np.clip(samples, -1, 1) * 32767).astype(np.int16).reshape(1, -1),
-                                           format="s16", layout="mono")
-        frame.sample_rate = SAMPLE_RATE
-        for packet in [*stream.encode(frame), *stream.encode(None)]:
-            container.mux(packet)
-    return out.getvalue()
 
 
 def between(call: np.ndarray, start: float, end: float) -> np.ndarray:

@@ -231,7 +231,7 @@ def test_streaming_with_the_real_model(real_client):
 def test_a_long_stream_says_what_the_plain_request_says(real_client):
     """Past the first minute a stream finds its first chunk in the head of the file and decodes it
     alone; the text must not change for that."""
-    from tests.integration.test_known_speakers import wav
+    from tests.audio_files import wav
     from tests.realtime import load
 
     call = load(PYANNOTE_SAMPLE / "sample.wav")
