@@ -438,8 +438,7 @@ class Realtime(containers.DeclarativeContainer):
         decode_interval_seconds=settings.provided.realtime.decode_interval_seconds,
     )
     decoder = providers.Singleton(DecodeQueue, transcriber=transcription.live_transcriber)
-    service = providers.Singleton(RealtimeService, live_audio=live_audio, decoder=decoder,
-                                  transcriber=transcription.live_transcriber, limits=limits,
+    service = providers.Singleton(RealtimeService, live_audio=live_audio, decoder=decoder, limits=limits,
                                   default_language=settings.provided.default_language)
 
 

@@ -633,11 +633,10 @@ def _logprob(token: StableToken) -> LogProb:
 class RealtimeService:
     """Opens sessions within REALTIME__MAX_SESSIONS; the WebSocket edge runs each one."""
 
-    def __init__(self, *, live_audio: LiveAudio, decoder: DecodeQueue, transcriber: UtteranceTranscriber,
-                 limits: RealtimeLimits, default_language: str | None = None) -> None:
+    def __init__(self, *, live_audio: LiveAudio, decoder: DecodeQueue, limits: RealtimeLimits,
+                 default_language: str | None = None) -> None:
         self.live_audio = live_audio
         self.decoder = decoder
-        self.transcriber = transcriber
         self.limits = limits
         self.default_language = default_language
         self.open_sessions = 0  # mutated on the event loop only
@@ -649,7 +648,7 @@ class RealtimeService:
         self.open_sessions += 1
         try:
             yield RealtimeSession(session_id=f"sess_{secrets.token_hex(12)}", live_audio=self.live_audio,
-                                  decoder=self.decoder, check_model=self.transcriber.check_model, limits=self.limits,
+                                  decoder=self.decoder, check_model=self.decoder.transcriber.check_model, limits=self.limits,
                                   send=send, default_language=self.default_language)
         finally:
             self.open_sessions -= 1
