@@ -21,12 +21,12 @@ class SlowTranscriber(FakeTranscriber):
 
     seconds: float = float(os.environ.get("FAKE_INFERENCE_SECONDS", "0.1"))
 
-    def transcribe(self, audio, options, on_segment=None):
+    def transcribe(self, audio, options, on_segment=None, time_words=None):
         if os.environ.get("FAKE_WORK_LOG"):  # which process did the work (Celery worker tests)
             with open(os.environ["FAKE_WORK_LOG"], "a") as log:
                 log.write(f"{os.getpid()}\n")
         time.sleep(self.seconds)
-        return super().transcribe(audio, options, on_segment)
+        return super().transcribe(audio, options, on_segment, time_words)
 
 
 def fake_container(settings: Settings, transcriber: FakeTranscriber | None = None, decoder=None):

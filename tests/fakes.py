@@ -47,8 +47,10 @@ class FakeTranscriber:
     started: threading.Event = field(default_factory=threading.Event)
     release: threading.Event | None = None  # when set by a test, transcribe waits for it
     between_segments: threading.Event | None = None  # when set by a test, waits after the first segment
+    aligns_while_decoding: str | None = None  # set by a test: times words like that aligner, while decoding
+    asked_to_time_words: list[str] = field(default_factory=list)  # languages it was asked about
 
-    def transcribe(self, audio: Audio, options: TranscriptionOptions, on_segment=None) -> Transcript:
+    def transcribe(self, audio: Audio, options: TranscriptionOptions, on_segment=None, time_words=None) -> Transcript:
         self.calls.append(options)
         model = self.default_model if options.model in DEFAULT_MODEL_ALIASES else options.model
         if model not in self.known_models:
@@ -61,6 +63,12 @@ class FakeTranscriber:
             Segment(id=i, start=float(i), end=float(i) + 0.9, text=s, tokens=(100 + i, 200 + i), avg_logprob=-0.2)
             for i, s in enumerate(sentences)
         )
+        language = options.language or self.language
+        timed = time_words is not None and time_words(language)
+        if time_words is not None:
+            self.asked_to_time_words.append(language)
+        if timed:
+            segments = tuple(replace(s, words=evenly_timed(s)) for s in segments)
         for index, segment in enumerate(segments):
             if on_segment is not None:
                 on_segment(segment)
@@ -68,10 +76,11 @@ class FakeTranscriber:
                 self.between_segments.wait(timeout=30)  # lets a test see the first segment stream out alone
         return Transcript(
             task=options.task,
-            language=options.language or self.language,
+            language=language,
             duration=audio.duration,
             segments=segments,
             model=model,
+            aligner=self.aligns_while_decoding if timed else None,
         )
 
 
@@ -83,20 +92,25 @@ class FakeAligner:
     unavailable: frozenset[str] = frozenset()
     calls: int = 0
 
+    def can_align(self, language: str) -> bool:
+        return language not in self.unavailable
+
     def align(self, audio: Audio, transcript: Transcript, options: TranscriptionOptions) -> Transcript:
         self.calls += 1
         if transcript.language in self.unavailable:
             raise AlignmentUnavailable(transcript.language, "no model (fake)")
-        segments = []
-        for segment in transcript.segments:
-            tokens = segment.text.split()
-            step = (segment.end - segment.start) / len(tokens)
-            words = tuple(
-                Word(word=w, start=round(segment.start + i * step, 3), end=round(segment.start + (i + 1) * step, 3), score=0.9)
-                for i, w in enumerate(tokens)
-            )
-            segments.append(replace(segment, words=words))
-        return transcript.with_segments(tuple(segments), aligner=self.name)
+        segments = tuple(replace(segment, words=evenly_timed(segment)) for segment in transcript.segments)
+        return transcript.with_segments(segments, aligner=self.name)
+
+
+def evenly_timed(segment: Segment) -> tuple[Word, ...]:
+    """The segment's words spread evenly over it."""
+    tokens = segment.text.split()
+    step = (segment.end - segment.start) / len(tokens)
+    return tuple(
+        Word(word=w, start=round(segment.start + i * step, 3), end=round(segment.start + (i + 1) * step, 3), score=0.9)
+        for i, w in enumerate(tokens)
+    )
 
 
 @dataclass

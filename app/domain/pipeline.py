@@ -27,6 +27,7 @@ from app.domain.ports import (
     StageSink,
     Transcriber,
     VoicePrinter,
+    WordTimesWanted,
 )
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ class TranscriptionPipeline:
 
     `aligners` are tried in order; one that raises AlignmentUnavailable hands the
     transcript to the next (e.g. wav2vec2 first, then the Whisper cross-attention aligner).
+    Where the transcriber can give the chosen aligner's word times while decoding, it does, and
+    no aligner runs.
     """
 
     def __init__(
@@ -75,9 +78,12 @@ class TranscriptionPipeline:
             on_segment = _with_progress(on_segment, on_progress, audio.duration)
         t0 = self._clock()
         stage("transcribe")
-        transcript = self.transcriber.transcribe(audio, options, on_segment=on_segment)
+        time_words = self._words_while_decoding(options)
+        # Asked only of a transcriber that can: a plugin backend written before it needs no such keyword.
+        extra = {"time_words": time_words} if time_words is not None else {}
+        transcript = self.transcriber.transcribe(audio, options, on_segment=on_segment, **extra)
         t1 = self._clock()
-        if self._wants_alignment(options) and transcript.segments:
+        if self._wants_alignment(options) and transcript.segments and transcript.aligner is None:
             stage("align")
             transcript = self._align(audio, transcript, options)
         t2 = self._clock()
@@ -105,6 +111,16 @@ class TranscriptionPipeline:
             return False
         return options.align or options.word_timestamps
 
+    def _words_while_decoding(self, options: TranscriptionOptions) -> WordTimesWanted | None:
+        """The transcriber times words itself where its aligner is the one the chain would use: no
+        aligner ahead of it has a model for the language. That saves a second pass over the audio."""
+        own = getattr(self.transcriber, "aligns_while_decoding", None)  # optional for plugin backends
+        names = [aligner.name for aligner in self.aligners]
+        if own is None or own not in names or not self._wants_alignment(options):
+            return None
+        ahead = self.aligners[: names.index(own)]
+        return lambda language: not any(_may_align(aligner, language) for aligner in ahead)
+
     def _align(self, audio: Audio, transcript: Transcript, options: TranscriptionOptions) -> Transcript:
         reasons: list[str] = []
         for aligner in self.aligners:
@@ -126,6 +142,11 @@ class TranscriptionPipeline:
                 return
             self._fallbacks_logged.add(key)
         logger.warning("aligner %s unavailable for language %s, falling back: %s", aligner, exc.language, exc.reason)
+
+
+def _may_align(aligner: Aligner, language: str) -> bool:
+    can_align = getattr(aligner, "can_align", None)  # a plugin aligner without it may align anything
+    return can_align is None or can_align(language)
 
 
 def _with_progress(on_segment: SegmentSink | None, on_progress: ProgressSink, duration: float) -> SegmentSink:

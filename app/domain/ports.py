@@ -42,13 +42,22 @@ class AudioFetcher(Protocol):
 SegmentSink = Callable[[Segment], None]
 StageSink = Callable[[str], None]  # told "decode", "transcribe", "align", "diarize" as each begins
 ProgressSink = Callable[[float], None]  # told the share (0..1) of the audio transcribed so far
+# Asked with the transcript's language once it is known: should the transcriber time words itself?
+WordTimesWanted = Callable[[str], bool]
 
 
 class Transcriber(Protocol):
     name: str
+    # The aligner (by name) whose word times this transcriber can give while decoding, without a
+    # second pass over the audio; None (or absent, in a plugin) when it cannot.
+    aligns_while_decoding: str | None
 
-    def transcribe(self, audio: Audio, options: TranscriptionOptions, on_segment: SegmentSink | None = None) -> Transcript:
-        """Transcribe; call `on_segment` with each segment as soon as it is decoded (for streaming)."""
+    def transcribe(self, audio: Audio, options: TranscriptionOptions, on_segment: SegmentSink | None = None,
+                   time_words: WordTimesWanted | None = None) -> Transcript:
+        """Transcribe; call `on_segment` with each segment as soon as it is decoded (for streaming).
+
+        When `time_words(language)` says so, segments come back with timed words, cut at sentence
+        ends, and the transcript's `aligner` names `aligns_while_decoding`."""
         ...
 
 
@@ -119,6 +128,10 @@ class Aligner(Protocol):
     """
 
     name: str
+
+    def can_align(self, language: str) -> bool:
+        """False when this aligner surely has no model for `language` (cheap: loads nothing)."""
+        ...
 
     def align(self, audio: Audio, transcript: Transcript, options: TranscriptionOptions) -> Transcript: ...
 

@@ -46,6 +46,25 @@ def test_verbose_json_validates_against_the_official_types(conversation):
     assert all(s["tokens"] and s["avg_logprob"] < 0 and 0 <= s["no_speech_prob"] <= 1 for s in conversation["segments"])
 
 
+def test_words_timed_while_decoding_are_the_cross_attention_aligners_without_its_second_pass(real_container):
+    """The transcriber times words from the encoder output it decoded from; the aligner, given the
+    same transcript without words, encodes the audio again and must arrive at the same times."""
+    audio = real_container.core.decoder().decode(io.BytesIO(SAMPLE.read_bytes()))
+    options = TranscriptionOptions(model="base", word_timestamps=True)
+    transcriber = real_container.transcription.transcriber()
+    while_decoding = transcriber.transcribe(audio, options, time_words=lambda language: True)
+    untimed = transcriber.transcribe(audio, options)
+    afterwards = real_container.alignment.aligners()[-1].align(audio, untimed, options)
+    assert untimed.aligner is None and not untimed.words
+    assert while_decoding.aligner == afterwards.aligner == "cross_attention"
+    assert while_decoding.text == afterwards.text == untimed.text
+    assert [s.text for s in while_decoding.segments] == [s.text for s in afterwards.segments]
+    assert len(while_decoding.words) == len(afterwards.words) >= 60
+    for decoded, aligned in zip(while_decoding.words, afterwards.words):
+        assert decoded.word == aligned.word
+        assert decoded.start == pytest.approx(aligned.start, abs=0.02) and decoded.end == pytest.approx(aligned.end, abs=0.02)
+
+
 def test_word_times_are_real(conversation):
     words, segments = conversation["words"], conversation["segments"]
     assert len(words) >= 60

@@ -81,6 +81,31 @@ def test_falls_back_to_the_next_aligner_and_logs_once(caplog):
     assert "wav2vec2" in fallbacks[0].getMessage()
 
 
+def test_the_transcriber_times_words_while_decoding_where_its_aligner_would_be_the_one_used():
+    primary = FakeAligner(name="wav2vec2", unavailable=frozenset({"de"}))
+    fallback = FakeAligner(name="cross_attention")
+    transcriber = FakeTranscriber(aligns_while_decoding="cross_attention")
+    p = pipeline(primary, fallback, transcriber=transcriber)
+
+    german = run(p, language="de", word_timestamps=True).transcript
+    assert german.aligner == "cross_attention" and german.words
+    assert primary.calls == fallback.calls == 0  # no second pass over the audio
+
+    english = run(p, language="en", word_timestamps=True).transcript
+    assert english.aligner == "wav2vec2"  # a model ahead of the transcriber's own aligner wins
+    assert transcriber.asked_to_time_words == ["de", "en"]
+
+
+def test_the_transcriber_is_not_asked_to_time_words_the_response_cannot_show_or_another_aligner_gives():
+    transcriber = FakeTranscriber(aligns_while_decoding="cross_attention")
+    assert run(pipeline(FakeAligner(name="cross_attention"), transcriber=transcriber), align=False).transcript.aligner is None
+    assert run(pipeline(FakeAligner(name="cross_attention"), transcriber=transcriber), task=Task.TRANSLATE,
+               word_timestamps=True).transcript.aligner is None
+    only_wav2vec2 = FakeAligner(name="wav2vec2")
+    assert run(pipeline(only_wav2vec2, transcriber=transcriber), word_timestamps=True).transcript.aligner == "wav2vec2"
+    assert transcriber.asked_to_time_words == [] and only_wav2vec2.calls == 1
+
+
 def test_no_aligner_available_fails_only_when_words_are_required():
     only = FakeAligner(unavailable=frozenset({"en"}))
     assert run(pipeline(only)).transcript.aligner is None

@@ -58,6 +58,14 @@ class Wav2Vec2ModelStore:
                 self._failures[language] = exc.reason
             raise
 
+    def may_load(self, language: str) -> bool:
+        """Whether a model for `language` could load, without loading it: one is named or local, or
+        downloads are allowed, and loading it has not failed already."""
+        with self._lock:
+            if language in self._failures:
+                return False
+        return language in self._cache.loaded() or self._source(language)[0] is not None or self.allow_download
+
     def available(self) -> list[str]:
         names = set(self.model_names)
         if self.models_dir is not None and self.models_dir.is_dir():
@@ -129,6 +137,9 @@ class Wav2Vec2Aligner:
         self.models = models
         self.whisper_models = whisper_models
         self.data_dir = data_dir
+
+    def can_align(self, language: str) -> bool:
+        return self.models.may_load(language)
 
     def align(self, audio: Audio, transcript: Transcript, options: TranscriptionOptions) -> Transcript:
         from whisperx.utils import PUNKT_LANGUAGES

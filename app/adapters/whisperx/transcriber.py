@@ -17,6 +17,7 @@ from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import TranscriptionOptions
 from whisperx.asr import find_numeral_symbol_tokens
 
+from app.adapters.cross_attention.words import ALIGNER_NAME, alignment_tokenizer, timed_sentences
 from app.adapters.whisperx.model_store import ScoredWhisperModel, WhisperModelStore
 from app.adapters.whisperx.features import between, log_mel_window, n_mels_of
 from app.adapters.whisperx.vad import PyannoteVad, SileroVad
@@ -24,7 +25,7 @@ from app.domain.audio import FRAMES_PER_SECOND, SAMPLE_RATE
 from app.domain.errors import InvalidRequest
 from app.domain.models import Audio, Segment, Task, Transcript
 from app.domain.models import TranscriptionOptions as Options
-from app.domain.ports import SegmentSink
+from app.domain.ports import SegmentSink, WordTimesWanted
 
 # whisperx's defaults (asr.load_model), single temperature: we decode each chunk once.
 _BASE_OPTIONS = TranscriptionOptions(
@@ -62,6 +63,8 @@ STREAM_HEAD_SECONDS = 60  # where a stream looks for its first speech chunk befo
 
 class WhisperXTranscriber:
     name = "whisperx"
+    # Words are timed from the encoder output each batch was decoded from: no second encoder pass.
+    aligns_while_decoding = ALIGNER_NAME
 
     def __init__(self, models: WhisperModelStore, vad: PyannoteVad | SileroVad) -> None:
         self.models = models
@@ -69,12 +72,13 @@ class WhisperXTranscriber:
         self._numeral_tokens: dict[str, list[int]] = {}
         self._numeral_lock = threading.Lock()
 
-    def transcribe(self, audio: Audio, options: Options, on_segment: SegmentSink | None = None) -> Transcript:
+    def transcribe(self, audio: Audio, options: Options, on_segment: SegmentSink | None = None,
+                   time_words: WordTimesWanted | None = None) -> Transcript:
         with self.models.use(options.model) as model:
-            return self._transcribe(model, audio, options, on_segment)
+            return self._transcribe(model, audio, options, on_segment, time_words)
 
     def _transcribe(self, model: ScoredWhisperModel, audio: Audio, options: Options,
-                    on_segment: SegmentSink | None) -> Transcript:
+                    on_segment: SegmentSink | None, time_words: WordTimesWanted | None) -> Transcript:
         samples = np.asarray(audio.samples, dtype=np.float32)
         n_mels = n_mels_of(model)
         batches = self._batches(samples, options, streaming=on_segment is not None)
@@ -92,26 +96,22 @@ class WhisperXTranscriber:
         tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task=options.task.value, language=language)
         asr_options = self._asr_options(model, tokenizer, options)
 
+        word_tokenizer = alignment_tokenizer(model, language) if time_words is not None and time_words(language) else None
+
         segments: list[Segment] = []
         for index, batch in enumerate(itertools.chain([first_batch] if first_batch else [], batches)):
             batch_features = first_features if index == 0 else features_of(batch)
+            encoder_output = first_output if index == 0 else model.encode(batch_features)
             decoded_batch = model.decode_batch(batch_features, tokenizer, asr_options, options.temperature,
-                                               encoder_output=first_output if index == 0 else None)
-            for (start, end), decoded in zip(batch, decoded_batch):
-                if not decoded.text.strip():
-                    continue
-                segment = Segment(
-                        id=len(segments),
-                        seek=int(round(start * FRAMES_PER_SECOND)),  # mel frames, as OpenAI reports it
-                        start=round(start, 3),
-                        end=round(min(end, audio.duration), 3),  # VAD pads past the last sample
-                        text=decoded.text.strip(),
-                        tokens=decoded.tokens,
-                        temperature=options.temperature,
-                        avg_logprob=decoded.avg_logprob,
-                        compression_ratio=decoded.compression_ratio,
-                        no_speech_prob=decoded.no_speech_prob,
-                    )
+                                               encoder_output=encoder_output)
+            rows = [self._segment(start, end, decoded, audio, options) if decoded.text.strip() else None
+                    for (start, end), decoded in zip(batch, decoded_batch)]
+            if word_tokenizer is not None:
+                pieces = timed_sentences(model, word_tokenizer, encoder_output, rows, language)
+            else:
+                pieces = [[row] if row is not None else [] for row in rows]
+            for segment in itertools.chain.from_iterable(pieces):
+                segment = dataclasses.replace(segment, id=len(segments))
                 segments.append(segment)
                 if on_segment is not None:
                     on_segment(segment)
@@ -121,6 +121,22 @@ class WhisperXTranscriber:
             duration=audio.duration,
             segments=tuple(segments),
             model=model.name,
+            aligner=ALIGNER_NAME if word_tokenizer is not None else None,
+        )
+
+    @staticmethod
+    def _segment(start: float, end: float, decoded, audio: Audio, options: Options) -> Segment:
+        return Segment(
+            id=0,
+            seek=int(round(start * FRAMES_PER_SECOND)),  # mel frames, as OpenAI reports it
+            start=round(start, 3),
+            end=round(min(end, audio.duration), 3),  # VAD pads past the last sample
+            text=decoded.text.strip(),
+            tokens=decoded.tokens,
+            temperature=options.temperature,
+            avg_logprob=decoded.avg_logprob,
+            compression_ratio=decoded.compression_ratio,
+            no_speech_prob=decoded.no_speech_prob,
         )
 
     def _batches(self, samples: np.ndarray, options: Options, *, streaming: bool) -> Iterator[Sequence[tuple[float, float]]]:
