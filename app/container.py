@@ -38,7 +38,7 @@ from app.adapters.jobs.webhook import WebhookNotifier
 from app.adapters.live_audio import LiveAudioStreams
 from app.adapters.models.bundled import BundledModelInstaller
 from app.adapters.url_fetcher import UrlAudioFetcher
-from app.adapters.models.device import resolve_compute_type, resolve_cpu_threads, resolve_device
+from app.adapters.models.device import resolve_batch_size, resolve_compute_type, resolve_cpu_threads, resolve_device
 from app.adapters.models.resolver import WhisperModelResolver
 from app.adapters.speaker_clustering.diarizer import ResemblyzerVoicePrinter, SpeakerClusteringDiarizer, VoiceEncoder
 from app.adapters.speaker_clustering.local_speakers import SegmentationModel
@@ -185,6 +185,7 @@ class Core(containers.DeclarativeContainer):
     device = providers.Callable(resolve_device, settings.provided.whisper.inference_device)
     compute_type = providers.Callable(resolve_compute_type, settings.provided.whisper.compute_type, device)
     cpu_threads = providers.Callable(resolve_cpu_threads, settings.provided.whisper.cpu_threads)
+    batch_size = providers.Callable(resolve_batch_size, settings.provided.whisper.batch_size, device)
     downloads_allowed = providers.Callable(_downloads_allowed, settings)
     data_dir = providers.Callable(lambda s: s.data_path, settings)
     decoder = providers.ThreadSafeSingleton(PyAVDecoder, max_seconds=settings.provided.max_audio_seconds)
@@ -472,7 +473,8 @@ class Application(containers.DeclarativeContainer):
                                run_in_slot=http.admission.provided.run_in_slot)
 
     # Form fields -> AudioRequest, for the HTTP API and the command line alike.
-    request_parser = providers.ThreadSafeSingleton(AudioRequestParser, settings=settings, formatters=formats.formatters)
+    request_parser = providers.ThreadSafeSingleton(AudioRequestParser, settings=settings, formatters=formats.formatters,
+                                                   default_batch_size=core.batch_size)
 
     # The execution of each request mode (app/services/transcription.py): synchronous requests run
     # here, or on the job workers when JOBS__BACKEND=celery.

@@ -92,9 +92,10 @@ def upload(form: FormMultiDict, max_bytes: int) -> BinaryIO | None:
 class AudioRequestParser:
     """Form fields of the audio endpoints -> AudioRequest, with the server's defaults and limits."""
 
-    def __init__(self, settings: Settings, formatters: Mapping[str, Formatter]) -> None:
+    def __init__(self, settings: Settings, formatters: Mapping[str, Formatter], default_batch_size: int) -> None:
         self.settings = settings
         self.formatters = formatters
+        self.default_batch_size = default_batch_size  # WHISPER__BATCH_SIZE, resolved for the device
 
     def transcription(self, form: FormMultiDict, source: BinaryIO | None = None) -> AudioRequest:
         """The request's fields as domain options; `source` replaces the form's `file` (command line)."""
@@ -134,7 +135,7 @@ class AudioRequestParser:
             min_speakers=min_speakers,
             max_speakers=max_speakers,
             chunk_size=fields.chunk_size or settings.whisper.chunk_size,
-            batch_size=fields.batch_size or settings.whisper.batch_size,
+            batch_size=fields.batch_size or self.default_batch_size,
             vad=_vad_tuning(fields.chunking_strategy),
         )
         render = RenderOptions(
@@ -161,7 +162,7 @@ class AudioRequestParser:
             temperature=fields.temperature,
             align=False,
             chunk_size=fields.chunk_size or self.settings.whisper.chunk_size,
-            batch_size=fields.batch_size or self.settings.whisper.batch_size,
+            batch_size=fields.batch_size or self.default_batch_size,
         )
         return AudioRequest(self._file(form, source), options, RenderOptions(),
                             self.response_format(fields.response_format), mode=_mode(fields, stream=False),

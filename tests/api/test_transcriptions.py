@@ -18,6 +18,7 @@ def error_of(response) -> dict:
     return body["error"]
 
 
+@pytest.mark.parametrize("settings_env", [{"WHISPER__INFERENCE_DEVICE": "cpu"}])
 def test_defaults(client, fake_transcriber):
     response = client.post(URL, files=audio_file(), data={"model": "whisper-1"})
     assert response.status_code == 200
@@ -28,7 +29,8 @@ def test_defaults(client, fake_transcriber):
     assert options.language is None and options.prompt is None and options.temperature == 0.0
     assert options.suppress_numerals is True and options.diarize is False
     assert options.align is False, "json shows no times: no alignment pass to pay for"
-    assert options.word_timestamps is False and options.chunk_size == 30 and options.batch_size == 8
+    assert options.word_timestamps is False and options.chunk_size == 30
+    assert options.batch_size == 4, "WHISPER__BATCH_SIZE=0 means 4 on CPU"
 
 
 @pytest.mark.parametrize(("fields", "aligned"), [

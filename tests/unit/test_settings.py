@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.adapters.models.device import resolve_batch_size, resolve_compute_type, resolve_device
 from app.config.settings import Settings, SettingsError
 
 
@@ -13,7 +14,7 @@ def test_defaults():
     assert (settings.backends.transcription, settings.backends.alignment) == ("whisperx", "whisperx")
     assert settings.backends.diarization == "auto"
     assert settings.whisper.compute_type == "auto" and settings.whisper.inference_device == "auto"
-    assert settings.whisper.chunk_size == 30 and settings.whisper.batch_size == 8
+    assert settings.whisper.chunk_size == 30 and settings.whisper.batch_size == 0
     assert settings.max_upload_size_bytes == 25 * 1024 * 1024
 
 
@@ -35,3 +36,9 @@ def test_bad_values_fail_with_the_setting_named(env):
     with pytest.raises(SettingsError) as error:
         Settings.from_env(env)
     assert str(error.value)
+
+
+def test_device_defaults_are_decided_in_one_place():
+    assert (resolve_batch_size(0, "cpu"), resolve_batch_size(0, "cuda"), resolve_batch_size(16, "cpu")) == (4, 8, 16)
+    assert (resolve_compute_type("auto", "cpu"), resolve_compute_type("auto", "cuda")) == ("int8", "float16")
+    assert resolve_compute_type("float32", "cuda") == "float32" and resolve_device("cpu") == "cpu"
