@@ -36,10 +36,10 @@ SAMPLE_RATE = 16_000
 def sample_call() -> np.ndarray:
     import pyannote.audio
 
-    from app.adapters.audio import PyAVDecoder
+    from app.adapters.audio import PyAVDecoder, float_samples
 
     path = Path(pyannote.audio.__file__).parent / "sample" / "sample.wav"
-    return PyAVDecoder().decode(io.BytesIO(path.read_bytes())).samples
+    return float_samples(PyAVDecoder().decode(io.BytesIO(path.read_bytes())).samples)
 
 
 def encode(samples: np.ndarray, fmt: str = "wav") -> bytes:
@@ -66,9 +66,9 @@ def encode(samples: np.ndarray, fmt: str = "wav") -> bytes:
 
 
 def fixture(name: str) -> np.ndarray:
-    from app.adapters.audio import PyAVDecoder
+    from app.adapters.audio import PyAVDecoder, float_samples
 
-    return PyAVDecoder().decode(io.BytesIO((ROOT / "tests" / "fixtures" / name).read_bytes())).samples
+    return float_samples(PyAVDecoder().decode(io.BytesIO((ROOT / "tests" / "fixtures" / name).read_bytes())).samples)
 
 
 def recordings(call: np.ndarray) -> list[tuple[str, np.ndarray]]:

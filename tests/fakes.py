@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
+from app.adapters.audio import float_samples
 from app.domain.errors import AlignmentUnavailable, InvalidAudio, ModelNotFound
 from app.domain.models import (
     DEFAULT_MODEL_ALIASES,
@@ -271,7 +272,7 @@ class FakeUtteranceTranscriber:
         self.requests.append(request)
         if request.final and self.fail_final:
             raise InternalError()
-        loud = float((np.abs(np.asarray(audio.samples)) > 0.1).sum()) / 16_000
+        loud = float((np.abs(float_samples(audio.samples)) > 0.1).sum()) / 16_000
         words = self.script.split()[: int(loud * self.words_per_second)]
         if words and self.unsure_tail and not request.final:
             words[-1] = f"{words[-1]}{'?' * (self.calls % 3)}"  # the cut-off last word changes every time

@@ -30,10 +30,10 @@ def pcm24(samples: np.ndarray, rate: int = 16_000) -> bytes:
 
 
 def load(path: Path) -> np.ndarray:
-    from app.adapters.audio import PyAVDecoder
+    from app.adapters.audio import PyAVDecoder, float_samples
 
     with path.open("rb") as source:
-        return np.asarray(PyAVDecoder().decode(source).samples, dtype=np.float32)
+        return float_samples(PyAVDecoder().decode(source).samples)
 
 
 def silence(seconds: float) -> bytes:

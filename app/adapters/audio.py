@@ -17,7 +17,7 @@ from app.domain.errors import InvalidAudio
 from app.domain.audio import SAMPLE_RATE
 from app.domain.models import Audio
 
-# An hour of 16 kHz float32 is 230 MB; grow the output in blocks instead of keeping every frame.
+# An hour of 16 kHz 16-bit PCM is 115 MB; grow the output in blocks instead of keeping every frame.
 _BLOCK_SAMPLES = SAMPLE_RATE * 60
 # Container demuxers an upload may be (FFmpeg names; a name matches any alias it lists, "mov" covers
 # mp4/m4a/3gp). Nothing that reads another resource: no concat, hls, dash, sdp, rtp, rtsp, image2,
@@ -33,8 +33,20 @@ _SANDBOX = {
 }
 
 
+def float_samples(samples) -> np.ndarray:
+    """Samples as float32 in [-1, 1], what every model reads. Decoded audio is kept as 16-bit PCM
+    (as Whisper's own loader reads it), half the memory of float32 for the whole recording; each
+    reader converts the stretch it takes when it takes it."""
+    array = np.asarray(samples)
+    if array.dtype != np.int16:
+        return array.astype(np.float32, copy=False)
+    converted = array.astype(np.float32)
+    converted *= 1 / 32768
+    return converted
+
+
 class PyAVDecoder:
-    """Decodes the first audio stream to 16 kHz mono float32, refusing anything past `max_seconds`."""
+    """Decodes the first audio stream to 16 kHz mono 16-bit PCM, refusing anything past `max_seconds`."""
 
     def __init__(self, max_seconds: float | None = None) -> None:
         self.max_seconds = max_seconds
@@ -57,7 +69,7 @@ class PyAVDecoder:
             if not container.streams.audio:
                 raise InvalidAudio("The file has no audio stream.")
             stream = container.streams.audio[0]
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+            resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
             out = _Growable(_expected_samples(container, stream, limit))
             for frame in _frames(container, stream):
                 for resampled in resampler.resample(frame):
@@ -93,13 +105,13 @@ def _expected_samples(container, stream, limit: int | None) -> int:
 
 class _Growable:
     def __init__(self, capacity: int = _BLOCK_SAMPLES) -> None:
-        self._buffer = np.empty(max(capacity, 1), dtype=np.float32)
+        self._buffer = np.empty(max(capacity, 1), dtype=np.int16)
         self.size = 0
 
     def append(self, chunk: np.ndarray) -> None:
         needed = self.size + chunk.size
         if needed > self._buffer.size:
-            grown = np.empty(max(needed, self._buffer.size + _BLOCK_SAMPLES, int(self._buffer.size * 1.25)), dtype=np.float32)
+            grown = np.empty(max(needed, self._buffer.size + _BLOCK_SAMPLES, int(self._buffer.size * 1.25)), dtype=np.int16)
             grown[: self.size] = self._buffer[: self.size]
             self._buffer = grown
         self._buffer[self.size : needed] = chunk

@@ -24,7 +24,7 @@ class Task(str, enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Audio:
-    """Decoded speech: 16 kHz mono float32 samples.
+    """Decoded speech: 16 kHz mono samples (16-bit PCM from the decoder, float32 from live streams).
 
     `samples` is an array the domain never looks inside; only adapters read it.
     """

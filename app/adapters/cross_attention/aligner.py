@@ -28,7 +28,7 @@ class CrossAttentionAligner:
     def align(self, audio: Audio, transcript: Transcript, options: TranscriptionOptions) -> Transcript:
         with self.models.use(transcript.model or options.model) as model:
             tokenizer = alignment_tokenizer(model, transcript.language)
-            samples = np.asarray(audio.samples, dtype=np.float32)
+            samples = audio.samples
             n_mels = n_mels_of(model)
             size = max(1, options.batch_size)
             segments: list[Segment] = []

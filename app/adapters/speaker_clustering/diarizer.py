@@ -6,6 +6,7 @@ import threading
 
 import numpy as np
 
+from app.adapters.audio import float_samples
 from app.adapters.models.lazy import Lazy
 from app.adapters.speaker_clustering.clustering import cluster
 from app.adapters.speaker_clustering.local_speakers import CELL_SECONDS, SegmentationModel
@@ -51,7 +52,7 @@ class ResemblyzerVoicePrinter:
         self._lock = threading.Lock()
 
     def voice_print(self, audio: Audio, spans=None) -> tuple[float, ...]:
-        samples = np.asarray(audio.samples, dtype=np.float32)
+        samples = audio.samples
         if spans is not None:
             pieces, total = [], 0
             for start, end in spans:
@@ -60,7 +61,7 @@ class ResemblyzerVoicePrinter:
                 total += pieces[-1].shape[0]
             samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
         with self._lock:
-            return tuple(float(x) for x in self.encoder.embed(samples[: int(_MAX_EMBED_SECONDS * SAMPLE_RATE)]))
+            return tuple(float(x) for x in self.encoder.embed(float_samples(samples[: int(_MAX_EMBED_SECONDS * SAMPLE_RATE)])))
 
 
 class SpeakerClusteringDiarizer:
@@ -74,7 +75,7 @@ class SpeakerClusteringDiarizer:
         self._lock = threading.Lock()  # the models are shared; one diarization at a time
 
     def diarize(self, audio: Audio, options: TranscriptionOptions) -> Diarization:
-        samples = np.asarray(audio.samples, dtype=np.float32)
+        samples = float_samples(audio.samples)
         with self._lock:
             return self._diarize(samples, audio.duration, options)
 

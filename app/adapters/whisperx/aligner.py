@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from app.adapters.audio import float_samples
 from app.adapters.models.cache import ModelCache
 from app.adapters.whisperx.model_store import WhisperModelStore
 from app.adapters.whisperx.punkt import ensure_punkt
@@ -147,7 +148,7 @@ class Wav2Vec2Aligner:
         model, metadata = self.models.get(transcript.language)
         # whisperx.align loads a Punkt model (whose cuts we do not use): keep that offline.
         ensure_punkt(PUNKT_LANGUAGES.get(transcript.language, "english"), self.data_dir)
-        samples = np.asarray(audio.samples, dtype=np.float32)
+        samples = float_samples(audio.samples)  # whisperx.align slices it as one float array
         encode = self._tokenizer(transcript)
         segments: list[Segment] = []
         for segment in transcript.segments:

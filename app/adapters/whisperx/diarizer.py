@@ -7,8 +7,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from app.adapters.audio import float_samples
 from app.adapters.models.cache import ModelCache
 from app.domain.errors import ModelLoadFailed, ModelNotFound, NotADiarizationModel, StageUnavailable
 from app.domain.models import Audio, Diarization, SpeakerTurn, TranscriptionOptions
@@ -122,7 +121,7 @@ class WhisperXDiarizer:
             raise StageUnavailable(exc.message, param="diarize") from exc
         with self._lock:
             frame = pipeline(
-                np.asarray(audio.samples, dtype=np.float32),
+                float_samples(audio.samples),
                 min_speakers=options.min_speakers,
                 max_speakers=options.max_speakers,
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from whisperx.audio import log_mel_spectrogram
 
+from app.adapters.audio import float_samples
 from app.domain.audio import SAMPLE_RATE, WINDOW_FRAMES, WINDOW_SAMPLES
 
 
@@ -14,8 +15,8 @@ def n_mels_of(model) -> int:
 
 
 def between(samples: np.ndarray, start: float, end: float) -> np.ndarray:
-    """The samples from `start` to `end` seconds, cut to one window."""
-    return samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)][:WINDOW_SAMPLES]
+    """The samples from `start` to `end` seconds, cut to one window, as float32."""
+    return float_samples(samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)][:WINDOW_SAMPLES])
 
 
 def log_mel_window(chunk: np.ndarray, n_mels: int, frames: int = WINDOW_FRAMES) -> np.ndarray:

@@ -13,6 +13,7 @@ import math
 import numpy as np
 from faster_whisper.tokenizer import Tokenizer
 
+from app.adapters.audio import float_samples
 from app.adapters.whisperx.features import log_mel_window, n_mels_of
 from app.adapters.whisperx.model_store import ScoredWhisperModel, WhisperModelStore, compression_ratio
 from app.domain.audio import FRAMES_PER_SECOND, SAMPLE_RATE, WINDOW_SAMPLES, WINDOW_SECONDS
@@ -48,7 +49,7 @@ class WhisperUtteranceTranscriber:
             return self._decode(model, audio, request)
 
     def _decode(self, model: ScoredWhisperModel, audio: Audio, request: UtteranceRequest) -> Hypothesis:
-        samples = np.asarray(audio.samples, dtype=np.float32)[-WINDOW_SAMPLES:]
+        samples = float_samples(audio.samples[-WINDOW_SAMPLES:])
         seconds = min(WINDOW_SECONDS, max(MIN_WINDOW_SECONDS, math.ceil(len(samples) / SAMPLE_RATE) + PADDING_SECONDS))
         encoded = model.encode(log_mel_window(samples, n_mels_of(model), seconds * FRAMES_PER_SECOND)[None])
         language, language_probability = self._language(model, encoded, request.language)

@@ -21,7 +21,7 @@ from app.adapters.cross_attention.words import ALIGNER_NAME, alignment_tokenizer
 from app.adapters.whisperx.model_store import ScoredWhisperModel, WhisperModelStore
 from app.adapters.whisperx.features import between, log_mel_window, n_mels_of
 from app.adapters.whisperx.vad import PyannoteVad, SileroVad
-from app.domain.audio import FRAMES_PER_SECOND, SAMPLE_RATE
+from app.domain.audio import FRAMES_PER_SECOND, SAMPLE_RATE, WINDOW_SECONDS
 from app.domain.errors import InvalidRequest
 from app.domain.models import Audio, Segment, Task, Transcript
 from app.domain.models import TranscriptionOptions as Options
@@ -79,7 +79,7 @@ class WhisperXTranscriber:
 
     def _transcribe(self, model: ScoredWhisperModel, audio: Audio, options: Options,
                     on_segment: SegmentSink | None, time_words: WordTimesWanted | None) -> Transcript:
-        samples = np.asarray(audio.samples, dtype=np.float32)
+        samples = audio.samples  # 16-bit PCM: windows are converted one by one (`between`)
         n_mels = n_mels_of(model)
         batches = self._batches(samples, options, streaming=on_segment is not None)
         first_batch = next(batches, None)
@@ -170,7 +170,7 @@ class WhisperXTranscriber:
         if options.language:
             return options.language
         if encoder_output is None:  # no speech found: detect on the first 30 s as they are
-            encoder_output = model.encode(log_mel_window(samples, n_mels_of(model)))
+            encoder_output = model.encode(log_mel_window(between(samples, 0, WINDOW_SECONDS), n_mels_of(model)))
         language_token, _probability = model.model.detect_language(encoder_output)[0][0]
         return language_token[2:-2]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.adapters.audio import float_samples
 from app.adapters.models.lazy import Lazy
 from app.domain.audio import SAMPLE_RATE
 from app.domain.models import VadTuning
@@ -35,7 +36,7 @@ class PyannoteVad:
         from whisperx.vads import Pyannote
 
         vad = self._model.get()
-        scores = vad({"waveform": Pyannote.preprocess_audio(samples), "sample_rate": SAMPLE_RATE})
+        scores = vad({"waveform": Pyannote.preprocess_audio(float_samples(samples)), "sample_rate": SAMPLE_RATE})
         onset = tuning.threshold if tuning.threshold is not None else VAD_ONSET
         merged = Pyannote.merge_chunks(scores, chunk_size, onset=onset, offset=min(VAD_OFFSET, onset))
         return [(float(c["start"]), float(c["end"])) for c in merged]
@@ -71,7 +72,7 @@ class SileroVad:
         # Block by block: get_speech_timestamps makes several whole-input copies, which for an
         # hour of audio is over half a gigabyte at once.
         for offset in range(0, samples.shape[0], _VAD_BLOCK_SAMPLES):
-            block = samples[offset : offset + _VAD_BLOCK_SAMPLES]
+            block = float_samples(samples[offset : offset + _VAD_BLOCK_SAMPLES])
             regions.extend(
                 SpeechRegion((offset + r["start"]) / SAMPLE_RATE, (offset + r["end"]) / SAMPLE_RATE, "UNKNOWN")
                 for r in get_speech_timestamps(block, options, sampling_rate=SAMPLE_RATE)
