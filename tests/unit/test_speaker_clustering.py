@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.adapters.speaker_clustering.clustering import cluster, stretches
+from app.adapters.speaker_clustering.clustering import _reassign, cluster, stretches
 from app.adapters.speaker_clustering.local_speakers import LocalSpeakers, pool
 
 CELLS_PER_WINDOW, STEP = 50, 5  # 5 s windows every 0.5 s on a 0.1 s grid
@@ -70,6 +70,19 @@ def test_max_speakers_forces_merges_and_min_speakers_stops_them():
     assert len(cluster(local, voice_of(truth, voices), max_speakers=1)[1]) == 1
     one_voice = {k: np.array([1.0, 0.0, 0.0]) for k in voices}
     assert len(cluster(evidence(turns((0, 10))), voice_of(turns((0, 10)), one_voice), min_speakers=1)[1]) == 1
+
+
+def test_a_stretch_put_with_the_wrong_speaker_moves_to_the_voice_it_has():
+    truth = turns((0, 3), (-1, 1), (1, 3), (-1, 1), (0, 3), (-1, 1), (1, 3))
+    local = evidence(truth)
+    runs = stretches(local)
+    assert len(runs) == 4
+    voices = {0: np.array([1.0, 0.0]), 1: np.array([0.0, 1.0])}
+    wrong = {0: 0, 1: 1, 2: 1, 3: 1}  # the third stretch (speaker 0's voice) was grouped with speaker 1
+    assert _reassign(runs, wrong, local, voice_of(truth, voices)) == {0: 0, 1: 1, 2: 0, 3: 1}
+    # A speaker keeps its last stretch, so re-assignment never changes how many speakers there are.
+    only = {0: 1, 1: 1, 2: 1, 3: 0}
+    assert set(_reassign(runs, only, local, voice_of(truth, voices)).values()) == {0, 1}
 
 
 def test_silence_has_no_speakers():

@@ -22,6 +22,8 @@ CANNOT_LINK = -0.5  # ... or two different voices
 SAME_VOICE = 0.80  # cosine similarity of group embeddings that merges them
 MIN_EMBED_SECONDS = 1.0  # groups with less speech are too short to embed reliably
 CHANGE_SHARE = 0.25  # share of windows that must see a voice change between two cells
+REASSIGN_SECONDS = 0.6  # stretches with this much clean speech are re-assigned by their own voice
+REASSIGN_ROUNDS = 5
 
 
 @dataclass
@@ -142,13 +144,47 @@ def cluster(
         group.embedding = embed(clean if clean.size * CELL_SECONDS >= MIN_EMBED_SECONDS / 2 else cells)
 
     speakers = _merge_by_voice(groups, forbidden, min_speakers, max_speakers)
+    speaker_of = {i: index for index, members in enumerate(speakers) for root in members for i in groups[root].stretches}
+    speaker_of = _reassign(runs, speaker_of, local, embed)
     embeddings: dict[int, np.ndarray] = {}
     for index, members in enumerate(speakers):
-        for root in members:
-            for i in groups[root].stretches:
-                labels[runs[i]] = index
         embeddings[index] = _voice(groups, members)
+    for i, run in enumerate(runs):
+        labels[run] = speaker_of[i]
     return labels, embeddings
+
+
+def _reassign(runs: list[np.ndarray], speaker_of: dict[int, int], local: LocalSpeakers,
+              embed: Callable[[np.ndarray], np.ndarray]) -> dict[int, int]:
+    """Each stretch long enough to embed goes to the speaker whose voice it matches best, voices
+    re-estimated from their stretches until nothing moves (k-means on the stretches). Groups joined
+    by window votes can hold another speaker's short turns; their own voice gives them away."""
+    voiced = {}
+    for i, run in enumerate(runs):
+        clean = run[~local.overlap[run]]
+        if clean.size * CELL_SECONDS >= REASSIGN_SECONDS:
+            voiced[i] = embed(clean)
+    if len(set(speaker_of.values())) < 2 or not voiced:
+        return speaker_of
+    speaker_of = dict(speaker_of)
+    for _ in range(REASSIGN_ROUNDS):
+        centroids = {}
+        for speaker in set(speaker_of.values()):
+            members = [i for i in voiced if speaker_of[i] == speaker]
+            if members:
+                weights = np.array([runs[i].size for i in members], dtype=float)
+                mean = np.average(np.stack([voiced[i] for i in members]), axis=0, weights=weights)
+                centroids[speaker] = mean / (np.linalg.norm(mean) or 1.0)
+        moved = False
+        for i, vector in voiced.items():
+            best = max(centroids, key=lambda s: float(vector @ centroids[s]))
+            alone = sum(1 for j in voiced if speaker_of[j] == speaker_of[i]) == 1
+            if best != speaker_of[i] and not alone:  # a speaker keeps its last stretch: the count stays
+                speaker_of[i] = best
+                moved = True
+        if not moved:
+            break
+    return speaker_of
 
 
 def _voice(groups: dict[int, Group], members: list[int]) -> np.ndarray:
