@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.adapters.speaker_clustering.clustering import _reassign, cluster, stretches
+from app.adapters.speaker_clustering.clustering import (
+    _join_same_person,
+    _reassign,
+    cluster,
+    stretch_voices,
+    stretches,
+    window_votes,
+)
 from app.adapters.speaker_clustering.local_speakers import LocalSpeakers, pool
 
 CELLS_PER_WINDOW, STEP = 50, 5  # 5 s windows every 0.5 s on a 0.1 s grid
@@ -79,10 +86,23 @@ def test_a_stretch_put_with_the_wrong_speaker_moves_to_the_voice_it_has():
     assert len(runs) == 4
     voices = {0: np.array([1.0, 0.0]), 1: np.array([0.0, 1.0])}
     wrong = {0: 0, 1: 1, 2: 1, 3: 1}  # the third stretch (speaker 0's voice) was grouped with speaker 1
-    assert _reassign(runs, wrong, local, voice_of(truth, voices)) == {0: 0, 1: 1, 2: 0, 3: 1}
+    voiced = stretch_voices(runs, local, voice_of(truth, voices))
+    assert _reassign(runs, wrong, voiced) == {0: 0, 1: 1, 2: 0, 3: 1}
     # A speaker keeps its last stretch, so re-assignment never changes how many speakers there are.
     only = {0: 1, 1: 1, 2: 1, 3: 0}
-    assert set(_reassign(runs, only, local, voice_of(truth, voices)).values()) == {0, 1}
+    assert set(_reassign(runs, only, voiced).values()) == {0, 1}
+
+
+def test_one_voice_left_as_two_speakers_is_joined_unless_min_speakers_says_otherwise():
+    truth = turns((0, 3), (-1, 8), (1, 3), (-1, 8), (0, 3))  # no window hears two of the stretches
+    local = evidence(truth, label_of=lambda window, speaker: (window + speaker) % 3)
+    runs = stretches(local)
+    votes = window_votes(local, runs)
+    embed = voice_of(truth, {0: np.array([1.0, 0.0]), 1: np.array([0.0, 1.0])})
+    split = {0: 0, 1: 1, 2: 2}
+    voiced = stretch_voices(runs, local, embed)
+    assert _join_same_person(runs, split, voiced, local, embed, 1, *votes) == {0: 0, 1: 1, 2: 0}
+    assert _join_same_person(runs, split, voiced, local, embed, 3, *votes) == split
 
 
 def test_silence_has_no_speakers():

@@ -24,6 +24,7 @@ MIN_EMBED_SECONDS = 1.0  # groups with less speech are too short to embed reliab
 CHANGE_SHARE = 0.25  # share of windows that must see a voice change between two cells
 REASSIGN_SECONDS = 0.6  # stretches with this much clean speech are re-assigned by their own voice
 REASSIGN_ROUNDS = 5
+SAME_PERSON = 0.92  # cosine of two speakers' whole voices that makes them one person
 
 
 @dataclass
@@ -145,25 +146,80 @@ def cluster(
 
     speakers = _merge_by_voice(groups, forbidden, min_speakers, max_speakers)
     speaker_of = {i: index for index, members in enumerate(speakers) for root in members for i in groups[root].stretches}
-    speaker_of = _reassign(runs, speaker_of, local, embed)
+    voiced = stretch_voices(runs, local, embed)
+    embed = _memoised(embed)  # a speaker's whole voice is asked for again while nothing about it changed
+    speaker_of = _reassign(runs, speaker_of, voiced)
+    speaker_of = _join_same_person(runs, speaker_of, voiced, local, embed, min_speakers or 1, total, count)
+    order = {speaker: index for index, speaker in enumerate(dict.fromkeys(speaker_of[i] for i in range(len(runs))))}
     embeddings: dict[int, np.ndarray] = {}
-    for index, members in enumerate(speakers):
-        embeddings[index] = _voice(groups, members)
+    for speaker, index in order.items():
+        embeddings[index] = _speaker_voice(runs, speaker_of, speaker, local, embed)
     for i, run in enumerate(runs):
-        labels[run] = speaker_of[i]
+        labels[run] = order[speaker_of[i]]
     return labels, embeddings
 
 
-def _reassign(runs: list[np.ndarray], speaker_of: dict[int, int], local: LocalSpeakers,
-              embed: Callable[[np.ndarray], np.ndarray]) -> dict[int, int]:
-    """Each stretch long enough to embed goes to the speaker whose voice it matches best, voices
-    re-estimated from their stretches until nothing moves (k-means on the stretches). Groups joined
-    by window votes can hold another speaker's short turns; their own voice gives them away."""
+def _speaker_voice(runs, speaker_of, speaker, local: LocalSpeakers, embed) -> np.ndarray:
+    """The voice of all of one speaker's stretches; `embed` is memoised per set of stretches by cluster()."""
+    cells = np.concatenate([runs[i] for i in sorted(speaker_of) if speaker_of[i] == speaker])
+    clean = cells[~local.overlap[cells]]
+    return embed(clean if clean.size * CELL_SECONDS >= MIN_EMBED_SECONDS / 2 else cells)
+
+
+def _join_same_person(runs, speaker_of: dict[int, int], voiced: dict[int, np.ndarray], local: LocalSpeakers, embed,
+                      floor: int, total: np.ndarray, count: np.ndarray) -> dict[int, int]:
+    """Two speakers whose voices, heard over all their stretches, match as one person's do (the real
+    call: 0.93 for one person, 0.83 for the other) are one, unless the windows that heard both said
+    they differ: re-assignment can leave one voice split."""
+    speaker_of = dict(speaker_of)
+
+    def told_apart(a: int, b: int) -> bool:
+        mine = [i for i, s in speaker_of.items() if s == a]
+        theirs = [i for i, s in speaker_of.items() if s == b]
+        seen = count[np.ix_(mine, theirs)].sum()
+        return bool(seen > 0 and total[np.ix_(mine, theirs)].sum() / seen <= CANNOT_LINK)
+
+    while len(set(speaker_of.values())) > floor:
+        speakers = sorted(set(speaker_of.values()))
+        voices = {s: _speaker_voice(runs, speaker_of, s, local, embed) for s in speakers}
+        pairs = [(float(voices[a] @ voices[b]), a, b) for x, a in enumerate(speakers) for b in speakers[x + 1:]
+                 if not told_apart(a, b)]
+        if not pairs:
+            break
+        similarity, a, b = max(pairs)
+        if similarity < SAME_PERSON:
+            break
+        speaker_of = {i: a if s == b else s for i, s in speaker_of.items()}
+        speaker_of = _reassign(runs, speaker_of, voiced)
+    return speaker_of
+
+
+def _memoised(embed: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    seen: dict[bytes, np.ndarray] = {}
+
+    def cached(cells: np.ndarray) -> np.ndarray:
+        key = np.asarray(cells, dtype=np.int64).tobytes()
+        if key not in seen:
+            seen[key] = embed(cells)
+        return seen[key]
+
+    return cached
+
+
+def stretch_voices(runs: list[np.ndarray], local: LocalSpeakers, embed: Callable[[np.ndarray], np.ndarray]) -> dict[int, np.ndarray]:
+    """The voice of each stretch with enough clean (single-speaker) speech to embed."""
     voiced = {}
     for i, run in enumerate(runs):
         clean = run[~local.overlap[run]]
         if clean.size * CELL_SECONDS >= REASSIGN_SECONDS:
             voiced[i] = embed(clean)
+    return voiced
+
+
+def _reassign(runs: list[np.ndarray], speaker_of: dict[int, int], voiced: dict[int, np.ndarray]) -> dict[int, int]:
+    """Each stretch long enough to embed goes to the speaker whose voice it matches best, voices
+    re-estimated from their stretches until nothing moves (k-means on the stretches). Groups joined
+    by window votes can hold another speaker's short turns; their own voice gives them away."""
     if len(set(speaker_of.values())) < 2 or not voiced:
         return speaker_of
     speaker_of = dict(speaker_of)
