@@ -6,6 +6,9 @@
 3. Embed each group over all its audio (whole single-speaker stretches give resemblyzer enough
    speech to separate similar voices) and merge groups whose voices match, which links the same
    speaker across long gaps. The speaker count falls out of the threshold, or of min/max_speakers.
+4. Re-assign each stretch by its own voice to the nearest speaker (k-means over the stretches), since
+   window votes can put another speaker's short turns into a group.
+5. Join speakers whose whole voices match as one person's, unless the windows told them apart.
 """
 
 from __future__ import annotations
