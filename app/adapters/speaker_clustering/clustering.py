@@ -109,6 +109,9 @@ def cluster(
 
     `embed(cells)` returns an L2-normalised voice embedding of the audio of those cells.
     """
+    # The same cells are asked for more than once: a one-stretch group is also that stretch, and a
+    # speaker's whole voice is asked for again while nothing about it changed.
+    embed = _memoised(embed)
     runs = stretches(local)
     labels = np.full(local.cells, -1)
     if not runs:
@@ -150,7 +153,6 @@ def cluster(
     speakers = _merge_by_voice(groups, forbidden, min_speakers, max_speakers)
     speaker_of = {i: index for index, members in enumerate(speakers) for root in members for i in groups[root].stretches}
     voiced = stretch_voices(runs, local, embed)
-    embed = _memoised(embed)  # a speaker's whole voice is asked for again while nothing about it changed
     speaker_of = _reassign(runs, speaker_of, voiced)
     speaker_of = _join_same_person(runs, speaker_of, voiced, local, embed, min_speakers or 1, total, count)
     order = {speaker: index for index, speaker in enumerate(dict.fromkeys(speaker_of[i] for i in range(len(runs))))}
