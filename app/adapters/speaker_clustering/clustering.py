@@ -1,6 +1,7 @@
 """From local speaker evidence and voice embeddings to global speaker labels.
 
-1. Cut speech into *stretches*: runs of speech cells the segmentation windows agree are one voice.
+1. Cut speech into *stretches*: runs of speech cells the segmentation windows agree are one voice,
+   long ones cut again into pieces of about PIECE_SECONDS.
 2. Link stretches that share a 5 s window: the windows vote same voice (+1) or different (-1).
    Strong positive votes merge stretches into groups; strong negative votes forbid a merge.
 3. Embed each group over all its audio (whole single-speaker stretches give resemblyzer enough
@@ -9,6 +10,9 @@
 4. Re-assign each stretch by its own voice to the nearest speaker (k-means over the stretches), since
    window votes can put another speaker's short turns into a group.
 5. Join speakers whose whole voices match as one person's, unless the windows told them apart.
+6. Give a speaker heard for less than MIN_SPEAKER_SECONDS, and for a small share of the recording's
+   speech, to the closest voice: so little is more often a piece split off a voice than a person.
+7. Where two people talk at once, give the cell the other speaker too (`cross_talk`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from app.adapters.speaker_clustering.local_speakers import CELL_SECONDS, LocalSpeakers
 
@@ -25,9 +30,14 @@ CANNOT_LINK = -0.5  # ... or two different voices
 SAME_VOICE = 0.80  # cosine similarity of group embeddings that merges them
 MIN_EMBED_SECONDS = 1.0  # groups with less speech are too short to embed reliably
 CHANGE_SHARE = 0.25  # share of windows that must see a voice change between two cells
+PIECE_SECONDS = 2.5  # long stretches are cut into pieces about this long
 REASSIGN_SECONDS = 0.6  # stretches with this much clean speech are re-assigned by their own voice
 REASSIGN_ROUNDS = 5
+REASSIGN_RESTARTS = 20  # k-means++ starts tried besides the window-vote groups
 SAME_PERSON = 0.92  # cosine of two speakers' whole voices that makes them one person
+MIN_SPEAKER_SECONDS = 4.0  # a speaker heard for less, and for less than MIN_SPEAKER_SHARE of the speech,
+MIN_SPEAKER_SHARE = 0.1  # is joined to the closest voice (unless min_speakers says otherwise)
+CROSS_TALK_REACH = 10  # cells (1 s): how far from cross-talk the other speaker may be heard alone
 
 
 @dataclass
@@ -38,7 +48,10 @@ class Group:
 
 
 def stretches(local: LocalSpeakers) -> list[np.ndarray]:
-    """Runs of speech cells with no voice change between neighbours."""
+    """Runs of speech cells with no voice change between neighbours, cut into pieces of about
+    PIECE_SECONDS: a change the windows missed is then at most a piece long, and each piece is still
+    long enough to embed (the window votes join pieces of one voice again). On built meetings not in
+    the benchmark, 2.5 s beat whole runs and 3.5 s pieces; 2 s ones hurt the phone call."""
     same = np.zeros(local.cells)
     differ = np.zeros(local.cells)
     windows, width = local.labels.shape
@@ -65,7 +78,8 @@ def stretches(local: LocalSpeakers) -> list[np.ndarray]:
         current.append(cell)
     if current:
         runs.append(np.array(current))
-    return runs
+    per_piece = PIECE_SECONDS / CELL_SECONDS
+    return [piece for run in runs for piece in np.array_split(run, max(1, int(round(run.size / per_piece))))]
 
 
 def window_votes(local: LocalSpeakers, runs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -155,6 +169,7 @@ def cluster(
     voiced = stretch_voices(runs, local, embed)
     speaker_of = _reassign(runs, speaker_of, voiced)
     speaker_of = _join_same_person(runs, speaker_of, voiced, local, embed, min_speakers or 1, total, count)
+    speaker_of = _absorb_brief_speakers(runs, speaker_of, voiced, local, embed, min_speakers or 1)
     order = {speaker: index for index, speaker in enumerate(dict.fromkeys(speaker_of[i] for i in range(len(runs))))}
     embeddings: dict[int, np.ndarray] = {}
     for speaker, index in order.items():
@@ -199,6 +214,27 @@ def _join_same_person(runs, speaker_of: dict[int, int], voiced: dict[int, np.nda
     return speaker_of
 
 
+def _absorb_brief_speakers(runs, speaker_of: dict[int, int], voiced: dict[int, np.ndarray], local: LocalSpeakers,
+                           embed, floor: int) -> dict[int, int]:
+    """The briefest speaker, while heard for less than MIN_SPEAKER_SECONDS and for less than
+    MIN_SPEAKER_SHARE of all speech, joins the speaker whose voice is closest. On the built meetings a
+    brief speaker was a piece of a longer voice (speaker count off by 0.5 instead of 0.9); pyannote's
+    clustering likewise folds its small clusters. The share keeps both people of a short clip."""
+    speaker_of = dict(speaker_of)
+    while len(set(speaker_of.values())) > floor:
+        seconds: dict[int, float] = {}
+        for i, speaker in speaker_of.items():
+            seconds[speaker] = seconds.get(speaker, 0.0) + runs[i].size * CELL_SECONDS
+        brief = min(seconds, key=lambda s: (seconds[s], s))
+        if seconds[brief] >= min(MIN_SPEAKER_SECONDS, MIN_SPEAKER_SHARE * sum(seconds.values())):
+            break
+        voices = {s: _speaker_voice(runs, speaker_of, s, local, embed) for s in seconds}
+        closest = max((s for s in seconds if s != brief), key=lambda s: float(voices[s] @ voices[brief]))
+        speaker_of = {i: closest if s == brief else s for i, s in speaker_of.items()}
+        speaker_of = _reassign(runs, speaker_of, voiced)
+    return speaker_of
+
+
 def _memoised(embed: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
     seen: dict[bytes, np.ndarray] = {}
 
@@ -222,20 +258,31 @@ def stretch_voices(runs: list[np.ndarray], local: LocalSpeakers, embed: Callable
 
 
 def _reassign(runs: list[np.ndarray], speaker_of: dict[int, int], voiced: dict[int, np.ndarray]) -> dict[int, int]:
-    """Each stretch long enough to embed goes to the speaker whose voice it matches best, voices
-    re-estimated from their stretches until nothing moves (k-means on the stretches). Groups joined
-    by window votes can hold another speaker's short turns; their own voice gives them away."""
-    if len(set(speaker_of.values())) < 2 or not voiced:
+    """Each stretch long enough to embed goes to the speaker whose voice it matches best (k-means on
+    the stretches, the count kept). Groups joined by window votes can hold another speaker's short
+    turns; their own voice gives them away. Started only from those groups, k-means stays where they
+    put it (one voice split in two while two others share a speaker), so it also starts from
+    REASSIGN_RESTARTS k-means++ seedings and keeps the outcome whose stretches sit closest to their voices."""
+    count = len(set(speaker_of.values()))
+    if count < 2 or not voiced:
         return speaker_of
+    best = _kmeans(runs, speaker_of, voiced)
+    if len(voiced) <= count:
+        return best
+    spread = _spread(runs, best, voiced)
+    rng = np.random.default_rng(0)  # fixed: the same recording always gets the same speakers
+    for _ in range(REASSIGN_RESTARTS):
+        trial = _kmeans(runs, _seeded(runs, speaker_of, voiced, rng), voiced)
+        if len({trial[i] for i in voiced}) == count and (trial_spread := _spread(runs, trial, voiced)) < spread - 1e-9:
+            best, spread = trial, trial_spread
+    return best
+
+
+def _kmeans(runs: list[np.ndarray], speaker_of: dict[int, int], voiced: dict[int, np.ndarray]) -> dict[int, int]:
+    """Voices re-estimated from their stretches, stretches moved to the closest voice, until nothing moves."""
     speaker_of = dict(speaker_of)
     for _ in range(REASSIGN_ROUNDS):
-        centroids = {}
-        for speaker in set(speaker_of.values()):
-            members = [i for i in voiced if speaker_of[i] == speaker]
-            if members:
-                weights = np.array([runs[i].size for i in members], dtype=float)
-                mean = np.average(np.stack([voiced[i] for i in members]), axis=0, weights=weights)
-                centroids[speaker] = mean / (np.linalg.norm(mean) or 1.0)
+        centroids = _centroids(runs, speaker_of, voiced)
         moved = False
         for i, vector in voiced.items():
             best = max(centroids, key=lambda s: float(vector @ centroids[s]))
@@ -246,6 +293,50 @@ def _reassign(runs: list[np.ndarray], speaker_of: dict[int, int], voiced: dict[i
         if not moved:
             break
     return speaker_of
+
+
+def _centroids(runs: list[np.ndarray], speaker_of: dict[int, int], voiced: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+    """Each speaker's voice: its embedded stretches averaged by length, L2-normalised."""
+    centroids = {}
+    for speaker in set(speaker_of.values()):
+        members = [i for i in voiced if speaker_of[i] == speaker]
+        if members:
+            weights = np.array([runs[i].size for i in members], dtype=float)
+            mean = np.average(np.stack([voiced[i] for i in members]), axis=0, weights=weights)
+            centroids[speaker] = mean / (np.linalg.norm(mean) or 1.0)
+    return centroids
+
+
+def _spread(runs: list[np.ndarray], speaker_of: dict[int, int], voiced: dict[int, np.ndarray]) -> float:
+    """How far, length-weighted, the embedded stretches sit from their speaker's voice (k-means' inertia)."""
+    centroids = _centroids(runs, speaker_of, voiced)
+    return sum(runs[i].size * (1.0 - float(vector @ centroids[speaker_of[i]])) for i, vector in voiced.items())
+
+
+def _seeded(runs: list[np.ndarray], speaker_of: dict[int, int], voiced: dict[int, np.ndarray],
+            rng: np.random.Generator) -> dict[int, int]:
+    """A k-means++ start: seeds drawn far from the seeds before (longer stretches likelier), every
+    embedded stretch given its closest seed. Seeds take the speaker numbers they share most speech
+    with, so the stretches too short to embed stay with the speaker most of their group went to."""
+    speakers = sorted(set(speaker_of.values()))
+    keys = list(voiced)
+    vectors = np.stack([voiced[i] for i in keys])
+    weights = np.array([runs[i].size for i in keys], dtype=float)
+    seeds = [vectors[rng.choice(len(keys), p=weights / weights.sum())]]
+    while len(seeds) < len(speakers):
+        distance = np.clip(1.0 - vectors @ np.stack(seeds).T, 0.0, None).min(axis=1) * weights
+        seeds.append(vectors[rng.choice(len(keys), p=distance / distance.sum())] if distance.sum() > 0
+                     else vectors[rng.choice(len(keys))])
+    nearest = (vectors @ np.stack(seeds).T).argmax(axis=1)
+    shared = np.zeros((len(seeds), len(speakers)))
+    for index, i in enumerate(keys):
+        shared[nearest[index], speakers.index(speaker_of[i])] += weights[index]
+    rows, columns = linear_sum_assignment(-shared)
+    number = {int(r): speakers[int(c)] for r, c in zip(rows, columns)}
+    seeded = dict(speaker_of)
+    for index, i in enumerate(keys):
+        seeded[i] = number[int(nearest[index])]
+    return seeded
 
 
 def _voice(groups: dict[int, Group], members: list[int]) -> np.ndarray:
@@ -299,3 +390,42 @@ def _merge_by_voice(groups: dict[int, Group], forbidden, min_speakers, max_speak
         clusters[x].extend(clusters[y])
         del clusters[y]
     return clusters
+
+
+def cross_talk(local: LocalSpeakers, labels: np.ndarray) -> np.ndarray:
+    """Per cell, a second speaker talking over the one `labels` gives it (-1: none).
+
+    Where the windows heard two local speakers at once, each names the other one by its local label,
+    and that label stands for the speaker its window's cells were given where it dominated. The
+    other voice may dominate nowhere in the window (a short interjection); then it is the nearest
+    other speaker within CROSS_TALK_REACH, since people mostly talk over each other at a turn change.
+    """
+    second = np.full(local.cells, -1)
+    if labels.max(initial=-1) < 1:
+        return second
+    votes = np.zeros((local.cells, int(labels.max()) + 1))
+    windows, width = local.labels.shape
+    for c in range(windows):
+        cells = local.first_cell[c] + np.arange(width)
+        keep = cells < local.cells
+        cells, mine, other = cells[keep], local.labels[c][keep], local.second[c][keep]
+        talked_over = np.flatnonzero(local.overlap[cells] & (other >= 0) & (labels[cells] >= 0))
+        if not talked_over.size:
+            continue
+        speaker_of_label = {}
+        for label in np.unique(mine[mine >= 0]):
+            held = labels[cells[(mine == label) & ~local.overlap[cells]]]
+            if held[held >= 0].size:
+                speaker_of_label[int(label)] = int(np.bincount(held[held >= 0]).argmax())
+        for j in talked_over:
+            speaker = speaker_of_label.get(int(other[j]))
+            if speaker is not None and speaker != labels[cells[j]]:
+                votes[cells[j], speaker] += 1
+    named = votes.max(axis=1) > 0
+    second[named] = votes[named].argmax(axis=1)
+    for cell in np.flatnonzero(local.overlap & ~named & (labels >= 0)):
+        near = np.arange(max(0, cell - CROSS_TALK_REACH), min(local.cells, cell + CROSS_TALK_REACH + 1))
+        others = near[(labels[near] >= 0) & (labels[near] != labels[cell])]
+        if others.size:
+            second[cell] = labels[others[np.abs(others - cell).argmin()]]
+    return second

@@ -8,7 +8,7 @@ import numpy as np
 
 from app.adapters.audio import float_samples
 from app.adapters.models.lazy import Lazy
-from app.adapters.speaker_clustering.clustering import cluster
+from app.adapters.speaker_clustering.clustering import cluster, cross_talk
 from app.adapters.speaker_clustering.local_speakers import CELL_SECONDS, SegmentationModel
 from app.domain.audio import SAMPLE_RATE
 from app.domain.models import Audio, Diarization, SpeakerTurn, TranscriptionOptions
@@ -89,18 +89,18 @@ class SpeakerClusteringDiarizer:
             return self.encoder.embed(np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32))
 
         labels, _ = cluster(local, embed, options.min_speakers, options.max_speakers)
-        turns = _turns(labels, duration)
+        turns = _turns(labels, cross_talk(local, labels), duration)
         # Name speakers in order of first appearance, as pyannote does.
         order = {raw: f"SPEAKER_{i:02d}" for i, raw in enumerate(dict.fromkeys(t[2] for t in turns))}
         return Diarization(turns=tuple(SpeakerTurn(start, end, order[raw]) for start, end, raw in turns))
 
 
-def _turns(labels: np.ndarray, duration: float) -> list[tuple[float, float, int]]:
+def _turns(labels: np.ndarray, talked_over_by: np.ndarray, duration: float) -> list[tuple[float, float, int]]:
+    """Each speaker's runs of cells, where they speak alone or over someone: turns may overlap."""
     turns: list[tuple[float, float, int]] = []
-    start = 0
-    for cell in range(1, labels.shape[0] + 1):
-        if cell == labels.shape[0] or labels[cell] != labels[start]:
-            if labels[start] >= 0:
-                turns.append((round(start * CELL_SECONDS, 3), round(min(cell * CELL_SECONDS, duration), 3), int(labels[start])))
-            start = cell
-    return turns
+    for speaker in np.unique(labels[labels >= 0]):
+        speaking = np.concatenate([[False], (labels == speaker) | (talked_over_by == speaker), [False]])
+        edges = np.flatnonzero(speaking[1:] != speaking[:-1])
+        for start, end in zip(edges[::2], edges[1::2]):
+            turns.append((round(start * CELL_SECONDS, 3), round(min(end * CELL_SECONDS, duration), 3), int(speaker)))
+    return sorted(turns)

@@ -2,7 +2,8 @@
 
 The model scores up to three *local* speakers in every 5 s window. Labels mean nothing across
 windows, but inside one window they tell us reliably whether two moments are the same voice.
-We pool the scores onto a coarse grid and keep, per window and cell, the dominant local speaker.
+We pool the scores onto a coarse grid and keep, per window and cell, the dominant local speaker
+and, where a second one is active at the same time (cross-talk), that one too.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ ACTIVE = 0.5
 
 @dataclass(frozen=True)
 class LocalSpeakers:
-    """labels[c, j]: dominant local speaker (0..2) of cell j of window c, or -1 for silence."""
+    """labels[c, j]: dominant local speaker (0..2) of cell j of window c, or -1 for silence;
+    second[c, j]: another local speaker active there at the same time, or -1."""
 
     labels: np.ndarray  # (windows, cells_per_window) int8
+    second: np.ndarray  # (windows, cells_per_window) int8
     first_cell: np.ndarray  # (windows,) global cell index of each window's first cell
     speech: np.ndarray  # (cells,) bool: speech by majority of the windows covering the cell
     overlap: np.ndarray  # (cells,) bool: two local speakers active at once
@@ -82,6 +85,9 @@ def pool(scores: np.ndarray, window: float, duration: float) -> LocalSpeakers:
 
     active = pooled > ACTIVE
     labels = np.where(active.any(axis=2), pooled.argmax(axis=2), -1).astype(np.int8)
+    ranked = np.argsort(-pooled, axis=2)
+    runner_up = ranked[:, :, 1]
+    second = np.where(np.take_along_axis(active, runner_up[:, :, None], axis=2)[:, :, 0], runner_up, -1).astype(np.int8)
     first_cell = np.arange(windows) * step_cells
     total = max(int(np.ceil(duration / CELL_SECONDS)), 1)
     votes, covered, overlaps = np.zeros(total), np.zeros(total), np.zeros(total)
@@ -92,4 +98,5 @@ def pool(scores: np.ndarray, window: float, duration: float) -> LocalSpeakers:
         overlaps[cells[keep]] += active[c, keep].sum(axis=1) >= 2
         covered[cells[keep]] += 1
     covered = np.maximum(covered, 1)
-    return LocalSpeakers(labels=labels, first_cell=first_cell, speech=votes / covered > 0.5, overlap=overlaps / covered > 0.5)
+    return LocalSpeakers(labels=labels, second=second, first_cell=first_cell, speech=votes / covered > 0.5,
+                         overlap=overlaps / covered > 0.5)
