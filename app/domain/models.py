@@ -91,9 +91,12 @@ class SpeakerTurn:
 
 @dataclass(frozen=True, slots=True)
 class Diarization:
-    """Who spoke when, independent of any transcript."""
+    """Who spoke when, independent of any transcript. `turns` may overlap where people talk at once;
+    `exclusive`, where the diarizer knows it, gives each moment to the one speaker heard most (as
+    pyannote's exclusive diarization): words are assigned from that, so cross-talk moves no word."""
 
     turns: tuple[SpeakerTurn, ...]
+    exclusive: tuple[SpeakerTurn, ...] | None = None
 
     @property
     def speakers(self) -> tuple[str, ...]:

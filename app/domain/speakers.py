@@ -41,7 +41,7 @@ class SpeakerIndex:
 
 
 def assign_speakers(transcript: Transcript, diarization: Diarization, *, diarizer: str) -> Transcript:
-    index = SpeakerIndex(diarization.turns)
+    index = SpeakerIndex(diarization.exclusive if diarization.exclusive is not None else diarization.turns)
     segments: list[Segment] = []
     for segment in transcript.segments:
         if not segment.words:

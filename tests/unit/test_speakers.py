@@ -51,6 +51,19 @@ def test_languages_without_spaces_are_joined_without_spaces():
     assert [s.text for s in result.segments] == ["你好", "世界"]
 
 
+def test_words_in_cross_talk_go_to_the_speaker_heard_most():
+    # B talks over the end of A's turn (1.0-1.5 s); the diarizer heard A most there.
+    segment = Segment(id=0, start=0.0, end=3.0, text="so yes right",
+                      words=words(("so", 0.5, 0.9), ("yes", 1.1, 1.4), ("right", 2.0, 2.5)))
+    diarization = Diarization(turns=(SpeakerTurn(0, 1.5, "A"), SpeakerTurn(1.0, 3, "B")),
+                              exclusive=(SpeakerTurn(0, 1.5, "A"), SpeakerTurn(1.5, 3, "B")))
+    result = assign_speakers(transcript(segment), diarization, diarizer="d")
+    assert [(s.text, s.speaker) for s in result.segments] == [("so yes", "A"), ("right", "B")]
+    heard_b_most = Diarization(turns=diarization.turns, exclusive=(SpeakerTurn(0, 1.0, "A"), SpeakerTurn(1.0, 3, "B")))
+    result = assign_speakers(transcript(segment), heard_b_most, diarizer="d")
+    assert [(s.text, s.speaker) for s in result.segments] == [("so", "A"), ("yes right", "B")]
+
+
 def test_segments_without_words_get_a_speaker_by_overlap():
     segment = Segment(id=0, start=2.0, end=3.0, text="x")
     diarization = Diarization(turns=(SpeakerTurn(0, 2.2, "A"), SpeakerTurn(2.2, 4, "B")))

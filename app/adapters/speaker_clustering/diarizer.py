@@ -90,9 +90,11 @@ class SpeakerClusteringDiarizer:
 
         labels, _ = cluster(local, embed, options.min_speakers, options.max_speakers)
         turns = _turns(labels, cross_talk(local, labels), duration)
+        exclusive = _turns(labels, np.full_like(labels, -1), duration)
         # Name speakers in order of first appearance, as pyannote does.
         order = {raw: f"SPEAKER_{i:02d}" for i, raw in enumerate(dict.fromkeys(t[2] for t in turns))}
-        return Diarization(turns=tuple(SpeakerTurn(start, end, order[raw]) for start, end, raw in turns))
+        return Diarization(turns=tuple(SpeakerTurn(start, end, order[raw]) for start, end, raw in turns),
+                           exclusive=tuple(SpeakerTurn(start, end, order[raw]) for start, end, raw in exclusive))
 
 
 def _turns(labels: np.ndarray, talked_over_by: np.ndarray, duration: float) -> list[tuple[float, float, int]]:
