@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -133,6 +134,9 @@ def cluster(
     total, count = window_votes(local, runs)
     votes = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
     parent = list(range(len(runs)))
+    # The votes between groups, summed over their stretches: a group's row and column (its root's)
+    # gain the other's as they merge, so no check has to gather the members again.
+    group_total, group_count = total.copy(), count.copy()
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -142,17 +146,17 @@ def cluster(
 
     def forbidden(a: int, b: int) -> bool:
         # Pooled over every window that saw both groups, so one odd window cannot veto a merge.
-        members_a = [i for i in range(len(runs)) if find(i) == a]
-        members_b = [i for i in range(len(runs)) if find(i) == b]
-        seen = count[np.ix_(members_a, members_b)].sum()
-        return bool(seen > 0 and total[np.ix_(members_a, members_b)].sum() / seen <= CANNOT_LINK)
+        seen = group_count[a, b]
+        return bool(seen > 0 and group_total[a, b] / seen <= CANNOT_LINK)
 
-    pairs = sorted(((votes[i, j], i, j) for i in range(len(runs)) for j in range(i + 1, len(runs)) if votes[i, j] >= LINK),
-                   reverse=True)
-    for _, i, j in pairs:
+    linked = np.argwhere(np.triu(votes >= LINK, k=1))
+    for i, j in sorted(linked.tolist(), key=lambda pair: (votes[pair[0], pair[1]], *pair), reverse=True):
         a, b = find(i), find(j)
         if a != b and not forbidden(a, b):
             parent[b] = a
+            for matrix in (group_total, group_count):
+                matrix[a, :] += matrix[b, :]
+                matrix[:, a] += matrix[:, b]
 
     groups: dict[int, Group] = {}
     for i, run in enumerate(runs):
@@ -281,13 +285,19 @@ def _reassign(runs: list[np.ndarray], speaker_of: dict[int, int], voiced: dict[i
 def _kmeans(runs: list[np.ndarray], speaker_of: dict[int, int], voiced: dict[int, np.ndarray]) -> dict[int, int]:
     """Voices re-estimated from their stretches, stretches moved to the closest voice, until nothing moves."""
     speaker_of = dict(speaker_of)
+    keys = list(voiced)
+    vectors = np.stack([voiced[i] for i in keys])
     for _ in range(REASSIGN_ROUNDS):
         centroids = _centroids(runs, speaker_of, voiced)
+        speakers = list(centroids)
+        closest = (vectors @ np.stack([centroids[s] for s in speakers]).T).argmax(axis=1)
+        members = Counter(speaker_of[i] for i in keys)
         moved = False
-        for i, vector in voiced.items():
-            best = max(centroids, key=lambda s: float(vector @ centroids[s]))
-            alone = sum(1 for j in voiced if speaker_of[j] == speaker_of[i]) == 1
-            if best != speaker_of[i] and not alone:  # a speaker keeps its last stretch: the count stays
+        for index, i in enumerate(keys):
+            best = speakers[closest[index]]
+            if best != speaker_of[i] and members[speaker_of[i]] > 1:  # a speaker keeps its last stretch: the count stays
+                members[speaker_of[i]] -= 1
+                members[best] += 1
                 speaker_of[i] = best
                 moved = True
         if not moved:
@@ -297,14 +307,10 @@ def _kmeans(runs: list[np.ndarray], speaker_of: dict[int, int], voiced: dict[int
 
 def _centroids(runs: list[np.ndarray], speaker_of: dict[int, int], voiced: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
     """Each speaker's voice: its embedded stretches averaged by length, L2-normalised."""
-    centroids = {}
-    for speaker in set(speaker_of.values()):
-        members = [i for i in voiced if speaker_of[i] == speaker]
-        if members:
-            weights = np.array([runs[i].size for i in members], dtype=float)
-            mean = np.average(np.stack([voiced[i] for i in members]), axis=0, weights=weights)
-            centroids[speaker] = mean / (np.linalg.norm(mean) or 1.0)
-    return centroids
+    sums: dict[int, np.ndarray] = {}
+    for i, vector in voiced.items():
+        sums[speaker_of[i]] = sums.get(speaker_of[i], 0.0) + runs[i].size * vector
+    return {speaker: total / (np.linalg.norm(total) or 1.0) for speaker, total in sums.items()}
 
 
 def _spread(runs: list[np.ndarray], speaker_of: dict[int, int], voiced: dict[int, np.ndarray]) -> float:
@@ -347,49 +353,47 @@ def _voice(groups: dict[int, Group], members: list[int]) -> np.ndarray:
 
 
 def _merge_by_voice(groups: dict[int, Group], forbidden, min_speakers, max_speakers) -> list[list[int]]:
+    """Groups whose voices match merge, closest pair first, never against the windows' votes unless
+    over max_speakers. Voices and their similarities are updated only for the group that changed:
+    an hour of speech has hundreds of groups."""
     clusters = [[root] for root in sorted(groups, key=lambda r: -groups[r].seconds)]
+    size = len(clusters)
+    blocked = np.array([[forbidden(a[0], b[0]) for b in clusters] for a in clusters], dtype=bool).reshape(size, size)
+    voices = np.stack([groups[c[0]].embedding for c in clusters])
+    similarity = voices @ voices.T
+    seconds = np.array([groups[c[0]].seconds for c in clusters])
+    alive = np.ones(size, dtype=bool)
 
-    def voice(members: list[int]) -> np.ndarray:
-        return _voice(groups, members)
-
-    def allowed(a: list[int], b: list[int]) -> bool:
-        return not any(forbidden(x, y) for x in a for y in b)
-
-    def best_pair(respect_cannot_link: bool):
-        best = None
-        for x in range(len(clusters)):
-            for y in range(x + 1, len(clusters)):
-                if respect_cannot_link and not allowed(clusters[x], clusters[y]):
-                    continue
-                similarity = float(voice(clusters[x]) @ voice(clusters[y]))
-                if best is None or similarity > best[0]:
-                    best = (similarity, x, y)
-        return best
-
-    def seconds(members: list[int]) -> float:
-        return sum(groups[r].seconds for r in members)
+    def join(x: int, y: int) -> None:
+        clusters[x].extend(clusters[y])
+        seconds[x] += seconds[y]
+        alive[y] = False
+        blocked[x, :] |= blocked[y, :]
+        blocked[:, x] |= blocked[:, y]
+        voices[x] = _voice(groups, clusters[x])
+        similarity[x, :] = similarity[:, x] = voices @ voices[x]
 
     # Short groups first join the voice they match best: their own embeddings are unreliable.
-    for small in [c for c in clusters if seconds(c) < MIN_EMBED_SECONDS]:
-        others = [c for c in clusters if c is not small and seconds(c) >= MIN_EMBED_SECONDS and allowed(small, c)]
-        if others:
-            target = max(others, key=lambda c: float(voice(small) @ voice(c)))
-            target.extend(small)
-            clusters.remove(small)
+    for small in np.flatnonzero(seconds < MIN_EMBED_SECONDS):
+        others = np.flatnonzero(alive & (seconds >= MIN_EMBED_SECONDS) & ~blocked[small])
+        if others.size:
+            join(int(others[similarity[small, others].argmax()]), int(small))
 
     floor = min_speakers or 1
-    while len(clusters) > floor:
-        too_many = max_speakers is not None and len(clusters) > max_speakers
+    upper = np.triu(np.ones((size, size), dtype=bool), k=1)
+    while alive.sum() > floor:
+        too_many = max_speakers is not None and alive.sum() > max_speakers
+        candidates = upper & alive[:, None] & alive[None, :]
         # Over max_speakers, the closest voices merge even against the windows' votes.
-        pair = best_pair(respect_cannot_link=True) or (best_pair(respect_cannot_link=False) if too_many else None)
-        if pair is None:
+        allowed = candidates & ~blocked
+        pairs = allowed if allowed.any() else (candidates if too_many else None)
+        if pairs is None or not pairs.any():
             break
-        similarity, x, y = pair
-        if similarity < SAME_VOICE and not too_many:
+        x, y = np.unravel_index(np.where(pairs, similarity, -np.inf).argmax(), pairs.shape)
+        if similarity[x, y] < SAME_VOICE and not too_many:
             break
-        clusters[x].extend(clusters[y])
-        del clusters[y]
-    return clusters
+        join(int(x), int(y))
+    return [clusters[x] for x in range(size) if alive[x]]
 
 
 def cross_talk(local: LocalSpeakers, labels: np.ndarray) -> np.ndarray:
