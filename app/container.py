@@ -25,6 +25,7 @@ from app.adapters.cross_attention.aligner import CrossAttentionAligner
 from app.adapters.cross_attention.model_store import CrossAttentionModelStore
 from app.adapters.formatters.aud import AudacityFormatter
 from app.adapters.formatters.diarized_json import DiarizedJsonFormatter
+from app.adapters.formatters.rttm import RttmFormatter
 from app.adapters.formatters.json_ import JsonFormatter
 from app.adapters.formatters.srt import SrtFormatter
 from app.adapters.formatters.text import TextFormatter
@@ -333,6 +334,7 @@ class Formats(containers.DeclarativeContainer):
         vtt=providers.ThreadSafeSingleton(VttFormatter),
         aud=providers.ThreadSafeSingleton(AudacityFormatter),
         diarized_json=providers.ThreadSafeSingleton(DiarizedJsonFormatter),
+        rttm=providers.ThreadSafeSingleton(RttmFormatter),
     )
     speaker_formats = providers.Callable(_speaker_formats, formatters)
 

@@ -14,6 +14,7 @@ from litestar.response import Stream
 from app.api.params import AudioRequestParser
 from app.api.sse import sse_response
 from app.api.transcriptions import Formatters
+from app.domain.errors import InvalidRequest
 from app.schemas import JobView, job_view
 from app.services.jobs import JobService
 
@@ -59,6 +60,9 @@ class JobsController(Controller):
                      response_format: FromQuery[str | None] = None) -> Response[bytes | str]:
         job, transcript = await anyio.to_thread.run_sync(jobs.result, job_id, request.state.owner)
         formatter = formatters[parser.response_format(response_format or job.response_format)]
+        if formatter.needs_diarization and transcript.diarizer is None:
+            raise InvalidRequest("This job was not diarized, so it has no speakers to show: create it with "
+                                 "diarize=true or a speaker format.", param="response_format")
         return Response(formatter.render(transcript, job.render), media_type=formatter.media_type)
 
     @delete("/", status_code=200, operation_id="deleteTranscriptionJob")

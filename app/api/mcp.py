@@ -78,7 +78,7 @@ class McpEndpoint:
 
         @tool(description="Transcribe speech. Give exactly one of audio_url (http/https) and audio_base64 "
                           "(the file's bytes, base64). response_format: json, verbose_json, text, srt, vtt, "
-                          "vtt_json, aud or diarized_json.")
+                          "vtt_json, aud, diarized_json or rttm.")
         async def transcribe(audio_url: str | None = None, audio_base64: str | None = None,
                              response_format: str = "json", language: str | None = None, diarize: bool = False,
                              timestamp_granularities: list[str] | None = None) -> CallToolResult:

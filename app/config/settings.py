@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import msgspec
 
-ResponseFormat = Literal["text", "json", "verbose_json", "vtt_json", "srt", "vtt", "aud", "diarized_json"]
+ResponseFormat = Literal["text", "json", "verbose_json", "vtt_json", "srt", "vtt", "aud", "diarized_json", "rttm"]
 
 
 def _default_data_dir() -> str:

@@ -69,6 +69,7 @@ class Transcript:
     aligner: str | None = None  # which aligner produced the word times, if any
     diarizer: str | None = None
     speaker_embeddings: dict[str, tuple[float, ...]] | None = None
+    speaker_turns: tuple[SpeakerTurn, ...] | None = None  # the diarizer's own turns (may overlap), when diarized
 
     @property
     def text(self) -> str:

@@ -49,7 +49,7 @@ def assign_speakers(transcript: Transcript, diarization: Diarization, *, diarize
             continue
         words = [replace(w, speaker=index.speaker_at(w.start, w.end)) for w in segment.words]
         segments.extend(_split_by_speaker(segment, words, joiner=word_joiner(transcript.language)))
-    return transcript.with_segments(renumber(segments), diarizer=diarizer)
+    return transcript.with_segments(renumber(segments), diarizer=diarizer, speaker_turns=diarization.turns)
 
 
 def _split_by_speaker(segment: Segment, words: list[Word], joiner: str) -> list[Segment]:
@@ -125,4 +125,6 @@ def rename_speakers(transcript: Transcript, names: dict[str, str]) -> Transcript
                      for s in transcript.segments)
     embeddings = ({rename(k): v for k, v in transcript.speaker_embeddings.items()}
                   if transcript.speaker_embeddings else transcript.speaker_embeddings)
-    return transcript.with_segments(segments, speaker_embeddings=embeddings)
+    turns = (tuple(replace(t, speaker=rename(t.speaker)) for t in transcript.speaker_turns)
+             if transcript.speaker_turns is not None else None)
+    return transcript.with_segments(segments, speaker_embeddings=embeddings, speaker_turns=turns)

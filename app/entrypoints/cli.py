@@ -18,7 +18,7 @@ from litestar.datastructures import FormMultiDict
 
 # File extension per response format, for the files `transcribe` writes.
 EXTENSIONS = {"text": "txt", "json": "json", "verbose_json": "json", "vtt_json": "json",
-              "diarized_json": "json", "srt": "srt", "vtt": "vtt", "aud": "aud.txt"}
+              "diarized_json": "json", "srt": "srt", "vtt": "vtt", "aud": "aud.txt", "rttm": "rttm"}
 
 
 def parser() -> argparse.ArgumentParser:

@@ -12,6 +12,7 @@ import base64
 import openai
 import pytest
 
+from app.domain.models import SpeakerTurn
 from tests.conftest import audio_file, pin
 
 URL = "/v1/audio/transcriptions"
@@ -154,6 +155,34 @@ def test_known_speakers_travel_with_an_async_job_as_voices(client):
         if result.status_code == 200:
             break
     assert [s["speaker"] for s in result.json()["segments"]] == ["SPEAKER_00", "Alice"]
+
+
+def test_rttm_is_the_diarizers_own_turns_and_diarizes_by_itself(client, fake_diarizer):
+    fake_diarizer.turns = (SpeakerTurn(0.0, 1.2, "SPEAKER_00"), SpeakerTurn(0.9, 2.0, "SPEAKER_01"))  # cross-talk
+    response = client.post(URL, files=audio_file(), data={"response_format": "rttm"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    assert response.text.splitlines() == ["SPEAKER audio 1 0.000 1.200 <NA> <NA> SPEAKER_00 <NA> <NA>",
+                                          "SPEAKER audio 1 0.900 1.100 <NA> <NA> SPEAKER_01 <NA> <NA>"]
+    assert fake_diarizer.calls  # rttm implies diarize
+    named = client.post(URL, files=audio_file(), data={"response_format": "rttm", "known_speaker_names[]": "Alice",
+                                                       "known_speaker_references[]": reference(4.0)})
+    assert named.text.split("\n")[1].split()[7] == "Alice"  # known speakers name the turns too
+
+
+def test_a_job_gives_its_turns_as_rttm_and_refuses_rttm_when_it_was_not_diarized(client):
+    def finished(data: dict) -> str:
+        accepted = client.post(URL, files=audio_file(), data={"async": "true", **data})
+        assert accepted.status_code == 202
+        for _ in range(200):
+            if client.get(accepted.json()["result_url"]).status_code == 200:
+                break
+        return accepted.json()["result_url"]
+
+    diarized = finished({"response_format": "rttm"})
+    assert client.get(diarized).text.count("SPEAKER audio 1 ") == 2
+    plain = finished({"response_format": "json"})
+    refused = client.get(plain, params={"response_format": "rttm"})
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "response_format"
 
 
 def test_num_speakers_fixes_the_count_for_the_diarizer(client, fake_diarizer):

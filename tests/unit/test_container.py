@@ -27,7 +27,8 @@ def test_default_backends_are_the_whisperx_adapters():
     # No HF_TOKEN and no local pyannote pipeline: `auto` picks the embedded diarizer.
     assert container.diarization.backend() == "speaker_clustering"
     assert container.diarization.diarizer().name == "speaker_clustering"
-    assert sorted(container.formats.formatters()) == ["aud", "diarized_json", "json", "srt", "text", "verbose_json", "vtt", "vtt_json"]
+    assert sorted(container.formats.formatters()) == ["aud", "diarized_json", "json", "rttm", "srt", "text", "verbose_json", "vtt",
+                                                      "vtt_json"]
 
 
 def test_alignment_backends_are_mixable():

@@ -8,12 +8,13 @@ from openai.types.audio import Transcription, TranscriptionDiarized, Transcripti
 from app.adapters.formatters.aud import AudacityFormatter
 from app.adapters.formatters.diarized_json import DiarizedJsonFormatter
 from app.adapters.formatters.json_ import JsonFormatter
+from app.adapters.formatters.rttm import RttmFormatter
 from app.adapters.formatters.srt import SrtFormatter
 from app.adapters.formatters.text import TextFormatter
 from app.adapters.formatters.verbose_json import VerboseJsonFormatter
 from app.adapters.formatters.vtt import VttFormatter
 from app.adapters.formatters.vtt_json import VttJsonFormatter
-from app.domain.models import RenderOptions, Segment, Task, Transcript, Word
+from app.domain.models import RenderOptions, Segment, SpeakerTurn, Task, Transcript, Word
 from tests.subtitles import parse_srt, parse_vtt
 
 OPENAI_SEGMENT_KEYS = {"id", "seek", "start", "end", "text", "tokens", "temperature", "avg_logprob", "compression_ratio", "no_speech_prob"}
@@ -122,10 +123,38 @@ def test_text_is_plain_and_puts_speaker_turns_on_their_own_lines():
     )
 
 
+def test_rttm_lists_the_diarizers_own_turns_overlaps_included():
+    turns = (SpeakerTurn(2.0, 3.25, "SPEAKER_01"), SpeakerTurn(0.5, 2.2, "SPEAKER_00"), SpeakerTurn(2.9, 3.1, "Mary Ann"))
+    transcript = make_transcript(speakers=True).with_segments(make_transcript(speakers=True).segments, speaker_turns=turns)
+    lines = RttmFormatter().render(transcript, RenderOptions()).splitlines()
+    assert lines == [
+        "SPEAKER audio 1 0.500 1.700 <NA> <NA> SPEAKER_00 <NA> <NA>",
+        "SPEAKER audio 1 2.000 1.250 <NA> <NA> SPEAKER_01 <NA> <NA>",
+        "SPEAKER audio 1 2.900 0.200 <NA> <NA> Mary_Ann <NA> <NA>",  # a name with a space stays one field
+    ]
+    assert RttmFormatter.needs_diarization  # asking for rttm turns diarization on
+
+
+def test_rttm_reads_back_as_the_same_turns_in_pyannote():
+    from pyannote.database.util import load_rttm
+
+    turns = (SpeakerTurn(0.0, 1.5, "SPEAKER_00"), SpeakerTurn(1.0, 2.0, "SPEAKER_01"))
+    transcript = Transcript(task=Task.TRANSCRIBE, language="en", duration=2.0, segments=(), speaker_turns=turns)
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".rttm") as file:
+        file.write(RttmFormatter().render(transcript, RenderOptions()))
+        file.flush()
+        annotation = load_rttm(file.name)["audio"]
+    assert sorted((round(s.start, 3), round(s.end, 3), label) for s, _, label in annotation.itertracks(yield_label=True)) == [
+        (0.0, 1.5, "SPEAKER_00"), (1.0, 2.0, "SPEAKER_01")]
+
+
 def test_empty_transcript_renders_in_every_format():
     empty = Transcript(task=Task.TRANSCRIBE, language="en", duration=2.0, segments=())
     for formatter in (JsonFormatter(), VerboseJsonFormatter(), DiarizedJsonFormatter(), VttJsonFormatter(), SrtFormatter(), VttFormatter(),
-                      AudacityFormatter(), TextFormatter()):
+                      AudacityFormatter(), TextFormatter(), RttmFormatter()):
         formatter.render(empty, RenderOptions(word_timestamps=True))
     assert parse_vtt(VttFormatter().render(empty, RenderOptions())) == []
     assert json.loads(JsonFormatter().render(empty, RenderOptions()))["text"] == ""
+    assert RttmFormatter().render(empty, RenderOptions()) == ""
