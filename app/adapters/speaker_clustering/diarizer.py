@@ -1,67 +1,54 @@
-"""A diarizer that needs no hub: bundled pyannote segmentation + resemblyzer voices + clustering."""
+"""A diarizer that needs no hub: bundled pyannote segmentation + CAM++ voices + clustering."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 
 from app.adapters.audio import float_samples
-from app.adapters.models.lazy import Lazy
 from app.adapters.speaker_clustering.clustering import cluster, cross_talk
 from app.adapters.speaker_clustering.local_speakers import CELL_SECONDS, SegmentationModel
 from app.domain.audio import SAMPLE_RATE
-from app.domain.models import Audio, Diarization, SpeakerTurn, TranscriptionOptions
+from app.domain.models import Audio, Diarization, SpeakerTurn, TranscriptionOptions, VoicePrint
 
-_MAX_EMBED_SECONDS = 60.0  # a voice print needs far less; bounds the cost on long recordings
-
-
-class VoiceEncoder:
-    """resemblyzer's bundled speaker encoder, loaded once and warmed (its first call JIT-compiles)."""
-
-    def __init__(self, device: str = "cpu") -> None:
-        self.device = device
-        self._encoder = Lazy(self._build)
-
-    def _build(self):
-        from resemblyzer import VoiceEncoder as Encoder
-
-        encoder = Encoder("cuda" if self.device == "cuda" else "cpu", verbose=False)
-        encoder.embed_utterance(np.zeros(SAMPLE_RATE, dtype=np.float32))
-        return encoder
-
-    def warm_up(self) -> None:
-        self._encoder.get()
-
-    def unload(self) -> None:
-        self._encoder.reset()
-
-    def embed(self, samples: np.ndarray) -> np.ndarray:
-        encoder = self._encoder.get()
-        if samples.shape[0] < SAMPLE_RATE // 2:
-            samples = np.pad(samples, (0, SAMPLE_RATE // 2 - samples.shape[0]))
-        vector = encoder.embed_utterance(samples.astype(np.float32))
-        return vector / (np.linalg.norm(vector) or 1.0)
+MAX_EMBED_SECONDS = 60.0  # a voice print needs far less; bounds the cost on long recordings
 
 
-class ResemblyzerVoicePrinter:
-    """The VoicePrinter port: resemblyzer voice prints of whole recordings or of their stretches."""
+class SpeakerEncoder(Protocol):
+    """A speaker-embedding model (CamPlusPlusEncoder): L2-normalised voices of 16 kHz float audio."""
 
-    def __init__(self, encoder: VoiceEncoder) -> None:
+    model_name: str
+
+    def warm_up(self) -> None: ...
+
+    def unload(self) -> None: ...
+
+    def embed_many(self, pieces: list[np.ndarray]) -> np.ndarray: ...
+
+
+class EncoderVoicePrinter:
+    """The VoicePrinter port: one encoder's voice prints of whole recordings or of their stretches."""
+
+    def __init__(self, encoder: SpeakerEncoder) -> None:
         self.encoder = encoder
+        self.model = encoder.model_name
         self._lock = threading.Lock()
 
-    def voice_print(self, audio: Audio, spans=None) -> tuple[float, ...]:
-        samples = audio.samples
+    def voice_print(self, audio: Audio, spans: Sequence[tuple[float, float]] | None = None) -> VoicePrint:
+        samples, limit = audio.samples, int(MAX_EMBED_SECONDS * SAMPLE_RATE)
         if spans is not None:
             pieces, total = [], 0
             for start, end in spans:
                 piece = samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
-                pieces.append(piece[: max(0, int(_MAX_EMBED_SECONDS * SAMPLE_RATE) - total)])
+                pieces.append(piece[: max(0, limit - total)])
                 total += pieces[-1].shape[0]
-            samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+            samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=samples.dtype)
         with self._lock:
-            return tuple(float(x) for x in self.encoder.embed(float_samples(samples[: int(_MAX_EMBED_SECONDS * SAMPLE_RATE)])))
+            vector = self.encoder.embed_many([float_samples(samples[:limit])])[0]
+        return tuple(float(x) for x in vector)
 
 
 class SpeakerClusteringDiarizer:
@@ -69,7 +56,7 @@ class SpeakerClusteringDiarizer:
 
     name = "speaker_clustering"
 
-    def __init__(self, segmentation: SegmentationModel, encoder: VoiceEncoder) -> None:
+    def __init__(self, segmentation: SegmentationModel, encoder: SpeakerEncoder) -> None:
         self.segmentation = segmentation
         self.encoder = encoder
         self._lock = threading.Lock()  # the models are shared; one diarization at a time
@@ -83,18 +70,17 @@ class SpeakerClusteringDiarizer:
         local = self.segmentation.local_speakers(samples, SAMPLE_RATE)
         cell = int(CELL_SECONDS * SAMPLE_RATE)
 
-        def embed(cells: np.ndarray) -> np.ndarray:
-            cells = cells[: int(_MAX_EMBED_SECONDS / CELL_SECONDS)]
-            chunks = [samples[c * cell : (c + 1) * cell] for c in np.sort(cells)]
-            return self.encoder.embed(np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32))
+        def embed(stretches: list[np.ndarray]) -> np.ndarray:
+            limit = int(MAX_EMBED_SECONDS / CELL_SECONDS)
+            return self.encoder.embed_many([np.concatenate([samples[c * cell : (c + 1) * cell] for c in cells[:limit]])
+                                            for cells in stretches])
 
-        labels, _ = cluster(local, embed, options.min_speakers, options.max_speakers)
+        labels = cluster(local, embed, options.min_speakers, options.max_speakers)
         turns = _turns(labels, cross_talk(local, labels), duration)
         exclusive = _turns(labels, np.full_like(labels, -1), duration)
-        # Name speakers in order of first appearance, as pyannote does.
-        order = {raw: f"SPEAKER_{i:02d}" for i, raw in enumerate(dict.fromkeys(t[2] for t in turns))}
-        return Diarization(turns=tuple(SpeakerTurn(start, end, order[raw]) for start, end, raw in turns),
-                           exclusive=tuple(SpeakerTurn(start, end, order[raw]) for start, end, raw in exclusive))
+        names = {raw: f"SPEAKER_{i:02d}" for i, raw in enumerate(dict.fromkeys(t[2] for t in turns))}
+        return Diarization(turns=tuple(SpeakerTurn(start, end, names[raw]) for start, end, raw in turns),
+                           exclusive=tuple(SpeakerTurn(start, end, names[raw]) for start, end, raw in exclusive))
 
 
 def _turns(labels: np.ndarray, talked_over_by: np.ndarray, duration: float) -> list[tuple[float, float, int]]:

@@ -4,12 +4,16 @@ The model scores up to three *local* speakers in every 5 s window. Labels mean n
 windows, but inside one window they tell us reliably whether two moments are the same voice.
 We pool the scores onto a coarse grid and keep, per window and cell, the dominant local speaker
 and, where a second one is active at the same time (cross-talk), that one too.
+
+Speech is where either this model or Silero VAD (bundled with faster-whisper) hears it: in
+reverberant far-field meetings of the development voices the segmentation model missed up to 40 %
+of a meeting's speech that Silero found (development meetings pooled: DER 21.2 % -> 18.7 %).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -17,8 +21,9 @@ from app.adapters.models.lazy import Lazy
 from app.domain.audio import SAMPLE_RATE
 
 CELL_SECONDS = 0.1  # grid resolution of the diarization
-WINDOW_STEP_SECONDS = 0.5
+WINDOW_STEP_SECONDS = 1.0  # half the cost of 0.5 s (an hour diarizes in under 2 minutes) at the same DER
 ACTIVE = 0.5
+SILERO_THRESHOLD = 0.5  # faster-whisper's default speech probability
 
 
 @dataclass(frozen=True)
@@ -29,8 +34,9 @@ class LocalSpeakers:
     labels: np.ndarray  # (windows, cells_per_window) int8
     second: np.ndarray  # (windows, cells_per_window) int8
     first_cell: np.ndarray  # (windows,) global cell index of each window's first cell
-    speech: np.ndarray  # (cells,) bool: speech by majority of the windows covering the cell
+    speech: np.ndarray  # (cells,) bool: speech by majority of the windows covering the cell (or by Silero)
     overlap: np.ndarray  # (cells,) bool: two local speakers active at once
+    vad_only: np.ndarray | None = None  # (cells,) bool: speech Silero heard where the windows heard none
 
     @property
     def cells(self) -> int:
@@ -68,7 +74,22 @@ class SegmentationModel:
         if duration < window:  # one window, padded with silence
             samples = np.pad(samples, (0, int(window * sample_rate) - samples.shape[0]))
         scores = inference({"waveform": torch.from_numpy(np.ascontiguousarray(samples))[None], "sample_rate": sample_rate})
-        return pool(scores.data, window, duration)
+        local = pool(scores.data, window, duration)
+        vad_only = silero_speech(samples[: int(duration * sample_rate)], local.cells) & ~local.speech
+        return replace(local, speech=local.speech | vad_only, vad_only=vad_only)
+
+
+def silero_speech(samples: np.ndarray, cells: int) -> np.ndarray:
+    """(cells,) bool: where Silero VAD hears speech, on the diarization grid."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    speech = np.zeros(cells, dtype=bool)
+    cell = CELL_SECONDS * SAMPLE_RATE
+    options = VadOptions(threshold=SILERO_THRESHOLD, min_speech_duration_ms=100, min_silence_duration_ms=300,
+                         speech_pad_ms=0)
+    for stretch in get_speech_timestamps(samples, options):
+        speech[int(stretch["start"] // cell): int(np.ceil(stretch["end"] / cell))] = True
+    return speech
 
 
 def pool(scores: np.ndarray, window: float, duration: float) -> LocalSpeakers:
