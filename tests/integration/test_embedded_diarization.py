@@ -74,6 +74,8 @@ def test_turns_are_ordered_and_inside_the_audio(diarization):
     starts = [t.start for t in diarization.turns]
     assert starts == sorted(starts)
     assert all(0 <= t.start < t.end <= 30.0 for t in diarization.turns)
+    # Plain floats: job results store the turns, and msgspec encodes no numpy scalars.
+    assert all(type(t.start) is float and type(t.end) is float for t in diarization.turns + diarization.exclusive)
 
 
 def test_diarized_transcription_over_http(real_client):

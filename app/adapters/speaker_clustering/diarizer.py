@@ -90,5 +90,7 @@ def _turns(labels: np.ndarray, talked_over_by: np.ndarray, duration: float) -> l
         speaking = np.concatenate([[False], (labels == speaker) | (talked_over_by == speaker), [False]])
         edges = np.flatnonzero(speaking[1:] != speaking[:-1])
         for start, end in zip(edges[::2], edges[1::2]):
-            turns.append((round(start * CELL_SECONDS, 3), round(min(end * CELL_SECONDS, duration), 3), int(speaker)))
+            # Plain floats: the turns are stored with job results, and msgspec encodes no numpy scalars.
+            turns.append((round(float(start) * CELL_SECONDS, 3), round(min(float(end) * CELL_SECONDS, duration), 3),
+                          int(speaker)))
     return sorted(turns)
