@@ -21,6 +21,7 @@ from app.domain.speakers import assign_speakers, match_known_speakers, rename_sp
 from app.domain.ports import (
     Aligner,
     AudioDecoder,
+    ChecksDiarizationOptions,
     Diarizer,
     ProgressSink,
     SegmentSink,
@@ -76,6 +77,8 @@ class TranscriptionPipeline:
         stage = on_stage or (lambda _: None)
         if on_progress is not None:
             on_segment = _with_progress(on_segment, on_progress, audio.duration)
+        if options.diarize and isinstance(self.diarizer, ChecksDiarizationOptions):
+            self.diarizer.check(options)  # refused before the transcription, not after it
         t0 = self._clock()
         stage("transcribe")
         time_words = self._words_while_decoding(options)

@@ -146,6 +146,14 @@ class Diarizer(Protocol):
     def diarize(self, audio: Audio, options: TranscriptionOptions) -> Diarization: ...
 
 
+@runtime_checkable
+class ChecksDiarizationOptions(Protocol):
+    """A diarizer that cannot honour every option (senko takes no speaker count) says so before the
+    pipeline transcribes anything, by raising a DomainError."""
+
+    def check(self, options: TranscriptionOptions) -> None: ...
+
+
 @runtime_checkable  # handlers receive formatters as a typed dependency, which Litestar checks
 class Formatter(Protocol):
     """Renders a transcript into one response format."""

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from app.domain.errors import InvalidAudio, StageUnavailable
+from app.domain.errors import InvalidAudio, InvalidRequest, StageUnavailable
 from app.domain.models import KnownSpeaker, SpeakerTurn, Task, TranscriptionOptions
 from app.domain.pipeline import TranscriptionPipeline
 from tests.fakes import FakeAligner, FakeDecoder, FakeDiarizer, FakeTranscriber, FakeVoicePrinter, voice
@@ -124,6 +124,23 @@ def test_diarization_labels_segments_and_words():
     # Voice prints of the registry's kind, whichever diarizer ran.
     assert transcript.speaker_embeddings == {"SPEAKER_00": voice(3), "SPEAKER_01": voice(4)}
     assert diarizer.calls[0].min_speakers == 1 and diarizer.calls[0].max_speakers == 3
+
+
+class CountlessDiarizer(FakeDiarizer):
+    """A diarizer that finds the count itself (as senko does) and says so before any work is done."""
+
+    def check(self, options: TranscriptionOptions) -> None:
+        if options.max_speakers is not None:
+            raise InvalidRequest("takes no speaker count", param="max_speakers")
+
+
+def test_a_diarizer_refuses_options_it_cannot_honour_before_anything_is_transcribed():
+    transcriber, diarizer = FakeTranscriber(), CountlessDiarizer()
+    with pytest.raises(InvalidRequest) as refused:
+        run(pipeline(transcriber=transcriber, diarizer=diarizer), diarize=True, max_speakers=2)
+    assert refused.value.param == "max_speakers" and transcriber.calls == [] and diarizer.calls == []
+    assert run(pipeline(transcriber=transcriber, diarizer=diarizer), diarize=True).transcript.diarizer == "fake_diarizer"
+    assert run(pipeline(transcriber=transcriber, diarizer=diarizer), max_speakers=2).transcript.diarizer is None
 
 
 def test_known_speakers_name_the_speakers_who_sound_like_them_and_the_others_keep_their_labels():

