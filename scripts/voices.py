@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,4 +122,3 @@ if __name__ == "__main__":
             clips = utterances(person, root)
             seconds = [c.size / SAMPLE_RATE for c in clips]
             print(f"{group:12} {person.name:36} {len(clips):4} clips, {np.median(seconds):4.1f} s median")
-    sys.exit(0)

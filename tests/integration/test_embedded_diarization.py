@@ -13,7 +13,7 @@ from pyannote.core import Annotation, Segment
 from pyannote.database.util import load_rttm
 from pyannote.metrics.diarization import DiarizationErrorRate
 
-from app.adapters.audio import PyAVDecoder, float_samples
+from app.adapters.audio import PyAVDecoder
 from app.domain.audio import SAMPLE_RATE
 from app.domain.models import Audio, TranscriptionOptions
 from scripts.meetings import meetings
