@@ -11,6 +11,7 @@ and proxy variables from the environment are ignored.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -21,6 +22,9 @@ import httpx
 from app.domain.errors import InvalidRequest
 
 MAX_URL_LENGTH = 2048
+# Control characters, spaces and DEL: urlsplit drops some (tab, CR, LF) silently and httpx refuses
+# the rest, so a URL holding any would pass the check and fail, or differ, when it is used.
+_UNSAFE_CHARACTER = re.compile(r"[\x00-\x20\x7f]")
 Resolver = Callable[[str, int], list[str]]
 
 # IPv6 ranges that carry an IPv4 address inside: judged as what they embed, they could reach
@@ -87,6 +91,8 @@ class OutboundPolicy:
         name = self.param
         if len(url) > MAX_URL_LENGTH:
             raise InvalidRequest(f"'{name}' is longer than {MAX_URL_LENGTH} characters.", param=name)
+        if _UNSAFE_CHARACTER.search(url):
+            raise InvalidRequest(f"'{name}' holds a space or a control character; percent-encode it.", param=name)
         try:
             parts = urlsplit(url)
             host, port = (parts.hostname or "").lower(), parts.port

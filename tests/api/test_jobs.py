@@ -207,6 +207,8 @@ def test_callback_is_signed_retried_and_carries_the_result(container):
     "http://0.0.0.0/", "ftp://example.com/hook", "not a url", "http://no-such-host.invalid/hook",
     "http://example.com:99999/", "http://[::1/", f"http://{'a' * 64}.example.com/", "http://[::ffff:127.0.0.1]/",
     "http://[64:ff9b::7f00:1]/", "http://[2002:7f00:1::]/", "http://user:pw@example.com/", "https://x.io/" + "a" * 2100,
+    "https://example.com/a\x00b", "https://example.com/a\nb", "https://exa\tmple.com/", "https://example.com/a b",
+    "https://example.com/\x7f",
 ])
 def test_callbacks_to_internal_or_bad_urls_are_refused_at_submit(client, url):
     response = client.post(URL, files=audio_file(), data={"async": "true", "callback_url": url})

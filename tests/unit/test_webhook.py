@@ -117,3 +117,22 @@ def test_a_host_that_turned_internal_is_not_called(tmp_path, receiver):
     sender.notify(job(url))
     assert sender.deliver_due() == 1 and Receiver.received == []  # internal at delivery: dropped
     assert sender.deliver_due() == 0
+
+
+def test_a_delivery_whose_url_cannot_be_sent_is_dropped_not_retried_forever(tmp_path, receiver):
+    sender = notifier(tmp_path, lambda host, port: ["127.0.0.1"])
+    sender.notify(job(f"http://hooks.test:{receiver}/ho\x01ok"))  # stored before submit checks refused it
+    assert sender.deliver_due() == 1 and Receiver.received == []
+    assert sender.deliver_due() == 0
+
+
+def test_an_unexpected_sending_error_counts_as_an_attempt(tmp_path, receiver, monkeypatch):
+    clock = Clock()
+    sender = notifier(tmp_path, lambda host, port: ["127.0.0.1"], clock, max_attempts=2)
+    monkeypatch.setattr(sender, "_post", lambda target, delivery: (_ for _ in ()).throw(UnicodeError("bad")))
+    sender.notify(job(f"http://hooks.test:{receiver}/hook"))
+    assert sender.deliver_due() == 1
+    clock.now += 1
+    assert sender.deliver_due() == 1
+    clock.now += 3600
+    assert sender.deliver_due() == 0  # given up after its two attempts

@@ -100,6 +100,10 @@ class WebhookNotifier:
         except httpx.HTTPError as exc:
             self._retry_or_drop(delivery, attempt, type(exc).__name__)
             return
+        except Exception as exc:  # noqa: BLE001 - anything else still costs an attempt, so it cannot loop forever
+            logger.exception("callback could not be sent", job_id=delivery.job_id)
+            self._retry_or_drop(delivery, attempt, type(exc).__name__)
+            return
         if response.is_success:
             logger.info("callback delivered", job_id=delivery.job_id, attempt=attempt)
             self.outbox.remove(delivery.id)
