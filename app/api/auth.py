@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
@@ -96,6 +99,51 @@ def admin_guard(keys: ApiKeys):
         if keys.enabled and not keys.is_admin(bearer(connection)):
             raise PermissionDeniedException("Loading and unloading models needs an admin key (ADMIN_API_KEYS).")
     return guard
+
+
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+
+
+def _host_name(netloc: str) -> str:
+    try:
+        return (urlsplit(f"//{netloc}").hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def _is_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def foreign_browser_refusal(connection: ASGIConnection, keys: ApiKeys, trusted_hosts: Collection[str]) -> str | None:
+    """Why a request to a server without keys may come from someone else's web page, or None.
+
+    Without keys, nothing tells the user's own tools from a page the user happens to open: such a page
+    can open a WebSocket to localhost (no CORS for sockets) or reach it through a DNS name that
+    rebinds to 127.0.0.1. So the Host must be an IP address, localhost or a TRUSTED_HOSTS name (a
+    rebinding name is none of these), and a browser's Origin must be the server itself or trusted.
+    With keys, the key is what counts: a page cannot know it."""
+    if keys.enabled:
+        return None
+    trusted = {h.lower() for h in trusted_hosts}
+    host = connection.headers.get("host", "")
+    name = _host_name(host)
+    if not (name in LOOPBACK_NAMES or _is_address(name) or name in trusted):
+        return (f"Host '{host[:100]}' is not this server's: a server without API keys answers to IP addresses, "
+                "localhost and TRUSTED_HOSTS only.")
+    origin = connection.headers.get("origin")
+    if origin is not None and origin != "null":
+        netloc = urlsplit(origin).netloc if "://" in origin else ""
+        if netloc.lower() != host.lower() and _host_name(netloc) not in trusted:
+            return (f"Origin '{origin[:100]}' is another site: a server without API keys takes browser requests "
+                    "from its own pages and TRUSTED_HOSTS only.")
+    elif origin == "null":
+        return "Origin 'null' (a sandboxed page or a file) is refused by a server without API keys."
+    return None
 
 
 def is_model_allowed(settings: Settings, name: str | None) -> bool:

@@ -6,8 +6,10 @@ them, and Litestar's own HTTP errors, in that shape.
 
 from __future__ import annotations
 
+import msgspec
 import structlog
 from litestar import Request, Response
+from litestar.types import Send
 from litestar.exceptions import HTTPException, ValidationException
 
 from app.api.middleware import current_request_id
@@ -61,3 +63,13 @@ def http_error_handler(_: Request, exc: HTTPException) -> Response[ErrorResponse
 def internal_error_handler(_: Request, exc: Exception) -> Response[ErrorResponse]:
     logger.exception("unhandled error", exc_info=exc)
     return Response(ErrorResponse(internal_error_body()), status_code=500)
+
+
+async def send_error(send: Send, status: int, body: ErrorBody, headers: dict[str, str] | None = None) -> None:
+    """The error envelope straight onto an ASGI connection, for the mounts Litestar does not render."""
+    content = msgspec.json.encode(ErrorResponse(body))
+    extra = [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode()),
+                            *extra]})
+    await send({"type": "http.response.body", "body": content})

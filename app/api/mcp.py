@@ -18,25 +18,30 @@ from typing import Any
 import anyio
 import msgspec
 from litestar import asgi
+from litestar.connection import ASGIConnection
 from litestar.datastructures import FormMultiDict
-from litestar.types import Guard, Receive, Scope, Send
+from litestar.types import Guard, Message, Receive, Scope, Send
 from mcp.server.fastmcp import FastMCP
 from mcp.server.fastmcp.exceptions import ToolError
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import CallToolResult, TextContent
 
-from app.api.auth import is_model_allowed
+from app.api.auth import ApiKeys, foreign_browser_refusal, is_model_allowed
+from app.api.errors import domain_error_body, error_body, send_error
 from app.api.models import Stages
 from app.api.params import AudioRequestParser
 from app.config.settings import Settings
-from app.domain.errors import DomainError, InvalidRequest
+from app.domain.errors import ClientGone, DomainError, InvalidRequest, RequestTooLarge
 from app.domain.ports import Formatter
 from app.schemas import job_view
+from app.services.admission import UploadGate
 from app.services.jobs import JobService
 from app.services.transcription import Caller, Finished, TranscriptionService
 
 MCP_PATH = "/mcp"
+# A tool call's JSON around its audio_base64.
+ENVELOPE_BYTES = 1024 * 1024
 # The API key's owner id of the request being served; tool calls run in tasks started from it.
 _owner: ContextVar[str] = ContextVar("mcp_owner")
 
@@ -46,9 +51,11 @@ class McpEndpoint:
 
     def __init__(self, service: Callable[[], TranscriptionService], parser: Callable[[], AudioRequestParser],
                  formatters: Callable[[], Mapping[str, Formatter]], jobs: Callable[[], JobService],
-                 stages: Callable[[], Stages], settings: Callable[[], Settings]) -> None:
+                 stages: Callable[[], Stages], settings: Callable[[], Settings], uploads: Callable[[], UploadGate],
+                 api_keys: Callable[[], ApiKeys]) -> None:
         self.service, self.parser, self.formatters = service, parser, formatters
         self.jobs, self.stages, self.settings = jobs, stages, settings
+        self.uploads, self.api_keys = uploads, api_keys
         # Stateless: every HTTP request is complete in itself, so any replica can serve any call.
         # Host checks are the API keys' job here, as on every other route.
         self.server = FastMCP("whisperx-api-server", stateless_http=True, json_response=True,
@@ -65,13 +72,30 @@ class McpEndpoint:
 
         @asgi(MCP_PATH, is_mount=True, copy_scope=True, guards=guards, include_in_schema=False)
         async def mcp_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+            refused = foreign_browser_refusal(ASGIConnection(scope), self.api_keys(), self.settings().trusted_hosts)
+            if refused is not None:
+                await send_error(send, 403, error_body(403, refused, code="permission_denied"))
+                return
+            try:
+                body = await self.uploads().receive(lambda: _read_body(scope, receive, self.max_body_bytes))
+            except ClientGone:
+                return
+            except DomainError as exc:
+                headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+                await send_error(send, exc.status, domain_error_body(exc), headers)
+                return
             token = _owner.set((scope.get("state") or {}).get("owner", "anonymous"))
             try:
-                await self.sessions.handle_request(scope, receive, send)
+                await self.sessions.handle_request(scope, _replay(body, receive), send)
             finally:
                 _owner.reset(token)
 
         return mcp_endpoint
+
+    @property
+    def max_body_bytes(self) -> int:
+        """A tool call may carry the largest upload as base64, in its JSON."""
+        return (self.settings().max_upload_size_bytes + 2) // 3 * 4 + ENVELOPE_BYTES
 
     def _register_tools(self) -> None:
         tool = self.server.tool
@@ -139,3 +163,39 @@ class McpEndpoint:
             raise InvalidRequest(f"'audio_base64' is larger than the server's limit of {limit} bytes.",
                                  param="audio_base64")
         return audio
+
+
+async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    """The whole request body, refused as soon as it passes `limit` (a declared length past it: at once)."""
+    declared = ASGIConnection(scope).headers.get("content-length", "")
+    too_large = RequestTooLarge(f"The request body is larger than this endpoint's limit of {limit} bytes "
+                                "(the base64 of MAX_UPLOAD_SIZE_BYTES, plus 1 MiB).")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """`receive` for the MCP app: the body read already, then whatever the connection says next."""
+    delivered = False
+
+    async def replayed() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed

@@ -15,8 +15,9 @@ from litestar import WebSocket, websocket
 from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 
-from app.api.auth import ApiKeys, bearer
+from app.api.auth import ApiKeys, bearer, foreign_browser_refusal
 from app.api.params import param_of
+from app.config.settings import Settings
 from app.domain.errors import DomainError
 from app.schemas import (
     REALTIME_CLIENT_EVENT_TYPES,
@@ -130,14 +131,16 @@ def chosen_subprotocol(socket: WebSocket) -> str | None:
     return "realtime" if "realtime" in offered else (offered[0] if offered else None)
 
 
-def refusal(socket: WebSocket, api_keys: ApiKeys) -> RealtimeErrorBody | None:
+def refusal(socket: WebSocket, api_keys: ApiKeys, trusted_hosts: list[str]) -> RealtimeErrorBody | None:
     intent = socket.query_params.get("intent")
     if intent not in (None, "transcription") or (intent is None and socket.query_params.get("model")):
         return RealtimeErrorBody(type="invalid_request_error", code="unsupported_intent", param="intent",
                                  message="This server runs transcription sessions only: connect with "
                                          "`?intent=transcription`.")
     if not api_keys.enabled:
-        return None
+        foreign = foreign_browser_refusal(socket, api_keys, trusted_hosts)
+        return None if foreign is None else RealtimeErrorBody(type="invalid_request_error", code="permission_denied",
+                                                              message=foreign)
     key = presented_key(socket)
     if key is None:
         return RealtimeErrorBody(type="invalid_request_error", code="missing_api_key",
@@ -151,10 +154,10 @@ def refusal(socket: WebSocket, api_keys: ApiKeys) -> RealtimeErrorBody | None:
 
 @websocket("/v1/realtime")
 async def realtime_session(socket: WebSocket, realtime: NamedDependency[RealtimeService],
-                           api_keys: NamedDependency[ApiKeys]) -> None:
+                           api_keys: NamedDependency[ApiKeys], settings: NamedDependency[Settings]) -> None:
     await socket.accept(subprotocols=chosen_subprotocol(socket))
     connection = _Connection(socket)
-    refused = refusal(socket, api_keys)
+    refused = refusal(socket, api_keys, settings.trusted_hosts)
     if refused is not None:
         await connection.refuse(POLICY_VIOLATION, refused)
         return

@@ -109,6 +109,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     api_keys_file: str | None = None  # JSON: {"key": "client name", ...}
     admin_api_keys: str | None = None  # comma-separated; when set, only these may load/unload models
     auth_required: bool = False  # refuse to start without keys
+    # Without keys, /mcp and /v1/realtime answer only to IP addresses, localhost and these host names,
+    # and take browser requests only from the server's own pages and these (DNS rebinding, other sites).
+    trusted_hosts: list[str] = []
     max_concurrent_transcriptions: int = 1
     shutdown_grace_seconds: float = 30.0  # on SIGTERM: how long in-flight requests may take to finish
     max_queued_requests: int = 16  # waiting beyond the running ones; more get 429 + Retry-After

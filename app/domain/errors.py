@@ -165,6 +165,13 @@ class UploadsBusy(DomainError):
                          f"{RETRY_AFTER_SECONDS} seconds.")
 
 
+class RequestTooLarge(DomainError):
+    """A request body past its endpoint's limit (uploads get Litestar's own 413)."""
+
+    status = 413
+    code = "request_too_large"
+
+
 class UploadTimedOut(DomainError):
     """The request body did not arrive within UPLOAD_TIMEOUT_SECONDS."""
 

@@ -67,7 +67,7 @@ def dependencies(container: Application) -> dict[str, Provide]:
 def mcp_endpoint(container: Application) -> McpEndpoint:
     return McpEndpoint(service=container.transcription_service, parser=container.request_parser,
                        formatters=container.formats.formatters, jobs=container.jobs.service, stages=container.stages,
-                       settings=container.settings)
+                       settings=container.settings, uploads=container.http.uploads, api_keys=container.http.api_keys)
 
 
 def lifespan(container: Application, mcp: McpEndpoint):

@@ -71,3 +71,34 @@ def test_the_endpoint_needs_the_api_key(live_server):
     assert httpx.post(f"{live_server}/mcp", json={}, timeout=10).status_code == 401
     tools = with_session(live_server, lambda s: s.list_tools(), headers={"Authorization": "Bearer sk-agent"}).tools
     assert len(tools) == 4
+
+
+def test_without_keys_other_sites_and_rebinding_names_are_refused(live_server):
+    initialize = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
+    headers = {"Accept": "application/json, text/event-stream"}
+    port = live_server.rsplit(":", 1)[1]
+    for extra in ({"Origin": "https://evil.example"}, {"Host": f"rebind.evil.example:{port}"}):
+        refused = httpx.post(f"{live_server}/mcp", json=initialize, headers={**headers, **extra}, timeout=30)
+        assert refused.status_code == 403 and refused.json()["error"]["code"] == "permission_denied"
+    own = httpx.post(f"{live_server}/mcp", json=initialize, headers={**headers, "Origin": f"http://127.0.0.1:{port}"},
+                     timeout=30)
+    assert own.status_code == 200
+
+
+@pin(MAX_UPLOAD_SIZE_BYTES="3000")
+def test_a_body_past_the_limit_is_413_before_it_is_read(live_server):
+    limit = 4000 + 1024 * 1024  # the base64 of 3000 bytes, plus the envelope
+    declared = httpx.post(f"{live_server}/mcp", content=b"{" + b" " * (limit + 10), timeout=30,
+                          headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream"})
+    assert declared.status_code == 413 and declared.json()["error"]["code"] == "request_too_large"
+
+    def chunks():  # no Content-Length: counted as it arrives
+        for _ in range(40):
+            yield b" " * 100_000
+
+    streamed = httpx.post(f"{live_server}/mcp", content=chunks(), timeout=30,
+                          headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream"})
+    assert streamed.status_code == 413
+    audio = base64.b64encode(b"2.0").decode()  # a call within the limit still works
+    assert not with_session(live_server, lambda s: s.call_tool("transcribe", {"audio_base64": audio})).isError

@@ -354,3 +354,35 @@ async def test_silence_between_turns_is_not_held(live_server):
                                           "audio": base64.b64encode(quiet(0.1)).decode()}))
         await socket.send(json.dumps({"type": "input_audio_buffer.clear"}))
         assert json.loads(await socket.recv())["type"] == "input_audio_buffer.cleared"  # and no error before it
+
+
+@pytest.mark.anyio
+async def test_without_keys_other_sites_and_rebinding_names_are_refused(live_server):
+    port = live_server.rsplit(":", 1)[1]
+    event, code = await refused(ws(live_server), origin="https://evil.example")  # any page the user opens
+    assert event["error"]["code"] == "permission_denied" and code == 1008
+    # A name that rebinds to this machine: the socket connects here, the Host header names the attacker's.
+    event, code = await refused(ws(f"http://rebind.evil.example:{port}"), host="127.0.0.1", port=int(port))
+    assert event["error"]["code"] == "permission_denied" and "Host" in event["error"]["message"]
+    # The server's own page (same origin) and clients that send no Origin are served.
+    async with websockets.connect(ws(live_server), origin=f"http://127.0.0.1:{port}") as socket:
+        assert json.loads(await socket.recv())["type"] == "session.created"
+    async with websockets.connect(ws(live_server)) as socket:
+        assert json.loads(await socket.recv())["type"] == "session.created"
+
+
+@pin(TRUSTED_HOSTS="speech.lan")
+@pytest.mark.anyio
+async def test_trusted_hosts_may_name_the_server_and_be_origins(live_server):
+    port = live_server.rsplit(":", 1)[1]
+    async with websockets.connect(ws(f"http://speech.lan:{port}"), origin="https://speech.lan", host="127.0.0.1",
+                                  port=int(port)) as socket:
+        assert json.loads(await socket.recv())["type"] == "session.created"
+
+
+@pin(API_KEY="sk-live")
+@pytest.mark.anyio
+async def test_with_keys_the_key_decides_not_the_origin(live_server):
+    async with websockets.connect(ws(live_server), origin="https://app.example",
+                                  subprotocols=["realtime", "openai-insecure-api-key.sk-live"]) as socket:
+        assert json.loads(await socket.recv())["type"] == "session.created"
