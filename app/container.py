@@ -57,6 +57,7 @@ from app.api.metrics import Metrics
 from app.api.params import AudioRequestParser
 from app.config.settings import Settings, SettingsError
 from app.domain.errors import DomainError, ModelNotFound, StageUnavailable
+from app.domain.model_policy import ModelPolicy
 from app.domain.pipeline import TranscriptionPipeline
 from app.domain.ports import ModelStore
 from app.services.admission import Admission, UploadGate
@@ -447,8 +448,10 @@ class Realtime(containers.DeclarativeContainer):
         decode_interval_seconds=settings.provided.realtime.decode_interval_seconds,
     )
     decoder = providers.Singleton(DecodeQueue, transcriber=transcription.live_transcriber)
+    model_policy = providers.Singleton(ModelPolicy, allowed=settings.provided.models.allowed,
+                                       default=settings.provided.whisper.model)
     service = providers.Singleton(RealtimeService, live_audio=live_audio, decoder=decoder, limits=limits,
-                                  default_language=settings.provided.default_language)
+                                  model_policy=model_policy, default_language=settings.provided.default_language)
 
 
 class Application(containers.DeclarativeContainer):

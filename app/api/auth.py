@@ -16,7 +16,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers import BaseRouteHandler
 
 from app.config.settings import Settings, SettingsError
-from app.domain.models import DEFAULT_MODEL_ALIASES
+from app.domain.model_policy import ModelPolicy
 
 
 @dataclass(frozen=True)
@@ -146,14 +146,14 @@ def foreign_browser_refusal(connection: ASGIConnection, keys: ApiKeys, trusted_h
     return None
 
 
-def is_model_allowed(settings: Settings, name: str | None) -> bool:
+def model_policy(settings: Settings) -> ModelPolicy:
     """MODELS__ALLOWED, when set, lists the only model names a client may use (besides the default)."""
-    allowed = settings.models.allowed
-    name = (name or "").strip()
-    return not allowed or name in DEFAULT_MODEL_ALIASES or name == settings.whisper.model or name in allowed
+    return ModelPolicy(allowed=tuple(settings.models.allowed), default=settings.whisper.model)
+
+
+def is_model_allowed(settings: Settings, name: str | None) -> bool:
+    return model_policy(settings).allows(name)
 
 
 def check_model_allowed(settings: Settings, name: str | None) -> None:
-    if not is_model_allowed(settings, name):
-        allowed = ", ".join(settings.models.allowed)
-        raise PermissionDeniedException(f"Model '{(name or '')[:200]}' is not in this server's allowed models: {allowed}.")
+    model_policy(settings).check(name)

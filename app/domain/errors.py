@@ -70,6 +70,13 @@ class ModelNotFound(DomainError):
         self.available = names
 
 
+class ModelNotAllowed(DomainError):
+    """The operator's MODELS__ALLOWED does not list the name."""
+
+    status = 403
+    code = "permission_denied"
+
+
 class ModelLoadFailed(DomainError):
     """A model exists but could not be loaded (corrupt files, no memory, missing token)."""
 

@@ -45,6 +45,7 @@ from app.domain.live import (
     UtteranceRequest,
     ms,
 )
+from app.domain.model_policy import ModelPolicy
 from app.domain.models import Audio
 from app.domain.ports import LiveAudio, PcmStream, SpeechStream, UtteranceTranscriber
 from app.schemas import (
@@ -634,10 +635,11 @@ class RealtimeService:
     """Opens sessions within REALTIME__MAX_SESSIONS; the WebSocket edge runs each one."""
 
     def __init__(self, *, live_audio: LiveAudio, decoder: DecodeQueue, limits: RealtimeLimits,
-                 default_language: str | None = None) -> None:
+                 model_policy: ModelPolicy | None = None, default_language: str | None = None) -> None:
         self.live_audio = live_audio
         self.decoder = decoder
         self.limits = limits
+        self.model_policy = model_policy or ModelPolicy(allowed=(), default="")
         self.default_language = default_language
         self.open_sessions = 0  # mutated on the event loop only
 
@@ -648,7 +650,12 @@ class RealtimeService:
         self.open_sessions += 1
         try:
             yield RealtimeSession(session_id=f"sess_{secrets.token_hex(12)}", live_audio=self.live_audio,
-                                  decoder=self.decoder, check_model=self.decoder.transcriber.check_model, limits=self.limits,
+                                  decoder=self.decoder, check_model=self._check_model, limits=self.limits,
                                   send=send, default_language=self.default_language)
         finally:
             self.open_sessions -= 1
+
+    def _check_model(self, name: str | None) -> None:
+        """The operator's allow-list first (as HTTP answers 403), then whether the name exists."""
+        self.model_policy.check(name)
+        self.decoder.transcriber.check_model(name)

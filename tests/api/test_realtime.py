@@ -192,6 +192,21 @@ async def test_a_bad_event_gets_an_error_event_and_the_session_goes_on(live_serv
         assert json.loads(await socket.recv())["type"] == "session.updated"
 
 
+@pin(MODELS__ALLOWED="tiny.en")
+@pytest.mark.anyio
+async def test_a_model_the_operator_does_not_allow_is_refused_as_over_http(live_server):
+    async with sdk(live_server).realtime.connect(extra_query={"intent": "transcription"}) as connection:
+        await connection.recv()
+        refused = session()
+        refused["audio"]["input"]["transcription"]["model"] = "large-v3"
+        await connection.send({"type": "session.update", "session": refused})
+        error = await connection.recv()
+        assert error.type == "error" and error.error.code == "permission_denied"
+        assert error.error.param == "session.audio.input.transcription.model" and "tiny.en" in error.error.message
+        await connection.send({"type": "session.update", "session": session()})  # the default model: allowed
+        assert (await connection.recv()).type == "session.updated"
+
+
 @pytest.mark.anyio
 async def test_logprobs_come_with_every_delta_and_the_completed_transcript(live_server):
     updated, events = await one_turn(live_server, session(include=["item.input_audio_transcription.logprobs"]),
