@@ -504,7 +504,7 @@ class Application(containers.DeclarativeContainer):
     speakers = providers.ThreadSafeSingleton(SpeakerService, decoder=core.decoder,
                                              printer=diarization.voice_printer, registry=jobs.speaker_registry)
     transcription_service = providers.Factory(TranscriptionService, executions=executions, fetcher=core.fetcher,
-                                              uploads=http.uploads, speakers=speakers)
+                                              uploads=http.uploads, speakers=speakers, admission=http.admission)
 
 
 Container = Application

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
 from app.adapters.audio import float_samples
-from app.domain.errors import AlignmentUnavailable, InvalidAudio, ModelNotFound
+from app.domain.errors import AlignmentUnavailable, AudioTooLong, InvalidAudio, ModelNotFound
 from app.domain.models import (
     DEFAULT_MODEL_ALIASES,
     Audio,
@@ -24,7 +24,7 @@ from app.domain.models import (
 class FakeDecoder:
     """Treats the upload's bytes as text: `b"1.5"` is 1.5 s of audio; anything else is invalid."""
 
-    def decode(self, source: BinaryIO) -> Audio:
+    def decode(self, source: BinaryIO, max_seconds: float | None = None) -> Audio:
         raw = source.read()
         try:
             duration = float(raw.decode() or "x")
@@ -32,6 +32,8 @@ class FakeDecoder:
             raise InvalidAudio("The file could not be decoded as audio (fake).") from None
         if duration <= 0:
             raise InvalidAudio("The file contains no audio samples.")
+        if max_seconds is not None and duration > max_seconds:
+            raise AudioTooLong(max_seconds)
         return Audio(samples=None, duration=duration)
 
 

@@ -13,7 +13,7 @@ from typing import BinaryIO
 import av
 import numpy as np
 
-from app.domain.errors import InvalidAudio
+from app.domain.errors import AudioTooLong, InvalidAudio
 from app.domain.audio import SAMPLE_RATE
 from app.domain.models import Audio
 
@@ -51,9 +51,10 @@ class PyAVDecoder:
     def __init__(self, max_seconds: float | None = None) -> None:
         self.max_seconds = max_seconds
 
-    def decode(self, source: BinaryIO) -> Audio:
+    def decode(self, source: BinaryIO, max_seconds: float | None = None) -> Audio:
+        limits = [s for s in (self.max_seconds, max_seconds) if s is not None]
         try:
-            samples = self._decode(source)
+            samples = self._decode(source, min(limits) if limits else None)
         except InvalidAudio:
             raise
         except (av.FFmpegError, ValueError, IndexError, EOFError, OSError) as exc:
@@ -63,8 +64,8 @@ class PyAVDecoder:
             raise InvalidAudio("The file contains no audio samples.")
         return Audio(samples=samples, duration=samples.size / SAMPLE_RATE, sample_rate=SAMPLE_RATE)
 
-    def _decode(self, source: BinaryIO) -> np.ndarray:
-        limit = None if self.max_seconds is None else int(self.max_seconds * SAMPLE_RATE)
+    def _decode(self, source: BinaryIO, max_seconds: float | None) -> np.ndarray:
+        limit = None if max_seconds is None else int(max_seconds * SAMPLE_RATE)
         with av.open(source, mode="r", metadata_errors="ignore", options=_SANDBOX) as container:
             if not container.streams.audio:
                 raise InvalidAudio("The file has no audio stream.")
@@ -75,7 +76,7 @@ class PyAVDecoder:
                 for resampled in resampler.resample(frame):
                     out.append(resampled.to_ndarray().reshape(-1))
                 if limit is not None and out.size > limit:
-                    raise InvalidAudio(f"The audio is longer than the limit of {self.max_seconds:g} seconds.")
+                    raise AudioTooLong(max_seconds)
             for resampled in resampler.resample(None):
                 out.append(resampled.to_ndarray().reshape(-1))
             return out.array()

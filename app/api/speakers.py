@@ -9,11 +9,11 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from app.api.params import form_fields, upload
-from app.api.transcriptions import read_form
+from app.api.transcriptions import caller, read_form
 from app.config.settings import Settings
 from app.domain.errors import InvalidRequest
 from app.schemas import SpeakerDeleted, SpeakerForm, SpeakerList, SpeakerView, speaker_view
-from app.services.admission import UploadGate
+from app.services.admission import Admission, UploadGate
 from app.services.speakers import SpeakerService
 
 
@@ -23,14 +23,17 @@ class SpeakersController(Controller):
 
     @post("/", status_code=201, operation_id="enrolSpeaker")
     async def enrol(self, request: Request, speakers: NamedDependency[SpeakerService],
-                    uploads: NamedDependency[UploadGate], settings: NamedDependency[Settings]) -> SpeakerView:
+                    uploads: NamedDependency[UploadGate], settings: NamedDependency[Settings],
+                    admission: NamedDependency[Admission]) -> SpeakerView:
         """Multipart: `name` and `file` (2-60 s of that person speaking). Keeps the voice print only."""
         form = await uploads.receive(lambda: read_form(request))
         fields = form_fields(form, SpeakerForm)
         source = upload(form, settings.max_upload_size_bytes)
         if source is None:
             raise InvalidRequest("Enrol a speaker with an uploaded 'file'.", param="file")
-        profile = await anyio.to_thread.run_sync(speakers.enrol, request.state.owner, fields.name.strip(), source)
+        # Decoding and the speaker encoder are inference: in an inference slot, like a transcription.
+        profile = await admission.run_admitted(caller(request).disconnected, lambda: speakers.enrol(
+            request.state.owner, fields.name.strip(), source))
         return speaker_view(profile, speakers.current(profile))
 
     @get("/", operation_id="listSpeakers")

@@ -58,6 +58,16 @@ class InvalidAudio(DomainError):
         super().__init__(message, param="file")
 
 
+class AudioTooLong(InvalidAudio):
+    """Decoding stopped at the limit: nothing past it was decoded."""
+
+    code = "audio_too_long"
+
+    def __init__(self, limit_seconds: float) -> None:
+        super().__init__(f"The audio is longer than the limit of {limit_seconds:g} seconds.")
+        self.limit_seconds = limit_seconds
+
+
 class ModelNotFound(DomainError):
     status = 404
     code = "model_not_found"

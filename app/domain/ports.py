@@ -26,8 +26,9 @@ from app.domain.models import (
 
 
 class AudioDecoder(Protocol):
-    def decode(self, source: BinaryIO) -> Audio:
-        """Decode any container/codec to 16 kHz mono; raise InvalidAudio when it cannot."""
+    def decode(self, source: BinaryIO, max_seconds: float | None = None) -> Audio:
+        """Decode any container/codec to 16 kHz mono; raise InvalidAudio when it cannot, and AudioTooLong
+        as soon as the audio passes `max_seconds` (when given; the decoder may have a tighter limit of its own)."""
         ...
 
 

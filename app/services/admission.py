@@ -114,6 +114,12 @@ class Admission:
         finally:
             self.free_slot(holder)
 
+    async def run_admitted(self, disconnected: Disconnected, work: Callable[[], T]) -> T:
+        """Admit the request, then `run_when_free`: for short work on what a client sent (a speaker
+        reference, an enrolment), which must not run past the limits that bound transcriptions."""
+        async with self.slot():
+            return await self.run_when_free(disconnected, work)
+
     async def run_when_free(self, disconnected: Disconnected, work: Callable[[], T]) -> T:
         """Wait for an inference slot, then run `work` in a worker thread while holding it."""
         holder = object()

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import BinaryIO
 
-from app.domain.errors import InvalidAudio, InvalidRequest, SpeakerNotFound
+from app.domain.errors import AudioTooLong, InvalidAudio, InvalidRequest, SpeakerNotFound
 from app.domain.models import Audio, KnownSpeaker, SpeakerProfile
 from app.domain.ports import AudioDecoder, SpeakerRegistry, VoicePrinter
 
@@ -77,12 +77,16 @@ class SpeakerService:
 
     def _speech(self, data: bytes, bounds: tuple[float, float], param: str, index: int | None = None) -> Audio:
         which = f" #{index + 1}" if index is not None else ""
+        shortest, longest = bounds
         try:
-            audio = self.decoder.decode(io.BytesIO(data))
+            # Decoding stops at the longest a reference may be: a small file can hold hours of silence.
+            audio = self.decoder.decode(io.BytesIO(data), max_seconds=longest)
+        except AudioTooLong:
+            raise InvalidRequest(f"Speaker reference{which} is longer than {longest:g} seconds; it must be between "
+                                 f"{shortest:g} and {longest:g} seconds.", param=param) from None
         except InvalidAudio as exc:
             raise InvalidRequest(f"Speaker reference{which} is not audio this server can decode: {exc.message}",
                                  param=param) from None
-        shortest, longest = bounds
         if not shortest <= audio.duration <= longest:
             raise InvalidRequest(f"Speaker reference{which} is {audio.duration:.1f} s long; it must be between "
                                  f"{shortest:g} and {longest:g} seconds.", param=param)

@@ -126,18 +126,19 @@ class Execution(Protocol):
 
 class TranscriptionService:
     def __init__(self, executions: Mapping[str, Execution], fetcher: AudioFetcher, uploads: UploadGate,
-                 speakers: SpeakerService) -> None:
+                 speakers: SpeakerService, admission: Admission) -> None:
         self.executions = executions  # by ExecutionMode value
         self.fetcher = fetcher
         self.uploads = uploads
         self.speakers = speakers
+        self.admission = admission
 
     async def handle(self, request: AudioRequest, caller: Caller) -> Outcome:
         execution = self.executions[request.mode.value]
         if request.known_speaker_names:
             # Voices, not recordings, travel on with the options (an async job stores them).
-            known = await anyio.to_thread.run_sync(self.speakers.known_speakers, request.known_speaker_names,
-                                                   request.known_speaker_references, caller.owner)
+            known = await self.admission.run_admitted(caller.disconnected, lambda: self.speakers.known_speakers(
+                request.known_speaker_names, request.known_speaker_references, caller.owner))
             request = replace(request, options=replace(request.options, known_speakers=known),
                               known_speaker_references=())
         if request.audio_url is None:

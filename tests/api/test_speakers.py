@@ -8,6 +8,7 @@ transcript, 0-1 s is spoken by voice 3 (SPEAKER_00) and 1-2 s by voice 4 (SPEAKE
 from __future__ import annotations
 
 import base64
+import threading
 
 import openai
 import pytest
@@ -217,3 +218,20 @@ def test_num_speakers_fixes_the_count_for_the_diarizer(client, fake_diarizer):
     clash = client.post(URL, files=audio_file(), data={"diarize": "true", "num_speakers": "2", "max_speakers": "3"})
     assert clash.status_code == 400 and clash.json()["error"]["param"] == "num_speakers"
     assert client.post(URL, files=audio_file(), data={"num_speakers": "0"}).json()["error"]["param"] == "num_speakers"
+
+
+@pin(MAX_CONCURRENT_TRANSCRIPTIONS="1", MAX_QUEUED_REQUESTS="0")
+def test_references_and_enrolments_are_decoded_inside_admission(client, fake_transcriber):
+    fake_transcriber.release = threading.Event()
+    busy = threading.Thread(target=lambda: client.post(URL, files=audio_file()))
+    busy.start()
+    try:
+        assert fake_transcriber.started.wait(10)  # the one inference slot is taken
+        assert enrol(client, "Alice").status_code == 429
+        referenced = client.post(URL, files=audio_file(), data={"known_speaker_names[]": "Alice",
+                                                                "known_speaker_references[]": reference(4.0)})
+        assert referenced.status_code == 429
+    finally:
+        fake_transcriber.release.set()
+        busy.join(10)
+    assert enrol(client, "Alice").status_code == 201

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import io
+import tracemalloc
 import wave
 
+import av
+import numpy as np
 import pytest
 
 from app.adapters.audio import PyAVDecoder, float_samples
-from app.domain.errors import InvalidAudio
+from app.domain.errors import AudioTooLong, InvalidAudio
 from tests.audio_files import FORMATS, encode, tone_wav
 from tests.conftest import FIXTURES
 
@@ -54,6 +57,33 @@ def test_audio_longer_than_the_limit_is_refused():
     with pytest.raises(InvalidAudio, match="longer than the limit of 1 seconds"):
         PyAVDecoder(max_seconds=1).decode(io.BytesIO(tone_wav(3)))
     assert PyAVDecoder(max_seconds=5).decode(io.BytesIO(tone_wav(3))).duration == pytest.approx(3.0)
+
+
+def silent_flac(seconds: int) -> bytes:
+    """A small file holding long audio: FLAC packs silence to almost nothing."""
+    out = io.BytesIO()
+    with av.open(out, mode="w", format="flac") as container:
+        stream = container.add_stream("flac", rate=16000, layout="mono")
+        block = np.zeros((1, 16000 * 10), dtype=np.int16)
+        for index in range(seconds // 10):
+            frame = av.AudioFrame.from_ndarray(block, format="s16", layout="mono")
+            frame.sample_rate, frame.pts = 16000, index * block.shape[1]
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return out.getvalue()
+
+
+def test_a_per_call_limit_stops_decoding_there_with_memory_to_match():
+    data = silent_flac(1200)  # twenty minutes
+    assert len(data) < 500_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(AudioTooLong, match="longer than the limit of 10 seconds"):
+            PyAVDecoder(max_seconds=4 * 3600).decode(io.BytesIO(data), max_seconds=10)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4_000_000  # twenty minutes would be 38 MB of PCM
 
 
 def test_long_audio_is_decoded_without_overshooting_its_buffer():
