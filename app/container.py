@@ -436,6 +436,7 @@ class Realtime(containers.DeclarativeContainer):
 
     settings = providers.Dependency(instance_of=Settings)
     transcription = providers.DependenciesContainer()
+    limiter = providers.Dependency(instance_of=anyio.CapacityLimiter)
 
     live_audio = providers.ThreadSafeSingleton(LiveAudioStreams)
     limits = providers.Singleton(
@@ -446,8 +447,12 @@ class Realtime(containers.DeclarativeContainer):
         max_append_bytes=settings.provided.realtime.max_append_bytes,
         max_buffer_seconds=settings.provided.realtime.max_buffer_seconds,
         decode_interval_seconds=settings.provided.realtime.decode_interval_seconds,
+        max_ahead_seconds=settings.provided.realtime.max_ahead_seconds,
+        max_sessions_per_key=settings.provided.realtime.max_sessions_per_key,
+        max_pending_turns=settings.provided.realtime.max_pending_turns,
     )
-    decoder = providers.Singleton(DecodeQueue, transcriber=transcription.live_transcriber)
+    # Live decodings take the same inference slots as file transcriptions.
+    decoder = providers.Singleton(DecodeQueue, transcriber=transcription.live_transcriber, limiter=limiter)
     model_policy = providers.Singleton(ModelPolicy, allowed=settings.provided.models.allowed,
                                        default=settings.provided.whisper.model)
     service = providers.Singleton(RealtimeService, live_audio=live_audio, decoder=decoder, limits=limits,
@@ -479,7 +484,7 @@ class Application(containers.DeclarativeContainer):
         transcription=transcription.models, alignment=alignment.models, diarization=diarization.models)
 
     http = providers.Container(HttpPolicy, settings=settings, stage_stores=stage_stores)
-    realtime = providers.Container(Realtime, settings=settings, transcription=transcription)
+    realtime = providers.Container(Realtime, settings=settings, transcription=transcription, limiter=http.limiter)
     jobs = providers.Container(Jobs, settings=settings, core=core, pipeline=pipeline, formatters=formats.formatters,
                                run_in_slot=http.admission.provided.run_in_slot)
 

@@ -213,17 +213,30 @@ class FakePcmStream:
         return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768
 
 
-class FakeSpeechStream:
-    """A frame is speech (probability 1) when its mean level is above 0.1, else silence (0)."""
+def on_an_event_loop() -> bool:
+    import asyncio
 
-    def __init__(self) -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+class FakeSpeechStream:
+    """A frame is speech (probability 1) when its mean level is above 0.1, else silence (0). Records,
+    per call, whether it ran on an event loop's thread (it must not: the VAD is CPU work)."""
+
+    def __init__(self, on_loop: list[bool] | None = None) -> None:
         import numpy as np
 
         self._pending = np.zeros(0, dtype=np.float32)
+        self.on_loop = on_loop if on_loop is not None else []
 
     def feed(self, samples) -> list[float]:
         import numpy as np
 
+        self.on_loop.append(on_an_event_loop())
         from app.domain.live import VAD_FRAME_SAMPLES
 
         audio = np.concatenate([self._pending, samples])
@@ -236,13 +249,14 @@ class FakeSpeechStream:
 @dataclass
 class FakeLiveAudio:
     formats: list[str] = field(default_factory=list)
+    vad_on_loop: list[bool] = field(default_factory=list)  # one entry per VAD call, of every session
 
     def pcm_stream(self, audio_format: str) -> FakePcmStream:
         self.formats.append(audio_format)
         return FakePcmStream()
 
     def speech_stream(self) -> FakeSpeechStream:
-        return FakeSpeechStream()
+        return FakeSpeechStream(self.vad_on_loop)
 
 
 @dataclass
@@ -259,6 +273,7 @@ class FakeUtteranceTranscriber:
     fail_final: bool = False
     requests: list = field(default_factory=list)
     calls: int = 0
+    release: threading.Event | None = None  # when set by a test, every decoding waits for it
 
     def check_model(self, model: str | None) -> None:
         if (model or "") not in self.known_models:
@@ -272,6 +287,8 @@ class FakeUtteranceTranscriber:
 
         self.calls += 1
         self.requests.append(request)
+        if self.release is not None:
+            self.release.wait(30)
         if request.final and self.fail_final:
             raise InternalError()
         loud = float((np.abs(float_samples(audio.samples)) > 0.1).sum()) / 16_000

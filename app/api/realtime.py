@@ -15,7 +15,7 @@ from litestar import WebSocket, websocket
 from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 
-from app.api.auth import ApiKeys, bearer, foreign_browser_refusal
+from app.api.auth import ApiKeys, bearer, foreign_browser_refusal, owner_of
 from app.api.params import param_of
 from app.config.settings import Settings
 from app.domain.errors import DomainError
@@ -162,7 +162,9 @@ async def realtime_session(socket: WebSocket, realtime: NamedDependency[Realtime
         await connection.refuse(POLICY_VIOLATION, refused)
         return
     try:
-        async with realtime.session(connection.send) as session:
+        key = presented_key(socket)
+        owner = owner_of(key) if api_keys.enabled and key is not None else None
+        async with realtime.session(connection.send, owner) as session:
             logger.info("realtime session opened", session=session.id)
             try:
                 await session.serve(connection.events())

@@ -89,8 +89,13 @@ class RealtimeSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     max_session_seconds: float = 3600  # then `session_expired` and the socket closes
     idle_timeout_seconds: float = 120  # no client event for this long: `idle_timeout`, close
     max_append_bytes: int = 15 * 1024 * 1024  # audio bytes in one `input_audio_buffer.append`
-    max_buffer_seconds: float = 120  # audio held but not yet transcribed, per session
+    max_buffer_seconds: float = 120  # audio held but not yet transcribed, per session, this append included
+    # How far the audio a session has received may run ahead of the time it has been open: silence is
+    # dropped as it comes, so the buffer alone would never stop a client that sends hours at once.
+    max_ahead_seconds: float = 120
     decode_interval_seconds: float = 0.5  # how often a growing turn is decoded again for live deltas
+    max_sessions_per_key: int = 2  # with API keys: sessions one key may hold open (REALTIME__MAX_SESSIONS in all)
+    max_pending_turns: int = 8  # committed turns waiting to be transcribed, per session; more are refused
 
 
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -160,14 +160,16 @@ class SpeakerNotFound(DomainError):
 
 
 class TooManySessions(DomainError):
-    """Every realtime session slot (REALTIME__MAX_SESSIONS) is taken."""
+    """Every realtime session slot (REALTIME__MAX_SESSIONS), or every one a key may hold
+    (REALTIME__MAX_SESSIONS_PER_KEY), is taken."""
 
     status = 429
     code = "session_limit_reached"
     retry_after = RETRY_AFTER_SECONDS
 
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"The server has its maximum of {limit} realtime sessions open; retry in a moment.")
+    def __init__(self, limit: int, *, per_key: bool = False) -> None:
+        whose = "This API key has its" if per_key else "The server has its"
+        super().__init__(f"{whose} maximum of {limit} realtime sessions open; retry in a moment.")
 
 
 class UploadsBusy(DomainError):

@@ -29,7 +29,7 @@ import msgspec
 import numpy as np
 import structlog
 
-from app.domain.audio import SAMPLE_RATE
+from app.domain.audio import REALTIME_BYTES_PER_SECOND, SAMPLE_RATE
 from app.domain.errors import DomainError, TooManySessions
 from app.domain.languages import validated_language
 from app.domain.live import (
@@ -113,6 +113,9 @@ class RealtimeLimits:
     max_append_bytes: int = 15 * 1024 * 1024
     max_buffer_seconds: float = 120  # audio held and not yet transcribed, per session
     decode_interval_seconds: float = 0.5
+    max_ahead_seconds: float = 120  # how far the audio received may run ahead of the session's clock
+    max_sessions_per_key: int = 2  # with API keys: one key's sessions, so one client cannot take them all
+    max_pending_turns: int = 8  # committed turns waiting for their final decoding, per session
 
 
 class RealtimeEventError(DomainError):
@@ -134,33 +137,48 @@ class SessionClosed(Exception):
 
 
 class DecodeQueue:
-    """Runs one decoding at a time (more would only share the same cores), finished turns first."""
+    """Runs one decoding at a time (more would only share the same cores), fairly across sessions.
+
+    Each decoding also holds one of the server's inference slots (MAX_CONCURRENT_TRANSCRIPTIONS),
+    like a file transcription. The order is start-time fair queueing: a session's next decoding
+    is tagged one round after its last, so a session with many finished turns cannot keep the
+    others' live text waiting; within a round, finished turns go before live hypotheses.
+    """
 
     FINAL, LIVE = 0, 1
 
-    def __init__(self, transcriber: UtteranceTranscriber) -> None:
+    def __init__(self, transcriber: UtteranceTranscriber, limiter: anyio.CapacityLimiter | None = None) -> None:
         self.transcriber = transcriber
+        self.limiter = limiter or anyio.CapacityLimiter(1)
         self._busy = False
-        self._waiting: list[tuple[int, int, anyio.Event]] = []
+        self._waiting: list[tuple[int, int, int, anyio.Event]] = []
         self._order = itertools.count()
+        self._round = 0  # the tag of the decoding that started last
+        self._last_tag: dict[str, int] = {}  # per session
 
-    async def decode(self, audio: Audio, request: UtteranceRequest) -> Hypothesis:
-        await self._acquire(self.FINAL if request.final else self.LIVE)
+    async def decode(self, audio: Audio, request: UtteranceRequest, session: str = "") -> Hypothesis:
+        tag = max(self._round, self._last_tag.get(session, 0)) + 1
+        self._last_tag[session] = tag
+        await self._acquire(tag, self.FINAL if request.final else self.LIVE)
         try:
-            return await anyio.to_thread.run_sync(self.transcriber.decode, audio, request)
+            async with self.limiter:
+                return await anyio.to_thread.run_sync(self.transcriber.decode, audio, request)
         finally:
             self._release()
 
-    async def _acquire(self, priority: int) -> None:
+    def forget(self, session: str) -> None:
+        self._last_tag.pop(session, None)
+
+    async def _acquire(self, tag: int, priority: int) -> None:
         if not self._busy:
-            self._busy = True
+            self._busy, self._round = True, tag
             return
-        waiter = (priority, next(self._order), anyio.Event())
+        waiter = (tag, priority, next(self._order), anyio.Event())
         heapq.heappush(self._waiting, waiter)
         try:
-            await waiter[2].wait()
+            await waiter[3].wait()
         except BaseException:
-            if waiter[2].is_set():  # handed the turn just as it was cancelled: pass it on
+            if waiter[3].is_set():  # handed the turn just as it was cancelled: pass it on
                 self._release()
             else:
                 self._waiting.remove(waiter)
@@ -169,7 +187,9 @@ class DecodeQueue:
 
     def _release(self) -> None:
         if self._waiting:
-            heapq.heappop(self._waiting)[2].set()  # still busy: the turn goes to the next waiter
+            tag, _, _, ready = heapq.heappop(self._waiting)
+            self._round = tag
+            ready.set()  # still busy: the turn goes to the next waiter
         else:
             self._busy = False
 
@@ -304,6 +324,7 @@ class RealtimeSession:
         self.clock = clock
         self.config = SessionConfig(language=default_language)
         self.expires_at = int(time.time() + limits.max_session_seconds)
+        self._opened = clock()
         self._pcm: PcmStream = live_audio.pcm_stream(self.config.audio_format)
         self._vad: SpeechStream = live_audio.speech_stream()
         self._detector = self._new_detector(0, self.config.turn_detection)
@@ -397,18 +418,28 @@ class RealtimeSession:
             data = base64.b64decode(event.audio, validate=True)
         except (binascii.Error, ValueError):
             raise RealtimeEventError("`audio` is not valid base64.", param="audio", code="invalid_value") from None
-        held = (self._received - self._buffer_start) / SAMPLE_RATE
-        if held > self.limits.max_buffer_seconds:
+        # Bounded before any of it is converted: the append counts, and so does audio that ran ahead of
+        # the clock (silence is trimmed as it comes, so the buffer alone would never fill).
+        seconds = len(data) / REALTIME_BYTES_PER_SECOND.get(self.config.audio_format, SAMPLE_RATE * 2)
+        limit = self.limits.max_buffer_seconds
+        held = (self._received - self._buffer_start) / SAMPLE_RATE + seconds
+        if held > limit:
             raise RealtimeEventError(
-                f"The session holds {held:.0f} s of audio not yet transcribed (the limit is "
-                f"{self.limits.max_buffer_seconds:g} s): send audio no faster than it can be transcribed, or commit.",
+                f"With this append the session would hold {held:.0f} s of audio not yet transcribed (the limit is "
+                f"{limit:g} s): send audio no faster than it can be transcribed, or commit.",
                 param="audio", code="input_audio_buffer_full")
-        samples = self._pcm.feed(data)
+        ahead = self._received / SAMPLE_RATE + seconds - (self.clock() - self._opened)
+        if ahead > self.limits.max_ahead_seconds:
+            raise RealtimeEventError(
+                f"With this append the session would have received {ahead:.0f} s more audio than time has passed "
+                f"(the limit is {self.limits.max_ahead_seconds:g} s, REALTIME__MAX_AHEAD_SECONDS): send audio no "
+                "faster than real time.", param="audio", code="input_audio_buffer_full")
+        # Conversion and the VAD are CPU work: in a thread, so no session stalls the event loop.
+        samples, probabilities = await anyio.to_thread.run_sync(self._convert, data)
         if not len(samples):
             return
         self._buffer = np.concatenate([self._buffer, samples])
         self._received += len(samples)
-        probabilities = self._vad.feed(samples)
         self._probabilities.extend(probabilities)
         if self._detector is not None:
             for turn_event in self._detector.feed(probabilities):
@@ -417,6 +448,10 @@ class RealtimeSession:
             self.current = self._new_item(self._received - len(samples))
         self._trim()  # between turns only the prefix padding is kept
         self._wake.set()
+
+    def _convert(self, data: bytes) -> tuple[np.ndarray, list[float]]:
+        samples = self._pcm.feed(data)
+        return samples, (self._vad.feed(samples) if len(samples) else [])
 
     async def _on_turn_event(self, event: SpeechStarted | PauseStarted | SpeechStopped) -> None:
         if isinstance(event, SpeechStarted):
@@ -437,11 +472,27 @@ class RealtimeSession:
             raise RealtimeEventError(
                 f"Error committing input audio buffer: buffer too small. Expected at least {MIN_COMMIT_MS}ms of "
                 f"audio, but buffer only has {ms(held)}ms of audio.", code="input_audio_buffer_commit_empty")
+        if self._queue_full():
+            raise self._queue_full_error()
         if self._detector is not None:
             self._detector.restart_at(self._received)
         await self._commit(item, self._received)
 
+    def _queue_full(self) -> bool:
+        return self.config.transcribe and len(self.pending) >= self.limits.max_pending_turns
+
+    def _queue_full_error(self) -> RealtimeEventError:
+        return RealtimeEventError(f"{len(self.pending)} turns are waiting to be transcribed (the limit is "
+                                  f"{self.limits.max_pending_turns}, REALTIME__MAX_PENDING_TURNS): commit less often.",
+                                  code="too_many_pending_turns")
+
     async def _commit(self, item: LiveItem, end: int) -> None:
+        if self._queue_full():  # a VAD turn while the queue is full: dropped, and the client told
+            self._discard(item)
+            error = self._queue_full_error()
+            await self.send(RealtimeErrorEvent, error=RealtimeErrorBody(type="invalid_request_error", code=error.code,
+                                                                         message=error.message))
+            return
         item.end = end
         self.current = None
         await self.send(BufferCommittedEvent, item_id=item.id, previous_item_id=self._last_item_id)
@@ -548,7 +599,8 @@ class RealtimeSession:
                                    logprobs=self.config.logprobs)
         samples = self._buffer[start - self._buffer_start : end - self._buffer_start]
         try:
-            return await self.decoder.decode(Audio(samples=samples, duration=len(samples) / SAMPLE_RATE), request)
+            return await self.decoder.decode(Audio(samples=samples, duration=len(samples) / SAMPLE_RATE), request,
+                                             session=self.id)
         except Exception as exc:  # noqa: BLE001 - reported to the client as the item's failure
             if not final:
                 logger.warning("live hypothesis failed", session=self.id, item=item.id, error=str(exc)[:300])
@@ -642,18 +694,30 @@ class RealtimeService:
         self.model_policy = model_policy or ModelPolicy(allowed=(), default="")
         self.default_language = default_language
         self.open_sessions = 0  # mutated on the event loop only
+        self._per_owner: dict[str, int] = {}
 
     @asynccontextmanager
-    async def session(self, send: Send) -> AsyncIterator[RealtimeSession]:
+    async def session(self, send: Send, owner: str | None = None) -> AsyncIterator[RealtimeSession]:
+        """A new session; `owner` is the API key's owner id (None without keys: only the total counts)."""
         if self.open_sessions >= self.limits.max_sessions:
             raise TooManySessions(self.limits.max_sessions)
+        if owner is not None and self._per_owner.get(owner, 0) >= self.limits.max_sessions_per_key:
+            raise TooManySessions(self.limits.max_sessions_per_key, per_key=True)
         self.open_sessions += 1
+        if owner is not None:
+            self._per_owner[owner] = self._per_owner.get(owner, 0) + 1
+        session_id = f"sess_{secrets.token_hex(12)}"
         try:
-            yield RealtimeSession(session_id=f"sess_{secrets.token_hex(12)}", live_audio=self.live_audio,
+            yield RealtimeSession(session_id=session_id, live_audio=self.live_audio,
                                   decoder=self.decoder, check_model=self._check_model, limits=self.limits,
                                   send=send, default_language=self.default_language)
         finally:
             self.open_sessions -= 1
+            self.decoder.forget(session_id)
+            if owner is not None:
+                self._per_owner[owner] -= 1
+                if not self._per_owner[owner]:
+                    del self._per_owner[owner]
 
     def _check_model(self, name: str | None) -> None:
         """The operator's allow-list first (as HTTP answers 403), then whether the name exists."""

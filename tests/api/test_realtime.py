@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import threading
 
 import numpy as np
 import openai
@@ -401,3 +402,76 @@ async def test_with_keys_the_key_decides_not_the_origin(live_server):
     async with websockets.connect(ws(live_server), origin="https://app.example",
                                   subprotocols=["realtime", "openai-insecure-api-key.sk-live"]) as socket:
         assert json.loads(await socket.recv())["type"] == "session.created"
+
+
+@pin(REALTIME__MAX_BUFFER_SECONDS="1")
+@pytest.mark.anyio
+async def test_an_append_that_would_overfill_the_buffer_is_refused_before_it_is_converted(live_server, container):
+    vad_calls = container.realtime.live_audio().vad_on_loop
+    async with websockets.connect(ws(live_server)) as socket:
+        await socket.recv()
+        # 3 s at the 48 kB/s of audio/pcm: over the 1 s limit with nothing held yet.
+        await socket.send(json.dumps({"type": "input_audio_buffer.append", "audio": base64.b64encode(bytes(144_000)).decode()}))
+        error = json.loads(await socket.recv())
+        assert error["error"]["code"] == "input_audio_buffer_full" and error["error"]["param"] == "audio"
+        assert vad_calls == []
+
+
+@pin(REALTIME__MAX_AHEAD_SECONDS="1")
+@pytest.mark.anyio
+async def test_audio_cannot_run_far_ahead_of_the_clock_even_when_silence_is_dropped(live_server):
+    async with websockets.connect(ws(live_server)) as socket:
+        await socket.recv()
+        codes = []
+        for _ in range(30):  # 3 s of silence at once: nothing is held, but it is 2 s ahead of the clock
+            await socket.send(json.dumps({"type": "input_audio_buffer.append",
+                                          "audio": base64.b64encode(quiet(0.1)).decode()}))
+        await socket.send(json.dumps({"type": "input_audio_buffer.clear"}))
+        while (event := json.loads(await asyncio.wait_for(socket.recv(), 5)))["type"] != "input_audio_buffer.cleared":
+            codes.append(event["error"]["code"])
+        assert codes and set(codes) == {"input_audio_buffer_full"}
+
+
+@pytest.mark.anyio
+async def test_conversion_and_vad_run_off_the_event_loop(live_server, container):
+    vad_calls = container.realtime.live_audio().vad_on_loop
+    await one_turn(live_server, session(), quiet(0.3) + loud(1.0) + quiet(1.0))
+    assert vad_calls and not any(vad_calls)
+
+
+@pin(API_KEY="sk-one", ADMIN_API_KEYS="sk-two", REALTIME__MAX_SESSIONS_PER_KEY="1")
+@pytest.mark.anyio
+async def test_one_key_cannot_take_every_session(live_server):
+    key = lambda name: {"subprotocols": ["realtime", f"openai-insecure-api-key.{name}"]}  # noqa: E731
+    async with websockets.connect(ws(live_server), **key("sk-one")) as first:
+        assert json.loads(await first.recv())["type"] == "session.created"
+        event, code = await refused(ws(live_server), **key("sk-one"))
+        assert event["error"]["code"] == "session_limit_reached" and "API key" in event["error"]["message"]
+        assert code == 1013
+        async with websockets.connect(ws(live_server), **key("sk-two")) as other:
+            assert json.loads(await other.recv())["type"] == "session.created"
+
+
+@pin(REALTIME__MAX_PENDING_TURNS="2")
+@pytest.mark.anyio
+async def test_turns_waiting_for_their_transcript_are_bounded(live_server, fake_live_transcriber):
+    fake_live_transcriber.release = threading.Event()  # every decoding waits: committed turns queue up
+    try:
+        async with websockets.connect(ws(live_server)) as socket:
+            await socket.recv()
+            await socket.send(json.dumps({"type": "session.update", "session": session(turn_detection=None)}))
+            await socket.recv()
+            codes = []
+            for _ in range(3):
+                await socket.send(json.dumps({"type": "input_audio_buffer.append",
+                                              "audio": base64.b64encode(loud(0.2)).decode()}))
+                await socket.send(json.dumps({"type": "input_audio_buffer.commit"}))
+                await asyncio.sleep(0.1)
+            while len(codes) < 3:
+                event = json.loads(await asyncio.wait_for(socket.recv(), 5))
+                if event["type"] in ("input_audio_buffer.committed", "error"):
+                    codes.append(event.get("error", {}).get("code", event["type"]))
+            # Two turns committed and not yet transcribed (nothing finishes): the third is refused.
+            assert codes == ["input_audio_buffer.committed", "input_audio_buffer.committed", "too_many_pending_turns"]
+    finally:
+        fake_live_transcriber.release.set()
