@@ -17,29 +17,38 @@ from app.entrypoints.http import create_app
 logger = structlog.get_logger("app.server")
 
 
+# A signal this soon after the first is the same request to stop, delivered twice: `make run` (and
+# other supervisors) forward the SIGTERM its process group already got, and that must not force.
+SAME_SIGNAL_SECONDS = 2.0
+
+
 class DrainingServer(uvicorn.Server):
     """On the first SIGTERM/SIGINT: refuse new work (503) and report not-ready on /healthcheck while
-    in-flight requests finish, up to the grace period; then shut down and exit 0. A second signal
-    exits at once."""
+    in-flight requests finish, up to the grace period; then shut down and exit 0. Another signal
+    more than SAME_SIGNAL_SECONDS later exits at once."""
 
     def __init__(self, config: uvicorn.Config, admission: Admission, grace_seconds: float) -> None:
         super().__init__(config)
         self.admission = admission
         self.grace_seconds = grace_seconds
+        self._first_signal_at: float | None = None
 
     def handle_exit(self, sig, frame) -> None:  # noqa: ANN001 - uvicorn's signature
-        if self.admission.draining:
-            super().handle_exit(sig, frame)  # second signal: uvicorn forces the exit
+        if self._first_signal_at is not None:
+            if time.monotonic() - self._first_signal_at > SAME_SIGNAL_SECONDS:
+                super().handle_exit(sig, frame)  # asked again: uvicorn forces the exit
             return
+        self._first_signal_at = time.monotonic()
         self.admission.draining = True
         logger.info("draining", in_flight=self.admission.admitted, grace_seconds=self.grace_seconds)
         threading.Thread(target=self._exit_when_idle, daemon=True).start()
 
     def _exit_when_idle(self) -> None:
         deadline = time.monotonic() + self.grace_seconds
-        while self.admission.admitted > 0 and time.monotonic() < deadline:
+        # Requests, and local jobs (they hold inference slots without being admitted requests).
+        while (self.admission.admitted > 0 or self.admission.running > 0) and time.monotonic() < deadline:
             time.sleep(0.1)
-        logger.info("shutting down", unfinished=self.admission.admitted)
+        logger.info("shutting down", unfinished=self.admission.admitted, running=self.admission.running)
         self.should_exit = True
 
 

@@ -30,11 +30,15 @@ def long_speech(repeats: int) -> bytes:
     return out.getvalue()
 
 
+def server_env(tmp_path, port: int) -> dict[str, str]:
+    return {**os.environ, "UVICORN_HOST": "127.0.0.1", "UVICORN_PORT": str(port), "WHISPER__MODEL": "tiny.en",
+            "ALLOW_DOWNLOADS": "false", "DATA_DIR": str(tmp_path), "BACKENDS__DIARIZATION": "whisperx",
+            "SHUTDOWN_GRACE_SECONDS": "120", "LOG_LEVEL": "WARNING"}
+
+
 def test_sigterm_drains_in_flight_work_then_exits_cleanly(tmp_path):
     port = free_port()
-    env = {**os.environ, "UVICORN_HOST": "127.0.0.1", "UVICORN_PORT": str(port), "WHISPER__MODEL": "tiny.en",
-           "ALLOW_DOWNLOADS": "false", "DATA_DIR": str(tmp_path), "BACKENDS__DIARIZATION": "whisperx",
-           "SHUTDOWN_GRACE_SECONDS": "120", "LOG_LEVEL": "WARNING"}
+    env = server_env(tmp_path, port)
     # `whisperx-api-server serve`, the installed command that `make run` and the image use.
     server = subprocess.Popen([str(Path(sys.executable).parent / "whisperx-api-server"), "serve"], cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
@@ -65,3 +69,37 @@ def test_sigterm_drains_in_flight_work_then_exits_cleanly(tmp_path):
     finally:
         if server.poll() is None:
             server.kill()
+
+
+def test_sigterm_to_the_make_run_group_still_lets_the_request_finish(tmp_path):
+    """A service manager stops `make run` by signalling its process group: the server gets the SIGTERM
+    and then make's forwarded copy of it, which must not count as a second, forcing one."""
+    port = free_port()
+    venv = Path(sys.executable).parent.parent
+    group = subprocess.Popen(["make", "--no-print-directory", "run", f"VENV={venv}"], cwd=ROOT,
+                             env=server_env(tmp_path, port), start_new_session=True,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(url, 240)
+        result: dict = {}
+        audio = long_speech(24)  # twelve minutes: work that outlasts uvicorn's own 5 s shutdown grace
+
+        def transcribe() -> None:
+            result["response"] = httpx.post(f"{url}/v1/audio/transcriptions", files={"file": ("call.wav", audio)},
+                                            data={"response_format": "verbose_json"}, timeout=300)  # more than one stage: more places to be cancelled
+
+        worker = threading.Thread(target=transcribe)
+        worker.start()
+        time.sleep(1.5)
+        assert "response" not in result, "the request must still be in flight when the signal arrives"
+        signalled = time.monotonic()
+        os.killpg(group.pid, signal.SIGTERM)
+        worker.join(timeout=300)
+        assert time.monotonic() - signalled > 5, "the work must outlast uvicorn's own grace, or this proves nothing"
+        assert result["response"].status_code == 200, "the in-flight request must finish"
+        assert "hello" in result["response"].json()["text"].lower()
+        group.wait(timeout=60)
+    finally:
+        if group.poll() is None:
+            os.killpg(group.pid, signal.SIGKILL)
