@@ -399,7 +399,8 @@ class Jobs(containers.DeclarativeContainer):
     dispatcher = providers.Selector(
         settings.provided.jobs.backend,
         local=providers.ThreadSafeSingleton(LocalJobDispatcher, run_job=runner.provided.run, store=store,
-                                            run_in_slot=run_in_slot),
+                                            run_in_slot=run_in_slot,
+                                            failed_request_ttl_seconds=settings.provided.results.ttl_seconds),
         celery=providers.ThreadSafeSingleton(_celery_dispatcher, settings.provided.jobs.redis_url,
                                              settings.provided.jobs.visibility_timeout_seconds),
     )
@@ -500,7 +501,8 @@ class Application(containers.DeclarativeContainer):
             local=providers.Factory(InProcess, pipeline=pipeline, admission=http.admission, observer=http.metrics,
                                     tracker=jobs.requests),
             celery=providers.Factory(ViaWorkers, jobs=jobs.service, admission=http.admission,
-                                     poll_seconds=JOB_POLL_SECONDS, timeout_seconds=settings.provided.jobs.sync_timeout_seconds),
+                                     poll_seconds=JOB_POLL_SECONDS, timeout_seconds=settings.provided.jobs.sync_timeout_seconds,
+                                     tracker=jobs.requests),
         ),
         "async": providers.Factory(AsJob, jobs=jobs.service),
         "stream": providers.Factory(Streamed, pipeline=pipeline, admission=http.admission, observer=http.metrics,

@@ -241,6 +241,17 @@ class JobQueueFull(DomainError):
         super().__init__(f"The job queue is full ({limit} unfinished jobs); retry once some have finished.")
 
 
+class JobQueueUnavailable(DomainError):
+    """The job was stored but could not be handed to a worker (the broker is down)."""
+
+    status = 503
+    code = "job_queue_unavailable"
+    retry_after = RETRY_AFTER_SECONDS
+
+    def __init__(self) -> None:
+        super().__init__("The job queue is unavailable right now; the job was not accepted. Retry in a moment.")
+
+
 class JobQuotaExceeded(DomainError):
     status = 429
     code = "rate_limit_exceeded"

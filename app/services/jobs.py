@@ -22,6 +22,7 @@ from app.domain.errors import (
     JobNotFinished,
     JobNotFound,
     JobQueueFull,
+    JobQueueUnavailable,
     JobQuotaExceeded,
     JobStillRunning,
 )
@@ -67,7 +68,14 @@ class JobService:
         job = Job(id=job_id, owner=owner, status=JobStatus.QUEUED, options=options, render=render,
                   response_format=response_format, created_at=now, updated_at=now, callback_url=callback_url)
         self.store.create(job, audio)
-        self.dispatcher.dispatch(job.id)
+        try:
+            self.dispatcher.dispatch(job.id)
+        except Exception:  # noqa: BLE001 - the broker failed: the job must not sit QUEUED, holding the quota
+            logger.exception("job could not be dispatched", job_id=job.id)
+            self.store.transition(job.id, {JobStatus.QUEUED}, status=JobStatus.FAILED, updated_at=self.clock(),
+                                  expires_at=self.clock() + self.result_ttl_seconds, error=job_error(JobQueueUnavailable()))
+            self.store.drop_audio(job.id)
+            raise JobQueueUnavailable() from None
         return job
 
     def get(self, job_id: str, owner: str) -> Job:

@@ -44,6 +44,18 @@ class RequestTracker:
             self._mine[request_id] = None
         return TrackedRequest(self, request_id)
 
+    def adopt(self, request_id: str) -> None:
+        """A followed request that a job worker runs (JOBS__BACKEND=celery) counts against the same
+        RESULTS__MAX_ENTRIES as one run here, so a proxy that sends an id with every request cannot fill
+        the store."""
+        self._make_room()
+        with self._lock:
+            self._mine[request_id] = None
+
+    def ended(self, request_id: str) -> None:
+        """Its result is kept RESULTS__TTL_SECONDS from now, as a request run here keeps it (not a job's TTL)."""
+        self.store.transition(request_id, {s for s in JobStatus if s.terminal}, expires_at=self.clock() + self.ttl_seconds)
+
     def _make_room(self) -> None:
         with self._lock:
             excess = len(self._mine) + 1 - self.max_entries

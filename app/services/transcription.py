@@ -197,20 +197,27 @@ class ViaWorkers:
     """The result now, computed by a job worker (JOBS__BACKEND=celery): enqueue, wait, answer as
     if it had run here."""
 
-    def __init__(self, jobs: JobService, admission: Admission, poll_seconds: float, timeout_seconds: float) -> None:
+    def __init__(self, jobs: JobService, admission: Admission, poll_seconds: float, timeout_seconds: float,
+                 tracker: RequestTracker) -> None:
         self.jobs = jobs
         self.admission = admission
         self.poll_seconds = poll_seconds
         self.timeout_seconds = timeout_seconds
+        self.tracker = tracker
 
     async def execute(self, request: AudioRequest, caller: Caller) -> Finished:
         async with self.admission.slot():
             # With the client's X-Request-ID the job is kept under that id, to be followed and fetched again.
             job = await submit_job(self.jobs, request, caller, job_id=caller.request_id)
+            followed = job.id == caller.request_id
+            if followed:
+                await anyio.to_thread.run_sync(self.tracker.adopt, job.id)
             with anyio.move_on_after(self.timeout_seconds):
                 while not job.status.terminal:
                     await anyio.sleep(self.poll_seconds)
                     job = await anyio.to_thread.run_sync(self.jobs.get, job.id, caller.owner)
+            if followed and job.status.terminal:
+                await anyio.to_thread.run_sync(self.tracker.ended, job.id)
         if not job.status.terminal:
             await anyio.to_thread.run_sync(self._forget, job.id, caller.owner)
             raise JobTimedOut(self.timeout_seconds)

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 
 import pytest
 
+from app.adapters.jobs.local import LocalJobDispatcher
 from app.adapters.jobs.sqlite_store import SqliteJobStore
-from app.domain.errors import InvalidAudio, JobNotFound, JobQuotaExceeded, JobStillRunning
+from app.domain.errors import InvalidAudio, JobNotFound, JobQueueUnavailable, JobQuotaExceeded, JobStillRunning
 from app.domain.models import JobStatus, RenderOptions, TranscriptionOptions
 from app.domain.pipeline import TranscriptionPipeline
 from app.services.jobs import JobRunner, JobService
+from app.services.requests import RequestTracker
 from tests.fakes import (
     Clock,
     FakeAligner,
@@ -129,3 +131,33 @@ def test_one_key_cannot_fill_the_queue(tmp_path):
         service.submit("alice", b"2.0", options, RenderOptions(), "json")
     assert refused.value.status == 429 and refused.value.retry_after
     assert service.submit("bob", b"2.0", options, RenderOptions(), "json").owner == "bob"  # others still get in
+
+
+class BrokenBroker(RecordingDispatcher):
+    def dispatch(self, job_id: str) -> None:
+        raise ConnectionError("broker down")
+
+
+def test_a_job_the_broker_refuses_is_failed_at_once_and_frees_the_quota(tmp_path):
+    store, clock = SqliteJobStore(tmp_path / "jobs.sqlite3"), Clock()
+    service = JobService(store, BrokenBroker(), NoCallbacks(), result_ttl_seconds=60, max_unfinished_per_owner=1,
+                         clock=clock)
+    for _ in range(2):  # the second would be over the quota if the first were still queued
+        with pytest.raises(JobQueueUnavailable):
+            service.submit("alice", b"2.0", TranscriptionOptions(model="base"), RenderOptions(), "json")
+    assert store.count_unfinished("alice") == 0
+    clock.now += 61
+    assert service.expire() == 2  # failed, and forgotten like any ended job
+
+
+def test_a_followed_request_a_restart_cut_short_expires_like_any_other(tmp_path):
+    store, clock = SqliteJobStore(tmp_path / "jobs.sqlite3"), Clock()
+    tracker = RequestTracker(store, ttl_seconds=60, max_entries=10, clock=clock)
+    tracker.start("req-1", "alice", TranscriptionOptions(model="base"), RenderOptions(), "json")
+    dispatcher = LocalJobDispatcher(run_job=lambda job_id: None, store=store, run_in_slot=None, failed_request_ttl_seconds=60,
+                                    clock=clock)
+    dispatcher.recover()  # the next process finds it still running
+    failed = store.get("req-1")
+    assert failed.status is JobStatus.FAILED and failed.error.code == "server_restarted"
+    clock.now += 61
+    assert store.delete_expired(clock.now) == 1 and store.get("req-1") is None

@@ -4,6 +4,7 @@ each in an inference slot like any synchronous request (MAX_CONCURRENT_TRANSCRIP
 from __future__ import annotations
 
 import queue
+import time
 from collections.abc import Awaitable, Callable
 
 import anyio
@@ -22,10 +23,13 @@ class LocalJobDispatcher:
     """Dispatched job ids wait in a queue; `run_here` (the server's lifespan) takes them one at a
     time, so a long job never holds more than one slot and synchronous requests still get theirs."""
 
-    def __init__(self, run_job: Callable[[str], object], store: SqliteJobStore, run_in_slot: RunInSlot) -> None:
+    def __init__(self, run_job: Callable[[str], object], store: SqliteJobStore, run_in_slot: RunInSlot,
+                 failed_request_ttl_seconds: float = 3600, clock: Callable[[], float] = time.time) -> None:
         self.run_job = run_job  # JobRunner.run
         self.store = store
         self.run_in_slot = run_in_slot
+        self.failed_request_ttl_seconds = failed_request_ttl_seconds  # RESULTS__TTL_SECONDS
+        self.clock = clock
         self._queue: queue.SimpleQueue[str] = queue.SimpleQueue()
 
     def dispatch(self, job_id: str) -> None:
@@ -36,7 +40,9 @@ class LocalJobDispatcher:
         count = 0
         for job in self.store.unfinished():
             if job.is_tracked_request:  # its client's connection died with the process: it cannot resume
+                now = self.clock()
                 self.store.transition(job.id, {JobStatus.RUNNING}, status=JobStatus.FAILED, stage=None,
+                                      updated_at=now, expires_at=now + self.failed_request_ttl_seconds,
                                       error=JobError("The server restarted while this request ran.",
                                                      code="server_restarted", status=503))
                 continue
