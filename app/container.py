@@ -509,7 +509,8 @@ class Application(containers.DeclarativeContainer):
                                     speaker_formats=formats.speaker_formats),
     })
     speakers = providers.ThreadSafeSingleton(SpeakerService, decoder=core.decoder,
-                                             printer=diarization.voice_printer, registry=jobs.speaker_registry)
+                                             printer=diarization.voice_printer, registry=jobs.speaker_registry,
+                                             max_per_owner=settings.provided.max_speakers_per_key)
     transcription_service = providers.Factory(TranscriptionService, executions=executions, fetcher=core.fetcher,
                                               uploads=http.uploads, speakers=speakers, admission=http.admission)
 

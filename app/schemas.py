@@ -319,8 +319,13 @@ class SpeakerView(msgspec.Struct, kw_only=True):
 
 
 class SpeakerList(msgspec.Struct, kw_only=True):
+    """A page, as OpenAI's list endpoints give one (`?limit=&after=`)."""
+
     object: str = "list"
     data: list[SpeakerView]
+    first_id: str | None = None
+    last_id: str | None = None
+    has_more: bool = False
 
 
 class SpeakerDeleted(msgspec.Struct, kw_only=True):

@@ -3,10 +3,12 @@ with `known_speaker_names[]` alone."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import anyio
 from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from app.api.params import form_fields, upload
 from app.api.transcriptions import caller, read_form
@@ -15,6 +17,9 @@ from app.domain.errors import InvalidRequest
 from app.schemas import SpeakerDeleted, SpeakerForm, SpeakerList, SpeakerView, speaker_view
 from app.services.admission import Admission, UploadGate
 from app.services.speakers import SpeakerService
+
+
+MAX_PAGE = 100  # speakers in one page of GET /v1/speakers
 
 
 class SpeakersController(Controller):
@@ -37,9 +42,13 @@ class SpeakersController(Controller):
         return speaker_view(profile, speakers.current(profile))
 
     @get("/", operation_id="listSpeakers")
-    async def list_speakers(self, request: Request, speakers: NamedDependency[SpeakerService]) -> SpeakerList:
-        profiles = await anyio.to_thread.run_sync(speakers.list, request.state.owner)
-        return SpeakerList(data=[speaker_view(p, speakers.current(p)) for p in profiles])
+    async def list_speakers(self, request: Request, speakers: NamedDependency[SpeakerService],
+                            limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = MAX_PAGE,
+                            after: FromQuery[str | None] = None) -> SpeakerList:
+        """Oldest first, `limit` at a time (at most 100); `after`: the last id of the page before."""
+        profiles, has_more = await anyio.to_thread.run_sync(speakers.page, request.state.owner, limit, after)
+        return SpeakerList(data=[speaker_view(p, speakers.current(p)) for p in profiles], has_more=has_more,
+                           first_id=profiles[0].id if profiles else None, last_id=profiles[-1].id if profiles else None)
 
     @get("/{speaker_id:str}", operation_id="getSpeaker")
     async def get_speaker(self, speaker_id: FromPath[str], request: Request,

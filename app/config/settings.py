@@ -118,6 +118,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # and take browser requests only from the server's own pages and these (DNS rebinding, other sites).
     trusted_hosts: list[str] = []
     max_concurrent_transcriptions: int = 1
+    max_speakers_per_key: int = 1000  # voices one API key may enrol at /v1/speakers
     shutdown_grace_seconds: float = 30.0  # on SIGTERM: how long in-flight requests may take to finish
     max_queued_requests: int = 16  # waiting beyond the running ones; more get 429 + Retry-After
     max_concurrent_uploads: int = 32  # request bodies being received at once; more get 429

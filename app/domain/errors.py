@@ -159,6 +159,17 @@ class SpeakerNotFound(DomainError):
         super().__init__(f"No speaker '{speaker_id[:64]}' is enrolled for this API key.", param="speaker_id")
 
 
+class SpeakerLimitReached(DomainError):
+    """The key has enrolled MAX_SPEAKERS_PER_KEY voices already."""
+
+    status = 429
+    code = "speaker_limit_reached"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"This API key has enrolled its maximum of {limit} speakers (MAX_SPEAKERS_PER_KEY): "
+                         "delete some at DELETE /v1/speakers/{id} first.", param="name")
+
+
 class TooManySessions(DomainError):
     """Every realtime session slot (REALTIME__MAX_SESSIONS), or every one a key may hold
     (REALTIME__MAX_SESSIONS_PER_KEY), is taken."""

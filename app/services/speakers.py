@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import BinaryIO
 
-from app.domain.errors import AudioTooLong, InvalidAudio, InvalidRequest, SpeakerNotFound
+from app.domain.errors import AudioTooLong, InvalidAudio, InvalidRequest, SpeakerLimitReached, SpeakerNotFound
 from app.domain.models import Audio, KnownSpeaker, SpeakerProfile
 from app.domain.ports import AudioDecoder, SpeakerRegistry, VoicePrinter
 
@@ -24,10 +24,11 @@ class SpeakerService:
     """Blocking (decoding, speaker encoder): call it off the event loop."""
 
     def __init__(self, decoder: AudioDecoder, printer: VoicePrinter, registry: SpeakerRegistry,
-                 clock: Callable[[], float] = time.time) -> None:
+                 max_per_owner: int = 1000, clock: Callable[[], float] = time.time) -> None:
         self.decoder = decoder
         self.printer = printer
         self.registry = registry
+        self.max_per_owner = max_per_owner  # MAX_SPEAKERS_PER_KEY
         self.clock = clock
 
     def known_speakers(self, names: Sequence[str], references: Sequence[bytes], owner: str) -> tuple[KnownSpeaker, ...]:
@@ -55,6 +56,8 @@ class SpeakerService:
         return profile.voice_model == self.printer.model
 
     def enrol(self, owner: str, name: str, source: BinaryIO) -> SpeakerProfile:
+        if len(self.registry.list(owner)) >= self.max_per_owner:  # before any decoding
+            raise SpeakerLimitReached(self.max_per_owner)
         audio = self._speech(source.read(), ENROLMENT_SECONDS, "file")
         profile = SpeakerProfile(id=f"spk_{secrets.token_hex(12)}", owner=owner, name=name,
                                  voice=self.printer.voice_print(audio), created_at=self.clock(),
@@ -64,6 +67,16 @@ class SpeakerService:
 
     def list(self, owner: str) -> list[SpeakerProfile]:
         return self.registry.list(owner)
+
+    def page(self, owner: str, limit: int, after: str | None = None) -> tuple[list[SpeakerProfile], bool]:
+        """Up to `limit` profiles, oldest first, after the one with id `after`; and whether more follow."""
+        profiles = self.registry.list(owner)
+        if after is not None:
+            ids = [p.id for p in profiles]
+            if after not in ids:
+                raise InvalidRequest(f"No speaker '{after[:64]}' to list after.", param="after")
+            profiles = profiles[ids.index(after) + 1 :]
+        return profiles[:limit], len(profiles) > limit
 
     def get(self, owner: str, speaker_id: str) -> SpeakerProfile:
         profile = self.registry.get(owner, speaker_id)

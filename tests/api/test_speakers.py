@@ -95,7 +95,8 @@ def test_an_enrolled_voice_is_named_by_name_alone(client):
                                                              "voice_model", "needs_reenrollment"}
     assert alice["voice_model"] == "fake-voices" and alice["needs_reenrollment"] is False
     assert client.get(f"/v1/speakers/{alice['id']}").json() == alice
-    assert client.get("/v1/speakers").json() == {"object": "list", "data": [alice]}
+    assert client.get("/v1/speakers").json() == {"object": "list", "data": [alice], "first_id": alice["id"],
+                                                  "last_id": alice["id"], "has_more": False}
 
     result = official(client).audio.transcriptions.create(
         model="gpt-4o-transcribe-diarize", file=audio_file()["file"], response_format="diarized_json",
@@ -235,3 +236,20 @@ def test_references_and_enrolments_are_decoded_inside_admission(client, fake_tra
         fake_transcriber.release.set()
         busy.join(10)
     assert enrol(client, "Alice").status_code == 201
+
+
+
+@pin(MAX_SPEAKERS_PER_KEY="3")
+def test_enrolments_per_key_are_bounded_and_listed_a_page_at_a_time(client):
+    ids = [enrol(client, name).json()["id"] for name in ("A", "B", "C")]
+    refused = enrol(client, "D")
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "speaker_limit_reached"
+    first = client.get("/v1/speakers", params={"limit": 2}).json()
+    assert [s["id"] for s in first["data"]] == ids[:2] and first["has_more"] is True and first["last_id"] == ids[1]
+    rest = client.get("/v1/speakers", params={"limit": 2, "after": first["last_id"]}).json()
+    assert [s["id"] for s in rest["data"]] == ids[2:] and rest["has_more"] is False
+    for bad in ({"limit": 0}, {"limit": 101}, {"limit": "x"}, {"after": "spk_nobody"}):
+        response = client.get("/v1/speakers", params=bad)
+        assert response.status_code == 400, (bad, response.text)
+    client.delete(f"/v1/speakers/{ids[0]}")
+    assert enrol(client, "D").status_code == 201  # room again
