@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import anyio
 import pytest
 
 from app.adapters.jobs.local import LocalJobDispatcher
@@ -161,3 +162,28 @@ def test_a_followed_request_a_restart_cut_short_expires_like_any_other(tmp_path)
     assert failed.status is JobStatus.FAILED and failed.error.code == "server_restarted"
     clock.now += 61
     assert store.delete_expired(clock.now) == 1 and store.get("req-1") is None
+
+
+def test_a_job_running_when_the_server_stops_does_not_lose_an_attempt(jobs):
+    job = submit(jobs)
+    started = []
+
+    async def run_in_slot(work):
+        jobs.runner.store.transition(job.id, {JobStatus.QUEUED}, status=JobStatus.RUNNING, increment_attempts=True)
+        started.append(job.id)
+        await anyio.sleep_forever()  # a long job: the server stops first
+
+    dispatcher = LocalJobDispatcher(run_job=jobs.runner.run, store=jobs.store, run_in_slot=run_in_slot)
+    dispatcher.dispatch(job.id)
+
+    async def serve_then_stop() -> None:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(dispatcher.run_here)
+            while not started:
+                await anyio.sleep(0.01)
+            tasks.cancel_scope.cancel()
+
+    anyio.run(serve_then_stop)
+    handed_back = jobs.store.get(job.id)
+    assert handed_back.status is JobStatus.QUEUED and handed_back.attempts == 0
+    assert dispatcher.recover() == 1  # and the next start runs it

@@ -63,8 +63,20 @@ class LocalJobDispatcher:
                 continue
             try:
                 await self.run_in_slot(lambda job_id=job_id: self.run_job(job_id))
+            except anyio.get_cancelled_exc_class():
+                self._hand_back(job_id)
+                raise
             except Exception:  # noqa: BLE001 - the job is already marked failed; keep serving the queue
                 logger.exception("job failed", job_id=job_id)
+
+    def _hand_back(self, job_id: str) -> None:
+        """The server is stopping with this job running: it runs again on the next start, and this start
+        does not count as one of its JOBS__MAX_ATTEMPTS (those are for jobs that kill their worker)."""
+        job = self.store.get(job_id)
+        if job is not None and job.status is JobStatus.RUNNING:
+            self.store.transition(job_id, {JobStatus.RUNNING}, status=JobStatus.QUEUED, stage=None,
+                                  attempts=max(0, job.attempts - 1))
+            logger.info("running job handed back for the next start", job_id=job_id)
 
 
 class NoWorkers:
