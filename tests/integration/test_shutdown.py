@@ -14,6 +14,9 @@ from pathlib import Path
 
 import httpx
 
+from app.adapters.jobs.sqlite_store import SqliteJobStore
+from app.domain.models import JobStatus
+from tests.audio_files import tone_wav
 from tests.conftest import free_port, wait_until_healthy
 from tests.integration.conftest import PYANNOTE_SAMPLE
 
@@ -103,3 +106,28 @@ def test_sigterm_to_the_make_run_group_still_lets_the_request_finish(tmp_path):
     finally:
         if group.poll() is None:
             os.killpg(group.pid, signal.SIGKILL)
+
+
+def test_sigterm_waits_for_a_running_local_job(tmp_path):
+    """An async job holds an inference slot without being an HTTP request: the drain waits for it too."""
+    port = free_port()
+    env = {**os.environ, "UVICORN_HOST": "127.0.0.1", "UVICORN_PORT": str(port), "DATA_DIR": str(tmp_path),
+           "WHISPER__PRELOAD": "false", "LOG_LEVEL": "WARNING", "FAKE_INFERENCE_SECONDS": "4",
+           "SHUTDOWN_GRACE_SECONDS": "60"}
+    server = subprocess.Popen([sys.executable, "-m", "tests.fake_server"], cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(url, 60)
+        job = httpx.post(f"{url}/v1/audio/transcriptions", files={"file": ("a.wav", tone_wav(1.0))},
+                         data={"async": "true"}, timeout=30).json()
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{url}/v1/audio/transcriptions/{job['id']}", timeout=5).json()["status"] != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+    store = SqliteJobStore(tmp_path / "jobs.sqlite3")
+    assert store.get(job["id"]).status is JobStatus.SUCCEEDED  # finished before the process went
