@@ -52,6 +52,10 @@ class TranslationForm(msgspec.Struct, kw_only=True):
     run_async: bool = msgspec.field(default=False, name="async")  # 202 + a job id instead of the result
     callback_url: CallbackUrl | None = None  # with async: POSTed the signed result envelope when the job ends
     audio_url: CallbackUrl | None = None  # instead of `file`: the server downloads the recording
+    # Subtitle cues (srt, vtt, vtt_json): whisperX's own names, and which cues (SUBTITLES__* defaults).
+    max_line_width: Annotated[int, msgspec.Meta(ge=10, le=200)] | None = None
+    max_line_count: Annotated[int, msgspec.Meta(ge=1, le=10)] | None = None
+    subtitle_cues: Literal["broadcast", "segments"] | None = None
 
 
 class ServerVad(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -18,7 +18,7 @@ from app.api.auth import check_model_allowed
 from app.config.settings import Settings
 from app.domain.errors import InvalidRequest
 from app.domain.languages import validated_language
-from app.domain.models import DIARIZE_MODEL_ALIASES, RenderOptions, Task, TranscriptionOptions, VadTuning
+from app.domain.models import DIARIZE_MODEL_ALIASES, RenderOptions, SubtitleRules, Task, TranscriptionOptions, VadTuning
 from app.domain.ports import Formatter
 from app.schemas import ServerVad, TranscriptionForm, TranslationForm
 from app.services.transcription import AudioRequest, ExecutionMode
@@ -142,6 +142,7 @@ class AudioRequestParser:
             word_timestamps=words,
             segment_timestamps="segment" in fields.timestamp_granularities or not words,
             highlight_words=fields.highlight_words,
+            subtitles=self._subtitle_rules(fields),
         )
         if fields.stream and not formatter.needs_diarization:
             # A plain stream carries text deltas only: word times and speakers have nowhere to go.
@@ -164,9 +165,19 @@ class AudioRequestParser:
             chunk_size=fields.chunk_size or self.settings.whisper.chunk_size,
             batch_size=fields.batch_size or self.default_batch_size,
         )
-        return AudioRequest(self._file(form, source), options, RenderOptions(),
+        return AudioRequest(self._file(form, source), options, RenderOptions(subtitles=self._subtitle_rules(fields)),
                             self.response_format(fields.response_format), mode=_mode(fields, stream=False),
                             callback_url=fields.callback_url, audio_url=fields.audio_url)
+
+    def _subtitle_rules(self, fields: TranslationForm) -> SubtitleRules:
+        defaults = self.settings.subtitles
+        return SubtitleRules(
+            max_line_width=fields.max_line_width or defaults.max_line_width,
+            max_line_count=fields.max_line_count or defaults.max_line_count,
+            min_seconds=defaults.min_cue_seconds, max_seconds=defaults.max_cue_seconds,
+            max_chars_per_second=defaults.max_chars_per_second,
+            per_segment=(fields.subtitle_cues or defaults.cues) == "segments",
+        )
 
     def response_format(self, value: str | None) -> str:
         chosen = value or self.settings.default_response_format

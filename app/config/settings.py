@@ -77,6 +77,17 @@ class ResultsSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     max_entries: int = 1000  # tracked requests kept per server process; the oldest finished go first
 
 
+class SubtitleSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Defaults of srt / vtt / vtt_json cues (timed-text norms: 42 characters, 2 lines, 5/6-7 s, 20 cps)."""
+
+    cues: Literal["broadcast", "segments"] = "broadcast"  # segments: one cue per Whisper segment
+    max_line_width: int = 42
+    max_line_count: int = 2
+    min_cue_seconds: float = 5 / 6
+    max_cue_seconds: float = 7.0
+    max_chars_per_second: float = 20.0
+
+
 class WebUISettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     enabled: bool = True  # serve the web page at `/`
 
@@ -130,6 +141,7 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     models: ModelsSettings = msgspec.field(default_factory=ModelsSettings)
     jobs: JobsSettings = msgspec.field(default_factory=JobsSettings)
     webui: WebUISettings = msgspec.field(default_factory=WebUISettings)
+    subtitles: SubtitleSettings = msgspec.field(default_factory=SubtitleSettings)
     results: ResultsSettings = msgspec.field(default_factory=ResultsSettings)
     realtime: RealtimeSettings = msgspec.field(default_factory=RealtimeSettings)
     webhook_secret: str | None = None  # Standard Webhooks signing secret (`whsec_<base64>`, or any string)

@@ -163,12 +163,26 @@ class TranscriptionOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class SubtitleRules:
+    """How subtitle cues are made (app/domain/subtitles.py). `per_segment`: one cue per transcript
+    segment, one line each, as Whisper made them."""
+
+    max_line_width: int = 42
+    max_line_count: int = 2
+    min_seconds: float = 5 / 6
+    max_seconds: float = 7.0
+    max_chars_per_second: float = 20.0
+    per_segment: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class RenderOptions:
     """How a formatter should render a transcript."""
 
     word_timestamps: bool = False
     segment_timestamps: bool = True
     highlight_words: bool = False
+    subtitles: SubtitleRules = SubtitleRules()
 
 
 @dataclass(frozen=True, slots=True)

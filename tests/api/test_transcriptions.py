@@ -215,3 +215,32 @@ def test_translation(client, fake_transcriber):
 def test_translation_rejects_bad_values_too(client):
     response = client.post("/v1/audio/translations", files=audio_file(), data={"response_format": "docx"})
     assert response.status_code == 400 and error_of(response)["param"] == "response_format"
+
+
+def test_subtitle_lines_are_shaped_per_request(client):
+    narrow = parse_srt(client.post(URL, files=audio_file(), data={
+        "response_format": "srt", "max_line_width": "10", "max_line_count": "1"}).text)
+    assert narrow and all(len(line) <= 10 for c in narrow for line in c.text.split("\n"))
+    assert all("\n" not in c.text for c in narrow)
+    words = " ".join(c.text for c in narrow).split()
+    assert words == "Hello world. How are you?".split()  # the transcript's words, no more, no less
+    segments = parse_vtt(client.post(URL, files=audio_file(), data={
+        "response_format": "vtt", "subtitle_cues": "segments"}).text)
+    assert [c.text for c in segments] == ["Hello world.", "How are you?"]
+
+
+@pin(SUBTITLES__MAX_LINE_WIDTH="12", SUBTITLES__CUES="segments")
+def test_subtitle_defaults_are_settings(client):
+    cues = parse_srt(client.post(URL, files=audio_file(), data={"response_format": "srt"}).text)
+    assert [c.text for c in cues] == ["Hello world.", "How are you?"]
+    shaped = parse_srt(client.post(URL, files=audio_file(), data={"response_format": "srt",
+                                                                 "subtitle_cues": "broadcast"}).text)
+    assert all(len(line) <= 12 for c in shaped for line in c.text.split("\n"))
+
+
+@pytest.mark.parametrize(("field", "value"), [("max_line_width", "5"), ("max_line_width", "1000"),
+                                              ("max_line_count", "0"), ("max_line_count", "x"),
+                                              ("subtitle_cues", "karaoke")])
+def test_bad_subtitle_fields_are_400s_naming_them(client, field, value):
+    response = client.post(URL, files=audio_file(), data={"response_format": "srt", field: value})
+    assert response.status_code == 400 and error_of(response)["param"] == field

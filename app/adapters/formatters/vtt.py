@@ -1,27 +1,29 @@
 from __future__ import annotations
 
-import re
-from typing import TextIO
+from dataclasses import replace
 
-from whisperx.utils import WriteVTT
-
-from app.adapters.formatters._subtitles import SubtitleFormatter
-
-_SPEAKER_PREFIX = re.compile(r"^\[([^\]\n]+)\]: ")
+from app.adapters.formatters._subtitles import SubtitleFormatter, timestamp
+from app.domain.subtitles import CueLine
 
 
-class VoiceTagVTT(WriteVTT):
-    """whisperx's WebVTT writer, with speakers as WebVTT voice tags (`<v SPEAKER_00>`)."""
-
-    def write_result(self, result: dict, file: TextIO, options: dict) -> None:
-        print("WEBVTT\n", file=file)
-        for start, end, text in self.iterate_result(result, options):
-            text = _SPEAKER_PREFIX.sub(lambda m: f"<v {m.group(1)}>", text)
-            print(f"{start} --> {end}\n{text}\n", file=file, flush=True)
+def _escaped(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class VttFormatter(SubtitleFormatter):
+    """WebVTT: speakers as voice tags (`<v SPEAKER_00>`), which players show or style, not as text."""
+
     media_type = "text/vtt"
     needs_diarization = False
     shows_timings = True
-    writer = VoiceTagVTT
+    marks_speakers = False
+    header = "WEBVTT\n\n"
+
+    def block(self, index: int, start: float, end: float, text: str) -> str:
+        return f"{timestamp(start, '.')} --> {timestamp(end, '.')}\n{text}\n\n"
+
+    def line_text(self, line: CueLine, highlighted: int | None) -> str:
+        escaped = replace(line, words=tuple(replace(w, text=_escaped(w.text)) for w in line.words),
+                          mark=_escaped(line.mark))
+        text = super().line_text(escaped, highlighted)
+        return f"<v {line.speaker}>{text}" if line.speaker is not None else text
