@@ -34,6 +34,7 @@ FormatName = Annotated[str, msgspec.Meta(max_length=32)]
 LanguageCode = Annotated[str, msgspec.Meta(max_length=16)]
 Prompt = Annotated[str, msgspec.Meta(max_length=4096)]  # Whisper reads its last 223 tokens anyway
 Hotwords = Annotated[str, msgspec.Meta(max_length=1024)]
+Keyword = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 CallbackUrl = Annotated[str, msgspec.Meta(max_length=2048)]  # and `audio_url`
 SpeakerName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 # A 2-10 s reference as a data URL: even uncompressed 48 kHz stereo stays under this.
@@ -71,6 +72,11 @@ class TranscriptionForm(TranslationForm, kw_only=True):
     """Fields of POST /v1/audio/transcriptions besides `file` (OpenAI's, then WhisperX's)."""
 
     language: LanguageCode | None = None
+    # OpenAI's newest: the languages the audio may be in (detection picks among them), words and phrases
+    # to listen for (as `hotwords`), and `include[]=logprobs` for token log probabilities.
+    languages: Annotated[list[LanguageCode], msgspec.Meta(max_length=20)] = msgspec.field(default_factory=list)
+    keywords: Annotated[list[Keyword], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=list)
+    include: list[Literal["logprobs"]] = msgspec.field(default_factory=list)
     chunking_strategy: Literal["auto"] | ServerVad | None = None  # "auto": the server's VAD settings
     timestamp_granularities: list[Granularity] = msgspec.field(default_factory=lambda: ["segment"])
     stream: bool = False
@@ -235,8 +241,14 @@ class SegmentOut(msgspec.Struct, kw_only=True):
     speaker: str | msgspec.UnsetType = msgspec.UNSET
 
 
+class TranscriptionLanguage(msgspec.Struct, kw_only=True):
+    code: str
+
+
 class TextTranscription(msgspec.Struct, kw_only=True):
     text: str
+    languages: list[TranscriptionLanguage] | msgspec.UnsetType = msgspec.UNSET
+    logprobs: list[LogProb] | msgspec.UnsetType = msgspec.UNSET
     usage: Usage
 
 
@@ -255,6 +267,11 @@ class VerboseTranscription(msgspec.Struct, kw_only=True):
 
 class VttTranscription(VerboseTranscription, kw_only=True):
     vtt_text: str
+
+
+def wire_logprobs(tokens) -> list[LogProb]:
+    """Domain TokenLogprobs as OpenAI's `logprobs` entries."""
+    return [LogProb(token=t.token, bytes=list(t.bytes), logprob=t.logprob) for t in tokens]
 
 
 def usage(transcript: Transcript) -> Usage:
@@ -349,11 +366,13 @@ def speaker_view(profile: SpeakerProfile, current: bool) -> SpeakerView:
 class TextDeltaEvent(msgspec.Struct, kw_only=True):
     type: str = "transcript.text.delta"
     delta: str
+    logprobs: list[LogProb] | msgspec.UnsetType = msgspec.UNSET
 
 
 class TextDoneEvent(msgspec.Struct, kw_only=True):
     type: str = "transcript.text.done"
     text: str
+    logprobs: list[LogProb] | msgspec.UnsetType = msgspec.UNSET
 
 
 class ErrorEvent(msgspec.Struct, kw_only=True):

@@ -26,7 +26,8 @@ from app.services.transcription import AudioRequest, ExecutionMode
 FormT = TypeVar("FormT", bound=msgspec.Struct)
 # openai-python sends arrays as repeated `name[]` parts; curl users often write `name`.
 _LIST_FIELDS = {f"{name}{suffix}": name for name in ("timestamp_granularities", "known_speaker_names",
-                                                      "known_speaker_references") for suffix in ("[]", "")}
+                                                      "known_speaker_references", "languages", "keywords", "include")
+                for suffix in ("[]", "")}
 _NESTED_FIELD = re.compile(r"^([a-z_]+)\[([a-z_]+)\]$")
 _JSON_FIELDS = {"chunking_strategy"}
 
@@ -106,6 +107,9 @@ class AudioRequestParser:
         response_format = self.response_format(fields.response_format or ("diarized_json" if diarizing_model else None))
         names, references = _known_speakers(fields)
         language = validated_language(fields.language if "language" in form else settings.default_language)
+        languages = tuple(dict.fromkeys(validated_language(code, param="languages[]") for code in fields.languages))
+        if language is not None and languages and language not in languages:
+            raise InvalidRequest(f"'language' is '{language}', which 'languages[]' does not list.", param="languages[]")
         min_speakers, max_speakers = fields.min_speakers, fields.max_speakers
         if fields.num_speakers is not None:
             if (min_speakers or fields.num_speakers) != fields.num_speakers or (max_speakers or fields.num_speakers) != fields.num_speakers:
@@ -123,7 +127,9 @@ class AudioRequestParser:
             language=language,
             prompt=fields.prompt,
             temperature=fields.temperature,
-            hotwords=fields.hotwords,
+            hotwords=_hotwords(fields.hotwords, fields.keywords),
+            languages=languages,
+            logprobs="logprobs" in fields.include,
             suppress_numerals=fields.suppress_numerals,
             # Highlighting words needs word times even when only segments are returned.
             word_timestamps=words or fields.highlight_words,
@@ -143,6 +149,7 @@ class AudioRequestParser:
             segment_timestamps="segment" in fields.timestamp_granularities or not words,
             highlight_words=fields.highlight_words,
             subtitles=self._subtitle_rules(fields),
+            logprobs="logprobs" in fields.include,
         )
         if fields.stream and not formatter.needs_diarization:
             # A plain stream carries text deltas only: word times and speakers have nowhere to go.
@@ -216,6 +223,12 @@ def _data_url(value: str, index: int) -> bytes:
     except (binascii.Error, ValueError):
         raise InvalidRequest(f"Speaker reference #{index + 1} is not valid base64.",
                              param="known_speaker_references[]") from None
+
+
+def _hotwords(hotwords: str | None, keywords: list[str]) -> str | None:
+    """OpenAI's `keywords[]` are what whisperX calls hotwords: words the decoder is primed with."""
+    listed = ", ".join(k.strip() for k in keywords if k.strip())
+    return ", ".join(part for part in (hotwords, listed) if part and part.strip()) or None
 
 
 def _vad_tuning(strategy: ServerVad | str | None) -> VadTuning:

@@ -9,6 +9,7 @@ from litestar.datastructures import FormMultiDict
 from litestar.di import NamedDependency
 from litestar.exceptions import InternalServerException
 from litestar.response import Stream
+from msgspec import UNSET
 
 from app.api.errors import domain_error_body, internal_error_body
 from app.api.middleware import client_request_id
@@ -18,7 +19,15 @@ from app.api.sse import sse_response
 from app.domain.errors import ClientGone
 from app.domain.ports import Formatter
 from app.services.admission import UploadGate
-from app.schemas import ErrorEvent, JobAccepted, TextDeltaEvent, TextDoneEvent, diarized_segment, job_view
+from app.schemas import (
+    ErrorEvent,
+    JobAccepted,
+    TextDeltaEvent,
+    TextDoneEvent,
+    diarized_segment,
+    job_view,
+    wire_logprobs,
+)
 from app.services.transcription import (
     Accepted,
     AudioRequest,
@@ -100,11 +109,11 @@ async def _wire_events(events: AsyncIterator[StreamEvent]) -> AsyncIterator[obje
     types it as token counts only, and a duration there fails its strict validation."""
     async for event in events:
         match event:
-            case TextDelta(text=text):
-                yield TextDeltaEvent(delta=text)
+            case TextDelta(text=text, logprobs=logprobs):
+                yield TextDeltaEvent(delta=text, logprobs=wire_logprobs(logprobs) if logprobs is not None else UNSET)
             case SpeakerSegment(segment=segment):
                 yield diarized_segment(segment)
-            case TextDone(text=text):
-                yield TextDoneEvent(text=text)
+            case TextDone(text=text, logprobs=logprobs):
+                yield TextDoneEvent(text=text, logprobs=wire_logprobs(logprobs) if logprobs is not None else UNSET)
             case StreamFailed(error=error):
                 yield ErrorEvent(error=domain_error_body(error) if error is not None else internal_error_body())

@@ -44,6 +44,16 @@ class Word:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenLogprob:
+    """One decoded token: its text (a character split over tokens belongs to the one completing it),
+    its bytes, and the log probability the model gave it."""
+
+    token: str
+    bytes: tuple[int, ...]
+    logprob: float
+
+
+@dataclass(frozen=True, slots=True)
 class Segment:
     id: int
     start: float
@@ -57,6 +67,7 @@ class Segment:
     no_speech_prob: float = 0.0
     words: tuple[Word, ...] = ()
     speaker: str | None = None
+    token_logprobs: tuple[TokenLogprob, ...] = ()  # when asked for (`include[]=logprobs`), one per token
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +81,7 @@ class Transcript:
     diarizer: str | None = None
     speaker_embeddings: dict[str, tuple[float, ...]] | None = None
     speaker_turns: tuple[SpeakerTurn, ...] | None = None  # the diarizer's own turns (may overlap), when diarized
+    languages: tuple[str, ...] = ()  # every language detected with confidence, `language` first
 
     @property
     def text(self) -> str:
@@ -149,6 +161,8 @@ class TranscriptionOptions:
     prompt: str | None = None
     temperature: float = 0.0
     hotwords: str | None = None
+    languages: tuple[str, ...] = ()  # when set, detection picks among these (OpenAI's `languages[]`)
+    logprobs: bool = False  # token log probabilities with the text (OpenAI's `include[]=logprobs`)
     suppress_numerals: bool = True
     word_timestamps: bool = False
     align: bool = True
@@ -183,6 +197,7 @@ class RenderOptions:
     segment_timestamps: bool = True
     highlight_words: bool = False
     subtitles: SubtitleRules = SubtitleRules()
+    logprobs: bool = False  # `json` shows the tokens' log probabilities
 
 
 @dataclass(frozen=True, slots=True)

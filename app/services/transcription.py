@@ -22,10 +22,12 @@ import anyio.from_thread
 import structlog
 
 from app.domain.errors import DomainError, InternalError, JobFailed, JobTimedOut
+from app.domain.logprobs import segment_logprobs
 from app.domain.models import (
     Job,
     RenderOptions,
     Segment,
+    TokenLogprob,
     Transcript,
     TranscriptionOptions,
     TranscriptionResult,
@@ -89,6 +91,7 @@ class Accepted:
 @dataclass(frozen=True, slots=True)
 class TextDelta:
     text: str
+    logprobs: tuple[TokenLogprob, ...] | None = None  # with `include[]=logprobs`: its tokens, spelling `text`
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +102,7 @@ class SpeakerSegment:
 @dataclass(frozen=True, slots=True)
 class TextDone:
     text: str
+    logprobs: tuple[TokenLogprob, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +293,7 @@ class Streamed:
             raise
         send, receive = anyio.create_memory_object_stream[StreamEvent](max_buffer_size=math.inf)
         deltas: list[str] = []
+        tokens: list[TokenLogprob] | None = [] if request.options.logprobs else None
 
         def on_segment(segment: Segment) -> None:  # called in the worker thread
             text = segment.text.strip()
@@ -296,7 +301,10 @@ class Streamed:
                 return
             delta = text if not deltas else " " + text
             deltas.append(delta)
-            anyio.from_thread.run_sync(send.send_nowait, TextDelta(delta))
+            own = segment_logprobs(segment, " " if len(deltas) > 1 else "") if tokens is not None else None
+            if own is not None:
+                tokens.extend(own)
+            anyio.from_thread.run_sync(send.send_nowait, TextDelta(delta, own))
 
         async def produce() -> None:
             async with send:
@@ -308,7 +316,7 @@ class Streamed:
                     if request.response_format in self.speaker_formats:
                         for segment in result.transcript.segments:
                             await send.send(SpeakerSegment(segment))
-                    await send.send(TextDone("".join(deltas)))
+                    await send.send(TextDone("".join(deltas), tuple(tokens) if tokens is not None else None))
                 except DomainError as exc:
                     await send.send(StreamFailed(exc))
                 except Exception:  # noqa: BLE001 - the stream has started: report, never drop it silently

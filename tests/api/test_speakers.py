@@ -42,7 +42,8 @@ def test_the_diarizing_model_diarizes_by_itself_with_diarized_json_as_its_format
     body = response.json()
     assert {s["speaker"] for s in body["segments"]} == {"SPEAKER_00", "SPEAKER_01"}
     plain = client.post(URL, files=audio_file(), data={"model": "gpt-4o-transcribe"})
-    assert plain.json() == {"text": "Hello world. How are you?", "usage": plain.json()["usage"]}
+    assert plain.json() == {"text": "Hello world. How are you?", "languages": [{"code": "en"}],
+                            "usage": plain.json()["usage"]}
 
 
 def test_known_speakers_name_speakers_in_every_format_that_shows_them(client):

@@ -23,7 +23,8 @@ def test_defaults(client, fake_transcriber):
     response = client.post(URL, files=audio_file(), data={"model": "whisper-1"})
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
-    assert response.json() == {"text": "Hello world. How are you?", "usage": {"type": "duration", "seconds": 2}}
+    assert response.json() == {"text": "Hello world. How are you?", "languages": [{"code": "en"}],
+                               "usage": {"type": "duration", "seconds": 2}}
     options = fake_transcriber.calls[-1]
     assert options.model == "whisper-1" and options.task is Task.TRANSCRIBE
     assert options.language is None and options.prompt is None and options.temperature == 0.0
@@ -244,3 +245,26 @@ def test_subtitle_defaults_are_settings(client):
 def test_bad_subtitle_fields_are_400s_naming_them(client, field, value):
     response = client.post(URL, files=audio_file(), data={"response_format": "srt", field: value})
     assert response.status_code == 400 and error_of(response)["param"] == field
+
+
+def test_keywords_languages_and_include_reach_the_options(client, fake_transcriber):
+    response = client.post(URL, files=audio_file(), data={
+        "hotwords": "Litestar", "keywords[]": ["WhisperX", "pyannote"], "languages[]": ["es", "PT"],
+        "include[]": "logprobs"})
+    assert response.status_code == 200, response.text
+    options = fake_transcriber.calls[-1]
+    assert options.hotwords == "Litestar, WhisperX, pyannote"  # OpenAI's keywords are whisperX's hotwords
+    assert options.languages == ("es", "pt") and options.logprobs is True
+    assert response.json()["logprobs"] == []  # the fake decodes no tokens
+
+
+@pytest.mark.parametrize(("fields", "param"), [
+    ({"include[]": "nope"}, "include[]"),
+    ({"languages[]": "xx"}, "languages[]"),
+    ({"languages[]": ["es", "klingon"]}, "languages[]"),
+    ({"language": "de", "languages[]": ["es", "pt"]}, "languages[]"),
+    ({"keywords[]": "x" * 101}, "keywords[]"),
+])
+def test_bad_openai_params_are_400s_naming_them(client, fields, param):
+    response = client.post(URL, files=audio_file(), data=fields)
+    assert response.status_code == 400 and error_of(response)["param"] == param, response.text

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+import wave
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -224,3 +225,46 @@ def test_429_when_busy_and_the_clients_retry(strict_server):
     assert "fox" in retrying.audio.transcriptions.create(model="whisper-1", file=FOX).text.lower()
     busy.join(timeout=120)
     assert finished["text"]
+
+
+# --- the newest params of the official client ------------------------------------------------------
+
+
+def test_logprobs_on_json_spell_the_text(client):
+    result = client.audio.transcriptions.create(model="gpt-4o-transcribe", file=FOX, response_format="json",
+                                                include=["logprobs"])
+    assert result.logprobs and "".join(t.token for t in result.logprobs) == result.text
+    assert all(t.logprob <= 0 and bytes(int(b) for b in t.bytes).decode() == t.token for t in result.logprobs)
+    plain = client.audio.transcriptions.create(model="gpt-4o-transcribe", file=FOX, response_format="json")
+    assert plain.logprobs is None and plain.text == result.text  # asking for them changes nothing else
+
+
+def test_logprobs_come_with_every_delta_and_with_done(client):
+    events = list(client.audio.transcriptions.create(model="gpt-4o-transcribe", file=FIXTURES / "en_weather.wav",
+                                                     stream=True, include=["logprobs"]))
+    deltas = [e for e in events if e.type == "transcript.text.delta"]
+    (done,) = [e for e in events if e.type == "transcript.text.done"]
+    assert deltas and all(e.logprobs and "".join(t.token for t in e.logprobs) == e.delta for e in deltas)
+    assert "".join(t.token for t in done.logprobs) == done.text == "".join(e.delta for e in deltas)
+
+
+def test_languages_are_detected_among_the_ones_given_and_reported(client):
+    beach = FIXTURES / "es_beach.wav"
+    detected = client.audio.transcriptions.create(model="gpt-4o-transcribe", file=beach, response_format="json")
+    assert [language.code for language in detected.languages] == ["es"]
+    restricted = client.audio.transcriptions.create(model="gpt-4o-transcribe", file=beach, response_format="json",
+                                                    extra_body={"languages": ["it", "pt"]})
+    assert restricted.languages[0].code in ("it", "pt")
+
+
+def test_a_recording_that_switches_language_reports_each(client, tmp_path):
+    def samples(path):
+        with wave.open(str(path)) as source:
+            return source.readframes(source.getnframes())
+
+    mixed = tmp_path / "mixed.wav"
+    with wave.open(str(mixed), "wb") as target:  # half a minute of Spanish, then of German
+        target.setnchannels(1), target.setsampwidth(2), target.setframerate(16000)
+        target.writeframes(samples(FIXTURES / "es_beach.wav") * 5 + bytes(32000 * 2) + samples(FIXTURES / "de_coffee.wav") * 5)
+    result = client.audio.transcriptions.create(model="gpt-4o-transcribe", file=mixed, response_format="json")
+    assert {"es", "de"} <= {language.code for language in result.languages}

@@ -35,10 +35,29 @@ def make_transcript(speakers: bool = False, words: bool = True) -> Transcript:
                       aligner="cross_attention" if words else None)
 
 
-def test_json_is_text_and_usage():
+def test_json_is_text_languages_and_usage():
     body = json.loads(JsonFormatter().render(make_transcript(), RenderOptions()))
-    assert body == {"text": "Hello world. Fine, thanks.", "usage": {"type": "duration", "seconds": 4}}
+    assert body == {"text": "Hello world. Fine, thanks.", "languages": [{"code": "en"}],
+                    "usage": {"type": "duration", "seconds": 4}}
     Transcription.model_validate(body, strict=True)
+
+
+def test_json_logprobs_spell_the_text():
+    from dataclasses import replace
+
+    from app.domain.models import TokenLogprob
+
+    def tokens(*pieces: str) -> tuple[TokenLogprob, ...]:
+        return tuple(TokenLogprob(token=p, bytes=tuple(p.encode()), logprob=-0.5) for p in pieces)
+
+    first, second = make_transcript().segments
+    transcript = make_transcript().with_segments((replace(first, token_logprobs=tokens(" Hello", " world", ".")),
+                                                  replace(second, token_logprobs=tokens("Fine", ",", " thanks", "."))))
+    body = json.loads(JsonFormatter().render(transcript, RenderOptions(logprobs=True)))
+    Transcription.model_validate(body, strict=True)
+    assert "".join(t["token"] for t in body["logprobs"]) == body["text"]
+    assert body["logprobs"][0] == {"token": "Hello", "bytes": list(b"Hello"), "logprob": -0.5}
+    assert "logprobs" not in json.loads(JsonFormatter().render(transcript, RenderOptions()))
 
 
 def test_verbose_json_has_every_openai_segment_field_and_validates():

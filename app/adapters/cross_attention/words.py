@@ -16,7 +16,7 @@ from faster_whisper.transcribe import merge_punctuations
 
 from app.domain.audio import FRAMES_PER_SECOND, WINDOW_FRAMES
 from app.domain.errors import AlignmentUnavailable
-from app.domain.models import Segment, Word
+from app.domain.models import Segment, TokenLogprob, Word
 from app.domain.sentences import split_sentences
 from app.domain.timeline import monotonic_words
 
@@ -77,10 +77,18 @@ def _sentences(segment: Segment, alignment: list[dict], language: str) -> list[S
     ]
     if not timed:
         return [segment]
-    return [_sentence(segment, part) for part in split_sentences(timed, lambda item: item[0], language)]
+    sentences, offset = [], 0
+    for part in split_sentences(timed, lambda item: item[0], language):
+        count = sum(len(toks) for _, toks, *_ in part)
+        # Each sentence keeps its own tokens' log probabilities (the parts cover the tokens in order).
+        own = segment.token_logprobs[offset : offset + count] if len(segment.token_logprobs) == len(segment.tokens) else ()
+        sentences.append(_sentence(segment, part, own))
+        offset += count
+    return sentences
 
 
-def _sentence(segment: Segment, part: list[tuple[str, list[int], float, float, float]]) -> Segment:
+def _sentence(segment: Segment, part: list[tuple[str, list[int], float, float, float]],
+              token_logprobs: tuple[TokenLogprob, ...]) -> Segment:
     words = monotonic_words(
         [Word(word=w.strip(), start=round(s, 3), end=round(e, 3), score=round(p, 3)) for w, _, s, e, p in part],
         segment.start,
@@ -99,4 +107,5 @@ def _sentence(segment: Segment, part: list[tuple[str, list[int], float, float, f
         no_speech_prob=segment.no_speech_prob,
         words=tuple(words),
         speaker=segment.speaker,
+        token_logprobs=token_logprobs,
     )

@@ -7,15 +7,14 @@ costs one decoder pass instead of being generated again.
 
 from __future__ import annotations
 
-import codecs
 import math
 
-import numpy as np
 from faster_whisper.tokenizer import Tokenizer
 
 from app.adapters.audio import float_samples
 from app.adapters.whisperx.features import log_mel_window, n_mels_of
 from app.adapters.whisperx.model_store import ScoredWhisperModel, WhisperModelStore, compression_ratio
+from app.adapters.whisperx.tokens import token_logprobs, token_pieces
 from app.domain.audio import FRAMES_PER_SECOND, SAMPLE_RATE, WINDOW_SAMPLES, WINDOW_SECONDS
 from app.domain.errors import InvalidRequest, ModelNotFound
 from app.domain.live import Hypothesis, UtteranceRequest
@@ -71,9 +70,8 @@ class WhisperUtteranceTranscriber:
         tokens = [t for t in generated if t < tokenizer.eot]
         logprobs: tuple[float, ...] = ()
         if request.logprobs and result.logits:
-            steps = result.logits[0][len(prefix):]
-            logprobs = tuple(float(_log_softmax(np.asarray(step))[token]) for step, token in zip(steps, tokens))
-        pieces, whole, token_bytes = self._pieces(model, tokens)
+            logprobs = token_logprobs(result.logits[0][len(prefix):], tokens)
+        pieces, whole, token_bytes = token_pieces(model.hf_tokenizer, tokens)
         # ctranslate2's score is length-normalised; undo it as the file transcriber does.
         average = result.scores[0] * len(sequence) / (len(sequence) + 1) if result.scores else 0.0
         return Hypothesis(
@@ -98,38 +96,3 @@ class WhisperUtteranceTranscriber:
             return language, 1.0
         token, probability = model.model.detect_language(encoded)[0][0]
         return token[2:-2], float(probability)
-
-    @staticmethod
-    def _pieces(model: ScoredWhisperModel, tokens: list[int]) -> tuple[tuple[str, ...], tuple[bool, ...], tuple[bytes, ...]]:
-        """Each token's text, decoded incrementally so the pieces join to exactly the decoded text (a
-        character split over tokens belongs to the token that completes it); whether each token
-        ends on a whole character; each token's bytes."""
-        byte_of = _BYTE_OF
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        pieces, whole, raw = [], [], []
-        for token in tokens:
-            data = bytes(byte_of[c] for c in model.hf_tokenizer.id_to_token(token) if c in byte_of)
-            raw.append(data)
-            pieces.append(decoder.decode(data))
-            whole.append(decoder.getstate()[0] == b"")
-        return tuple(pieces), tuple(whole), tuple(raw)
-
-
-def _gpt2_byte_decoder() -> dict[str, int]:
-    """GPT-2's byte-level BPE alphabet back to bytes (the inverse of its bytes_to_unicode)."""
-    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
-    codes = list(printable)
-    for b in range(256):
-        if b not in printable:
-            printable.append(b)
-            codes.append(256 + len(codes) - 188)
-    return {chr(code): b for b, code in zip(printable, codes)}
-
-
-_BYTE_OF = _gpt2_byte_decoder()
-
-
-def _log_softmax(values: np.ndarray) -> np.ndarray:
-    values = values.astype(np.float64)
-    shifted = values - values.max()
-    return shifted - np.log(np.exp(shifted).sum())

@@ -18,6 +18,7 @@ from whisperx.asr import WhisperModel
 
 from app.adapters.models.cache import ModelCache
 from app.adapters.models.resolver import WhisperModelResolver
+from app.adapters.whisperx.tokens import token_logprobs
 from app.domain.errors import ModelLoadFailed
 
 
@@ -30,6 +31,7 @@ class Decoded:
     avg_logprob: float
     no_speech_prob: float
     compression_ratio: float
+    logprobs: tuple[float, ...] = ()  # per token, when asked for
 
 
 class ScoredWhisperModel(WhisperModel):
@@ -67,6 +69,7 @@ class ScoredWhisperModel(WhisperModel):
         options: TranscriptionOptions,
         temperature: float,
         encoder_output=None,
+        logprobs: bool = False,
     ) -> list[Decoded]:
         prompt = self.prompt_tokens(tokenizer, options.initial_prompt, options.hotwords)
         if encoder_output is None:
@@ -88,10 +91,14 @@ class ScoredWhisperModel(WhisperModel):
             return_no_speech_prob=True,
             **search,
         )
-        decoded = []
+        best_tokens = []
         for result in results:
             best = int(np.argmax(result.scores)) if len(result.scores) > 1 else 0
-            tokens = [t for t in result.sequences_ids[best] if t < tokenizer.eot]
+            best_tokens.append([t for t in result.sequences_ids[best] if t < tokenizer.eot])
+        scores = self._scores(encoder_output, prompt, best_tokens) if logprobs else [()] * len(results)
+        decoded = []
+        for result, tokens, token_scores in zip(results, best_tokens, scores):
+            best = int(np.argmax(result.scores)) if len(result.scores) > 1 else 0
             # ctranslate2 scores are length-normalised; undo it the way whisperx does.
             length = len(result.sequences_ids[best])
             avg_logprob = result.scores[best] * (length**options.length_penalty) / (length + 1)
@@ -103,9 +110,19 @@ class ScoredWhisperModel(WhisperModel):
                     avg_logprob=float(avg_logprob),
                     no_speech_prob=float(result.no_speech_prob),
                     compression_ratio=compression_ratio(text),
+                    logprobs=token_scores,
                 )
             )
         return decoded
+
+    def _scores(self, encoder_output, prompt: list[int], sequences: list[list[int]]) -> list[tuple[float, ...]]:
+        """Each decoded token's log probability: the beam search reports none per token, so the chosen
+        tokens are forced through the decoder once more (greedy, as cheap as one more decoding)."""
+        forced = self.model.generate(encoder_output, [prompt + tokens for tokens in sequences], beam_size=1,
+                                     max_length=self.max_length, suppress_blank=False, suppress_tokens=[],
+                                     return_logits_vocab=True)
+        return [token_logprobs(result.logits[0][: len(tokens)], tokens) if result.logits else ()
+                for result, tokens in zip(forced, sequences)]
 
 
 def compression_ratio(text: str) -> float:

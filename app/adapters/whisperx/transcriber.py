@@ -20,10 +20,11 @@ from whisperx.asr import find_numeral_symbol_tokens
 from app.adapters.cross_attention.words import ALIGNER_NAME, alignment_tokenizer, timed_sentences
 from app.adapters.whisperx.model_store import ScoredWhisperModel, WhisperModelStore
 from app.adapters.whisperx.features import between, log_mel_window, n_mels_of
+from app.adapters.whisperx.tokens import token_pieces
 from app.adapters.whisperx.vad import PyannoteVad, SileroVad
 from app.domain.audio import FRAMES_PER_SECOND, SAMPLE_RATE, WINDOW_SECONDS
 from app.domain.errors import InvalidRequest
-from app.domain.models import Audio, Segment, Task, Transcript
+from app.domain.models import Audio, Segment, Task, TokenLogprob, Transcript
 from app.domain.models import TranscriptionOptions as Options
 from app.domain.ports import SegmentSink, WordTimesWanted
 
@@ -58,6 +59,8 @@ _BASE_OPTIONS = TranscriptionOptions(
 )
 
 
+# A window detected in another language this surely is reported among the recording's languages.
+LANGUAGE_CONFIDENCE = 0.8
 STREAM_HEAD_SECONDS = 60  # where a stream looks for its first speech chunk before the rest of the file
 
 
@@ -93,6 +96,7 @@ class WhisperXTranscriber:
         first_features = features_of(first_batch) if first_batch else None
         first_output = model.encode(first_features) if first_features is not None else None
         language = self._language(model, samples, first_output, options)
+        detected = [language]
         tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task=options.task.value, language=language)
         asr_options = self._asr_options(model, tokenizer, options)
 
@@ -102,9 +106,10 @@ class WhisperXTranscriber:
         for index, batch in enumerate(itertools.chain([first_batch] if first_batch else [], batches)):
             batch_features = first_features if index == 0 else features_of(batch)
             encoder_output = first_output if index == 0 else model.encode(batch_features)
+            detected += self._confident_languages(model, encoder_output, options)
             decoded_batch = model.decode_batch(batch_features, tokenizer, asr_options, options.temperature,
-                                               encoder_output=encoder_output)
-            rows = [self._segment(start, end, decoded, audio, options) if decoded.text.strip() else None
+                                               encoder_output=encoder_output, logprobs=options.logprobs)
+            rows = [self._segment(start, end, decoded, audio, options, model) if decoded.text.strip() else None
                     for (start, end), decoded in zip(batch, decoded_batch)]
             if word_tokenizer is not None:
                 pieces = timed_sentences(model, word_tokenizer, encoder_output, rows, language)
@@ -122,10 +127,16 @@ class WhisperXTranscriber:
             segments=tuple(segments),
             model=model.name,
             aligner=ALIGNER_NAME if word_tokenizer is not None else None,
+            languages=tuple(dict.fromkeys(detected)),
         )
 
     @staticmethod
-    def _segment(start: float, end: float, decoded, audio: Audio, options: Options) -> Segment:
+    def _segment(start: float, end: float, decoded, audio: Audio, options: Options, model: ScoredWhisperModel) -> Segment:
+        logprobs = ()
+        if decoded.logprobs:
+            pieces, _, raw = token_pieces(model.hf_tokenizer, decoded.tokens)
+            logprobs = tuple(TokenLogprob(token=piece, bytes=tuple(data), logprob=round(score, 6))
+                             for piece, data, score in zip(pieces, raw, decoded.logprobs))
         return Segment(
             id=0,
             seek=int(round(start * FRAMES_PER_SECOND)),  # mel frames, as OpenAI reports it
@@ -137,6 +148,7 @@ class WhisperXTranscriber:
             avg_logprob=decoded.avg_logprob,
             compression_ratio=decoded.compression_ratio,
             no_speech_prob=decoded.no_speech_prob,
+            token_logprobs=logprobs,
         )
 
     def _batches(self, samples: np.ndarray, options: Options, *, streaming: bool) -> Iterator[Sequence[tuple[float, float]]]:
@@ -166,13 +178,24 @@ class WhisperXTranscriber:
                 raise InvalidRequest(f"Model '{model.name}' is English-only and cannot translate; use a multilingual model.", param="model")
             if options.language not in (None, "en"):
                 raise InvalidRequest(f"Model '{model.name}' is English-only; language '{options.language}' needs a multilingual model.", param="language")
+            if options.languages and "en" not in options.languages:
+                raise InvalidRequest(f"Model '{model.name}' is English-only; 'languages[]' must include 'en'.",
+                                     param="languages[]")
             return "en"
         if options.language:
             return options.language
         if encoder_output is None:  # no speech found: detect on the first 30 s as they are
             encoder_output = model.encode(log_mel_window(between(samples, 0, WINDOW_SECONDS), n_mels_of(model)))
-        language_token, _probability = model.model.detect_language(encoder_output)[0][0]
-        return language_token[2:-2]
+        return _detections(model, encoder_output, options.languages)[0][0]
+
+    @staticmethod
+    def _confident_languages(model: ScoredWhisperModel, encoder_output, options: Options) -> list[str]:
+        """Languages that windows of this batch are confidently in: a recording that switches language
+        reports each (`languages` of `json`); the decoding keeps the recording's language."""
+        if options.language or not model.model.is_multilingual:
+            return []
+        return [code for code, probability in _detections(model, encoder_output, options.languages)
+                if probability >= LANGUAGE_CONFIDENCE]
 
     def _asr_options(self, model: ScoredWhisperModel, tokenizer: Tokenizer, options: Options) -> TranscriptionOptions:
         suppress = list(_BASE_OPTIONS.suppress_tokens)
@@ -192,6 +215,15 @@ class WhisperXTranscriber:
             if model.name not in self._numeral_tokens:
                 self._numeral_tokens[model.name] = find_numeral_symbol_tokens(tokenizer)
             return self._numeral_tokens[model.name]
+
+
+def _detections(model: ScoredWhisperModel, encoder_output, allowed: Sequence[str]) -> list[tuple[str, float]]:
+    """Per window, the likeliest language among `allowed` (any when empty) and its probability."""
+    out = []
+    for ranked in model.model.detect_language(encoder_output):
+        candidates = [(token[2:-2], float(p)) for token, p in ranked if not allowed or token[2:-2] in allowed]
+        out.append(candidates[0] if candidates else (allowed[0], 0.0))
+    return out
 
 
 def _batches(items: Sequence[tuple[float, float]], size: int) -> Iterator[Sequence[tuple[float, float]]]:
