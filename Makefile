@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha256sum requirements.lock | cut -c1-16)
 
-.PHONY: deps install system-deps run test test-unit test-integration bench bench-realtime bench-diarization fixtures clean
+.PHONY: deps install system-deps run test test-unit test-integration bench bench-realtime bench-diarization bench-subtitles fixtures clean
 
 # deps: the pinned tree (slow, cached by the lock's hash); install: this project on top, editable, so
 # the `whisperx-api-server` command runs the checkout's code (seconds, every time).
@@ -48,6 +48,9 @@ bench: install
 
 bench-diarization: install
 	$(PY) scripts/bench_diarization.py
+
+bench-subtitles: install
+	$(PY) scripts/bench_subtitles.py
 
 fixtures:
 	scripts/make_fixtures.sh

@@ -74,3 +74,16 @@ def test_errors_raise_the_client_exception_classes(openai_client):
 def test_models_list(openai_client):
     assert [m.id for m in openai_client.models.list()] == ["whisper-1", "base", "tiny.en"]
     assert openai_client.models.retrieve("base").id == "base"
+
+
+def test_the_newest_params_as_the_official_client_sends_them(openai_client, fake_transcriber):
+    result = openai_client.audio.transcriptions.create(model="gpt-4o-transcribe", file=upload(), response_format="json",
+                                                       keywords=["WhisperX", "Litestar"], languages=["en", "de"],
+                                                       include=["logprobs"])
+    assert [language.code for language in result.languages] == ["en"] and result.logprobs == []
+    options = fake_transcriber.calls[-1]
+    assert options.hotwords == "WhisperX, Litestar" and options.languages == ("en", "de") and options.logprobs
+    for refused, param in (({"include": ["nope"]}, "include[]"), ({"languages": ["xx"]}, "languages[]")):
+        with pytest.raises(openai.BadRequestError) as error:
+            openai_client.audio.transcriptions.create(model="gpt-4o-transcribe", file=upload(), **refused)
+        assert error.value.body["param"] == param

@@ -253,7 +253,7 @@ def test_languages_are_detected_among_the_ones_given_and_reported(client):
     detected = client.audio.transcriptions.create(model="gpt-4o-transcribe", file=beach, response_format="json")
     assert [language.code for language in detected.languages] == ["es"]
     restricted = client.audio.transcriptions.create(model="gpt-4o-transcribe", file=beach, response_format="json",
-                                                    extra_body={"languages": ["it", "pt"]})
+                                                    languages=["it", "pt"])
     assert restricted.languages[0].code in ("it", "pt")
 
 
