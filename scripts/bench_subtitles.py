@@ -64,7 +64,7 @@ def recordings() -> list[tuple[str, bytes, bool]]:
     """(name, wav bytes, diarize)"""
     out = [("pyannote call (real, 2 people)", PYANNOTE_SAMPLE.read_bytes(), True)]
     for made in meetings(HELD_OUT, count=3, seed=11, seconds=60.0):
-        out.append((made.name, wav(made.audio), True))
+        out.append((made.name, wav(made.samples), True))
     out.append(("read speech es+fr (held-out voices)", wav(read_speech()), False))
     return out
 
