@@ -67,3 +67,37 @@ def test_the_scale_profile_runs_redis_api_replicas_and_workers():
         assert services[name]["environment"]["JOBS__REDIS_URL"] == "redis://redis:6379/0"
     gpu = services["worker-cuda"]["deploy"]["resources"]["reservations"]["devices"][0]
     assert gpu["count"] == 1 and services["worker-cuda"]["build"]["target"] == "cuda"
+
+
+def test_every_service_is_under_a_profile_so_each_command_starts_what_it_names():
+    services = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]
+    profiles = {name: set(spec.get("profiles", [])) for name, spec in services.items()}
+    assert all(profiles.values()), "a service without a profile starts with every `up`"
+    chosen = {profile: {name for name, named in profiles.items() if profile in named}
+              for profile in ("cpu", "cuda", "scale", "scale-cuda")}
+    assert chosen == {"cpu": {"whisperx-api-server-cpu"}, "cuda": {"whisperx-api-server-cuda"},
+                      "scale": {"redis", "api", "worker"}, "scale-cuda": {"redis", "api", "worker-cuda"}}
+    builds = {services[name]["build"]["target"] for name in chosen["scale"] if "build" in services[name]}
+    assert builds == {"cpu"}, "`--profile scale build` must not build the CUDA image"
+
+
+def test_the_api_and_workers_wait_for_a_healthy_redis():
+    services = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]
+    assert services["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+    for name in ("api", "worker", "worker-cuda"):
+        assert services[name]["depends_on"] == {"redis": {"condition": "service_healthy"}}
+
+
+def test_the_build_context_leaves_out_the_virtual_environment_and_caches_go_to_the_volume():
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".venv", ".git", "tests"} <= set(ignored)
+    copied = {path for line in re.findall(r"^COPY (.+) \S+$", CONTAINERFILE, flags=re.M) for path in line.split()}
+    assert not copied & set(ignored), "the image copies something the context leaves out"
+    for variable in ("HF_HOME", "TORCH_HOME", "XDG_CACHE_HOME", "NUMBA_CACHE_DIR", "MPLCONFIGDIR"):
+        assert re.search(rf"^\s+{variable}=/data/", CONTAINERFILE, flags=re.M), variable
+
+
+def test_the_readme_compose_commands_name_a_profile():
+    readme = (ROOT / "README.md").read_text()
+    commands = re.findall(r"^(?:docker|podman) compose .*$", readme, flags=re.M)
+    assert commands and all("--profile" in command for command in commands), commands
