@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha256sum requirements.lock | cut -c1-16)
 
-.PHONY: deps install system-deps run test test-unit test-integration bench bench-realtime bench-diarization bench-subtitles fixtures clean
+.PHONY: deps install system-deps run test test-unit test-integration bench bench-realtime bench-diarization bench-subtitles image-test fixtures clean
 
 # deps: the pinned tree (slow, cached by the lock's hash); install: this project on top, editable, so
 # the `whisperx-api-server` command runs the checkout's code (seconds, every time).
@@ -51,6 +51,10 @@ bench-diarization: install
 
 bench-subtitles: install
 	$(PY) scripts/bench_subtitles.py
+
+# Builds the CPU image with docker or podman and checks it running with no network (not in `make test`).
+image-test:
+	scripts/image_test.sh
 
 fixtures:
 	scripts/make_fixtures.sh

@@ -101,3 +101,14 @@ def test_the_readme_compose_commands_name_a_profile():
     readme = (ROOT / "README.md").read_text()
     commands = re.findall(r"^(?:docker|podman) compose .*$", readme, flags=re.M)
     assert commands and all("--profile" in command for command in commands), commands
+
+
+def test_build_tools_stay_in_the_build_stage():
+    stages = {name: parent for parent, name in re.findall(r"^FROM (\S+) AS (\w+)", CONTAINERFILE, flags=re.M)}
+    assert stages["cpu"] == "runtime" and stages["cuda"] == "runtime" and stages["runtime"] == "base"
+    body = {name: text for name, text in re.findall(r"^FROM \S+ AS (\w+)\n(.*?)(?=^FROM |\Z)", CONTAINERFILE,
+                                                     flags=re.M | re.S)}
+    assert "apt-get install" in body["build"] and "make" in body["build"]
+    for shipped in ("base", "runtime", "cpu", "cuda"):
+        assert "apt-get" not in body[shipped] and "make " not in body[shipped], shipped
+    assert "COPY --from=build /opt/venv /opt/venv" in body["runtime"]
