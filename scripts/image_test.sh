@@ -35,7 +35,7 @@ container=$("$engine" run -d --network none ${RUN_FLAGS:-} "$tag")
 
 in_container() { "$engine" exec "$container" "$@"; }
 request() {  # METHOD PATH [FILE FIELD=VALUE…]: an HTTP call from inside (no network: loopback only)
-  in_container /opt/venv/bin/python - "$@" <<'PY'
+  "$engine" exec -i "$container" /opt/venv/bin/python - "$@" <<'PY'
 import json, sys, urllib.request, uuid
 method, path, *rest = sys.argv[1:]
 body, headers = None, {}
