@@ -331,7 +331,11 @@ class RealtimeSession:
         self._buffer = np.zeros(0, dtype=np.float32)
         self._buffer_start = 0  # session sample of _buffer[0]
         self._received = 0  # session samples received so far
-        self._probabilities: deque[float] = deque(maxlen=int(WINDOW_CUT_SECONDS[1] * SAMPLE_RATE / VAD_FRAME_SAMPLES) + 1)
+        # Every VAD frame the buffer may hold: a decoder that lags behind the audio still finds the
+        # quietest cut among the frames of its window, not only among the newest ones.
+        self._probabilities: deque[float] = deque(maxlen=int(
+            (max(limits.max_buffer_seconds, WINDOW_CUT_SECONDS[1]) + WINDOW_CUT_SECONDS[1]) * SAMPLE_RATE
+            / VAD_FRAME_SAMPLES) + 1)
         self.current: LiveItem | None = None
         self.pending: deque[LiveItem] = deque()
         self._last_item_id: str | None = None
