@@ -67,7 +67,20 @@ def test_the_openai_client_retries_a_429(fake_transcriber, live_server):
     running, first = hold_the_only_slot(live_server, fake_transcriber)
     refused = httpx.post(live_server + URL, files=audio_file(), timeout=30)
     assert refused.status_code == 429 and refused.headers["retry-after"] == "2"
-    threading.Timer(0.5, fake_transcriber.release.set).start()  # the running one finishes during the wait
+
+    def refusals() -> float:
+        for line in httpx.get(live_server + "/metrics", timeout=10).text.splitlines():
+            if line.startswith("whisperx_http_requests_total") and 'status="429"' in line and URL in line:
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    def release_once_the_client_was_refused() -> None:  # the running one finishes during the client's wait
+        deadline = time.monotonic() + 20
+        while refusals() < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        fake_transcriber.release.set()
+
+    threading.Thread(target=release_once_the_client_was_refused, daemon=True).start()
     openai_client = openai.OpenAI(api_key="unused", base_url=f"{live_server}/v1", max_retries=2)
     started = time.monotonic()
     raw = openai_client.audio.transcriptions.with_raw_response.create(model="whisper-1", file=audio_file()["file"])
