@@ -6,6 +6,7 @@ hypotheses in, the tokens both agree on out. The realtime service feeds them aud
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -131,26 +132,50 @@ class StableToken:
     data: bytes = b""
 
 
+# Two hypotheses only confirm each other's words when the later one heard at least this much more
+# audio: a word at the very end of a hypothesis may be cut short, and two decodings a fraction of a
+# second apart often mishear it the same way ("this is Diane" heard twice as "this is dying" when both
+# end inside the name). whisper_streaming's default chunk is 1 s for the same reason. A turn's first
+# words are confirmed by the next hypothesis, whatever it heard: they must appear about a second after
+# speech starts, and waiting a gap for them too delays them by a second (measured).
+AGREEMENT_GAP_SAMPLES = SAMPLE_RATE
+FIRST_WORDS_GAP_SAMPLES = 0
+
+
 @dataclass(slots=True)
 class Agreement:
-    """LocalAgreement-2 (whisper_streaming): a token is stable once two consecutive hypotheses,
-    each decoded with the stable tokens forced as their prefix, agree on it; the stable part only
-    ever grows, and it ends on a word boundary so no word is sent half-heard."""
+    """LocalAgreement-2 (whisper_streaming): a token is stable once two hypotheses, each decoded
+    with the stable tokens forced as their prefix and at least `gap` samples of audio apart
+    (`first_gap` while nothing is stable), agree on it; the stable part only ever grows, and it ends
+    on a word boundary so no word is sent half-heard."""
 
+    gap: int = AGREEMENT_GAP_SAMPLES
+    first_gap: int = FIRST_WORDS_GAP_SAMPLES
     stable: list[StableToken] = field(default_factory=list)
-    previous: Hypothesis | None = None
+    previous: Hypothesis | None = None  # the newest hypothesis, after the stable tokens
+    # Earlier hypotheses a later one may be compared with: (where their audio ended, the hypothesis
+    # after the stable tokens), oldest first.
+    _heard: deque[tuple[int, Hypothesis]] = field(default_factory=deque)
 
     @property
     def prefix(self) -> tuple[int, ...]:
         return tuple(t.token for t in self.stable)
 
-    def offer(self, hypothesis: Hypothesis) -> list[StableToken]:
-        """Take a new hypothesis (its tokens continue `stable`); return the tokens newly stable."""
-        previous, self.previous = self.previous, hypothesis
-        if previous is None or hypothesis.no_speech:
+    def offer(self, hypothesis: Hypothesis, heard_until: int) -> list[StableToken]:
+        """Take a new hypothesis of the audio up to sample `heard_until` (its tokens continue
+        `stable`); return the tokens newly stable."""
+        far_enough, gap = None, self.gap if self.stable else self.first_gap
+        while self._heard and self._heard[0][0] <= heard_until - gap:
+            far_enough = self._heard.popleft()
+        if far_enough is not None:  # the newest one far enough back; older ones are never needed again
+            self._heard.appendleft(far_enough)
+        reference = far_enough[1] if far_enough else None
+        self.previous = hypothesis
+        self._heard.append((heard_until, hypothesis))
+        if reference is None or hypothesis.no_speech:
             return []
         common = 0
-        for a, b in zip(previous.tokens, hypothesis.tokens, strict=False):
+        for a, b in zip(reference.tokens, hypothesis.tokens, strict=False):
             if a != b:
                 break
             common += 1
@@ -159,6 +184,7 @@ class Agreement:
     def finish(self, hypothesis: Hypothesis) -> list[StableToken]:
         """The turn (or window) is over and `hypothesis` heard all of it: every token of it is final."""
         self.previous = None
+        self._heard.clear()
         return [] if hypothesis.no_speech else self._take(hypothesis, len(hypothesis.tokens))
 
     def _take(self, hypothesis: Hypothesis, count: int) -> list[StableToken]:
@@ -167,15 +193,20 @@ class Agreement:
                              hypothesis.token_bytes[i] if hypothesis.token_bytes else b"")
                  for i in range(count)]
         self.stable.extend(taken)
-        if self.previous is not None and count:
-            # The next hypothesis continues after the new prefix: compare it with what this one said there.
-            self.previous = hypothesis.after(count)
+        if count:
+            # Later hypotheses continue after the new prefix: keep what each earlier one said there,
+            # and forget those that said something else.
+            agreed = hypothesis.tokens[:count]
+            self._heard = deque((end, h.after(count)) for end, h in self._heard if h.tokens[:count] == agreed)
+            if self.previous is not None:
+                self.previous = hypothesis.after(count)
         return taken
 
     def restart(self) -> None:
         """A new window: nothing is stable in it yet."""
         self.stable.clear()
         self.previous = None
+        self._heard.clear()
 
 
 def _word_boundary(hypothesis: Hypothesis, limit: int) -> int:

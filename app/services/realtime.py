@@ -3,8 +3,8 @@
 A session takes client events (already parsed by the WebSocket edge) and sends server events. Audio
 is converted to 16 kHz as it arrives and fed to a streaming VAD; with server VAD, a turn starts and
 ends where the VAD says, otherwise the client commits the buffer. While a turn grows, a decoder loop
-re-decodes it every `decode_interval_seconds` and sends, as deltas, the words two consecutive
-hypotheses agree on (domain/live.py); when the turn ends, the rest follows and `completed` carries
+re-decodes it every `decode_interval_seconds` and sends, as deltas, the words two hypotheses a
+second of audio apart agree on (domain/live.py); when the turn ends, the rest follows and `completed` carries
 the whole transcript, which the deltas join to exactly.
 
 Every session decodes through one shared DecodeQueue: finished turns before live hypotheses, so a
@@ -561,7 +561,7 @@ class RealtimeSession:
             if hypothesis.language_probability < LANGUAGE_CONFIDENCE and heard < LANGUAGE_AUDIO_SECONDS:
                 return
             item.language = hypothesis.language
-        await self._send_delta(item, item.agreement.offer(hypothesis))
+        await self._send_delta(item, item.agreement.offer(hypothesis, until))
         if self.config.partials and item.agreement.previous is not None and item.end is None:
             tail = item.agreement.previous.text
             await self._add(item)

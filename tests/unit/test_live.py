@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
+
+from app.domain.audio import SAMPLE_RATE
 from app.domain.live import (
     VAD_FRAME_SAMPLES,
     Agreement,
@@ -61,47 +65,73 @@ def text(tokens) -> str:
     return "".join(t.piece for t in tokens)
 
 
+def seconds_apart(step: float = 1.0) -> Iterator[int]:
+    """Where consecutive hypotheses' audio ends, in samples: `step` seconds apart."""
+    return (int(i * step * SAMPLE_RATE) for i in itertools.count(1))
+
+
+def test_hypotheses_too_close_together_confirm_nothing_until_one_has_heard_enough_more():
+    agreement, heard = Agreement(gap=SAMPLE_RATE, first_gap=SAMPLE_RATE), seconds_apart(0.5)
+    agreement.offer(hypothesis(" this", " is", " dy"), next(heard))
+    # Half a second later the same words are heard: too close to confirm the end of the first.
+    assert agreement.offer(hypothesis(" this", " is", " dying", " in"), next(heard)) == []
+    # A second after the first, the name comes out right; the newer near neighbour is not the yardstick.
+    assert text(agreement.offer(hypothesis(" this", " is", " Diane", " in", " New"), next(heard))) == " this is"
+    assert agreement.previous is not None and agreement.previous.text == " Diane in New"
+    # The one a second before this next one misheard the name: still nothing; then the name is agreed.
+    assert agreement.offer(hypothesis(" Diane", " in", " New", " Jersey."), next(heard)) == []
+    assert text(agreement.offer(hypothesis(" Diane", " in", " New", " Jersey.", " And"), next(heard))) == " Diane in New"
+
+
 def test_words_two_hypotheses_agree_on_become_stable_but_never_the_last_one_heard():
-    agreement = Agreement()
-    assert agreement.offer(hypothesis(" the", " quick", " bro")) == []  # nothing to compare with yet
-    assert text(agreement.offer(hypothesis(" the", " quick", " brown", " fox"))) == " the quick"
+    agreement, heard = Agreement(), seconds_apart()
+    assert agreement.offer(hypothesis(" the", " quick", " bro"), next(heard)) == []  # nothing to compare with yet
+    assert text(agreement.offer(hypothesis(" the", " quick", " brown", " fox"), next(heard))) == " the quick"
     # The next hypothesis is decoded with " the quick" forced, so it only says what follows.
-    assert text(agreement.offer(hypothesis(" brown", " fox", " jumps"))) == " brown fox"
+    assert text(agreement.offer(hypothesis(" brown", " fox", " jumps"), next(heard))) == " brown fox"
     assert agreement.prefix == tuple(hash(w) % 50_000 for w in (" the", " quick", " brown", " fox"))
 
 
+def test_a_turns_first_words_need_only_the_next_hypothesis_later_ones_a_second_more_audio():
+    agreement, heard = Agreement(), seconds_apart(0.5)
+    agreement.offer(hypothesis(" good", " morning"), next(heard))
+    assert text(agreement.offer(hypothesis(" good", " morning", " everyone"), next(heard))) == " good morning"
+    assert agreement.offer(hypothesis(" everyone", " today"), next(heard)) == []  # half a second: too close now
+    assert text(agreement.offer(hypothesis(" everyone", " today", " is"), next(heard))) == " everyone"
+
+
 def test_a_hypothesis_that_changes_its_mind_makes_nothing_stable():
-    agreement = Agreement()
-    agreement.offer(hypothesis(" to", " name", " a"))
-    assert agreement.offer(hypothesis(" today", " the", " weather")) == []
+    agreement, heard = Agreement(), seconds_apart()
+    agreement.offer(hypothesis(" to", " name", " a"), next(heard))
+    assert agreement.offer(hypothesis(" today", " the", " weather"), next(heard)) == []
 
 
 def test_the_final_hypothesis_is_taken_whole():
-    agreement = Agreement()
-    agreement.offer(hypothesis(" good", " morning"))
-    assert text(agreement.offer(hypothesis(" good", " morning", " every"))) == " good morning"
+    agreement, heard = Agreement(), seconds_apart()
+    agreement.offer(hypothesis(" good", " morning"), next(heard))
+    assert text(agreement.offer(hypothesis(" good", " morning", " every"), next(heard))) == " good morning"
     assert text(agreement.finish(hypothesis(" everyone.", " Bye."))) == " everyone. Bye."
     assert text(agreement.stable) == " good morning everyone. Bye."
 
 
 def test_stable_text_ends_on_a_word_not_inside_one():
-    agreement = Agreement()
-    agreement.offer(hypothesis(" sun", "ny", " and"))
+    agreement, heard = Agreement(), seconds_apart()
+    agreement.offer(hypothesis(" sun", "ny", " and"), next(heard))
     # Both begin with " sun", but one goes on "ny" and the other "day": the word itself is not agreed.
-    assert agreement.offer(hypothesis(" sun", "day", " is")) == []
-    assert text(agreement.offer(hypothesis(" sun", "day", " is", " warm"))) == " sunday is"
+    assert agreement.offer(hypothesis(" sun", "day", " is"), next(heard)) == []
+    assert text(agreement.offer(hypothesis(" sun", "day", " is", " warm"), next(heard))) == " sunday is"
 
 
 def test_in_scripts_without_spaces_stable_text_ends_between_whole_characters():
-    agreement = Agreement()
+    agreement, heard = Agreement(), seconds_apart()
     split_char = (True, False, True, True)  # the second token holds the first half of a character
-    agreement.offer(hypothesis("今日", "\ufffd", "は", "晴", language="ja", whole=split_char))
-    stable = agreement.offer(hypothesis("今日", "\ufffd", "は", "晴れ", language="ja", whole=split_char))
+    agreement.offer(hypothesis("今日", "\ufffd", "は", "晴", language="ja", whole=split_char), next(heard))
+    stable = agreement.offer(hypothesis("今日", "\ufffd", "は", "晴れ", language="ja", whole=split_char), next(heard))
     assert text(stable) == "今日\ufffdは"  # not cut after the half character
 
 
 def test_no_speech_adds_nothing():
-    agreement = Agreement()
-    agreement.offer(hypothesis(" thank", " you"))
+    agreement, heard = Agreement(), seconds_apart()
+    agreement.offer(hypothesis(" thank", " you"), next(heard))
     silent = Hypothesis(tokens=(1, 2), pieces=(" thank", " you"), whole=(True, True), no_speech=True)
-    assert agreement.offer(silent) == [] and agreement.finish(silent) == []
+    assert agreement.offer(silent, next(heard)) == [] and agreement.finish(silent) == []
