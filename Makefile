@@ -2,9 +2,11 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell sha256sum requirements.lock | cut -c1-16)
+# The runtime tree, then the test tools: an image installs the first only (LOCKS=requirements.lock).
+LOCKS ?= requirements.lock requirements-dev.lock
+STAMP := $(VENV)/.installed-$(shell cat $(LOCKS) | sha256sum | cut -c1-16)
 
-.PHONY: deps install system-deps run test test-unit test-integration bench bench-realtime bench-diarization bench-subtitles image-test fixtures clean
+.PHONY: deps without-gpu-compiler install system-deps run test test-unit test-integration bench bench-realtime bench-diarization bench-subtitles image-test fixtures clean
 
 # deps: the pinned tree (slow, cached by the lock's hash); install: this project on top, editable, so
 # the `whisperx-api-server` command runs the checkout's code (seconds, every time).
@@ -13,11 +15,16 @@ install: deps
 
 deps: $(STAMP)
 
-$(STAMP): requirements.lock
+$(STAMP): $(LOCKS)
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip==25.2 setuptools==84.2.1  # setuptools: editable install below
-	$(VENV)/bin/pip install --quiet -r requirements.lock
+	$(VENV)/bin/pip install --quiet $(addprefix -r ,$(LOCKS))
 	touch $@
+
+# The CPU image leaves out triton, torch's compiler of GPU kernels (0.5 GB): nothing on the CPU path
+# loads it (torch, whisperx, pyannote and CAM++ import and run without it; `make image-test` checks).
+without-gpu-compiler:
+	$(VENV)/bin/pip uninstall --quiet --yes triton
 
 run: install
 	$(VENV)/bin/whisperx-api-server serve

