@@ -71,6 +71,10 @@ diarized=$(request POST /v1/audio/transcriptions /tmp/three.wav response_format=
 speakers=$(echo "$diarized" | python3 -c "import json, sys; print(len({s['speaker'] for s in json.load(sys.stdin)['segments']}))")
 echo "diarized: $speakers speakers"
 [ "$speakers" -ge 2 ] || { echo "image-test: the diarized transcription found one speaker" >&2; exit 1; }
+# What a production image leaves out: the test tools (their own lock) and, on CPU, triton.
+in_container /opt/venv/bin/python -c "import importlib.util as u, sys; sys.exit([m for m in ('pytest', 'playwright', 'schemathesis', 'triton') if u.find_spec(m)])" \
+  || { echo "image-test: the image holds test tools or triton" >&2; exit 1; }
+in_container sh -c 'command -v make gcc cc' && { echo "image-test: a build tool shipped" >&2; exit 1; }
 user=$(in_container id -u)
 [ "$user" = 10001 ] || { echo "image-test: runs as uid $user, not 10001" >&2; exit 1; }
 if [ "$engine" = podman ]; then
@@ -86,3 +90,6 @@ echo "health: $health"
 [ "$health" = healthy ] || { echo "image-test: the HEALTHCHECK says $health" >&2; exit 1; }
 size=$("$engine" image inspect --format '{{.Size}}' "$tag")
 echo "image-test: passed ($engine, image $(python3 -c "print(f'{$size / 1e9:.2f} GB')"))"
+echo "the largest packages in it:"
+in_container sh -c 'du -s /opt/venv/lib/python3*/site-packages/* /opt/venv/lib/python3*/site-packages/nvidia/* 2>/dev/null | sort -rn | head -12'
+
