@@ -52,7 +52,8 @@ def test_compose_services_build_the_matching_stages_and_keep_models_in_a_volume(
 def test_the_image_installs_and_starts_exactly_as_make_does():
     installs = re.findall(r"^RUN (.*(?:pip|make)[^\n]*)", CONTAINERFILE, flags=re.M)
     assert installs == ["make deps VENV=/opt/venv PYTHON=python3 LOCKS=requirements.lock",
-                        "make install VENV=/opt/venv PYTHON=python3", "make without-gpu-compiler VENV=/opt/venv"]
+                        "make install VENV=/opt/venv PYTHON=python3 LOCKS=requirements.lock",
+                        "make without-gpu-compiler VENV=/opt/venv"]
     assert "requirements-dev.lock" not in CONTAINERFILE, "no test tools in an image"
     makefile = (ROOT / "Makefile").read_text()
     assert "\t$(VENV)/bin/whisperx-api-server serve" in makefile.split("run: install", 1)[1].split("\n\n")[0]
