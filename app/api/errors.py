@@ -14,7 +14,7 @@ from litestar.exceptions import HTTPException, ValidationException
 
 from app.api.middleware import current_request_id
 from app.domain.errors import ClientGone, DomainError, error_type_of
-from app.schemas import ErrorBody, ErrorResponse
+from app.schemas.errors import ErrorBody, ErrorResponse
 
 logger = structlog.get_logger(__name__)
 

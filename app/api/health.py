@@ -8,7 +8,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 from app.api.metrics import Metrics
 from app.domain.errors import RETRY_AFTER_SECONDS
-from app.schemas import Health
+from app.schemas.info import Health
 from app.services.admission import Admission
 
 # The classic text format every Prometheus understands; Litestar appends the charset itself.

@@ -15,7 +15,7 @@ from app.api.models import Stages
 from app.api.transcriptions import Formatters
 from app.config.settings import Settings
 from app.domain.ports import WorkerRegistry
-from app.schemas import JobsInfo, QueueInfo, ServerInfo, StageInfo
+from app.schemas.info import JobsInfo, QueueInfo, ServerInfo, StageInfo
 from app.services.admission import Admission, UploadGate
 from app.services.jobs import JobService
 

@@ -15,7 +15,7 @@ from app.api.params import AudioRequestParser
 from app.api.sse import sse_response
 from app.api.transcriptions import Formatters
 from app.domain.errors import InvalidRequest
-from app.schemas import JobView, job_view
+from app.schemas.jobs import JobView, job_view
 from app.services.jobs import JobService
 
 EVENT_POLL_SECONDS = 0.25  # status changes are read from the job store, so every replica can serve them

@@ -34,7 +34,7 @@ from app.api.params import AudioRequestParser
 from app.config.settings import Settings
 from app.domain.errors import ClientGone, DomainError, InvalidRequest, RequestTooLarge
 from app.domain.ports import Formatter
-from app.schemas import job_view
+from app.schemas.jobs import job_view
 from app.services.admission import UploadGate
 from app.services.jobs import JobService
 from app.services.transcription import Caller, Finished, TranscriptionService

@@ -16,7 +16,15 @@ from app.api.params import required_field
 from app.config.settings import Settings
 from app.domain.errors import ModelNotFound
 from app.domain.ports import ModelStore
-from app.schemas import CatalogModel, ModelCatalog, ModelChange, OpenAIModel, OpenAIModelList, StageModel, StageModels
+from app.schemas.models import (
+    CatalogModel,
+    ModelCatalog,
+    ModelChange,
+    OpenAIModel,
+    OpenAIModelList,
+    StageModel,
+    StageModels,
+)
 
 
 @runtime_checkable  # a typed handler dependency, which Litestar checks

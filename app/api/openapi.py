@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import msgspec
 from litestar.openapi.spec import Operation
 
-from app.schemas import TranscriptionForm, TranslationForm
+from app.schemas.transcription import TranscriptionForm, TranslationForm
 
 # Wire names that differ from the Struct's field names.
 _WIRE_NAMES = {"timestamp_granularities": "timestamp_granularities[]"}

@@ -20,7 +20,7 @@ from app.domain.errors import InvalidRequest
 from app.domain.languages import validated_language
 from app.domain.models import DIARIZE_MODEL_ALIASES, RenderOptions, SubtitleRules, Task, TranscriptionOptions, VadTuning
 from app.domain.ports import Formatter
-from app.schemas import ServerVad, TranscriptionForm, TranslationForm
+from app.schemas.transcription import ServerVad, TranscriptionForm, TranslationForm
 from app.services.transcription import AudioRequest, ExecutionMode
 
 FormT = TypeVar("FormT", bound=msgspec.Struct)

@@ -19,7 +19,7 @@ from app.api.auth import ApiKeys, bearer, foreign_browser_refusal, owner_of
 from app.api.params import param_of
 from app.config.settings import Settings
 from app.domain.errors import DomainError
-from app.schemas import (
+from app.schemas.realtime import (
     REALTIME_CLIENT_EVENT_TYPES,
     RealtimeClientEvent,
     RealtimeErrorBody,

@@ -14,7 +14,7 @@ from app.api.params import form_fields, upload
 from app.api.transcriptions import caller, read_form
 from app.config.settings import Settings
 from app.domain.errors import InvalidRequest
-from app.schemas import SpeakerDeleted, SpeakerForm, SpeakerList, SpeakerView, speaker_view
+from app.schemas.speakers import SpeakerDeleted, SpeakerForm, SpeakerList, SpeakerView, speaker_view
 from app.services.admission import Admission, UploadGate
 from app.services.speakers import SpeakerService
 

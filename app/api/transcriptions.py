@@ -19,15 +19,8 @@ from app.api.sse import sse_response
 from app.domain.errors import ClientGone
 from app.domain.ports import Formatter
 from app.services.admission import UploadGate
-from app.schemas import (
-    ErrorEvent,
-    JobAccepted,
-    TextDeltaEvent,
-    TextDoneEvent,
-    diarized_segment,
-    job_view,
-    wire_logprobs,
-)
+from app.schemas.jobs import JobAccepted, job_view
+from app.schemas.transcription import ErrorEvent, TextDeltaEvent, TextDoneEvent, diarized_segment, wire_logprobs
 from app.services.transcription import (
     Accepted,
     AudioRequest,

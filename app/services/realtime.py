@@ -48,7 +48,7 @@ from app.domain.live import (
 from app.domain.model_policy import ModelPolicy
 from app.domain.models import Audio
 from app.domain.ports import LiveAudio, PcmStream, SpeechStream, UtteranceTranscriber
-from app.schemas import (
+from app.schemas.realtime import (
     BufferClearedEvent,
     BufferCommittedEvent,
     DurationUsage,
@@ -56,7 +56,6 @@ from app.schemas import (
     InputAudioBufferClearEvent,
     InputAudioBufferCommitEvent,
     ItemAddedEvent,
-    LogProb,
     RealtimeAudio,
     RealtimeAudioFormat,
     RealtimeAudioInput,
@@ -71,8 +70,8 @@ from app.schemas import (
     RealtimeTranscriptionConfig,
     RealtimeTurnDetection,
     SessionCreatedEvent,
-    SessionUpdatedEvent,
     SessionUpdateEvent,
+    SessionUpdatedEvent,
     SpeechStartedEvent,
     SpeechStoppedEvent,
     TranscriptionCompletedEvent,
@@ -80,6 +79,7 @@ from app.schemas import (
     TranscriptionFailedEvent,
     TranscriptionPartialEvent,
 )
+from app.schemas.transcription import LogProb
 
 logger = structlog.get_logger(__name__)
 

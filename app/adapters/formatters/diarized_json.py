@@ -3,7 +3,7 @@ from __future__ import annotations
 import msgspec
 
 from app.domain.models import RenderOptions, Transcript
-from app.schemas import DiarizedTranscription, diarized_segment, usage
+from app.schemas.transcription import DiarizedTranscription, diarized_segment, usage
 
 
 class DiarizedJsonFormatter:

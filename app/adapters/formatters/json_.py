@@ -4,7 +4,7 @@ import msgspec
 
 from app.domain.logprobs import transcript_logprobs
 from app.domain.models import RenderOptions, Transcript
-from app.schemas import TextTranscription, TranscriptionLanguage, usage, wire_logprobs
+from app.schemas.transcription import TextTranscription, TranscriptionLanguage, usage, wire_logprobs
 
 
 class JsonFormatter:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import msgspec
 from whisperx.utils import LANGUAGES
 
-from app.schemas import VerboseTranscription, segment_out, usage, word_out
+from app.schemas.transcription import VerboseTranscription, segment_out, usage, word_out
 from app.domain.models import RenderOptions, Transcript
 
 

@@ -8,7 +8,7 @@ import msgspec
 
 from app.domain.models import Job
 from app.domain.ports import Formatter, JobStore
-from app.schemas import JobEnvelope, job_view
+from app.schemas.jobs import JobEnvelope, job_view
 
 
 class JobEnvelopeRenderer:
