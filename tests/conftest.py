@@ -24,7 +24,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from app.config.settings import Settings
-from app.container import Container, build_container
+from app.container import Application, build_container
 from app.entrypoints.http import create_app
 from tests.fakes import (
     FakeAligner,
@@ -99,7 +99,7 @@ def fake_live_transcriber() -> FakeUtteranceTranscriber:
 
 @pytest.fixture
 def container(settings, fake_transcriber, fake_aligner, fake_diarizer, fake_models,
-              fake_live_transcriber, fake_voice_printer) -> Iterator[Container]:
+              fake_live_transcriber, fake_voice_printer) -> Iterator[Application]:
     """The real container with every adapter overridden by a fake (before anything is built)."""
     container = build_container(settings)
     with (
@@ -118,7 +118,7 @@ def container(settings, fake_transcriber, fake_aligner, fake_diarizer, fake_mode
 
 
 @pytest.fixture
-def client(container: Container) -> Iterator[TestClient[Litestar]]:
+def client(container: Application) -> Iterator[TestClient[Litestar]]:
     with TestClient(create_app(container)) as test_client:
         yield test_client
 

@@ -7,11 +7,11 @@ import os
 import time
 from dataclasses import dataclass
 
-from app.entrypoints.server import serve
 from app.config.logging import configure_logging
 from app.config.settings import Settings
 from app.container import build_container
 from app.entrypoints.http import create_app
+from app.entrypoints.server import serve
 from tests.fakes import FakeAligner, FakeDiarizer, FakeModelStore, FakeTranscriber
 
 

@@ -13,8 +13,8 @@ from typing import BinaryIO
 import av
 import numpy as np
 
-from app.domain.errors import AudioTooLong, InvalidAudio
 from app.domain.audio import SAMPLE_RATE
+from app.domain.errors import AudioTooLong, InvalidAudio
 from app.domain.models import Audio
 
 # An hour of 16 kHz 16-bit PCM is 115 MB; grow the output in blocks instead of keeping every frame.

@@ -1,67 +1,19 @@
-"""API keys (`Authorization: Bearer`), admin keys for model management, and the model allow-list."""
+"""The edge's access checks: API keys (`Authorization: Bearer`), admin keys for model management, and
+the browser checks of a server without keys."""
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import ipaddress
-import json
 from collections.abc import Collection
-from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
 
-from app.config.settings import Settings, SettingsError
-from app.domain.model_policy import ModelPolicy
-
-
-@dataclass(frozen=True)
-class ApiKeys:
-    clients: dict[str, str] = field(default_factory=dict)  # key -> client name
-    admins: frozenset[str] = frozenset()
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.clients)
-
-    def client_of(self, presented: str | None) -> str | None:
-        """The client's name, comparing against every key in constant time (no early exit)."""
-        found = None
-        for key, name in self.clients.items():
-            if _same(key, presented):
-                found = name
-        return found
-
-    def is_admin(self, presented: str | None) -> bool:
-        return any([_same(key, presented) for key in self.admins])  # a list: no early exit either
-
-
-def _same(key: str, presented: str | None) -> bool:
-    return hmac.compare_digest(key.encode(), (presented or "").encode())
-
-
-def load_api_keys(settings: Settings) -> ApiKeys:
-    clients: dict[str, str] = {}
-    if settings.api_key:
-        clients[settings.api_key] = "default"
-    if settings.api_keys_file:
-        try:
-            loaded = json.loads(Path(settings.api_keys_file).expanduser().read_text())
-        except (OSError, ValueError) as exc:
-            raise SettingsError(f"API_KEYS_FILE could not be read as JSON {{key: client name}}: {exc}") from exc
-        if not isinstance(loaded, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in loaded.items()):
-            raise SettingsError("API_KEYS_FILE must be a JSON object of key -> client name.")
-        clients.update(loaded)
-    admins = frozenset(k.strip() for k in (settings.admin_api_keys or "").split(",") if k.strip())
-    for key in admins:
-        clients.setdefault(key, "admin")
-    if settings.auth_required and not clients:
-        raise SettingsError("AUTH_REQUIRED is true but no API_KEY, API_KEYS_FILE or ADMIN_API_KEYS is set.")
-    return ApiKeys(clients=clients, admins=admins)
+from app.config.api_keys import ApiKeys
+from app.domain.errors import ApiKeyRefused
 
 
 def bearer(connection: ASGIConnection) -> str | None:
@@ -78,17 +30,25 @@ def owner_of(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
+def authenticate(keys: ApiKeys, presented: str | None, how: str = "as 'Authorization: Bearer <key>'") -> str:
+    """The one key check, for HTTP and WebSocket alike: the owner id of a caller presenting `presented`
+    (ANONYMOUS when the server has no keys), else ApiKeyRefused. `how` tells a caller how to send one."""
+    if not keys.enabled:
+        return ANONYMOUS
+    if presented is None:
+        raise ApiKeyRefused(f"Missing API key: send it {how}.", code="missing_api_key")
+    if keys.client_of(presented) is None:
+        raise ApiKeyRefused("Incorrect API key provided.")
+    return owner_of(presented)
+
+
 def api_key_guard(keys: ApiKeys):
     def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-        if not keys.enabled:
-            connection.state.owner = ANONYMOUS
-            return
-        presented = bearer(connection)
-        if presented is None:
-            raise NotAuthorizedException("Missing API key: send it as 'Authorization: Bearer <key>'.")
-        if keys.client_of(presented) is None:
-            raise NotAuthorizedException("Incorrect API key provided.")
-        connection.state.owner = owner_of(presented)
+        try:
+            connection.state.owner = authenticate(keys, bearer(connection))
+        except ApiKeyRefused as refused:
+            # OpenAI answers every refused key over HTTP with code `invalid_api_key`.
+            raise NotAuthorizedException(refused.message) from None
     return guard
 
 
@@ -144,16 +104,3 @@ def foreign_browser_refusal(connection: ASGIConnection, keys: ApiKeys, trusted_h
     elif origin == "null":
         return "Origin 'null' (a sandboxed page or a file) is refused by a server without API keys."
     return None
-
-
-def model_policy(settings: Settings) -> ModelPolicy:
-    """MODELS__ALLOWED, when set, lists the only model names a client may use (besides the default)."""
-    return ModelPolicy(allowed=tuple(settings.models.allowed), default=settings.whisper.model)
-
-
-def is_model_allowed(settings: Settings, name: str | None) -> bool:
-    return model_policy(settings).allows(name)
-
-
-def check_model_allowed(settings: Settings, name: str | None) -> None:
-    model_policy(settings).check(name)

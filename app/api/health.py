@@ -6,10 +6,10 @@ from litestar import Response, get
 from litestar.di import NamedDependency
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
-from app.api.metrics import Metrics
 from app.domain.errors import RETRY_AFTER_SECONDS
 from app.schemas.info import Health
 from app.services.admission import Admission
+from app.services.metrics import Metrics
 
 # The classic text format every Prometheus understands; Litestar appends the charset itself.
 METRICS_MEDIA_TYPE = CONTENT_TYPE_PLAIN_0_0_4.removesuffix("; charset=utf-8")

@@ -10,9 +10,9 @@ import anyio
 from litestar import get
 from litestar.di import NamedDependency
 
-from app.api.auth import ApiKeys
 from app.api.models import Stages
 from app.api.transcriptions import Formatters
+from app.config.api_keys import ApiKeys
 from app.config.settings import Settings
 from app.domain.ports import WorkerRegistry
 from app.schemas.info import JobsInfo, QueueInfo, ServerInfo, StageInfo

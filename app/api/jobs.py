@@ -11,11 +11,11 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
-from app.api.params import AudioRequestParser
 from app.api.sse import sse_response
 from app.api.transcriptions import Formatters
 from app.domain.errors import InvalidRequest
 from app.schemas.jobs import JobView, job_view
+from app.services.audio_requests import AudioRequestParser
 from app.services.jobs import JobService
 
 EVENT_POLL_SECONDS = 0.25  # status changes are read from the job store, so every replica can serve them

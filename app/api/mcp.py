@@ -19,7 +19,6 @@ import anyio
 import msgspec
 from litestar import asgi
 from litestar.connection import ASGIConnection
-from litestar.datastructures import FormMultiDict
 from litestar.types import Guard, Message, Receive, Scope, Send
 from mcp.server.fastmcp import FastMCP
 from mcp.server.fastmcp.exceptions import ToolError
@@ -27,15 +26,17 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import CallToolResult, TextContent
 
-from app.api.auth import ApiKeys, foreign_browser_refusal, is_model_allowed
+from app.api.auth import foreign_browser_refusal
 from app.api.errors import domain_error_body, error_body, send_error
 from app.api.models import Stages
-from app.api.params import AudioRequestParser
+from app.config.api_keys import ApiKeys
 from app.config.settings import Settings
 from app.domain.errors import ClientGone, DomainError, InvalidRequest, RequestTooLarge
+from app.domain.model_policy import ModelPolicy
 from app.domain.ports import Formatter
 from app.schemas.jobs import job_view
 from app.services.admission import UploadGate
+from app.services.audio_requests import AudioRequestParser, fields_from
 from app.services.jobs import JobService
 from app.services.transcription import Caller, Finished, TranscriptionService
 
@@ -52,10 +53,10 @@ class McpEndpoint:
     def __init__(self, service: Callable[[], TranscriptionService], parser: Callable[[], AudioRequestParser],
                  formatters: Callable[[], Mapping[str, Formatter]], jobs: Callable[[], JobService],
                  stages: Callable[[], Stages], settings: Callable[[], Settings], uploads: Callable[[], UploadGate],
-                 api_keys: Callable[[], ApiKeys]) -> None:
+                 api_keys: Callable[[], ApiKeys], model_policy: Callable[[], ModelPolicy]) -> None:
         self.service, self.parser, self.formatters = service, parser, formatters
         self.jobs, self.stages, self.settings = jobs, stages, settings
-        self.uploads, self.api_keys = uploads, api_keys
+        self.uploads, self.api_keys, self.model_policy = uploads, api_keys, model_policy
         # Stateless: every HTTP request is complete in itself, so any replica can serve any call.
         # Host checks are the API keys' job here, as on every other route.
         self.server = FastMCP("whisperx-api-server", stateless_http=True, json_response=True,
@@ -119,9 +120,9 @@ class McpEndpoint:
 
         @tool(description="The transcription models this server offers, and its default.")
         async def list_models() -> dict[str, Any]:
-            stage, settings = self.stages()["transcription"], self.settings()
+            stage, policy = self.stages()["transcription"], self.model_policy()
             names = await anyio.to_thread.run_sync(stage.store.requestable)
-            return {"default": stage.default, "models": [n for n in names if is_model_allowed(settings, n)]}
+            return {"default": stage.default, "models": [n for n in names if policy.allows(n)]}
 
         @tool(description="The status of an async transcription job, or of a request sent with its own X-Request-ID.")
         async def job_status(job_id: str) -> dict[str, Any]:
@@ -136,10 +137,11 @@ class McpEndpoint:
         try:
             if (audio_url is None) == (audio_base64 is None):
                 raise InvalidRequest("Give exactly one of 'audio_url' and 'audio_base64'.", param="audio_url")
+            given = fields_from(fields)
             if audio_url is not None:
-                request = parse(FormMultiDict([*fields, ("audio_url", audio_url)]))
+                request = parse({**given, "audio_url": [audio_url]}, None)
             else:
-                request = parse(FormMultiDict(fields), source=io.BytesIO(self._decoded(audio_base64 or "")))
+                request = parse(given, io.BytesIO(self._decoded(audio_base64 or "")))
             outcome = await self.service().handle(request, Caller(owner=_owner.get(), disconnected=anyio.sleep_forever))
         except DomainError as exc:
             raise ToolError(exc.message) from None

@@ -13,7 +13,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.metrics import Metrics
+from app.services.metrics import Metrics
 
 logger = structlog.get_logger("app.access")
 REQUEST_ID_HEADER = "x-request-id"

@@ -11,10 +11,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.types import Guard
 
-from app.api.auth import check_model_allowed, is_model_allowed
-from app.api.params import required_field
-from app.config.settings import Settings
 from app.domain.errors import ModelNotFound
+from app.domain.model_policy import ModelPolicy
 from app.domain.ports import ModelStore
 from app.schemas.models import (
     CatalogModel,
@@ -25,6 +23,7 @@ from app.schemas.models import (
     StageModel,
     StageModels,
 )
+from app.services.audio_requests import required_field
 
 
 @runtime_checkable  # a typed handler dependency, which Litestar checks
@@ -55,10 +54,10 @@ def stage_router(path: str, stage: str, field: str, admin: Guard) -> Router:
 
     @post("/load", status_code=200, operation_id=f"load_{stage}_model", guards=[admin])
     async def load_model(request: Request, stages: NamedDependency[Stages],
-                         settings: NamedDependency[Settings]) -> ModelChange:
+                         model_policy: NamedDependency[ModelPolicy]) -> ModelChange:
         name = required_field(await request.form(), field)
         if field == "model":
-            check_model_allowed(settings, name)
+            model_policy.check(name)
         store = stages[stage].store
         # Loading reads hundreds of MB: never on the event loop.
         loaded = await anyio.to_thread.run_sync(store.load, name)
@@ -84,7 +83,7 @@ def model_routers(admin: Guard) -> list[Router]:
 
 
 @get("/models/catalog", tags=["models"], operation_id="getModelCatalog")
-async def model_catalog(stages: NamedDependency[Stages], settings: NamedDependency[Settings]) -> ModelCatalog:
+async def model_catalog(stages: NamedDependency[Stages], model_policy: NamedDependency[ModelPolicy]) -> ModelCatalog:
     """Every transcription model name a client may ask for, whether loaded, and whether already here."""
     stage = stages["transcription"]
     requestable, available, loaded = await anyio.to_thread.run_sync(
@@ -93,7 +92,7 @@ async def model_catalog(stages: NamedDependency[Stages], settings: NamedDependen
     names = sorted({*requestable, *([default] if default else [])})
     return ModelCatalog(default=default, data=[
         CatalogModel(id=name, default=name == default, loaded=name in loaded, downloaded=name in available or name in loaded)
-        for name in names if is_model_allowed(settings, name)
+        for name in names if model_policy.allows(name)
     ])
 
 

@@ -15,22 +15,26 @@ from litestar import WebSocket, websocket
 from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 
-from app.api.auth import ApiKeys, bearer, foreign_browser_refusal, owner_of
-from app.api.params import param_of
+from app.api.auth import authenticate, bearer, foreign_browser_refusal
+from app.config.api_keys import ApiKeys
 from app.config.settings import Settings
-from app.domain.errors import DomainError
+from app.domain.errors import ApiKeyRefused, DomainError
 from app.schemas.realtime import (
     REALTIME_CLIENT_EVENT_TYPES,
     RealtimeClientEvent,
     RealtimeErrorBody,
     RealtimeErrorEvent,
     RealtimeServerEvent,
+    error_of,
+    internal_error,
 )
+from app.services.audio_requests import param_of
 from app.services.realtime import RealtimeService, SessionClosed
 
 logger = structlog.get_logger(__name__)
 
 KEY_SUBPROTOCOL = "openai-insecure-api-key."
+KEY_HOW = f"as 'Authorization: Bearer <key>' or the '{KEY_SUBPROTOCOL}<key>' subprotocol"
 # WebSocket close codes (RFC 6455): a refused key, a full server, a server fault.
 POLICY_VIOLATION = 1008
 TRY_AGAIN_LATER = 1013
@@ -141,14 +145,10 @@ def refusal(socket: WebSocket, api_keys: ApiKeys, trusted_hosts: list[str]) -> R
         foreign = foreign_browser_refusal(socket, api_keys, trusted_hosts)
         return None if foreign is None else RealtimeErrorBody(type="invalid_request_error", code="permission_denied",
                                                               message=foreign)
-    key = presented_key(socket)
-    if key is None:
-        return RealtimeErrorBody(type="invalid_request_error", code="missing_api_key",
-                                 message="Missing API key: send 'Authorization: Bearer <key>' or the "
-                                         "'openai-insecure-api-key.<key>' subprotocol.")
-    if api_keys.client_of(key) is None:
-        return RealtimeErrorBody(type="invalid_request_error", code="invalid_api_key",
-                                 message="Incorrect API key provided.")
+    try:
+        authenticate(api_keys, presented_key(socket), how=KEY_HOW)
+    except ApiKeyRefused as refused:
+        return error_of(refused)
     return None
 
 
@@ -162,8 +162,7 @@ async def realtime_session(socket: WebSocket, realtime: NamedDependency[Realtime
         await connection.refuse(POLICY_VIOLATION, refused)
         return
     try:
-        key = presented_key(socket)
-        owner = owner_of(key) if api_keys.enabled and key is not None else None
+        owner = authenticate(api_keys, presented_key(socket), how=KEY_HOW) if api_keys.enabled else None
         async with realtime.session(connection.send, owner) as session:
             logger.info("realtime session opened", session=session.id)
             try:
@@ -173,10 +172,9 @@ async def realtime_session(socket: WebSocket, realtime: NamedDependency[Realtime
     except SessionClosed as closed:
         await connection.close(closed.code, closed.reason)
     except DomainError as exc:
-        await connection.refuse(TRY_AGAIN_LATER, RealtimeErrorBody(type=exc.error_type, code=exc.code, message=exc.message))
+        await connection.refuse(TRY_AGAIN_LATER, error_of(exc))
     except Exception:
         logger.exception("realtime session failed")
-        await connection.refuse(INTERNAL_ERROR, RealtimeErrorBody(
-            type="server_error", code="internal_error", message="The server had an error; the session has ended."))
+        await connection.refuse(INTERNAL_ERROR, internal_error("The server had an error; the session has ended."))
     else:
         await connection.close(1000, "")

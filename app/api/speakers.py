@@ -10,12 +10,13 @@ from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from app.api.params import form_fields, upload
+from app.api.params import fields_of, upload
 from app.api.transcriptions import caller, read_form
 from app.config.settings import Settings
 from app.domain.errors import InvalidRequest
 from app.schemas.speakers import SpeakerDeleted, SpeakerForm, SpeakerList, SpeakerView, speaker_view
 from app.services.admission import Admission, UploadGate
+from app.services.audio_requests import struct_of
 from app.services.speakers import SpeakerService
 
 
@@ -32,7 +33,7 @@ class SpeakersController(Controller):
                     admission: NamedDependency[Admission]) -> SpeakerView:
         """Multipart: `name` and `file` (2-60 s of that person speaking). Keeps the voice print only."""
         form = await uploads.receive(lambda: read_form(request))
-        fields = form_fields(form, SpeakerForm)
+        fields = struct_of(fields_of(form), SpeakerForm)
         source = upload(form, settings.max_upload_size_bytes)
         if source is None:
             raise InvalidRequest("Enrol a speaker with an uploaded 'file'.", param="file")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
+from typing import BinaryIO
 
 from litestar import Controller, Request, Response, post
 from litestar.datastructures import FormMultiDict
@@ -14,13 +15,15 @@ from msgspec import UNSET
 from app.api.errors import domain_error_body, internal_error_body
 from app.api.middleware import client_request_id
 from app.api.openapi import TranscriptionOperation, TranslationOperation
-from app.api.params import AudioRequestParser
+from app.api.params import fields_of, upload
 from app.api.sse import sse_response
+from app.config.settings import Settings
 from app.domain.errors import ClientGone
 from app.domain.ports import Formatter
-from app.services.admission import UploadGate
 from app.schemas.jobs import JobAccepted, job_view
 from app.schemas.transcription import ErrorEvent, TextDeltaEvent, TextDoneEvent, diarized_segment, wire_logprobs
+from app.services.admission import UploadGate
+from app.services.audio_requests import AudioRequestParser, Fields
 from app.services.transcription import (
     Accepted,
     AudioRequest,
@@ -47,22 +50,28 @@ class AudioController(Controller):
     async def create_transcription(
         self, request: Request, parser: NamedDependency[AudioRequestParser], uploads: NamedDependency[UploadGate],
         transcription_service: NamedDependency[TranscriptionService], formatters: NamedDependency[Formatters],
+        settings: NamedDependency[Settings],
     ) -> Response[bytes | str | JobAccepted] | Stream:
-        return await handle(parser.transcription, request, uploads, transcription_service, formatters)
+        return await handle(parser.transcription, request, uploads, transcription_service, formatters,
+                            settings.max_upload_size_bytes)
 
     @post("/translations", status_code=200, operation_id="createTranslation",
           operation_class=TranslationOperation)
     async def create_translation(
         self, request: Request, parser: NamedDependency[AudioRequestParser], uploads: NamedDependency[UploadGate],
         transcription_service: NamedDependency[TranscriptionService], formatters: NamedDependency[Formatters],
+        settings: NamedDependency[Settings],
     ) -> Response[bytes | str | JobAccepted] | Stream:
-        return await handle(parser.translation, request, uploads, transcription_service, formatters)
+        return await handle(parser.translation, request, uploads, transcription_service, formatters,
+                            settings.max_upload_size_bytes)
 
 
-async def handle(parse: Callable[[FormMultiDict], AudioRequest], request: Request, uploads: UploadGate,
-                 service: TranscriptionService, formatters: Formatters) -> Response[bytes | str | JobAccepted] | Stream:
+async def handle(parse: Callable[[Fields, BinaryIO | None], AudioRequest], request: Request, uploads: UploadGate,
+                 service: TranscriptionService, formatters: Formatters,
+                 max_upload_bytes: int) -> Response[bytes | str | JobAccepted] | Stream:
     """Parse the form (received in an upload slot), call the service, render what it returns."""
-    audio_request = parse(await uploads.receive(lambda: read_form(request)))
+    form = await uploads.receive(lambda: read_form(request))
+    audio_request = parse(fields_of(form), upload(form, max_upload_bytes))
     return render(await service.handle(audio_request, caller(request)), formatters)
 
 

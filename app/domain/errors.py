@@ -36,6 +36,13 @@ class DomainError(Exception):
         return error_type_of(self.status)
 
 
+class ApiKeyRefused(DomainError):
+    """No API key, or one this server does not know."""
+
+    status = 401
+    code = "invalid_api_key"
+
+
 class InvalidRequest(DomainError):
     """A field value the caller sent cannot be used."""
 

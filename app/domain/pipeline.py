@@ -17,7 +17,6 @@ from app.domain.models import (
     TranscriptionOptions,
     TranscriptionResult,
 )
-from app.domain.speakers import assign_speakers, match_known_speakers, rename_speakers, spans_of
 from app.domain.ports import (
     Aligner,
     AudioDecoder,
@@ -30,6 +29,7 @@ from app.domain.ports import (
     VoicePrinter,
     WordTimesWanted,
 )
+from app.domain.speakers import assign_speakers, match_known_speakers, rename_speakers, spans_of
 
 logger = logging.getLogger(__name__)
 

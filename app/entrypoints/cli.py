@@ -3,8 +3,8 @@
     whisperx-api-server serve
     whisperx-api-server transcribe talk.mp3 call.wav --format srt --diarize --output-dir subs/
 
-Options go through the HTTP API's own parser (app/api/params.py), so a file transcribed here and the
-same file posted to the server with the same fields give the same result.
+Options go through the HTTP API's own parser (app/services/audio_requests.py), so a file
+transcribed here and the same file posted to the server with the same fields give the same result.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from litestar.datastructures import FormMultiDict
+from app.services.audio_requests import fields_from
+
 
 # File extension per response format, for the files `transcribe` writes.
 EXTENSIONS = {"text": "txt", "json": "json", "verbose_json": "json", "vtt_json": "json",
@@ -46,8 +47,8 @@ def parser() -> argparse.ArgumentParser:
     return cli
 
 
-def form_of(args: argparse.Namespace) -> FormMultiDict:
-    """The command line as the multipart fields the API would receive."""
+def fields_of(args: argparse.Namespace) -> dict[str, list[str]]:
+    """The command line as the fields the API would receive."""
     fields: list[tuple[str, str]] = [("model", args.model), ("response_format", args.response_format)]
     if args.task == "transcribe":
         optional = {"language": args.language, "hotwords": args.hotwords, "min_speakers": args.min_speakers,
@@ -57,7 +58,7 @@ def form_of(args: argparse.Namespace) -> FormMultiDict:
         fields += [("timestamp_granularities[]", g) for g in ("segment", "word") if g == "segment" or args.word_timestamps]
     if args.prompt is not None:
         fields.append(("prompt", args.prompt))
-    return FormMultiDict(fields)
+    return fields_from(fields)
 
 
 def transcribe(args: argparse.Namespace) -> int:
@@ -79,7 +80,7 @@ def transcribe(args: argparse.Namespace) -> int:
             target = args.output_dir / f"{path.stem}.{EXTENSIONS[args.response_format]}"
             try:
                 with path.open("rb") as source:
-                    request = build_request(form_of(args), source=source)
+                    request = build_request(fields_of(args), source)
                     audio = pipeline.decoder.decode(request.file)
                 bar = progress.add_task(path.name, total=max(audio.duration, 0.01))
                 result = pipeline.run_audio(audio, request.options,

@@ -61,13 +61,15 @@ def dependencies(container: Application) -> dict[str, Provide]:
         "metrics": _provide(container.http.metrics),
         "realtime": _provide(container.realtime.service),
         "speakers": _provide(container.speakers),
+        "model_policy": _provide(container.model_policy),
     }
 
 
 def mcp_endpoint(container: Application) -> McpEndpoint:
     return McpEndpoint(service=container.transcription_service, parser=container.request_parser,
                        formatters=container.formats.formatters, jobs=container.jobs.service, stages=container.stages,
-                       settings=container.settings, uploads=container.http.uploads, api_keys=container.http.api_keys)
+                       settings=container.settings, uploads=container.http.uploads, api_keys=container.http.api_keys,
+                       model_policy=container.model_policy)
 
 
 def lifespan(container: Application, mcp: McpEndpoint):

@@ -9,10 +9,10 @@ import structlog
 import uvicorn
 from litestar import Litestar
 
-from app.services.admission import Admission
 from app.config.settings import Settings
 from app.entrypoints.bootstrap import bootstrap
 from app.entrypoints.http import create_app
+from app.services.admission import Admission
 
 logger = structlog.get_logger("app.server")
 

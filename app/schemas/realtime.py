@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from app.domain.errors import DomainError
 from app.schemas.transcription import LanguageCode, LogProb, ModelName, Prompt
 
 RealtimeFormatType = Literal["audio/pcm", "audio/pcmu", "audio/pcma"]
@@ -114,6 +115,17 @@ class RealtimeErrorBody(msgspec.Struct, kw_only=True):
     message: str
     param: str | None = None
     event_id: str | None = None
+
+
+def error_of(exc: DomainError, event_id: str | None = None) -> RealtimeErrorBody:
+    """The one way a domain error becomes the protocol's error object (with the client event it answers)."""
+    return RealtimeErrorBody(type=exc.error_type, code=exc.code, message=exc.message, param=exc.param,
+                             event_id=event_id)
+
+
+def internal_error(message: str) -> RealtimeErrorBody:
+    """Our fault, not the client's: said without details (they go to the log)."""
+    return RealtimeErrorBody(type="server_error", code="internal_error", message=message)
 
 
 class RealtimeContent(msgspec.Struct, kw_only=True):

@@ -78,6 +78,8 @@ from app.schemas.realtime import (
     TranscriptionDeltaEvent,
     TranscriptionFailedEvent,
     TranscriptionPartialEvent,
+    error_of,
+    internal_error,
 )
 from app.schemas.transcription import LogProb
 
@@ -391,9 +393,7 @@ class RealtimeSession:
             elif isinstance(event, InputAudioBufferClearEvent):
                 await self._clear()
         except RealtimeEventError as exc:
-            await self.send(RealtimeErrorEvent, error=RealtimeErrorBody(
-                type="invalid_request_error", code=exc.code, message=exc.message, param=exc.param,
-                event_id=event.event_id))
+            await self.send(RealtimeErrorEvent, error=error_of(exc, event.event_id))
 
     async def send(self, event_type: type[RealtimeServerEvent], **fields: object) -> None:
         await self._send(event_type(event_id=f"event_{self.id[5:13]}{next(self._events):06d}", **fields))
@@ -493,9 +493,7 @@ class RealtimeSession:
     async def _commit(self, item: LiveItem, end: int) -> None:
         if self._queue_full():  # a VAD turn while the queue is full: dropped, and the client told
             self._discard(item)
-            error = self._queue_full_error()
-            await self.send(RealtimeErrorEvent, error=RealtimeErrorBody(type="invalid_request_error", code=error.code,
-                                                                         message=error.message))
+            await self.send(RealtimeErrorEvent, error=error_of(self._queue_full_error()))
             return
         item.end = end
         self.current = None
@@ -610,12 +608,10 @@ class RealtimeSession:
                 logger.warning("live hypothesis failed", session=self.id, item=item.id, error=str(exc)[:300])
                 return None
             item.failed = True
-            error = exc if isinstance(exc, DomainError) else None
-            await self.send(TranscriptionFailedEvent, item_id=item.id, content_index=0, error=RealtimeErrorBody(
-                type=error.error_type if error else "server_error", code=error.code if error else "internal_error",
-                message=error.message if error else "The server had an error while transcribing this item.",
-                param=error.param if error else None))
-            if error is None:
+            known = isinstance(exc, DomainError)
+            await self.send(TranscriptionFailedEvent, item_id=item.id, content_index=0, error=error_of(exc) if known
+                            else internal_error("The server had an error while transcribing this item."))
+            if not known:
                 logger.exception("realtime transcription failed", session=self.id, item=item.id)
             return None
 

@@ -34,10 +34,10 @@ from app.domain.models import (
 )
 from app.domain.pipeline import TranscriptionPipeline
 from app.domain.ports import AudioFetcher, ResultObserver
-from app.services.speakers import SpeakerService
 from app.services.admission import Admission, Disconnected, UploadGate
 from app.services.jobs import JobService
 from app.services.requests import RequestTracker, TrackedRequest
+from app.services.speakers import SpeakerService
 
 logger = structlog.get_logger(__name__)
 

@@ -13,7 +13,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from app.config.settings import Settings
-from app.container import Container, build_container
+from app.container import Application, build_container
 from app.entrypoints.http import create_app
 
 PYANNOTE_SAMPLE = Path(__import__("pyannote.audio", fromlist=["__file__"]).__file__).parent / "sample"
@@ -38,7 +38,7 @@ def real_settings(tmp_path_factory) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def real_container(real_settings) -> Container:
+def real_container(real_settings) -> Application:
     return build_container(real_settings)
 
 

@@ -6,9 +6,9 @@ import io
 
 import pytest
 
-from app.api.params import AudioRequestParser
 from app.container import build_container
-from app.entrypoints.cli import form_of, parser
+from app.entrypoints.cli import fields_of, parser
+from app.services.audio_requests import AudioRequestParser
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def requests(settings) -> AudioRequestParser:
 def request_for(argv: list[str], requests: AudioRequestParser):
     args = parser().parse_args(["transcribe", "a.wav", *argv])
     build = requests.transcription if args.task == "transcribe" else requests.translation
-    return build(form_of(args), source=io.BytesIO(b""))
+    return build(fields_of(args), io.BytesIO(b""))
 
 
 def test_defaults_are_the_servers(requests):

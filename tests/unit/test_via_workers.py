@@ -10,8 +10,8 @@ import pytest
 from app.adapters.jobs.sqlite_store import SqliteJobStore
 from app.domain.errors import JobTimedOut
 from app.domain.models import JobStatus, RenderOptions, TranscriptionOptions
-from app.services.admission import Admission
 from app.domain.pipeline import TranscriptionPipeline
+from app.services.admission import Admission
 from app.services.jobs import JobRunner, JobService
 from app.services.requests import RequestTracker
 from app.services.transcription import AudioRequest, Caller, ViaWorkers

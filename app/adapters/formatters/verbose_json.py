@@ -3,8 +3,8 @@ from __future__ import annotations
 import msgspec
 from whisperx.utils import LANGUAGES
 
-from app.schemas.transcription import VerboseTranscription, segment_out, usage, word_out
 from app.domain.models import RenderOptions, Transcript
+from app.schemas.transcription import VerboseTranscription, segment_out, usage, word_out
 
 
 def verbose_fields(transcript: Transcript, options: RenderOptions) -> dict:

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import msgspec
 
-from app.schemas.transcription import VttTranscription
 from app.adapters.formatters.verbose_json import verbose_fields
 from app.adapters.formatters.vtt import VttFormatter
 from app.domain.models import RenderOptions, Transcript
+from app.schemas.transcription import VttTranscription
 
 
 class VttJsonFormatter:
