@@ -72,7 +72,7 @@ speakers=$(echo "$diarized" | python3 -c "import json, sys; print(len({s['speake
 echo "diarized: $speakers speakers"
 [ "$speakers" -ge 2 ] || { echo "image-test: the diarized transcription found one speaker" >&2; exit 1; }
 # What a production image leaves out: the test tools (their own lock) and, on CPU, triton.
-in_container /opt/venv/bin/python -c "import importlib.util as u, sys; sys.exit([m for m in ('pytest', 'playwright', 'schemathesis', 'triton') if u.find_spec(m)])" \
+in_container /opt/venv/bin/python -c "import importlib.util as u, sys; sys.exit(' '.join(m for m in ('pytest', 'playwright', 'schemathesis', 'triton') if u.find_spec(m)) or None)" \
   || { echo "image-test: the image holds test tools or triton" >&2; exit 1; }
 tools=$(in_container sh -c 'for tool in make gcc cc; do command -v "$tool"; done; true')
 [ -z "$tools" ] || { echo "image-test: build tools shipped: $tools" >&2; exit 1; }
