@@ -38,6 +38,7 @@ from app.adapters.jobs.sqlite_store import SqliteJobStore, SqliteOutbox, SqliteS
 from app.adapters.jobs.webhook import WebhookNotifier
 from app.adapters.live_audio import LiveAudioStreams
 from app.adapters.models.bundled import BundledModelInstaller
+from app.adapters.plugins import NoLiveTranscription, PluginAligner, PluginTranscriber, models_of
 from app.adapters.models.device import resolve_batch_size, resolve_compute_type, resolve_cpu_threads, resolve_device
 from app.adapters.models.fixed import FixedModelStore
 from app.adapters.models.resolver import WhisperModelResolver
@@ -54,7 +55,6 @@ from app.adapters.whisperx.transcriber import WhisperXTranscriber
 from app.adapters.whisperx.vad import PyannoteVad, SileroVad
 from app.config.api_keys import load_api_keys
 from app.config.settings import Settings, SettingsError
-from app.domain.errors import DomainError, ModelNotFound, StageUnavailable
 from app.domain.model_policy import ModelPolicy
 from app.domain.pipeline import TranscriptionPipeline
 from app.domain.ports import ModelStore
@@ -127,14 +127,10 @@ def choose_diarization_backend(settings: Settings, pyannote: PyannoteModelStore)
     chosen = settings.backends.diarization
     if chosen != "auto":
         return chosen
-    reason = pyannote.unavailable_reason()
+    reason = pyannote.why_default_unusable()
     if reason is None:
-        try:
-            pyannote.load(pyannote.default_model)
-            logger.info("diarization backend chosen", backend="whisperx", model=pyannote.default_model)
-            return "whisperx"
-        except DomainError as exc:
-            reason = exc.message
+        logger.info("diarization backend chosen", backend="whisperx", model=pyannote.default_model)
+        return "whisperx"
     logger.info("diarization backend chosen", backend="speaker_clustering", why_not_whisperx=reason)
     return "speaker_clustering"
 
@@ -433,7 +429,7 @@ class HttpPolicy(containers.DeclarativeContainer):
 
 
 class Realtime(containers.DeclarativeContainer):
-    """Live transcription sessions over WebSocket (app/services/realtime.py)."""
+    """Live transcription sessions over WebSocket (app/services/realtime/)."""
 
     settings = providers.Dependency(instance_of=Settings)
     transcription = providers.DependenciesContainer()
@@ -519,67 +515,35 @@ class Application(containers.DeclarativeContainer):
 
 
 
-class _NoLiveTranscription:
-    """A third-party transcription backend has no live decoding: realtime sessions say so."""
-
-    def check_model(self, model: str | None) -> None:
-        raise StageUnavailable("Realtime sessions need the whisperx transcription backend (BACKENDS__TRANSCRIPTION).")
-
-    def decode(self, audio, request):
-        self.check_model(request.model)
-
-
-class _NoModels:
-    """ModelStore for a third-party backend that exposes none."""
-
-    def available(self) -> list[str]:
-        return []
-
-    def requestable(self) -> list[str]:
-        return []
-
-    def loaded(self) -> list[str]:
-        return []
-
-    def load(self, name: str) -> str:
-        raise ModelNotFound("model", name, [])
-
-    def unload(self, name: str) -> bool:
-        return False
-
-    def unload_idle(self) -> list[str]:
-        return []
-
-
-def _models_of(adapter) -> object:
-    models = getattr(adapter, "models", None)
-    return models if models is not None else _NoModels()
-
-
 def _call_factory(ep: EntryPoint, settings: Settings):
     return ep.load()(settings)
 
 
+def _add_choice(selector: providers.Selector, name: str, provider: providers.Provider) -> None:
+    """One more backend in a selector, keeping the ones it has (set_providers replaces them all)."""
+    selector.set_providers(**{**selector.providers, name: provider})
+
+
 def _register_plugins(container: Application) -> dict[str, list[str]]:
     """Add entry-point backends to each stage's selectors; return every registered name."""
-    stages = {
-        "transcription": (container.transcription, container.transcription.transcriber),
-        "alignment": (container.alignment, container.alignment.aligners),
-        "diarization": (container.diarization, container.diarization.diarizer),
+    stages = {  # the stage's container, its adapter selector, and the adapter as the port wants it
+        "transcription": (container.transcription, container.transcription.transcriber, PluginTranscriber),
+        "alignment": (container.alignment, container.alignment.aligners, lambda backend: [PluginAligner(backend)]),
+        "diarization": (container.diarization, container.diarization.diarizer, lambda backend: backend),
     }
     registered: dict[str, list[str]] = {}
-    for stage, (sub, adapter_selector) in stages.items():
+    for stage, (sub, adapter_selector, as_port) in stages.items():
         names = list(BUILTIN_BACKENDS[stage])
         for ep in entry_points(group=ENTRY_POINT_GROUP.format(stage=stage)):
             if ep.name in names:
                 continue
-            adapter = providers.ThreadSafeSingleton(_call_factory, ep, container.settings)
-            adapter_selector.set_providers(**{ep.name: providers.List(adapter) if stage == "alignment" else adapter})
-            sub.models.set_providers(**{ep.name: providers.Callable(_models_of, adapter)})
-            sub.default_model.set_providers(**{ep.name: providers.Object(None)})
-            sub.warm_up.set_providers(**{ep.name: providers.Callable(_nothing)})
-            if stage == "transcription":
-                sub.live_transcriber.set_providers(**{ep.name: providers.Singleton(_NoLiveTranscription)})
+            backend = providers.ThreadSafeSingleton(_call_factory, ep, container.settings)
+            _add_choice(adapter_selector, ep.name, providers.Callable(as_port, backend))
+            _add_choice(sub.models, ep.name, providers.Callable(models_of, backend))
+            _add_choice(sub.default_model, ep.name, providers.Object(None))
+            _add_choice(sub.warm_up, ep.name, providers.Callable(_nothing))
+            if stage == "transcription":  # a third-party transcriber has no live decoding: sessions say so
+                _add_choice(sub.live_transcriber, ep.name, providers.ThreadSafeSingleton(NoLiveTranscription))
             names.append(ep.name)
         registered[stage] = names
     return registered

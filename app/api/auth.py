@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from urllib.parse import urlsplit
 
 from litestar.connection import ASGIConnection
@@ -42,21 +42,23 @@ def authenticate(keys: ApiKeys, presented: str | None, how: str = "as 'Authoriza
     return owner_of(presented)
 
 
-def api_key_guard(keys: ApiKeys):
+def api_key_guard(keys: Callable[[], ApiKeys]):
+    """`keys` is asked on each request, so the keys the container provides now are the ones checked."""
     def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         try:
-            connection.state.owner = authenticate(keys, bearer(connection))
+            connection.state.owner = authenticate(keys(), bearer(connection))
         except ApiKeyRefused as refused:
             # OpenAI answers every refused key over HTTP with code `invalid_api_key`.
             raise NotAuthorizedException(refused.message) from None
     return guard
 
 
-def admin_guard(keys: ApiKeys):
+def admin_guard(keys: Callable[[], ApiKeys]):
     """Model management: with any key configured, admin keys only (none configured: nobody); with no
     keys at all (a server on localhost), anyone, within the model allow-lists."""
     def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-        if keys.enabled and not keys.is_admin(bearer(connection)):
+        current = keys()
+        if current.enabled and not current.is_admin(bearer(connection)):
             raise PermissionDeniedException("Loading and unloading models needs an admin key (ADMIN_API_KEYS).")
     return guard
 

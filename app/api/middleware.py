@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 
 import structlog
@@ -42,8 +43,8 @@ class RequestLogMiddleware(ASGIMiddleware):
 
     scopes = (ScopeType.HTTP,)
 
-    def __init__(self, metrics: Metrics) -> None:
-        self.metrics = metrics
+    def __init__(self, metrics: Callable[[], Metrics]) -> None:
+        self.metrics = metrics  # asked on each request, as handlers' dependencies are
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         request_id = request_id_from(scope)
@@ -64,7 +65,7 @@ class RequestLogMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
-            self.metrics.observe_request(scope.get("path_template"), scope.get("method", ""), status, seconds)
+            self.metrics().observe_request(scope.get("path_template"), scope.get("method", ""), status, seconds)
             logger.info(
                 "request",
                 method=scope.get("method"),

@@ -83,8 +83,7 @@ class TranscriptionPipeline:
         stage("transcribe")
         time_words = self._words_while_decoding(options)
         # Asked only of a transcriber that can: a plugin backend written before it needs no such keyword.
-        extra = {"time_words": time_words} if time_words is not None else {}
-        transcript = self.transcriber.transcribe(audio, options, on_segment=on_segment, **extra)
+        transcript = self.transcriber.transcribe(audio, options, on_segment=on_segment, time_words=time_words)
         t1 = self._clock()
         if self._wants_alignment(options) and transcript.segments and transcript.aligner is None:
             stage("align")
@@ -117,12 +116,12 @@ class TranscriptionPipeline:
     def _words_while_decoding(self, options: TranscriptionOptions) -> WordTimesWanted | None:
         """The transcriber times words itself where its aligner is the one the chain would use: no
         aligner ahead of it has a model for the language. That saves a second pass over the audio."""
-        own = getattr(self.transcriber, "aligns_while_decoding", None)  # optional for plugin backends
+        own = self.transcriber.aligns_while_decoding
         names = [aligner.name for aligner in self.aligners]
         if own is None or own not in names or not self._wants_alignment(options):
             return None
         ahead = self.aligners[: names.index(own)]
-        return lambda language: not any(_may_align(aligner, language) for aligner in ahead)
+        return lambda language: not any(aligner.can_align(language) for aligner in ahead)
 
     def _align(self, audio: Audio, transcript: Transcript, options: TranscriptionOptions) -> Transcript:
         reasons: list[str] = []
@@ -145,11 +144,6 @@ class TranscriptionPipeline:
                 return
             self._fallbacks_logged.add(key)
         logger.warning("aligner %s unavailable for language %s, falling back: %s", aligner, exc.language, exc.reason)
-
-
-def _may_align(aligner: Aligner, language: str) -> bool:
-    can_align = getattr(aligner, "can_align", None)  # a plugin aligner without it may align anything
-    return can_align is None or can_align(language)
 
 
 def _with_progress(on_segment: SegmentSink | None, on_progress: ProgressSink, duration: float) -> SegmentSink:

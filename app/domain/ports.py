@@ -49,8 +49,9 @@ WordTimesWanted = Callable[[str], bool]
 
 class Transcriber(Protocol):
     name: str
-    # The aligner (by name) whose word times this transcriber can give while decoding, without a
-    # second pass over the audio; None (or absent, in a plugin) when it cannot.
+    # A capability the pipeline asks for: the aligner (by name) whose word times this transcriber
+    # can give while decoding, without a second pass over the audio; None when it cannot. (A plugin
+    # written before it existed gets None: app/adapters/plugins.py.)
     aligns_while_decoding: str | None
 
     def transcribe(self, audio: Audio, options: TranscriptionOptions, on_segment: SegmentSink | None = None,
@@ -133,7 +134,8 @@ class Aligner(Protocol):
     name: str
 
     def can_align(self, language: str) -> bool:
-        """False when this aligner surely has no model for `language` (cheap: loads nothing)."""
+        """False when this aligner surely has no model for `language` (cheap: loads nothing). A plugin
+        written before it existed may align any language (app/adapters/plugins.py)."""
         ...
 
     def align(self, audio: Audio, transcript: Transcript, options: TranscriptionOptions) -> Transcript: ...

@@ -1,7 +1,8 @@
 """The HTTP entrypoint: create_app() builds the Litestar app over the container.
 
-Handlers receive what they need through Litestar dependencies that call the container's providers
-on every request, so a provider overridden after create_app (in a test) still takes effect.
+Handlers, guards, the request log and the drain all call the container's providers when they need
+them (handlers through Litestar dependencies), never a value taken at start-up: a provider
+overridden after create_app (in a test) takes effect everywhere.
 """
 
 from __future__ import annotations
@@ -111,7 +112,8 @@ async def _expire_jobs_forever(container: Application) -> None:
 def create_app(container: Application | None = None, settings: Settings | None = None) -> Litestar:
     container = container or bootstrap(settings)
     settings = container.settings()
-    keys = container.http.api_keys()
+    keys = container.http.api_keys
+    keys()  # read now: a broken keys file or AUTH_REQUIRED without keys refuses to start
     mcp = mcp_endpoint(container)
     protected = Router(
         path="/",
@@ -138,8 +140,8 @@ def create_app(container: Application | None = None, settings: Settings | None =
         debug=False,
     )
     # Outside Litestar's router, so unknown paths (404) and every error also get an id and a log line.
-    app.asgi_handler = RequestLogMiddleware(container.http.metrics())(app.asgi_handler)
-    app.state.admission = container.http.admission()  # the server's signal handler drains through it
+    app.asgi_handler = RequestLogMiddleware(container.http.metrics)(app.asgi_handler)
+    app.state.admission = container.http.admission  # the server's signal handler drains through it
     return app
 
 

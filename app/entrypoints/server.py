@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import structlog
 import uvicorn
@@ -27,9 +28,10 @@ class DrainingServer(uvicorn.Server):
     in-flight requests finish, up to the grace period; then shut down and exit 0. Another signal
     more than SAME_SIGNAL_SECONDS later exits at once."""
 
-    def __init__(self, config: uvicorn.Config, admission: Admission, grace_seconds: float) -> None:
+    def __init__(self, config: uvicorn.Config, admission: Callable[[], Admission], grace_seconds: float) -> None:
         super().__init__(config)
-        self.admission = admission
+        self.admission_of = admission  # asked when the signal comes: the admission requests go through then
+        self.admission: Admission | None = None
         self.grace_seconds = grace_seconds
         self._first_signal_at: float | None = None
 
@@ -39,11 +41,13 @@ class DrainingServer(uvicorn.Server):
                 super().handle_exit(sig, frame)  # asked again: uvicorn forces the exit
             return
         self._first_signal_at = time.monotonic()
+        self.admission = self.admission_of()
         self.admission.draining = True
         logger.info("draining", in_flight=self.admission.admitted, grace_seconds=self.grace_seconds)
         threading.Thread(target=self._exit_when_idle, daemon=True).start()
 
     def _exit_when_idle(self) -> None:
+        assert self.admission is not None
         deadline = time.monotonic() + self.grace_seconds
         # Requests, and local jobs (they hold inference slots without being admitted requests).
         while (self.admission.admitted > 0 or self.admission.running > 0) and time.monotonic() < deadline:

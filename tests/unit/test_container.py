@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from app.config.settings import Settings, SettingsError
+from app.domain.errors import StageUnavailable
 from app.container import build_container, choose_diarization_backend
-from app.domain.errors import ModelLoadFailed
 from app.domain.models import Audio, TranscriptionOptions
 
 
@@ -72,6 +72,19 @@ def test_third_party_backends_register_through_entry_points(plugin_on_path):
     assert container.transcription.models().available() == []  # the plugin exposes no model store
 
 
+def test_a_registered_plugin_leaves_the_builtin_backends_in_place(plugin_on_path):
+    container = build_container(Settings.from_env({"WHISPER__MODEL": "tiny.en"}))
+    assert container.transcription.transcriber().name == "whisperx"
+    container.transcription.live_transcriber().check_model("tiny.en")  # the real live decoder, not a refusal
+    assert container.transcription.models().available()
+
+
+def test_a_plugin_transcriber_has_no_live_decoding(plugin_on_path):
+    container = build_container(Settings.from_env({"BACKENDS__TRANSCRIPTION": "echo", "WHISPER__MODEL": "tiny.en"}))
+    with pytest.raises(StageUnavailable, match="whisperx transcription backend"):
+        container.transcription.live_transcriber().check_model(None)
+
+
 def test_an_unregistered_plugin_name_is_still_refused(plugin_on_path):
     with pytest.raises(SettingsError, match="echo, whisperx"):
         build_container(Settings.from_env({"BACKENDS__TRANSCRIPTION": "nope"}))
@@ -83,14 +96,11 @@ class FakePyannoteStore:
     def __init__(self, reason=None, fails=False):
         self.reason, self.fails, self.loads = reason, fails, []
 
-    def unavailable_reason(self, name=None):
-        return self.reason
-
-    def load(self, name):
-        self.loads.append(name)
-        if self.fails:
-            raise ModelLoadFailed("gated repo", param="diarize")
-        return name
+    def why_default_unusable(self):
+        if self.reason is not None:
+            return self.reason
+        self.loads.append(self.default_model)
+        return "gated repo" if self.fails else None
 
 
 @pytest.mark.parametrize(

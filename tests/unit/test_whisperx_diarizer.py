@@ -75,3 +75,12 @@ def test_only_the_pipelines_the_settings_name_can_be_loaded(name):
         store.load(name)
     assert refused.value.status == 404 and refused.value.available == ["org/approved", "pyannote/x"]
     assert store.loaded() == []
+
+
+def test_the_default_pipeline_is_unusable_when_it_cannot_be_found_or_fails_to_load(tmp_path):
+    offline = PyannoteModelStore("org/not-cached-pipeline", "cpu", None, tmp_path, allow_download=False)
+    assert "DIARIZATION__MODEL" in offline.why_default_unusable()
+    empty = tmp_path / "pipeline"
+    empty.mkdir()  # a local directory, so it is tried: nothing in it loads
+    broken = PyannoteModelStore(str(empty), "cpu", None, tmp_path, allow_download=False)
+    assert broken.unavailable_reason() is None and broken.why_default_unusable()

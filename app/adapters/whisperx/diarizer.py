@@ -9,7 +9,7 @@ from typing import Any
 
 from app.adapters.audio import float_samples
 from app.adapters.models.cache import ModelCache
-from app.domain.errors import ModelLoadFailed, ModelNotFound, NotADiarizationModel, StageUnavailable
+from app.domain.errors import DomainError, ModelLoadFailed, ModelNotFound, NotADiarizationModel, StageUnavailable
 from app.domain.models import Audio, Diarization, SpeakerTurn, TranscriptionOptions
 
 
@@ -98,6 +98,17 @@ class PyannoteModelStore:
         if not self.token:
             return ("pyannote's pipelines are gated on the hub: set HF_TOKEN to a token that has accepted the "
                     "model's terms, or set DIARIZATION__MODEL to a local pyannote pipeline directory")
+        return None
+
+    def why_default_unusable(self) -> str | None:
+        """None once the default pipeline has loaded; else why it cannot (tried once per call)."""
+        reason = self.unavailable_reason()
+        if reason is not None:
+            return reason
+        try:
+            self.load(self.default_model)
+        except DomainError as exc:
+            return exc.message
         return None
 
     def _cached(self, name: str) -> bool:
