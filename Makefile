@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # The runtime tree, then the test tools: an image installs the first only (LOCKS=requirements.lock).
 LOCKS ?= requirements.lock requirements-dev.lock
-STAMP := $(VENV)/.installed-$(shell cat $(LOCKS) | sha256sum | cut -c1-16)
+STAMP := $(VENV)/.installed-$(shell cat $(LOCKS) 2>/dev/null | sha256sum | cut -c1-16)
 
 .PHONY: deps without-gpu-compiler install system-deps run test test-unit test-integration bench bench-realtime bench-diarization bench-subtitles image-test fixtures clean
 

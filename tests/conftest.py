@@ -28,13 +28,13 @@ from app.container import Application, build_container
 from app.entrypoints.http import create_app
 from tests.fakes import (
     FakeAligner,
-    FakeDecoder,
     FakeDiarizer,
-    FakeLiveAudio,
+    Fakes,
     FakeModelStore,
     FakeTranscriber,
     FakeUtteranceTranscriber,
     FakeVoicePrinter,
+    override_with,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -80,11 +80,7 @@ def fake_diarizer() -> FakeDiarizer:
 
 @pytest.fixture
 def fake_models() -> dict[str, FakeModelStore]:
-    return {
-        "transcription": FakeModelStore(),
-        "alignment": FakeModelStore(known=("en", "de")),
-        "diarization": FakeModelStore(known=("pyannote/speaker-diarization-community-1",)),
-    }
+    return Fakes().models
 
 
 @pytest.fixture
@@ -102,18 +98,9 @@ def container(settings, fake_transcriber, fake_aligner, fake_diarizer, fake_mode
               fake_live_transcriber, fake_voice_printer) -> Iterator[Application]:
     """The real container with every adapter overridden by a fake (before anything is built)."""
     container = build_container(settings)
-    with (
-        container.core.decoder.override(FakeDecoder()),
-        container.transcription.transcriber.override(fake_transcriber),
-        container.alignment.aligners.override([fake_aligner]),
-        container.diarization.diarizer.override(fake_diarizer),
-        container.transcription.models.override(fake_models["transcription"]),
-        container.alignment.models.override(fake_models["alignment"]),
-        container.diarization.models.override(fake_models["diarization"]),
-        container.transcription.live_transcriber.override(fake_live_transcriber),
-        container.realtime.live_audio.override(FakeLiveAudio()),
-        container.diarization.voice_printer.override(fake_voice_printer),
-    ):
+    fakes = Fakes(transcriber=fake_transcriber, aligner=fake_aligner, diarizer=fake_diarizer, models=fake_models,
+                  live_transcriber=fake_live_transcriber, voice_printer=fake_voice_printer)
+    with override_with(container, fakes):
         yield container
 
 

@@ -12,7 +12,7 @@ from app.config.settings import Settings
 from app.container import build_container
 from app.entrypoints.http import create_app
 from app.entrypoints.server import serve
-from tests.fakes import FakeAligner, FakeDiarizer, FakeModelStore, FakeTranscriber
+from tests.fakes import Fakes, FakeTranscriber, override_with
 
 
 @dataclass
@@ -32,14 +32,8 @@ class SlowTranscriber(FakeTranscriber):
 def fake_container(settings: Settings, transcriber: FakeTranscriber | None = None, decoder=None):
     """The real container with fake inference; the real PyAV decoder unless `decoder` is given."""
     container = build_container(settings)
-    if decoder is not None:
-        container.core.decoder.override(decoder)
-    container.transcription.transcriber.override(transcriber or SlowTranscriber())
-    container.alignment.aligners.override([FakeAligner()])
-    container.diarization.diarizer.override(FakeDiarizer())
-    container.transcription.models.override(FakeModelStore())
-    container.alignment.models.override(FakeModelStore(known=("en",)))
-    container.diarization.models.override(FakeModelStore(known=("fake-diarizer",)))
+    # For the container's (and the process's) whole life: the stack is never closed.
+    override_with(container, Fakes(transcriber=transcriber or SlowTranscriber(), decoder=decoder))
     return container
 
 

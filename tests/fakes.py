@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from dataclasses import dataclass, field, replace
@@ -327,3 +328,43 @@ class FakeVoicePrinter:
             return voice(int(audio.duration))
         middle = sum((s + e) / 2 for s, e in spans) / len(spans)
         return next((voice(v) for s, e, v in self.speakers if s <= middle < e), voice(7))
+
+
+@dataclass
+class Fakes:
+    """The fake adapters a test container runs on; `decoder` None keeps the real PyAV decoder."""
+
+    transcriber: FakeTranscriber = field(default_factory=FakeTranscriber)
+    aligner: FakeAligner = field(default_factory=FakeAligner)
+    diarizer: FakeDiarizer = field(default_factory=FakeDiarizer)
+    models: dict[str, FakeModelStore] = field(default_factory=lambda: {
+        "transcription": FakeModelStore(),
+        "alignment": FakeModelStore(known=("en", "de")),
+        "diarization": FakeModelStore(known=("pyannote/speaker-diarization-community-1",)),
+    })
+    live_transcriber: FakeUtteranceTranscriber = field(default_factory=FakeUtteranceTranscriber)
+    live_audio: FakeLiveAudio = field(default_factory=FakeLiveAudio)
+    voice_printer: FakeVoicePrinter = field(default_factory=FakeVoicePrinter)
+    decoder: object | None = field(default_factory=FakeDecoder)
+
+
+def override_with(container, fakes: Fakes) -> contextlib.ExitStack:
+    """The one set of provider overrides every test container gets (the pytest fixtures and the fake
+    server process alike). Close the returned stack to undo them."""
+    stack = contextlib.ExitStack()
+    overrides = [
+        (container.transcription.transcriber, fakes.transcriber),
+        (container.alignment.aligners, [fakes.aligner]),
+        (container.diarization.diarizer, fakes.diarizer),
+        (container.transcription.models, fakes.models["transcription"]),
+        (container.alignment.models, fakes.models["alignment"]),
+        (container.diarization.models, fakes.models["diarization"]),
+        (container.transcription.live_transcriber, fakes.live_transcriber),
+        (container.realtime.live_audio, fakes.live_audio),
+        (container.diarization.voice_printer, fakes.voice_printer),
+    ]
+    if fakes.decoder is not None:
+        overrides.append((container.core.decoder, fakes.decoder))
+    for provider, fake in overrides:
+        stack.enter_context(provider.override(fake))
+    return stack

@@ -6,7 +6,6 @@ import base64
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from litestar.testing import TestClient
@@ -17,7 +16,7 @@ from app.domain.errors import InvalidRequest
 from app.entrypoints.http import create_app
 from tests.conftest import audio_file, pin
 from tests.fake_server import fake_container
-from tests.webhooks import verify_standard_webhook
+from tests.webhooks import WebhookReceiver, verify_standard_webhook
 from tests.fakes import FakeDecoder, FakeTranscriber
 
 URL = "/v1/audio/transcriptions"
@@ -158,39 +157,16 @@ def test_a_restart_runs_the_jobs_a_previous_process_left_unfinished(tmp_path):
     stuck.release.set()
 
 
-class Receiver(BaseHTTPRequestHandler):
-    received: list[tuple[dict, bytes]] = []
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        Receiver.received.append((dict(self.headers), body))
-        self.send_response(500 if len(Receiver.received) == 1 else 200)  # the first attempt fails: retried
-        self.end_headers()
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 SECRET = "whsec_" + base64.b64encode(b"a shared secret of the receiver").decode()
 
 
 @pin(WEBHOOK_SECRET=SECRET, WEBHOOK_ALLOWED_HOSTS="127.0.0.1", WEBHOOK_FIRST_RETRY_SECONDS="0.05")
 def test_callback_is_signed_retried_and_carries_the_result(container):
-    receiver = HTTPServer(("127.0.0.1", 0), Receiver)
-    Receiver.received = []
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    try:
-        with TestClient(create_app(container)) as client:
-            hook = f"http://127.0.0.1:{receiver.server_port}/hook"
-            accepted = submit(client, response_format="srt", callback_url=hook)
-            deadline = time.time() + 10
-            while len(Receiver.received) < 2 and time.time() < deadline:
-                time.sleep(0.05)
-    finally:
-        receiver.shutdown()
-        receiver.server_close()
-    assert len(Receiver.received) == 2, "one failed attempt, then one delivery"
-    (first_headers, _), (headers, body) = Receiver.received
+    with WebhookReceiver(statuses=[500]) as receiver, TestClient(create_app(container)) as client:  # 1st fails
+        accepted = submit(client, response_format="srt", callback_url=receiver.url())
+        receiver.wait_for(2, seconds=10)
+    assert len(receiver.received) == 2, "one failed attempt, then one delivery"
+    (first_headers, _), (headers, body) = receiver.received
     verify_standard_webhook(headers, body, SECRET)
     assert first_headers["webhook-id"] == headers["webhook-id"], "a retry keeps its id: receivers drop duplicates"
     assert not any(h.lower() == "x-signature" for h in headers)

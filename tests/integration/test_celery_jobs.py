@@ -19,7 +19,7 @@ import redis
 
 from tests.audio_files import tone_wav
 from tests.conftest import free_port, wait_until_healthy
-from tests.webhooks import verify_standard_webhook
+from tests.webhooks import WebhookReceiver, verify_standard_webhook
 
 ROOT = Path(__file__).resolve().parents[2]
 URL = "/v1/audio/transcriptions"
@@ -171,41 +171,22 @@ def test_an_api_replica_restart_loses_no_job(cluster):
 
 
 def test_a_real_worker_on_the_bundled_model_and_a_signed_callback(cluster):
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-    from threading import Thread
-
-    received: list[tuple[dict, bytes]] = []
-
-    class Receiver(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            received.append((dict(self.headers), self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args) -> None:
-            pass
-
-    hook = HTTPServer(("127.0.0.1", 0), Receiver)
-    Thread(target=hook.serve_forever, daemon=True).start()
-    c = cluster()
-    c.env.update({"WEBHOOK_SECRET": "celery-secret", "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
-                  "WHISPER__MODEL": "tiny.en", "WHISPER__CPU_THREADS": "2", "ALLOW_DOWNLOADS": "false"})
-    c.worker(real=True, WHISPER__PRELOAD="true")
-    api, _ = c.api()
-    response = httpx.post(api + URL, files={"file": ("fox.wav", (ROOT / "tests/fixtures/en_fox.wav").read_bytes())},
-                          data={"async": "true", "callback_url": f"http://127.0.0.1:{hook.server_port}/done"},
-                          timeout=30)
-    assert response.status_code == 202
-    job = wait_for(api, response.json()["id"], timeout=180)
-    assert job["status"] == "succeeded", job
-    text = httpx.get(f"{api}{URL}/{job['id']}/result", params={"response_format": "text"}, timeout=10).text
-    assert "fox" in text.lower()
-    deadline = time.time() + 30
-    while not received and time.time() < deadline:
-        time.sleep(0.1)
-    hook.shutdown()
-    hook.server_close()
-    headers, body = received[0]
+    with WebhookReceiver() as hook:
+        c = cluster()
+        c.env.update({"WEBHOOK_SECRET": "celery-secret", "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+                      "WHISPER__MODEL": "tiny.en", "WHISPER__CPU_THREADS": "2", "ALLOW_DOWNLOADS": "false"})
+        c.worker(real=True, WHISPER__PRELOAD="true")
+        api, _ = c.api()
+        response = httpx.post(api + URL, files={"file": ("fox.wav", (ROOT / "tests/fixtures/en_fox.wav").read_bytes())},
+                              data={"async": "true", "callback_url": hook.url("/done")},
+                              timeout=30)
+        assert response.status_code == 202
+        job = wait_for(api, response.json()["id"], timeout=180)
+        assert job["status"] == "succeeded", job
+        text = httpx.get(f"{api}{URL}/{job['id']}/result", params={"response_format": "text"}, timeout=10).text
+        assert "fox" in text.lower()
+        hook.wait_for(1, seconds=30)
+    headers, body = hook.received[0]
     verify_standard_webhook(headers, body, "celery-secret")
     assert "fox" in json.loads(body)["result"]["text"].lower()
 
