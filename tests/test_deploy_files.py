@@ -103,9 +103,9 @@ def test_the_build_context_leaves_out_the_virtual_environment_and_caches_go_to_t
         assert re.search(rf"^\s+{variable}=/data/", CONTAINERFILE, flags=re.M), variable
 
 
-def test_the_readme_compose_commands_name_a_profile():
-    readme = (ROOT / "README.md").read_text()
-    commands = re.findall(r"^(?:docker|podman) compose .*$", readme, flags=re.M)
+def test_the_documented_compose_commands_name_a_profile():
+    docs = "\n".join(path.read_text() for path in (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))))
+    commands = re.findall(r"^(?:docker|podman) compose .*$", docs, flags=re.M)
     assert commands and all("--profile" in command for command in commands), commands
 
 
