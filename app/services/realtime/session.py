@@ -1,37 +1,32 @@
-"""Realtime transcription sessions: OpenAI's Realtime protocol over a live audio stream.
+"""One realtime transcription session: OpenAI's Realtime protocol over a live audio stream.
 
 A session takes client events (already parsed by the WebSocket edge) and sends server events. Audio
 is converted to 16 kHz as it arrives and fed to a streaming VAD; with server VAD, a turn starts and
 ends where the VAD says, otherwise the client commits the buffer. While a turn grows, a decoder loop
 re-decodes it every `decode_interval_seconds` and sends, as deltas, the words two hypotheses a
-second of audio apart agree on (domain/live.py); when the turn ends, the rest follows and `completed` carries
-the whole transcript, which the deltas join to exactly.
-
-Every session decodes through one shared DecodeQueue: finished turns before live hypotheses, so a
-busy server delays the live text, not the final one.
+second of audio apart agree on (domain/live.py); when the turn ends, the rest follows and `completed`
+carries the whole transcript, which the deltas join to exactly. The audio itself is kept by
+SessionAudio (audio.py), the configuration by SessionConfig (config.py); decodings go through the
+shared DecodeQueue (decode_queue.py).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import heapq
 import itertools
 import secrets
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import anyio
-import msgspec
 import numpy as np
 import structlog
 
 from app.domain.audio import REALTIME_BYTES_PER_SECOND, SAMPLE_RATE
-from app.domain.errors import DomainError, TooManySessions
-from app.domain.languages import validated_language
+from app.domain.errors import DomainError
 from app.domain.live import (
     VAD_FRAME_SAMPLES,
     Agreement,
@@ -45,9 +40,8 @@ from app.domain.live import (
     UtteranceRequest,
     ms,
 )
-from app.domain.model_policy import ModelPolicy
 from app.domain.models import Audio
-from app.domain.ports import LiveAudio, PcmStream, SpeechStream, UtteranceTranscriber
+from app.domain.ports import LiveAudio, PcmStream, SpeechStream
 from app.schemas.realtime import (
     BufferClearedEvent,
     BufferCommittedEvent,
@@ -56,19 +50,12 @@ from app.schemas.realtime import (
     InputAudioBufferClearEvent,
     InputAudioBufferCommitEvent,
     ItemAddedEvent,
-    RealtimeAudio,
-    RealtimeAudioFormat,
-    RealtimeAudioInput,
     RealtimeClientEvent,
     RealtimeErrorBody,
     RealtimeErrorEvent,
     RealtimeItem,
-    RealtimeNoiseReduction,
     RealtimeServerEvent,
-    RealtimeSessionUpdate,
     RealtimeSessionView,
-    RealtimeTranscriptionConfig,
-    RealtimeTurnDetection,
     SessionCreatedEvent,
     SessionUpdateEvent,
     SessionUpdatedEvent,
@@ -82,12 +69,13 @@ from app.schemas.realtime import (
     internal_error,
 )
 from app.schemas.transcription import LogProb
+from app.services.realtime.audio import SessionAudio
+from app.services.realtime.config import RealtimeEventError, RealtimeLimits, SessionClosed, SessionConfig
+from app.services.realtime.decode_queue import DecodeQueue
 
 logger = structlog.get_logger(__name__)
 
 Send = Callable[[RealtimeServerEvent], Awaitable[None]]
-LOGPROBS = "item.input_audio_transcription.logprobs"
-PARTIALS = "item.input_audio_transcription.partial"
 MIN_COMMIT_MS = 100  # OpenAI refuses to commit less than this
 # A long turn is finished window by window, cut at the quietest VAD frame between these marks: each
 # live decoding then reads at most the last window (its cost grows with the audio), and the window
@@ -103,184 +91,6 @@ FIRST_WORDS_INTERVAL_SECONDS = 0.2
 # What earlier windows of the same turn said, as the decoder's prompt. Not earlier turns: Whisper
 # given a finished sentence as its prompt tends to repeat it over unclear audio.
 PROMPT_CONTEXT_CHARS = 200
-# semantic_vad has no model here: its eagerness picks how long a silence ends the turn.
-EAGERNESS_SILENCE_MS = {"low": 1200, "medium": 700, "auto": 700, "high": 350}
-
-
-@dataclass(frozen=True, slots=True)
-class RealtimeLimits:
-    max_sessions: int = 4
-    max_session_seconds: float = 3600
-    idle_timeout_seconds: float = 120
-    max_append_bytes: int = 15 * 1024 * 1024
-    max_buffer_seconds: float = 120  # audio held and not yet transcribed, per session
-    decode_interval_seconds: float = 0.5
-    max_ahead_seconds: float = 120  # how far the audio received may run ahead of the session's clock
-    max_sessions_per_key: int = 2  # with API keys: one key's sessions, so one client cannot take them all
-    max_pending_turns: int = 8  # committed turns waiting for their final decoding, per session
-
-
-class RealtimeEventError(DomainError):
-    """A client event the session cannot take; the session answers with `error` and goes on."""
-
-    status = 400
-
-
-class SessionClosed(Exception):
-    """The session has to end: `reason` went to the client as an `error` event first."""
-
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-
-
-# --- one decoder for every session ----------------------------------------------------------------
-
-
-class DecodeQueue:
-    """Runs one decoding at a time (more would only share the same cores), fairly across sessions.
-
-    Each decoding also holds one of the server's inference slots (MAX_CONCURRENT_TRANSCRIPTIONS),
-    like a file transcription. The order is start-time fair queueing: a session's next decoding
-    is tagged one round after its last, so a session with many finished turns cannot keep the
-    others' live text waiting; within a round, finished turns go before live hypotheses.
-    """
-
-    FINAL, LIVE = 0, 1
-
-    def __init__(self, transcriber: UtteranceTranscriber, limiter: anyio.CapacityLimiter | None = None) -> None:
-        self.transcriber = transcriber
-        self.limiter = limiter or anyio.CapacityLimiter(1)
-        self._busy = False
-        self._waiting: list[tuple[int, int, int, anyio.Event]] = []
-        self._order = itertools.count()
-        self._round = 0  # the tag of the decoding that started last
-        self._last_tag: dict[str, int] = {}  # per session
-
-    async def decode(self, audio: Audio, request: UtteranceRequest, session: str = "") -> Hypothesis:
-        tag = max(self._round, self._last_tag.get(session, 0)) + 1
-        self._last_tag[session] = tag
-        await self._acquire(tag, self.FINAL if request.final else self.LIVE)
-        try:
-            async with self.limiter:
-                return await anyio.to_thread.run_sync(self.transcriber.decode, audio, request)
-        finally:
-            self._release()
-
-    def forget(self, session: str) -> None:
-        self._last_tag.pop(session, None)
-
-    async def _acquire(self, tag: int, priority: int) -> None:
-        if not self._busy:
-            self._busy, self._round = True, tag
-            return
-        waiter = (tag, priority, next(self._order), anyio.Event())
-        heapq.heappush(self._waiting, waiter)
-        try:
-            await waiter[3].wait()
-        except BaseException:
-            if waiter[3].is_set():  # handed the turn just as it was cancelled: pass it on
-                self._release()
-            else:
-                self._waiting.remove(waiter)
-                heapq.heapify(self._waiting)
-            raise
-
-    def _release(self) -> None:
-        if self._waiting:
-            tag, _, _, ready = heapq.heappop(self._waiting)
-            self._round = tag
-            ready.set()  # still busy: the turn goes to the next waiter
-        else:
-            self._busy = False
-
-
-# --- a session's configuration --------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SessionConfig:
-    audio_format: str = "audio/pcm"
-    noise_reduction: str | None = None
-    transcribe: bool = True
-    model: str | None = None
-    language: str | None = None
-    prompt: str | None = None
-    turn_detection: TurnDetection | None = TurnDetection()
-    semantic_eagerness: str | None = None
-    logprobs: bool = False
-    partials: bool = False
-
-    def view(self, session_id: str, expires_at: int) -> RealtimeSessionView:
-        turn = None
-        if self.turn_detection is not None:
-            turn = RealtimeTurnDetection(
-                type="semantic_vad" if self.semantic_eagerness else "server_vad",
-                threshold=self.turn_detection.threshold, prefix_padding_ms=self.turn_detection.prefix_padding_ms,
-                silence_duration_ms=self.turn_detection.silence_duration_ms, eagerness=self.semantic_eagerness)
-        return RealtimeSessionView(
-            id=session_id,
-            expires_at=expires_at,
-            audio=RealtimeAudio(input=RealtimeAudioInput(
-                format=RealtimeAudioFormat(type=self.audio_format, rate=24000 if self.audio_format == "audio/pcm" else None),
-                noise_reduction=RealtimeNoiseReduction(type=self.noise_reduction) if self.noise_reduction else None,
-                transcription=RealtimeTranscriptionConfig(model=self.model or "whisper-1", language=self.language,
-                                                          prompt=self.prompt) if self.transcribe else None,
-                turn_detection=turn,
-            )),
-            include=[name for name, on in ((LOGPROBS, self.logprobs), (PARTIALS, self.partials)) if on],
-        )
-
-    def updated(self, update: RealtimeSessionUpdate, check_model: Callable[[str | None], None]) -> SessionConfig:
-        """This configuration with `update` applied; RealtimeEventError (naming the param) for a bad value."""
-        config = self
-        audio_input = update.audio.input if update.audio is not msgspec.UNSET else msgspec.UNSET
-        if audio_input is not msgspec.UNSET:
-            if audio_input.format is not msgspec.UNSET:
-                config = replace(config, audio_format=audio_input.format.type)
-            if audio_input.noise_reduction is not msgspec.UNSET:
-                reduction = audio_input.noise_reduction
-                config = replace(config, noise_reduction=(reduction.type or "near_field") if reduction else None)
-            if audio_input.transcription is not msgspec.UNSET:
-                config = config._with_transcription(audio_input.transcription, check_model)
-            if audio_input.turn_detection is not msgspec.UNSET:
-                config = config._with_turn_detection(audio_input.turn_detection)
-        if update.include is not msgspec.UNSET:
-            config = replace(config, logprobs=LOGPROBS in (update.include or []),
-                             partials=PARTIALS in (update.include or []))
-        return config
-
-    def _with_transcription(self, value: RealtimeTranscriptionConfig | None,
-                            check_model: Callable[[str | None], None]) -> SessionConfig:
-        if value is None:
-            return replace(self, transcribe=False)
-        param = "session.audio.input.transcription"
-        try:
-            language = validated_language(value.language, param=f"{param}.language")
-            check_model(value.model)
-        except DomainError as exc:
-            raise RealtimeEventError(exc.message, param=exc.param if exc.param and exc.param.startswith("session")
-                                     else f"{param}.model", code=exc.code) from None
-        return replace(self, transcribe=True, model=value.model, language=language, prompt=value.prompt)
-
-    def _with_turn_detection(self, value: RealtimeTurnDetection | None) -> SessionConfig:
-        if value is None:
-            return replace(self, turn_detection=None, semantic_eagerness=None)
-        defaults = TurnDetection()
-        if value.type == "semantic_vad":
-            eagerness = value.eagerness or "auto"
-            return replace(self, semantic_eagerness=eagerness, turn_detection=TurnDetection(
-                threshold=defaults.threshold, prefix_padding_ms=defaults.prefix_padding_ms,
-                silence_duration_ms=EAGERNESS_SILENCE_MS[eagerness]))
-        return replace(self, semantic_eagerness=None, turn_detection=TurnDetection(
-            threshold=value.threshold if value.threshold is not None else defaults.threshold,
-            prefix_padding_ms=value.prefix_padding_ms if value.prefix_padding_ms is not None else defaults.prefix_padding_ms,
-            silence_duration_ms=value.silence_duration_ms if value.silence_duration_ms is not None
-            else defaults.silence_duration_ms))
-
-
-# --- items -------------------------------------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -309,10 +119,6 @@ class LiveItem:
         return [*self.earlier_windows, *self.agreement.stable]
 
 
-
-# --- the session ----------------------------------------------------------------------------------------
-
-
 class RealtimeSession:
     def __init__(self, *, session_id: str, live_audio: LiveAudio, decoder: DecodeQueue,
                  check_model: Callable[[str | None], None], limits: RealtimeLimits, send: Send,
@@ -330,14 +136,7 @@ class RealtimeSession:
         self._pcm: PcmStream = live_audio.pcm_stream(self.config.audio_format)
         self._vad: SpeechStream = live_audio.speech_stream()
         self._detector = self._new_detector(0, self.config.turn_detection)
-        self._buffer = np.zeros(0, dtype=np.float32)
-        self._buffer_start = 0  # session sample of _buffer[0]
-        self._received = 0  # session samples received so far
-        # Every VAD frame the buffer may hold: a decoder that lags behind the audio still finds the
-        # quietest cut among the frames of its window, not only among the newest ones.
-        self._probabilities: deque[float] = deque(maxlen=int(
-            (max(limits.max_buffer_seconds, WINDOW_CUT_SECONDS[1]) + WINDOW_CUT_SECONDS[1]) * SAMPLE_RATE
-            / VAD_FRAME_SAMPLES) + 1)
+        self.audio = SessionAudio(max(limits.max_buffer_seconds, WINDOW_CUT_SECONDS[1]) + WINDOW_CUT_SECONDS[1])
         self.current: LiveItem | None = None
         self.pending: deque[LiveItem] = deque()
         self._last_item_id: str | None = None
@@ -403,12 +202,12 @@ class RealtimeSession:
     async def _update(self, event: SessionUpdateEvent) -> None:
         config = self.config.updated(event.session, self.check_model)
         if config.audio_format != self.config.audio_format:
-            if self._received or self.current is not None:
+            if self.audio.received or self.current is not None:
                 raise RealtimeEventError("The input audio format cannot change once audio has been sent.",
                                          param="session.audio.input.format.type", code="invalid_value")
             self._pcm = self.live_audio.pcm_stream(config.audio_format)
         if config.turn_detection != self.config.turn_detection:
-            self._detector = self._new_detector(self._received, config.turn_detection)
+            self._detector = self._new_detector(self.audio.received, config.turn_detection)
             if config.turn_detection is not None and self.current is not None:
                 self._discard(self.current)  # an open manual buffer is not a VAD turn
         self.config = config
@@ -426,13 +225,13 @@ class RealtimeSession:
         # the clock (silence is trimmed as it comes, so the buffer alone would never fill).
         seconds = len(data) / REALTIME_BYTES_PER_SECOND.get(self.config.audio_format, SAMPLE_RATE * 2)
         limit = self.limits.max_buffer_seconds
-        held = (self._received - self._buffer_start) / SAMPLE_RATE + seconds
+        held = self.audio.held_seconds() + seconds
         if held > limit:
             raise RealtimeEventError(
                 f"With this append the session would hold {held:.0f} s of audio not yet transcribed (the limit is "
                 f"{limit:g} s): send audio no faster than it can be transcribed, or commit.",
                 param="audio", code="input_audio_buffer_full")
-        ahead = self._received / SAMPLE_RATE + seconds - (self.clock() - self._opened)
+        ahead = self.audio.received / SAMPLE_RATE + seconds - (self.clock() - self._opened)
         if ahead > self.limits.max_ahead_seconds:
             raise RealtimeEventError(
                 f"With this append the session would have received {ahead:.0f} s more audio than time has passed "
@@ -442,14 +241,12 @@ class RealtimeSession:
         samples, probabilities = await anyio.to_thread.run_sync(self._convert, data)
         if not len(samples):
             return
-        self._buffer = np.concatenate([self._buffer, samples])
-        self._received += len(samples)
-        self._probabilities.extend(probabilities)
+        self.audio.append(samples, probabilities)
         if self._detector is not None:
             for turn_event in self._detector.feed(probabilities):
                 await self._on_turn_event(turn_event)
         elif self.current is None:
-            self.current = self._new_item(self._received - len(samples))
+            self.current = self._new_item(self.audio.received - len(samples))
         self._trim()  # between turns only the prefix padding is kept
         self._wake.set()
 
@@ -459,7 +256,7 @@ class RealtimeSession:
 
     async def _on_turn_event(self, event: SpeechStarted | PauseStarted | SpeechStopped) -> None:
         if isinstance(event, SpeechStarted):
-            self.current = self._new_item(max(event.sample, self._buffer_start))
+            self.current = self._new_item(max(event.sample, self.audio.start))
             await self.send(SpeechStartedEvent, audio_start_ms=ms(self.current.start), item_id=self.current.id)
         elif isinstance(event, PauseStarted):
             self._wake.set()  # decode what was said up to here now: the turn may be over
@@ -471,7 +268,7 @@ class RealtimeSession:
 
     async def _commit_by_client(self, event: InputAudioBufferCommitEvent) -> None:
         item = self.current
-        held = 0 if item is None else self._received - item.start
+        held = 0 if item is None else self.audio.received - item.start
         if item is None or ms(held) < MIN_COMMIT_MS:
             raise RealtimeEventError(
                 f"Error committing input audio buffer: buffer too small. Expected at least {MIN_COMMIT_MS}ms of "
@@ -479,8 +276,8 @@ class RealtimeSession:
         if self._queue_full():
             raise self._queue_full_error()
         if self._detector is not None:
-            self._detector.restart_at(self._received)
-        await self._commit(item, self._received)
+            self._detector.restart_at(self.audio.received)
+        await self._commit(item, self.audio.received)
 
     def _queue_full(self) -> bool:
         return self.config.transcribe and len(self.pending) >= self.limits.max_pending_turns
@@ -508,7 +305,7 @@ class RealtimeSession:
         if self.current is not None:
             self._discard(self.current)
         if self._detector is not None:
-            self._detector.restart_at(self._received)
+            self._detector.restart_at(self.audio.received)
         self._trim()
         await self.send(BufferClearedEvent)
 
@@ -536,10 +333,10 @@ class RealtimeSession:
         item = self.current
         if item is None or not self.config.transcribe:
             return False
-        if (self._received - item.window_start) / SAMPLE_RATE > WINDOW_CUT_SECONDS[1]:
+        if (self.audio.received - item.window_start) / SAMPLE_RATE > WINDOW_CUT_SECONDS[1]:
             await self._finish_window(item, self._quietest_cut(item))
             return True
-        new_audio = self._received - max(item.heard_until, item.window_start)
+        new_audio = self.audio.received - max(item.heard_until, item.window_start)
         interval = self.limits.decode_interval_seconds if item.sent else FIRST_WORDS_INTERVAL_SECONDS
         paused = self._detector is not None and self._detector.paused_at is not None
         if new_audio >= interval * SAMPLE_RATE or paused and new_audio > 0:
@@ -549,7 +346,7 @@ class RealtimeSession:
         return False
 
     async def _hypothesize(self, item: LiveItem, *, final: bool) -> None:
-        until = self._received
+        until = self.audio.received
         hypothesis = await self._decode(item, item.window_start, until, final=final)
         if hypothesis is None or item.failed or hypothesis.repetitive:
             return
@@ -599,7 +396,7 @@ class RealtimeSession:
         request = UtteranceRequest(model=self.config.model or "", language=self.config.language or item.language,
                                    prompt=prompt, prefix=item.agreement.prefix, final=final,
                                    logprobs=self.config.logprobs)
-        samples = self._buffer[start - self._buffer_start : end - self._buffer_start]
+        samples = self.audio.between(start, end)
         try:
             return await self.decoder.decode(Audio(samples=samples, duration=len(samples) / SAMPLE_RATE), request,
                                              session=self.id)
@@ -647,28 +444,18 @@ class RealtimeSession:
         return detector
 
     def _quietest_cut(self, item: LiveItem) -> int:
-        """The least speech-like VAD frame between 24 and 28 s into the window: a pause between words."""
+        """The least speech-like VAD frame 10 to 15 s into the window: a pause between words."""
         first, last = (item.window_start + int(s * SAMPLE_RATE) for s in WINDOW_CUT_SECONDS)
-        frames_seen = self._received // VAD_FRAME_SAMPLES
-        best, best_probability = last, 2.0
-        for back, probability in enumerate(reversed(self._probabilities)):
-            sample = (frames_seen - 1 - back) * VAD_FRAME_SAMPLES
-            if sample < first:
-                break
-            if sample <= last and probability < best_probability:
-                best, best_probability = sample, probability
-        return best
+        return self.audio.quietest_frame(first, last)
 
     def _trim(self) -> None:
         """Drop audio nothing needs any more: before every open window, keeping what a turn heard in
         the next frames would reach back to (its prefix padding, from a frame not yet complete)."""
         padding = (self.config.turn_detection.prefix_padding_ms if self.config.turn_detection else 0) * SAMPLE_RATE // 1000
-        keep = self._received - padding - VAD_FRAME_SAMPLES
+        keep = self.audio.received - padding - VAD_FRAME_SAMPLES
         for item in (*self.pending, *([self.current] if self.current else [])):
             keep = min(keep, item.window_start)
-        if keep > self._buffer_start:
-            self._buffer = self._buffer[keep - self._buffer_start :].copy()
-            self._buffer_start = keep
+        self.audio.drop_before(keep)
 
     def _view(self) -> RealtimeSessionView:
         return self.config.view(self.id, self.expires_at)
@@ -681,45 +468,3 @@ class RealtimeSession:
 
 def _logprob(token: StableToken) -> LogProb:
     return LogProb(token=token.piece, bytes=list(token.data), logprob=token.logprob if token.logprob is not None else 0.0)
-
-
-class RealtimeService:
-    """Opens sessions within REALTIME__MAX_SESSIONS; the WebSocket edge runs each one."""
-
-    def __init__(self, *, live_audio: LiveAudio, decoder: DecodeQueue, limits: RealtimeLimits,
-                 model_policy: ModelPolicy | None = None, default_language: str | None = None) -> None:
-        self.live_audio = live_audio
-        self.decoder = decoder
-        self.limits = limits
-        self.model_policy = model_policy or ModelPolicy(allowed=(), default="")
-        self.default_language = default_language
-        self.open_sessions = 0  # mutated on the event loop only
-        self._per_owner: dict[str, int] = {}
-
-    @asynccontextmanager
-    async def session(self, send: Send, owner: str | None = None) -> AsyncIterator[RealtimeSession]:
-        """A new session; `owner` is the API key's owner id (None without keys: only the total counts)."""
-        if self.open_sessions >= self.limits.max_sessions:
-            raise TooManySessions(self.limits.max_sessions)
-        if owner is not None and self._per_owner.get(owner, 0) >= self.limits.max_sessions_per_key:
-            raise TooManySessions(self.limits.max_sessions_per_key, per_key=True)
-        self.open_sessions += 1
-        if owner is not None:
-            self._per_owner[owner] = self._per_owner.get(owner, 0) + 1
-        session_id = f"sess_{secrets.token_hex(12)}"
-        try:
-            yield RealtimeSession(session_id=session_id, live_audio=self.live_audio,
-                                  decoder=self.decoder, check_model=self._check_model, limits=self.limits,
-                                  send=send, default_language=self.default_language)
-        finally:
-            self.open_sessions -= 1
-            self.decoder.forget(session_id)
-            if owner is not None:
-                self._per_owner[owner] -= 1
-                if not self._per_owner[owner]:
-                    del self._per_owner[owner]
-
-    def _check_model(self, name: str | None) -> None:
-        """The operator's allow-list first (as HTTP answers 403), then whether the name exists."""
-        self.model_policy.check(name)
-        self.decoder.transcriber.check_model(name)

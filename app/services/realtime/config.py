@@ -1,0 +1,136 @@
+"""A realtime session's limits and configuration: what `session.update` may change, and how."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import msgspec
+
+from app.domain.errors import DomainError
+from app.domain.languages import validated_language
+from app.domain.live import TurnDetection
+from app.schemas.realtime import (
+    RealtimeAudio,
+    RealtimeAudioFormat,
+    RealtimeAudioInput,
+    RealtimeNoiseReduction,
+    RealtimeSessionUpdate,
+    RealtimeSessionView,
+    RealtimeTranscriptionConfig,
+    RealtimeTurnDetection,
+)
+
+LOGPROBS = "item.input_audio_transcription.logprobs"
+PARTIALS = "item.input_audio_transcription.partial"
+# semantic_vad has no model here: its eagerness picks how long a silence ends the turn.
+EAGERNESS_SILENCE_MS = {"low": 1200, "medium": 700, "auto": 700, "high": 350}
+
+
+@dataclass(frozen=True, slots=True)
+class RealtimeLimits:
+    max_sessions: int = 4
+    max_session_seconds: float = 3600
+    idle_timeout_seconds: float = 120
+    max_append_bytes: int = 15 * 1024 * 1024
+    max_buffer_seconds: float = 120  # audio held and not yet transcribed, per session
+    decode_interval_seconds: float = 0.5
+    max_ahead_seconds: float = 120  # how far the audio received may run ahead of the session's clock
+    max_sessions_per_key: int = 2  # with API keys: one key's sessions, so one client cannot take them all
+    max_pending_turns: int = 8  # committed turns waiting for their final decoding, per session
+
+
+class RealtimeEventError(DomainError):
+    """A client event the session cannot take; the session answers with `error` and goes on."""
+
+    status = 400
+
+
+class SessionClosed(Exception):
+    """The session has to end: `reason` went to the client as an `error` event first."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class SessionConfig:
+    audio_format: str = "audio/pcm"
+    noise_reduction: str | None = None
+    transcribe: bool = True
+    model: str | None = None
+    language: str | None = None
+    prompt: str | None = None
+    turn_detection: TurnDetection | None = TurnDetection()
+    semantic_eagerness: str | None = None
+    logprobs: bool = False
+    partials: bool = False
+
+    def view(self, session_id: str, expires_at: int) -> RealtimeSessionView:
+        turn = None
+        if self.turn_detection is not None:
+            turn = RealtimeTurnDetection(
+                type="semantic_vad" if self.semantic_eagerness else "server_vad",
+                threshold=self.turn_detection.threshold, prefix_padding_ms=self.turn_detection.prefix_padding_ms,
+                silence_duration_ms=self.turn_detection.silence_duration_ms, eagerness=self.semantic_eagerness)
+        return RealtimeSessionView(
+            id=session_id,
+            expires_at=expires_at,
+            audio=RealtimeAudio(input=RealtimeAudioInput(
+                format=RealtimeAudioFormat(type=self.audio_format, rate=24000 if self.audio_format == "audio/pcm" else None),
+                noise_reduction=RealtimeNoiseReduction(type=self.noise_reduction) if self.noise_reduction else None,
+                transcription=RealtimeTranscriptionConfig(model=self.model or "whisper-1", language=self.language,
+                                                          prompt=self.prompt) if self.transcribe else None,
+                turn_detection=turn,
+            )),
+            include=[name for name, on in ((LOGPROBS, self.logprobs), (PARTIALS, self.partials)) if on],
+        )
+
+    def updated(self, update: RealtimeSessionUpdate, check_model: Callable[[str | None], None]) -> SessionConfig:
+        """This configuration with `update` applied; RealtimeEventError (naming the param) for a bad value."""
+        config = self
+        audio_input = update.audio.input if update.audio is not msgspec.UNSET else msgspec.UNSET
+        if audio_input is not msgspec.UNSET:
+            if audio_input.format is not msgspec.UNSET:
+                config = replace(config, audio_format=audio_input.format.type)
+            if audio_input.noise_reduction is not msgspec.UNSET:
+                reduction = audio_input.noise_reduction
+                config = replace(config, noise_reduction=(reduction.type or "near_field") if reduction else None)
+            if audio_input.transcription is not msgspec.UNSET:
+                config = config._with_transcription(audio_input.transcription, check_model)
+            if audio_input.turn_detection is not msgspec.UNSET:
+                config = config._with_turn_detection(audio_input.turn_detection)
+        if update.include is not msgspec.UNSET:
+            config = replace(config, logprobs=LOGPROBS in (update.include or []),
+                             partials=PARTIALS in (update.include or []))
+        return config
+
+    def _with_transcription(self, value: RealtimeTranscriptionConfig | None,
+                            check_model: Callable[[str | None], None]) -> SessionConfig:
+        if value is None:
+            return replace(self, transcribe=False)
+        param = "session.audio.input.transcription"
+        try:
+            language = validated_language(value.language, param=f"{param}.language")
+            check_model(value.model)
+        except DomainError as exc:
+            raise RealtimeEventError(exc.message, param=exc.param if exc.param and exc.param.startswith("session")
+                                     else f"{param}.model", code=exc.code) from None
+        return replace(self, transcribe=True, model=value.model, language=language, prompt=value.prompt)
+
+    def _with_turn_detection(self, value: RealtimeTurnDetection | None) -> SessionConfig:
+        if value is None:
+            return replace(self, turn_detection=None, semantic_eagerness=None)
+        defaults = TurnDetection()
+        if value.type == "semantic_vad":
+            eagerness = value.eagerness or "auto"
+            return replace(self, semantic_eagerness=eagerness, turn_detection=TurnDetection(
+                threshold=defaults.threshold, prefix_padding_ms=defaults.prefix_padding_ms,
+                silence_duration_ms=EAGERNESS_SILENCE_MS[eagerness]))
+        return replace(self, semantic_eagerness=None, turn_detection=TurnDetection(
+            threshold=value.threshold if value.threshold is not None else defaults.threshold,
+            prefix_padding_ms=value.prefix_padding_ms if value.prefix_padding_ms is not None else defaults.prefix_padding_ms,
+            silence_duration_ms=value.silence_duration_ms if value.silence_duration_ms is not None
+            else defaults.silence_duration_ms))
