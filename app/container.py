@@ -526,13 +526,17 @@ def _add_choice(selector: providers.Selector, name: str, provider: providers.Pro
 
 def _register_plugins(container: Application) -> dict[str, list[str]]:
     """Add entry-point backends to each stage's selectors; return every registered name."""
-    stages = {  # the stage's container, its adapter selector, and the adapter as the port wants it
-        "transcription": (container.transcription, container.transcription.transcriber, PluginTranscriber),
-        "alignment": (container.alignment, container.alignment.aligners, lambda backend: [PluginAligner(backend)]),
-        "diarization": (container.diarization, container.diarization.diarizer, lambda backend: backend),
+    # Per stage: its container, its adapter selector with the adapter as the port wants it, and the
+    # stage's other selectors a plugin fills with a fixed choice (a third-party transcriber has no
+    # live decoding: realtime sessions say so).
+    stages = {
+        "transcription": (container.transcription, container.transcription.transcriber, PluginTranscriber,
+                          {"live_transcriber": providers.ThreadSafeSingleton(NoLiveTranscription)}),
+        "alignment": (container.alignment, container.alignment.aligners, lambda backend: [PluginAligner(backend)], {}),
+        "diarization": (container.diarization, container.diarization.diarizer, lambda backend: backend, {}),
     }
     registered: dict[str, list[str]] = {}
-    for stage, (sub, adapter_selector, as_port) in stages.items():
+    for stage, (sub, adapter_selector, as_port, fixed) in stages.items():
         names = list(BUILTIN_BACKENDS[stage])
         for ep in entry_points(group=ENTRY_POINT_GROUP.format(stage=stage)):
             if ep.name in names:
@@ -542,8 +546,8 @@ def _register_plugins(container: Application) -> dict[str, list[str]]:
             _add_choice(sub.models, ep.name, providers.Callable(models_of, backend))
             _add_choice(sub.default_model, ep.name, providers.Object(None))
             _add_choice(sub.warm_up, ep.name, providers.Callable(_nothing))
-            if stage == "transcription":  # a third-party transcriber has no live decoding: sessions say so
-                _add_choice(sub.live_transcriber, ep.name, providers.ThreadSafeSingleton(NoLiveTranscription))
+            for selector, provider in fixed.items():
+                _add_choice(getattr(sub, selector), ep.name, provider)
             names.append(ep.name)
         registered[stage] = names
     return registered
