@@ -135,7 +135,8 @@ def chosen_subprotocol(socket: WebSocket) -> str | None:
     return "realtime" if "realtime" in offered else (offered[0] if offered else None)
 
 
-def refusal(socket: WebSocket, api_keys: ApiKeys, trusted_hosts: list[str]) -> RealtimeErrorBody | None:
+def admission(socket: WebSocket, api_keys: ApiKeys, trusted_hosts: list[str]) -> RealtimeErrorBody | str | None:
+    """Why this connection is refused, or the owner id of its key (None on a server without keys)."""
     intent = socket.query_params.get("intent")
     if intent not in (None, "transcription") or (intent is None and socket.query_params.get("model")):
         return RealtimeErrorBody(type="invalid_request_error", code="unsupported_intent", param="intent",
@@ -146,10 +147,9 @@ def refusal(socket: WebSocket, api_keys: ApiKeys, trusted_hosts: list[str]) -> R
         return None if foreign is None else RealtimeErrorBody(type="invalid_request_error", code="permission_denied",
                                                               message=foreign)
     try:
-        authenticate(api_keys, presented_key(socket), how=KEY_HOW)
+        return authenticate(api_keys, presented_key(socket), how=KEY_HOW)
     except ApiKeyRefused as refused:
         return error_of(refused)
-    return None
 
 
 @websocket("/v1/realtime")
@@ -157,12 +157,11 @@ async def realtime_session(socket: WebSocket, realtime: NamedDependency[Realtime
                            api_keys: NamedDependency[ApiKeys], settings: NamedDependency[Settings]) -> None:
     await socket.accept(subprotocols=chosen_subprotocol(socket))
     connection = _Connection(socket)
-    refused = refusal(socket, api_keys, settings.trusted_hosts)
-    if refused is not None:
-        await connection.refuse(POLICY_VIOLATION, refused)
+    owner = admission(socket, api_keys, settings.trusted_hosts)
+    if isinstance(owner, RealtimeErrorBody):
+        await connection.refuse(POLICY_VIOLATION, owner)
         return
     try:
-        owner = authenticate(api_keys, presented_key(socket), how=KEY_HOW) if api_keys.enabled else None
         async with realtime.session(connection.send, owner) as session:
             logger.info("realtime session opened", session=session.id)
             try:
