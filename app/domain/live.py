@@ -152,10 +152,14 @@ class Agreement:
     gap: int = AGREEMENT_GAP_SAMPLES
     first_gap: int = FIRST_WORDS_GAP_SAMPLES
     stable: list[StableToken] = field(default_factory=list)
-    previous: Hypothesis | None = None  # the newest hypothesis, after the stable tokens
     # Earlier hypotheses a later one may be compared with: (where their audio ended, the hypothesis
     # after the stable tokens), oldest first.
     _heard: deque[tuple[int, Hypothesis]] = field(default_factory=deque)
+
+    @property
+    def previous(self) -> Hypothesis | None:
+        """The newest hypothesis, after the stable tokens (None once a window is finished)."""
+        return self._heard[-1][1] if self._heard else None
 
     @property
     def prefix(self) -> tuple[int, ...]:
@@ -170,7 +174,6 @@ class Agreement:
         if far_enough is not None:  # the newest one far enough back; older ones are never needed again
             self._heard.appendleft(far_enough)
         reference = far_enough[1] if far_enough else None
-        self.previous = hypothesis
         self._heard.append((heard_until, hypothesis))
         if reference is None or hypothesis.no_speech:
             return []
@@ -183,7 +186,6 @@ class Agreement:
 
     def finish(self, hypothesis: Hypothesis) -> list[StableToken]:
         """The turn (or window) is over and `hypothesis` heard all of it: every token of it is final."""
-        self.previous = None
         self._heard.clear()
         return [] if hypothesis.no_speech else self._take(hypothesis, len(hypothesis.tokens))
 
@@ -198,14 +200,11 @@ class Agreement:
             # and forget those that said something else.
             agreed = hypothesis.tokens[:count]
             self._heard = deque((end, h.after(count)) for end, h in self._heard if h.tokens[:count] == agreed)
-            if self.previous is not None:
-                self.previous = hypothesis.after(count)
         return taken
 
     def restart(self) -> None:
         """A new window: nothing is stable in it yet."""
         self.stable.clear()
-        self.previous = None
         self._heard.clear()
 
 
