@@ -65,8 +65,7 @@ def transcript_words(transcript: Transcript) -> list[CueWord]:
     words: list[CueWord] = []
     for segment in transcript.segments:
         if segment.words:
-            words += [CueWord(w.word.strip(), w.start, w.end, w.speaker or segment.speaker)
-                      for w in segment.words if w.word.strip()]
+            words += _as_written(segment, _joiner(transcript.language))
             continue
         pieces = segment.text.split() if _joiner(transcript.language) else list(segment.text.strip())
         total = sum(len(p) for p in pieces) or 1
@@ -76,6 +75,27 @@ def transcript_words(transcript: Transcript) -> list[CueWord]:
             offset += len(piece)
             words.append(CueWord(piece, start, segment.start + span * offset / total, segment.speaker))
     return _monotonic(words)
+
+
+def _as_written(segment, joiner: str) -> list[CueWord]:
+    """The segment's timed words as its text writes them: an aligner may time "slow-thru" as "slow"
+    and "-thru", which a line break must never part, so pieces of one written word become one."""
+    timed = [CueWord(w.word.strip(), w.start, w.end, w.speaker or segment.speaker) for w in segment.words
+             if w.word.strip()]
+    written = segment.text.split()
+    if not joiner or len(written) >= len(timed) or "".join(written) != "".join(w.text for w in timed):
+        return timed
+    out, at = [], 0
+    for piece in written:
+        group = [timed[at]]
+        at += 1
+        while len("".join(w.text for w in group)) < len(piece) and at < len(timed):
+            group.append(timed[at])
+            at += 1
+        if "".join(w.text for w in group) != piece:
+            return timed
+        out.append(CueWord(piece, group[0].start, max(w.end for w in group), group[0].speaker))
+    return out
 
 
 def _monotonic(words: list[CueWord]) -> list[CueWord]:

@@ -117,3 +117,14 @@ def test_segments_without_word_times_are_cut_by_characters():
     cues = cues_of(transcript, RULES, marks_speakers=False)
     assert " ".join(c.text.replace("\n", " ") for c in cues) == LONG[:200].strip()
     assert all(c.end - c.start <= 7 for c in cues) and cues[-1].end <= 12.0 + 1e-6
+
+
+def test_a_word_timed_in_pieces_is_never_broken_across_lines_or_cues():
+    text = "I drive the bus and take the slow-thru to work every morning"
+    pieces = [*text.split()[:7], "slow", "-thru", *text.split()[8:]]
+    words = tuple(Word(piece, i * 0.3, i * 0.3 + 0.25) for i, piece in enumerate(pieces))
+    segment = Segment(id=0, start=0.0, end=4.0, text=text, words=words)
+    narrow = SubtitleRules(max_line_width=30)
+    cues = cues_of(Transcript(task=Task.TRANSCRIBE, language="en", duration=4.0, segments=(segment,)), narrow,
+                   marks_speakers=False)
+    assert [w for c in cues for w in c.text.split()] == text.split()
