@@ -211,7 +211,8 @@ class Transcription(containers.DeclarativeContainer):
     whisper_models = providers.ThreadSafeSingleton(
         WhisperModelStore, resolver=model_resolver, device=core.device, compute_type=core.compute_type,
         cpu_threads=core.cpu_threads, max_loaded=settings.provided.models.max_loaded,
-        idle_seconds=settings.provided.models.idle_unload_seconds,
+        idle_seconds=settings.provided.models.idle_unload_seconds, batch_windows=core.batch_size,
+        batch_wait_seconds=providers.Callable(lambda ms: max(0.0, ms) / 1000, settings.provided.whisper.batch_wait_ms),
     )
     vad = providers.Selector(
         settings.provided.whisper.vad_method,
@@ -220,7 +221,8 @@ class Transcription(containers.DeclarativeContainer):
     )
     transcriber = providers.Selector(
         settings.provided.backends.transcription,
-        whisperx=providers.ThreadSafeSingleton(WhisperXTranscriber, models=whisper_models, vad=vad),
+        whisperx=providers.ThreadSafeSingleton(WhisperXTranscriber, models=whisper_models, vad=vad,
+                                               fit_windows=settings.provided.whisper.fit_windows),
     )
     # Live turns (realtime sessions) decode with the same models, one window at a time.
     live_transcriber = providers.Selector(
@@ -252,8 +254,8 @@ class Alignment(containers.DeclarativeContainer):
         max_loaded=settings.provided.models.max_loaded,
         idle_seconds=settings.provided.models.idle_unload_seconds,
     )
-    cross_attention_aligner = providers.ThreadSafeSingleton(CrossAttentionAligner,
-                                                            models=transcription.whisper_models)
+    cross_attention_aligner = providers.ThreadSafeSingleton(CrossAttentionAligner, models=transcription.whisper_models,
+                                                            fit_windows=settings.provided.whisper.fit_windows)
     wav2vec2_aligner = providers.ThreadSafeSingleton(
         Wav2Vec2Aligner, models=wav2vec2_models, whisper_models=transcription.whisper_models, data_dir=core.data_dir
     )

@@ -22,7 +22,14 @@ class WhisperSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     inference_device: Literal["auto", "cpu", "cuda"] = "auto"
     compute_type: Literal["auto", "int8", "int8_float16", "int8_float32", "int8_bfloat16", "int16", "float16", "bfloat16", "float32", "default"] = "auto"
     cpu_threads: int = 0  # 0 = every available core
-    batch_size: int = 0  # 0 = auto: 6 on CPU, 8 on CUDA (app/adapters/models/device.py)
+    # Windows decoded together, from one request or several at once: 0 = auto, 6 on CPU, 8 on CUDA
+    # (app/adapters/models/device.py).
+    batch_size: int = 0
+    # How long a request that finds the model idle waits for other requests' windows to join its batch.
+    batch_wait_ms: float = 20
+    # Encode a short window (a short clip, a long file's last one) at its length rounded up to 10 s
+    # (at least 2 s over), not at Whisper's full 30 s: a 7 s clip costs a 10 s encoder pass.
+    fit_windows: bool = True
     chunk_size: int = 30
     models_dir: str | None = None
     # silero: faster-whisper's bundled ONNX Silero VAD (fast on CPU); pyannote: whisperx's default
@@ -128,7 +135,8 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # Without keys, /mcp and /v1/realtime answer only to IP addresses, localhost and these host names,
     # and take browser requests only from the server's own pages and these (DNS rebinding, other sites).
     trusted_hosts: list[str] = []
-    max_concurrent_transcriptions: int = 1
+    # Requests in the pipeline at once; their windows share the model's batches (WHISPER__BATCH_SIZE).
+    max_concurrent_transcriptions: int = 8
     max_speakers_per_key: int = 1000  # voices one API key may enrol at /v1/speakers
     shutdown_grace_seconds: float = 30.0  # on SIGTERM: how long in-flight requests may take to finish
     max_queued_requests: int = 16  # waiting beyond the running ones; more get 429 + Retry-After

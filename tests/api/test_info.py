@@ -15,7 +15,7 @@ def test_info_tells_a_client_what_this_server_is(client):
     assert info["max_upload_size_bytes"] == 25 * 1024 * 1024 and info["max_audio_seconds"] == 14400
     assert "diarized_json" in info["response_formats"] and "srt" in info["response_formats"]
     assert info["stages"]["transcription"] == {"backend": "whisperx", "default_model": "base"}
-    assert info["queue"] == {"running": 0, "waiting": 0, "max_concurrent_transcriptions": 1, "max_queued_requests": 16,
+    assert info["queue"] == {"running": 0, "waiting": 0, "max_concurrent_transcriptions": 8, "max_queued_requests": 16,
                              "uploads_receiving": 0, "max_concurrent_uploads": 32}
     assert info["jobs"] == {"unfinished": 0, "max_unfinished": 1000, "max_unfinished_per_key": 100,
                             "live_workers": None}

@@ -264,3 +264,27 @@ def test_a_long_stream_says_what_the_plain_request_says(real_client):
     assert events[-1]["type"] == "transcript.text.done"
     assert events[-1]["text"] == plain.json()["text"]
     assert len([e for e in events if e["type"] == "transcript.text.delta"]) > 2
+
+
+def test_simultaneous_requests_share_the_models_batches_and_say_what_they_say_alone(real_client, real_container):
+    names = ["en_weather.wav", "en_fox.wav", "three_speakers.wav", "es_beach.wav"]
+
+    def send(name: str) -> str:
+        response = real_client.post(URL, files=upload(FIXTURES / name), data={"model": "whisper-1"})
+        assert response.status_code == 200, response.text
+        return response.json()["text"]
+
+    alone = {name: send(name) for name in names}
+    stats = real_container.transcription.whisper_models().get(None).batches.stats
+    shared_before = stats.shared
+    barrier = threading.Barrier(len(names))
+
+    def send_together(name: str) -> str:
+        barrier.wait()
+        return send(name)
+
+    with ThreadPoolExecutor(len(names)) as pool:
+        together = dict(zip(names, pool.map(send_together, names)))
+    assert stats.shared > shared_before  # at least one batch held windows of two requests
+    for name in names:
+        assert similarity(alone[name], together[name]) >= 0.95, (alone[name], together[name])

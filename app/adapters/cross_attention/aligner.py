@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.adapters.cross_attention.words import ALIGNER_NAME, alignment_tokenizer, timed_sentences
-from app.adapters.whisperx.features import between, log_mel_window, n_mels_of
+from app.adapters.whisperx.features import between, file_window_frames, log_mel_window, n_mels_of
 from app.adapters.whisperx.model_store import WhisperModelStore
 from app.domain.models import Audio, Segment, Transcript, TranscriptionOptions
 from app.domain.timeline import renumber
@@ -19,8 +19,9 @@ from app.domain.timeline import renumber
 class CrossAttentionAligner:
     name = ALIGNER_NAME
 
-    def __init__(self, models: WhisperModelStore) -> None:
+    def __init__(self, models: WhisperModelStore, fit_windows: bool = True) -> None:
         self.models = models
+        self.fit_windows = fit_windows  # WHISPER__FIT_WINDOWS: the windows the transcriber decoded from
 
     def can_align(self, language: str) -> bool:
         return True  # any language a multilingual Whisper model decodes; English-only ones say so in align
@@ -34,7 +35,16 @@ class CrossAttentionAligner:
             segments: list[Segment] = []
             for i in range(0, len(transcript.segments), size):
                 batch = transcript.segments[i : i + size]
-                windows = np.stack([log_mel_window(between(samples, s.start, s.end), n_mels) for s in batch])
-                for sentences in timed_sentences(model, tokenizer, model.encode(windows), batch, transcript.language):
-                    segments.extend(sentences)
+                timed: list[list[Segment]] = [[] for _ in batch]
+                groups: dict[int, list[int]] = {}  # windows of one length go through the encoder together
+                for index, s in enumerate(batch):
+                    groups.setdefault(file_window_frames(min(s.end, audio.duration) - s.start, self.fit_windows), []).append(index)
+                for frames, indices in groups.items():
+                    windows = np.stack([log_mel_window(between(samples, batch[j].start, batch[j].end), n_mels, frames)
+                                        for j in indices])
+                    rows = [batch[j] for j in indices]
+                    for j, sentences in zip(indices, timed_sentences(model, tokenizer, model.encode(windows), rows,
+                                                                     transcript.language)):
+                        timed[j] = sentences
+                segments.extend(s for sentences in timed for s in sentences)
         return transcript.with_segments(renumber(segments), aligner=self.name)

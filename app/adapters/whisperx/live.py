@@ -7,26 +7,18 @@ costs one decoder pass instead of being generated again.
 
 from __future__ import annotations
 
-import math
-
 from faster_whisper.tokenizer import Tokenizer
 
 from app.adapters.audio import float_samples
-from app.adapters.whisperx.features import log_mel_window, n_mels_of
+from app.adapters.whisperx.features import fitted_frames, log_mel_window, n_mels_of
 from app.adapters.whisperx.model_store import ScoredWhisperModel, WhisperModelStore, compression_ratio
 from app.adapters.whisperx.tokens import token_logprobs, token_pieces
-from app.domain.audio import FRAMES_PER_SECOND, SAMPLE_RATE, WINDOW_SAMPLES, WINDOW_SECONDS
+from app.domain.audio import SAMPLE_RATE, WINDOW_SAMPLES
 from app.domain.errors import InvalidRequest, ModelNotFound
 from app.domain.live import Hypothesis, UtteranceRequest
 from app.domain.models import Audio
 
 BEAM_SIZE = 5  # the final decoding of a turn, as for files; live hypotheses are greedy (fast)
-# The encoder reads the turn padded to this much and a little over, not to Whisper's full 30 s: its
-# cost grows with the input (30 s: 0.4 s on two cores, 10 s: 0.06 s), and a turn is short. Whisper's
-# positional embeddings are simply cut, as whisper.cpp's `audio_ctx` does; the padding keeps the
-# end-of-audio cue the model was trained with.
-MIN_WINDOW_SECONDS = 10
-PADDING_SECONDS = 2
 # Whisper's rules for a window without speech and for a decoding stuck repeating itself
 # (openai/whisper transcribe.py).
 NO_SPEECH_THRESHOLD = 0.6
@@ -49,8 +41,8 @@ class WhisperUtteranceTranscriber:
 
     def _decode(self, model: ScoredWhisperModel, audio: Audio, request: UtteranceRequest) -> Hypothesis:
         samples = float_samples(audio.samples[-WINDOW_SAMPLES:])
-        seconds = min(WINDOW_SECONDS, max(MIN_WINDOW_SECONDS, math.ceil(len(samples) / SAMPLE_RATE) + PADDING_SECONDS))
-        encoded = model.encode(log_mel_window(samples, n_mels_of(model), seconds * FRAMES_PER_SECOND)[None])
+        # A turn is short: its window is fitted to it (the encoder's cost grows with the input).
+        encoded = model.encode(log_mel_window(samples, n_mels_of(model), fitted_frames(len(samples) / SAMPLE_RATE))[None])
         language, language_probability = self._language(model, encoded, request.language)
         tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language)
         prefix = list(request.prefix)

@@ -8,15 +8,19 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import ctranslate2
 import numpy as np
 from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import TranscriptionOptions
+from faster_whisper.transcribe import get_ctranslate2_storage
 from whisperx.asr import WhisperModel
 
 from app.adapters.models.cache import ModelCache
+from app.adapters.whisperx.batching import SharedBatches
 from app.adapters.models.resolver import WhisperModelResolver
 from app.adapters.whisperx.tokens import token_logprobs
 from app.domain.errors import ModelLoadFailed
@@ -40,15 +44,26 @@ class ScoredWhisperModel(WhisperModel):
 
     name: str = ""
 
-    def encode(self, features: np.ndarray):
-        """The encoder output of a batch of windows. On CPU the windows go through the encoder one at
-        a time: its self-attention holds heads × 1500² floats per window (72 MB for `base`, 144 MB
-        for large), so a batch of 8 encoded together peaks at ~0.6 GB more, for no speed gain (one
-        window already fills the cores). The decoder still gets them as one batch."""
-        if features.ndim == 2 or features.shape[0] == 1 or self.model.device != "cpu":
-            return super().encode(features)
-        encoded = [np.asarray(super(ScoredWhisperModel, self).encode(window[np.newaxis])) for window in features]
-        return ctranslate2.StorageView.from_array(np.concatenate(encoded))
+    def __init__(self, *args: Any, batches: SharedBatches | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.batches = batches or SharedBatches()
+
+    def encode(self, features: np.ndarray) -> ctranslate2.StorageView:
+        """The encoder output of a batch of windows (all of one length), encoded together with the
+        windows other requests are encoding at the same time. It is kept on the host: rows of
+        different requests are joined and split there, and the decoder takes host input on any device."""
+        features = features[np.newaxis] if features.ndim == 2 else features
+        rows = self.batches.run(("encode", features.shape[1:]), features, [None] * len(features), self._encode_rows)
+        return ctranslate2.StorageView.from_array(np.ascontiguousarray(rows))
+
+    def _encode_rows(self, features: np.ndarray, _: list) -> np.ndarray:
+        """On CPU the windows go through the encoder one at a time: its self-attention holds heads ×
+        1500² floats per window (72 MB for `base`, 144 MB for large), so a batch of 8 encoded together
+        peaks at ~0.6 GB more, for no speed gain (one window already fills the cores)."""
+        if self.model.device != "cpu":
+            return np.asarray(self.model.encode(get_ctranslate2_storage(features), to_cpu=True))
+        return np.concatenate([np.asarray(self.model.encode(get_ctranslate2_storage(window[np.newaxis])))
+                               for window in features])
 
     def prompt_tokens(self, tokenizer: Tokenizer, prompt: str | None, hotwords: str | None) -> list[int]:
         """faster-whisper's decoder prompt, with `hotwords` and `prompt` sharing one budget of half the
@@ -78,19 +93,11 @@ class ScoredWhisperModel(WhisperModel):
             search = {"beam_size": 1, "num_hypotheses": options.best_of, "sampling_topk": 0, "sampling_temperature": temperature}
         else:
             search = {"beam_size": options.beam_size, "patience": options.patience}
-        results = self.model.generate(
-            encoder_output,
-            [prompt] * features.shape[0],
-            length_penalty=options.length_penalty,
-            max_length=self.max_length,
-            suppress_blank=options.suppress_blank,
-            suppress_tokens=options.suppress_tokens,
-            no_repeat_ngram_size=options.no_repeat_ngram_size,
-            repetition_penalty=options.repetition_penalty,
-            return_scores=True,
-            return_no_speech_prob=True,
-            **search,
-        )
+        search.update(length_penalty=options.length_penalty, max_length=self.max_length,
+                      suppress_blank=options.suppress_blank, suppress_tokens=tuple(options.suppress_tokens),
+                      no_repeat_ngram_size=options.no_repeat_ngram_size,
+                      repetition_penalty=options.repetition_penalty)
+        results = self.generate(np.asarray(encoder_output), [prompt] * features.shape[0], search)
         best_tokens = []
         for result in results:
             best = int(np.argmax(result.scores)) if len(result.scores) > 1 else 0
@@ -115,6 +122,18 @@ class ScoredWhisperModel(WhisperModel):
             )
         return decoded
 
+    def generate(self, encoder_output: np.ndarray, prompts: list[list[int]], search: dict[str, Any]) -> Sequence[Any]:
+        """The decoder's results for these windows, decoded together with other requests' windows of
+        the same length and search options (each window keeps its own prompt)."""
+        key = ("generate", encoder_output.shape[1:], tuple(sorted(search.items())))
+
+        def run(rows: np.ndarray, row_prompts: list[list[int]]) -> list:
+            return self.model.generate(ctranslate2.StorageView.from_array(np.ascontiguousarray(rows)), row_prompts,
+                                       return_scores=True, return_no_speech_prob=True,
+                                       **{**search, "suppress_tokens": list(search["suppress_tokens"])})
+
+        return self.batches.run(key, encoder_output, prompts, run)
+
     def _scores(self, encoder_output, prompt: list[int], sequences: list[list[int]]) -> list[tuple[float, ...]]:
         """Each decoded token's log probability: the beam search reports none per token, so the chosen
         tokens are forced through the decoder once more (greedy, as cheap as one more decoding)."""
@@ -134,11 +153,15 @@ class WhisperModelStore:
     """ModelStore for the transcription stage."""
 
     def __init__(self, resolver: WhisperModelResolver, device: str, compute_type: str, cpu_threads: int,
-                 max_loaded: int = 0, idle_seconds: float = 0.0) -> None:
+                 max_loaded: int = 0, idle_seconds: float = 0.0, batch_windows: int = 1,
+                 batch_wait_seconds: float = 0.0) -> None:
         self.resolver = resolver
         self.device = device
         self.compute_type = compute_type
         self.cpu_threads = cpu_threads
+        # Each loaded model gathers the windows of every request using it (app/adapters/whisperx/batching.py).
+        self.batch_windows = batch_windows
+        self.batch_wait_seconds = batch_wait_seconds
         self._cache: ModelCache[ScoredWhisperModel] = ModelCache(self._load, max_loaded, idle_seconds)
 
     @property
@@ -179,6 +202,7 @@ class WhisperModelStore:
                 compute_type=self.compute_type,
                 cpu_threads=self.cpu_threads,
                 local_files_only=True,
+                batches=SharedBatches(self.batch_windows, self.batch_wait_seconds),
             )
         except (RuntimeError, ValueError, OSError, MemoryError) as exc:
             raise ModelLoadFailed(f"Model '{name}' could not be loaded: {exc}", param="model") from exc

@@ -18,7 +18,7 @@ from faster_whisper.transcribe import TranscriptionOptions
 from whisperx.asr import find_numeral_symbol_tokens
 
 from app.adapters.cross_attention.words import ALIGNER_NAME, alignment_tokenizer, timed_sentences
-from app.adapters.whisperx.features import between, log_mel_window, n_mels_of
+from app.adapters.whisperx.features import between, file_window_frames, log_mel_window, n_mels_of
 from app.adapters.whisperx.model_store import ScoredWhisperModel, WhisperModelStore
 from app.adapters.whisperx.tokens import token_pieces
 from app.adapters.whisperx.vad import PyannoteVad, SileroVad
@@ -61,7 +61,10 @@ _BASE_OPTIONS = TranscriptionOptions(
 
 # A window detected in another language this surely is reported among the recording's languages.
 LANGUAGE_CONFIDENCE = 0.8
-STREAM_HEAD_SECONDS = 60  # where a stream looks for its first speech chunk before the rest of the file
+# The first chunk is cut this short and decoded alone: the first words of a stream come after one
+# 10 s window's decoding (about 0.6 s on two cores), not a 30 s one's (2.6 s).
+FIRST_CHUNK_SECONDS = 8
+STREAM_HEAD_SECONDS = 60  # where the first speech chunk is looked for before the rest of the file
 
 
 class WhisperXTranscriber:
@@ -69,9 +72,10 @@ class WhisperXTranscriber:
     # Words are timed from the encoder output each batch was decoded from: no second encoder pass.
     aligns_while_decoding = ALIGNER_NAME
 
-    def __init__(self, models: WhisperModelStore, vad: PyannoteVad | SileroVad) -> None:
+    def __init__(self, models: WhisperModelStore, vad: PyannoteVad | SileroVad, fit_windows: bool = True) -> None:
         self.models = models
         self.vad = vad
+        self.fit_windows = fit_windows  # WHISPER__FIT_WINDOWS
         self._numeral_tokens: dict[str, list[int]] = {}
         self._numeral_lock = threading.Lock()
 
@@ -84,18 +88,24 @@ class WhisperXTranscriber:
                     on_segment: SegmentSink | None, time_words: WordTimesWanted | None) -> Transcript:
         samples = audio.samples  # 16-bit PCM: windows are converted one by one (`between`)
         n_mels = n_mels_of(model)
-        batches = self._batches(samples, options, streaming=on_segment is not None)
+
+        def encoded(batch: Sequence[tuple[float, float]]) -> list[tuple[list[int], np.ndarray, object]]:
+            """The batch's windows grouped by length (each group is one encoder and decoder batch): their
+            positions in the batch, features and encoder output. Built batch by batch: an hour of audio
+            would otherwise hold every mel spectrogram at once."""
+            groups: dict[int, list[int]] = {}
+            for index, (start, end) in enumerate(batch):
+                groups.setdefault(self._frames(start, end, audio.duration), []).append(index)
+            out = []
+            for frames, indices in groups.items():
+                features = np.stack([log_mel_window(between(samples, *batch[i]), n_mels, frames) for i in indices])
+                out.append((indices, features, model.encode(features)))
+            return out
+
+        batches = self._batches(samples, options)
         first_batch = next(batches, None)
-
-        def features_of(batch: Sequence[tuple[float, float]]) -> np.ndarray:
-            # Built batch by batch: an hour of audio would otherwise hold every mel spectrogram at once.
-            return np.stack([log_mel_window(between(samples, start, end), n_mels) for start, end in batch])
-
-        # Encode the first batch once: it serves language detection (on speech, not leading
-        # silence) and decoding alike, which saves a whole encoder pass on short clips.
-        first_features = features_of(first_batch) if first_batch else None
-        first_output = model.encode(first_features) if first_features is not None else None
-        language = self._language(model, samples, first_output, options)
+        first_groups = encoded(first_batch) if first_batch else []
+        language = self._language(model, samples, first_batch, first_groups, audio.duration, options)
         detected = [language]
         tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task=options.task.value, language=language)
         asr_options = self._asr_options(model, tokenizer, options)
@@ -103,18 +113,21 @@ class WhisperXTranscriber:
         word_tokenizer = alignment_tokenizer(model, language) if time_words is not None and time_words(language) else None
 
         segments: list[Segment] = []
-        for index, batch in enumerate(itertools.chain([first_batch] if first_batch else [], batches)):
-            batch_features = first_features if index == 0 else features_of(batch)
-            encoder_output = first_output if index == 0 else model.encode(batch_features)
-            detected += self._confident_languages(model, encoder_output, options)
-            decoded_batch = model.decode_batch(batch_features, tokenizer, asr_options, options.temperature,
-                                               encoder_output=encoder_output, logprobs=options.logprobs)
-            rows = [self._segment(start, end, decoded, audio, options, model) if decoded.text.strip() else None
-                    for (start, end), decoded in zip(batch, decoded_batch)]
-            if word_tokenizer is not None:
-                pieces = timed_sentences(model, word_tokenizer, encoder_output, rows, language)
-            else:
-                pieces = [[row] if row is not None else [] for row in rows]
+        later = ((batch, encoded(batch)) for batch in batches)
+        for batch, groups in itertools.chain([(first_batch, first_groups)] if first_batch else [], later):
+            pieces: list[list[Segment]] = [[] for _ in batch]
+            for indices, features, encoder_output in groups:
+                detected += self._confident_languages(model, encoder_output, options)
+                decoded_group = model.decode_batch(features, tokenizer, asr_options, options.temperature,
+                                                   encoder_output=encoder_output, logprobs=options.logprobs)
+                rows = [self._segment(*batch[i], decoded, audio, options, model) if decoded.text.strip() else None
+                        for i, decoded in zip(indices, decoded_group)]
+                if word_tokenizer is not None:
+                    timed = timed_sentences(model, word_tokenizer, encoder_output, rows, language)
+                else:
+                    timed = [[row] if row is not None else [] for row in rows]
+                for i, sentences in zip(indices, timed):
+                    pieces[i] = sentences
             for segment in itertools.chain.from_iterable(pieces):
                 segment = dataclasses.replace(segment, id=len(segments))
                 segments.append(segment)
@@ -151,28 +164,33 @@ class WhisperXTranscriber:
             token_logprobs=logprobs,
         )
 
-    def _batches(self, samples: np.ndarray, options: Options, *, streaming: bool) -> Iterator[Sequence[tuple[float, float]]]:
-        """Speech chunks in batches. A stream's first words should not wait for VAD over the whole
-        file and a whole batch: its first chunk is found in the file's first minute and decoded alone,
-        and the rest of the file is searched for speech after that."""
+    def _frames(self, start: float, end: float, duration: float) -> int:
+        """A window's length: fitted to its chunk in steps of 10 s, so that windows of different
+        requests share the model's batches; Whisper's full 30 s when fitting is off."""
+        return file_window_frames(min(end, duration) - start, self.fit_windows)
+
+    def _batches(self, samples: np.ndarray, options: Options) -> Iterator[Sequence[tuple[float, float]]]:
+        """Speech chunks in batches, the first chunk alone and short: at most FIRST_CHUNK_SECONDS, cut
+        at a pause, found in the file's first minute (a stream's first words wait neither for VAD over
+        the whole file nor for a 30 s window's decoding). Plain requests are cut the same way, so a
+        stream says what they say."""
         size = max(1, options.batch_size)
         head = samples[: STREAM_HEAD_SECONDS * SAMPLE_RATE]
-        if streaming and samples.shape[0] > head.shape[0]:
-            head_chunks = self.vad.speech_chunks(head, options.chunk_size, options.vad)
-            # The head decides the first chunk when that chunk could not have grown past it.
-            if head_chunks and head_chunks[0][0] + options.chunk_size < STREAM_HEAD_SECONDS - 1:
-                first = head_chunks[0]
-                yield [first]
-                rest = self.vad.speech_chunks(samples, options.chunk_size, options.vad)
-                yield from _batches([c for c in rest if c[0] >= first[1] - 1e-3], size)
-                return
-        chunks = self.vad.speech_chunks(samples, options.chunk_size, options.vad)
-        if streaming and chunks:
-            yield chunks[:1]
-            chunks = chunks[1:]
-        yield from _batches(chunks, size)
+        head_seconds = head.shape[0] / SAMPLE_RATE
+        whole = head.shape[0] == samples.shape[0]
+        heads = self.vad.speech_chunks(head, min(FIRST_CHUNK_SECONDS, options.chunk_size), options.vad)
+        # The head decides the first chunk unless that chunk runs into the head's end.
+        if not heads or (not whole and heads[0][1] > head_seconds - 1):
+            yield from _batches([] if whole else self.vad.speech_chunks(samples, options.chunk_size, options.vad), size)
+            return
+        first = heads[0]
+        yield [first]
+        remaining = samples[int(first[1] * SAMPLE_RATE):]
+        rest = self.vad.speech_chunks(remaining, options.chunk_size, options.vad) if remaining.shape[0] >= SAMPLE_RATE // 10 else []
+        yield from _batches([(start + first[1], end + first[1]) for start, end in rest], size)
 
-    def _language(self, model: ScoredWhisperModel, samples: np.ndarray, encoder_output, options: Options) -> str:
+    def _language(self, model: ScoredWhisperModel, samples: np.ndarray, first_batch, first_groups,
+                  duration: float, options: Options) -> str:
         if not model.model.is_multilingual:
             if options.task is Task.TRANSLATE:
                 raise InvalidRequest(f"Model '{model.name}' is English-only and cannot translate; use a multilingual model.", param="model")
@@ -184,8 +202,16 @@ class WhisperXTranscriber:
             return "en"
         if options.language:
             return options.language
-        if encoder_output is None:  # no speech found: detect on the first 30 s as they are
-            encoder_output = model.encode(log_mel_window(between(samples, 0, WINDOW_SECONDS), n_mels_of(model)))
+        # Detected on up to 30 s from the first speech (not leading silence): the short first chunk
+        # alone can be two words, too little to tell a language by. Where that chunk is all there is,
+        # its own encoder output serves.
+        start = first_batch[0][0] if first_batch else 0.0
+        if first_groups and duration <= first_batch[0][1]:
+            encoder_output = first_groups[0][2]
+        else:
+            end = min(duration, start + WINDOW_SECONDS)
+            frames = self._frames(start, end, duration)
+            encoder_output = model.encode(log_mel_window(between(samples, start, end), n_mels_of(model), frames)[None])
         return _detections(model, encoder_output, options.languages)[0][0]
 
     @staticmethod
