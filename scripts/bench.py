@@ -29,6 +29,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import bench_clients  # noqa: E402  (scripts/bench_clients.py: many clients, short clips, fitted windows)
 warnings.filterwarnings("ignore")
 SAMPLE_RATE = 16_000
 
@@ -150,6 +153,12 @@ class Server:
                     first = time.perf_counter() - started
         return first, time.perf_counter() - started
 
+    def text(self, data: bytes, **fields: str) -> str:
+        response = httpx.post(f"{self.url}/v1/audio/transcriptions", files={"file": ("audio", data)},
+                              data={"model": "whisper-1", **fields}, timeout=3600)
+        response.raise_for_status()
+        return response.json()["text"]
+
     def transcribe(self, data: bytes, **fields: str) -> float:
         started = time.perf_counter()
         response = httpx.post(f"{self.url}/v1/audio/transcriptions", files={"file": ("audio", data)},
@@ -217,7 +226,8 @@ def server(items: list[tuple[str, np.ndarray]], threads: int, repeats: int) -> d
         one_rtfx, _ = load(1)
         four_rtfx, health = load(4)
         return {"per_recording": per, "one_client_rtfx": one_rtfx, "four_clients_rtfx": four_rtfx,
-                "health_p99_ms": percentile(health, 99) * 1000, "peak_rss_mb": srv.peak_rss_mb()}
+                "health_p99_ms": percentile(health, 99) * 1000, "peak_rss_mb": srv.peak_rss_mb(),
+                "clients": bench_clients.run(srv, threads)}
     finally:
         srv.stop()
 
@@ -247,7 +257,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--skip-hour", action="store_true", help="skip the one-hour memory run (about 5 minutes)")
+    parser.add_argument("--clients-only", action="store_true", help="only scripts/bench_clients.py's rows")
     args = parser.parse_args()
+    if args.clients_only:
+        srv = Server(args.threads)
+        try:
+            srv.transcribe(encode(fixture("en_fox.wav")))  # warm
+            bench_clients.report(bench_clients.run(srv, args.threads))
+        finally:
+            srv.stop()
+        return
 
     items = recordings(sample_call())
     total = sum(samples.size for _, samples in items[:-1]) / SAMPLE_RATE
@@ -288,6 +307,7 @@ def main() -> None:
         print(f"1 h file (the recordings over and over, Opus {hour['upload_mb']:.0f} MB): {hour['rtfx']:.1f} ×RT, "
               f"peak RSS {hour['peak_rss_mb']:.0f} MB, idle before {hour['idle_rss_mb']:.0f} MB: "
               f"+{hour['peak_rss_mb'] - hour['idle_rss_mb']:.0f} MB")
+    bench_clients.report(ours["clients"])
     print("targets (issue 14): default >= 0.9x the library, words >= 0.8x, first delta <= 2 s, 1 h growth <= 600 MB")
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)

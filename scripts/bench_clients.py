@@ -1,0 +1,244 @@
+"""Many clients at once, short clips, and what fitted windows do to accuracy: part of `make bench`.
+
+Recordings: real read speech by seven different people in five languages (the Asterisk prompt voices
+that scripts/voices.py fetches from Debian packages), joined into 16 clips of 5-30 s, none repeated.
+Rows:
+- 1, 2, 4 and 8 clients sending those 16 clips between them at once: aggregate ×RT, p50/p95 latency;
+  the library (faster-whisper's BatchedInferencePipeline, per clip, one at a time) in the same run.
+- Short clips (≤ 15 s), one client: server p50 latency over the library's.
+- The 16 clips in one file: server against the library (seconds, words) and the stream's first delta.
+- Fitted windows (WHISPER__FIT_WINDOWS) on and off, in-process on the same model: WER on clips whose
+  words are known (Allison's spelling alphabet, months and days: 6 clips), and how many words of the
+  16 real clips change.
+Targets are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import voices  # noqa: E402  (scripts/voices.py)
+
+from tests.realtime import word_error_rate  # noqa: E402
+
+SAMPLE_RATE = 16_000
+CLIP_SECONDS = (5, 7, 9, 11, 13, 15, 20, 25, 30, 6, 8, 10, 12, 14, 18, 28)
+NATO = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa "
+        "quebec romeo sierra tango uniform victor whiskey x-ray yankee zulu").split()
+MONTHS = "january february march april may june july august september october november december".split()
+DAYS = "sunday monday tuesday wednesday thursday friday saturday".split()
+ALLISON = f"{voices.ASTERISK}/en_US_f_Allison"
+
+
+def pause(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * SAMPLE_RATE), dtype=np.float32)
+
+
+def real_clips() -> list[tuple[str, np.ndarray]]:
+    """16 clips of 5-30 s, each one person's consecutive prompts with 0.5 s between them."""
+    root = voices.fetch()
+    people = [p for p in (*voices.DEVELOPMENT, *voices.HELD_OUT) if p.kind == "sentences"]
+    pools = {p.name: voices.utterances(p, root, limit=200) for p in people}
+    clips = []
+    for index, seconds in enumerate(CLIP_SECONDS):
+        person = people[index % len(people)]
+        pieces: list[np.ndarray] = []
+        while pools[person.name] and sum(p.size for p in pieces) < (seconds - 0.5) * SAMPLE_RATE:
+            pieces += [pools[person.name].pop(0), pause(0.5)]
+        clip = np.concatenate(pieces)[: seconds * SAMPLE_RATE]
+        clips.append((f"{person.name}, {clip.size / SAMPLE_RATE:.0f} s", clip))
+    return clips
+
+
+def known_text_clips() -> list[tuple[str, np.ndarray, str]]:
+    """Six clips of 5-15 s whose words are known: Allison's spelling alphabet, months and days."""
+    root = voices.fetch() / ALLISON
+    words = {**{w: root / "phonetic" / f"{chr(97 + i)}_p.g722" for i, w in enumerate(NATO)},
+             **{w: root / "digits" / f"mon-{i}.g722" for i, w in enumerate(MONTHS)},
+             **{w: root / "digits" / f"day-{i}.g722" for i, w in enumerate(DAYS)}}
+    sounds = {w: voices.trim(voices.decode(path, "g722")) for w, path in words.items() if path.exists()}
+    rng = random.Random(25)
+    clips = []
+    for index, (vocabulary, count) in enumerate([(NATO, 12), (MONTHS, 10), (DAYS, 9), (NATO, 20), (MONTHS, 16),
+                                                 (NATO + DAYS, 24)]):
+        chosen = [rng.choice([w for w in vocabulary if w in sounds]) for _ in range(count)]
+        audio = np.concatenate([piece for w in chosen for piece in (sounds[w], pause(0.35))])
+        clips.append((f"known words {index + 1}, {audio.size / SAMPLE_RATE:.0f} s", audio, " ".join(chosen)))
+    return clips
+
+
+def library_latencies(clips: list[tuple[str, np.ndarray]], threads: int) -> dict[str, float]:
+    """Seconds per clip for the library, one clip at a time (best of two)."""
+    from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+    from app.adapters.models.bundled import BUNDLED_MODELS, BundledModelInstaller
+    from app.config.settings import Settings
+
+    path = BundledModelInstaller(Settings.from_env().data_path).path(BUNDLED_MODELS["base"])
+    pipeline = BatchedInferencePipeline(WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads))
+
+    def run(samples: np.ndarray) -> float:
+        started = time.perf_counter()
+        segments, _ = pipeline.transcribe(samples, batch_size=8)
+        list(segments)
+        return time.perf_counter() - started
+
+    run(clips[0][1])
+    return {name: min(run(samples), run(samples)) for name, samples in clips}
+
+
+def clients_rows(url_transcribe, uploads: list[tuple[str, bytes, float]]) -> list[dict]:
+    """For 1, 2, 4, 8 clients: the clips dealt out among them, all sent at once."""
+    rows = []
+    for clients in (1, 2, 4, 8):
+        latencies: dict[str, float] = {}
+        shares = [uploads[i::clients] for i in range(clients)]
+
+        def client(share: list[tuple[str, bytes, float]]) -> None:
+            for name, data, _ in share:
+                latencies[name] = url_transcribe(data)
+
+        started = time.perf_counter()
+        workers = [threading.Thread(target=client, args=(share,)) for share in shares]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        wall = time.perf_counter() - started
+        values = list(latencies.values())
+        rows.append({"clients": clients, "rtfx": sum(s for _, _, s in uploads) / wall, "wall": wall,
+                     "p50": float(np.percentile(values, 50)), "p95": float(np.percentile(values, 95)),
+                     "latencies": latencies})
+    return rows
+
+
+def window_accuracy(clips: list[tuple[str, np.ndarray]], known: list[tuple[str, np.ndarray, str]],
+                    threads: int) -> dict:
+    """WER on the known-text clips and words changed on the real clips, fitted windows on and off."""
+    from app.config.settings import Settings
+    from app.container import build_container
+    from app.domain.models import Audio, TranscriptionOptions
+
+    def transcripts(fit: bool) -> dict[str, str]:
+        container = build_container(Settings.from_env({
+            "ALLOW_DOWNLOADS": "false", "WHISPER__MODEL": "base", "WHISPER__CPU_THREADS": str(threads),
+            "WHISPER__FIT_WINDOWS": str(fit).lower()}))
+        transcriber = container.transcription.transcriber()
+        options = TranscriptionOptions(model="base", batch_size=6)
+        out = {}
+        for name, samples in [*clips, *[(n, s) for n, s, _ in known]]:
+            pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)
+            transcript = transcriber.transcribe(Audio(samples=pcm, duration=pcm.size / SAMPLE_RATE), options,
+                                                time_words=lambda _: True)
+            out[name] = " ".join(segment.text for segment in transcript.segments)
+            timings[fit][name] = [(w.word, w.start, w.end) for w in transcript.words]
+        return out
+
+    timings: dict[bool, dict[str, list]] = {False: {}, True: {}}
+    full, fitted = transcripts(False), transcripts(True)
+    # Word times of the words both settings heard alike, in order: how far apart their edges are.
+    shifts = [abs(a[1] - b[1]) for name in timings[False] for a, b in zip(timings[False][name], timings[True][name])
+              if a[0] == b[0]] or [0.0]
+    references = {name: text for name, _, text in known}
+    changed = sum(word_error_rate(full[name], fitted[name]) * max(1, len(full[name].split())) for name, _ in clips)
+    words = sum(len(full[name].split()) for name, _ in clips)
+
+    def pooled(hypotheses: dict[str, str]) -> float:
+        errors = sum(word_error_rate(ref, hypotheses[name]) * len(ref.split()) for name, ref in references.items())
+        return errors / sum(len(ref.split()) for ref in references.values())
+
+    return {"wer_full": pooled(full), "wer_fitted": pooled(fitted), "real_words": words,
+            "word_start_shift_p50_ms": float(np.median(shifts)) * 1000,
+            "word_start_shift_p95_ms": float(np.percentile(shifts, 95)) * 1000,
+            "real_words_changed": changed, "examples": {n: (full[n], fitted[n]) for n in full if full[n] != fitted[n]}}
+
+
+def encode_wav(samples: np.ndarray) -> bytes:
+    import wave
+
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(SAMPLE_RATE)
+        wav.writeframes((np.clip(samples, -1, 1) * 32767).astype(np.int16).tobytes())
+    return out.getvalue()
+
+
+def long_file(server, clips: list[tuple[str, np.ndarray]], threads: int) -> dict:
+    """The 16 clips in one file with 1 s between them: seconds and words, server (plain and the
+    stream's first delta) against the library."""
+    from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+    from app.adapters.models.bundled import BUNDLED_MODELS, BundledModelInstaller
+    from app.config.settings import Settings
+
+    samples = np.concatenate([piece for _, clip in clips for piece in (clip, pause(1.0))])
+    data = encode_wav(samples)
+    started = time.perf_counter()
+    text = server.text(data)
+    server_seconds = time.perf_counter() - started
+    first_delta, _ = server.stream(data)
+    path = BundledModelInstaller(Settings.from_env().data_path).path(BUNDLED_MODELS["base"])
+    pipeline = BatchedInferencePipeline(WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads))
+    started = time.perf_counter()
+    segments, _ = pipeline.transcribe(samples, batch_size=8)
+    library_text = " ".join(s.text for s in segments)
+    library_seconds = time.perf_counter() - started
+    return {"seconds_of_audio": samples.size / SAMPLE_RATE, "server_seconds": server_seconds,
+            "library_seconds": library_seconds, "server_words": len(text.split()),
+            "library_words": len(library_text.split()), "first_delta": first_delta,
+            "word_difference": word_error_rate(library_text, text)}
+
+
+def run(server, threads: int) -> dict:
+    """Every row, on `server` (scripts/bench.py's Server, already warm)."""
+    clips = real_clips()
+    uploads = [(name, encode_wav(samples), samples.size / SAMPLE_RATE) for name, samples in clips]
+    library = library_latencies(clips, threads)
+    long = long_file(server, clips, threads)
+    rows = clients_rows(server.transcribe, uploads)
+    seconds = {name: s for name, _, s in uploads}
+    short = [name for name in seconds if seconds[name] <= 15]
+    alone = rows[0]["latencies"]
+    accuracy = window_accuracy(clips, known_text_clips(), threads)
+    return {"library": library, "rows": rows, "audio_seconds": sum(seconds.values()),
+            "short_clip_p50_server": float(np.median([alone[n] for n in short])),
+            "short_clip_p50_library": float(np.median([library[n] for n in short])),
+            "library_rtfx": sum(seconds.values()) / sum(library.values()), "accuracy": accuracy, "long": long}
+
+
+def report(result: dict) -> None:
+    print(f"\n16 real clips ({result['audio_seconds']:.0f} s, 7 people, 5 languages) sent by N clients at once:")
+    print(f"  library, one clip at a time: {result['library_rtfx']:.1f} ×RT")
+    one = result["rows"][0]["rtfx"]
+    for row in result["rows"]:
+        print(f"  {row['clients']} client(s): {row['rtfx']:.1f} ×RT aggregate ({row['rtfx'] / one:.2f}× one client), "
+              f"latency p50 {row['p50']:.2f} s, p95 {row['p95']:.2f} s")
+    ratio = result["short_clip_p50_server"] / result["short_clip_p50_library"]
+    print(f"  clips ≤ 15 s, one client: server p50 {result['short_clip_p50_server']:.2f} s, library "
+          f"{result['short_clip_p50_library']:.2f} s: {ratio:.2f} of the library's")
+    long = result["long"]
+    print(f"  the 16 clips in one file ({long['seconds_of_audio']:.0f} s): server {long['server_seconds']:.1f} s, library "
+          f"{long['library_seconds']:.1f} s ({long['library_seconds'] / long['server_seconds']:.2f}× the library's speed); "
+          f"words: server {long['server_words']}, library {long['library_words']} ({long['word_difference']:.1%} "
+          f"apart); stream first delta {long['first_delta']:.2f} s")
+    acc = result["accuracy"]
+    print(f"fitted windows: WER on known words {acc['wer_full']:.1%} with 30 s windows, {acc['wer_fitted']:.1%} fitted; "
+          f"real clips: {acc['real_words_changed']:.0f} of {acc['real_words']} words changed; word starts moved "
+          f"p50 {acc['word_start_shift_p50_ms']:.0f} ms, p95 {acc['word_start_shift_p95_ms']:.0f} ms")
+    for name, (full, fitted) in list(acc["examples"].items())[:6]:
+        print(f"    {name}: 30 s «{full[:90]}» / fitted «{fitted[:90]}»")
+    print("targets (issue 25): 8 clients >= 1.8× one client; short clips <= 0.5 of the library's latency; "
+          "long file >= 1.0× the library; first delta <= 1.5 s; WER fitted <= WER with 30 s windows")
