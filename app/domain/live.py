@@ -146,8 +146,8 @@ FIRST_WORDS_GAP_SAMPLES = 0
 class Agreement:
     """LocalAgreement-2 (whisper_streaming): a token is stable once two hypotheses, each decoded
     with the stable tokens forced as their prefix and at least `gap` samples of audio apart
-    (`first_gap` while nothing is stable), agree on it and the older one heard a word after it; the
-    stable part only ever grows, and it ends on a word boundary so no word is sent half-heard."""
+    (`first_gap` while nothing is stable), agree on it — past the first words, with a word after it in
+    both; the stable part only ever grows, and it ends on a word boundary so no word is sent half-heard."""
 
     gap: int = AGREEMENT_GAP_SAMPLES
     first_gap: int = FIRST_WORDS_GAP_SAMPLES
@@ -182,9 +182,11 @@ class Agreement:
             if a != b:
                 break
             common += 1
-        # Neither hypothesis vouches for its own last word: the audio it heard may have ended inside
-        # it ("this is Di-" heard as "this is dying" by two decodings that both stopped there).
-        common = min(common, _word_boundary(reference, len(reference.tokens)))
+        if self.stable:
+            # Past the first words, neither hypothesis vouches for its own last word: the audio it heard
+            # may have ended inside it ("this is Di-" heard as "this is dying" by two decodings that
+            # both stopped there). The first words keep the quicker rule: they are what a user waits for.
+            common = min(common, _word_boundary(reference, len(reference.tokens)))
         return self._take(hypothesis, _word_boundary(hypothesis, common))
 
     def finish(self, hypothesis: Hypothesis) -> list[StableToken]:

@@ -152,3 +152,15 @@ def _raised(batches: SharedBatches, name: str, run) -> str:
     with pytest.raises(RuntimeError) as caught:
         batches.run("k", np.ones((1, 1)), [name], run)
     return str(caught.value)
+
+
+def test_a_call_that_must_not_wait_for_company_never_gathers() -> None:
+    slept: list[float] = []
+    batches, model = SharedBatches(max_windows=8, gather_seconds=5, sleep=slept.append), RecordingModel()
+    other = threading.Thread(target=lambda: batches.run("k", np.ones((1, 1)), ["other"], model.run))
+    other.start()
+    other.join(10)  # another thread used the model a moment ago
+    batches.run("k", np.ones((1, 1)), ["live turn"], model.run, wait_for_company=False)
+    assert slept == []
+    batches.run("k", np.ones((1, 1)), ["file window"], model.run)
+    assert slept == [5]

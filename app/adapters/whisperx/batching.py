@@ -74,13 +74,16 @@ class SharedBatches:
     _seen: dict[int, float] = field(default_factory=dict)  # thread id -> when it last handed work in
     sleep: Callable[[float], None] = time.sleep
 
-    def run(self, key: Hashable, inputs: np.ndarray, extras: list[Any], run: BatchRunner) -> Sequence[Any]:
+    def run(self, key: Hashable, inputs: np.ndarray, extras: list[Any], run: BatchRunner,
+            wait_for_company: bool = True) -> Sequence[Any]:
         """`run(inputs, extras)`, possibly as part of a larger batch; this call's results in order.
-        Calls with equal `key` must mean the same computation (`run` of the first one is used)."""
+        Calls with equal `key` must mean the same computation (`run` of the first one is used).
+        `wait_for_company=False`: never gather (a live turn, whose latency is what matters)."""
         call = _Call(key, inputs, extras, run)
         with self._changed:
             self._waiting.append(call)
-            gather = self.gather_seconds if self.gather_seconds > 0 and self._others_active() else 0.0
+            active = self._others_active()
+            gather = self.gather_seconds if wait_for_company and self.gather_seconds > 0 and active else 0.0
         while True:
             with self._changed:
                 while not call.done and self._busy:

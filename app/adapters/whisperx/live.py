@@ -42,7 +42,8 @@ class WhisperUtteranceTranscriber:
     def _decode(self, model: ScoredWhisperModel, audio: Audio, request: UtteranceRequest) -> Hypothesis:
         samples = float_samples(audio.samples[-WINDOW_SAMPLES:])
         # A turn is short: its window is fitted to it (the encoder's cost grows with the input).
-        encoded = model.encode(log_mel_window(samples, n_mels_of(model), fitted_frames(len(samples) / SAMPLE_RATE))[None])
+        encoded = model.encode(log_mel_window(samples, n_mels_of(model), fitted_frames(len(samples) / SAMPLE_RATE))[None],
+                               wait_for_company=False)  # one turn at a time (DecodeQueue): nobody to wait for
         language, language_probability = self._language(model, encoded, request.language)
         tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language)
         prefix = list(request.prefix)

@@ -48,12 +48,13 @@ class ScoredWhisperModel(WhisperModel):
         super().__init__(*args, **kwargs)
         self.batches = batches or SharedBatches()
 
-    def encode(self, features: np.ndarray) -> ctranslate2.StorageView:
+    def encode(self, features: np.ndarray, wait_for_company: bool = True) -> ctranslate2.StorageView:
         """The encoder output of a batch of windows (all of one length), encoded together with the
         windows other requests are encoding at the same time. It is kept on the host: rows of
         different requests are joined and split there, and the decoder takes host input on any device."""
         features = features[np.newaxis] if features.ndim == 2 else features
-        rows = self.batches.run(("encode", features.shape[1:]), features, [None] * len(features), self._encode_rows)
+        rows = self.batches.run(("encode", features.shape[1:]), features, [None] * len(features), self._encode_rows,
+                                wait_for_company=wait_for_company)
         return ctranslate2.StorageView.from_array(np.ascontiguousarray(rows))
 
     def _encode_rows(self, features: np.ndarray, _: list) -> np.ndarray:
