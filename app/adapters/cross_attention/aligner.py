@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.adapters.cross_attention.words import ALIGNER_NAME, alignment_tokenizer, timed_sentences
-from app.adapters.whisperx.features import between, file_window_frames, log_mel_window, n_mels_of
+from app.adapters.whisperx.features import between, by_length, file_window_frames, log_mel_window, n_mels_of
 from app.adapters.whisperx.model_store import WhisperModelStore
 from app.domain.models import Audio, Segment, Transcript, TranscriptionOptions
 from app.domain.timeline import renumber
@@ -36,10 +36,8 @@ class CrossAttentionAligner:
             for i in range(0, len(transcript.segments), size):
                 batch = transcript.segments[i : i + size]
                 timed: list[list[Segment]] = [[] for _ in batch]
-                groups: dict[int, list[int]] = {}  # windows of one length go through the encoder together
-                for index, s in enumerate(batch):
-                    groups.setdefault(file_window_frames(min(s.end, audio.duration) - s.start, self.fit_windows), []).append(index)
-                for frames, indices in groups.items():
+                lengths = [file_window_frames(min(s.end, audio.duration) - s.start, self.fit_windows) for s in batch]
+                for frames, indices in by_length(lengths).items():
                     windows = np.stack([log_mel_window(between(samples, batch[j].start, batch[j].end), n_mels, frames)
                                         for j in indices])
                     rows = [batch[j] for j in indices]

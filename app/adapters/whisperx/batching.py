@@ -82,8 +82,8 @@ class SharedBatches:
         call = _Call(key, inputs, extras, run)
         with self._changed:
             self._waiting.append(call)
-            active = self._others_active()
-            gather = self.gather_seconds if wait_for_company and self.gather_seconds > 0 and active else 0.0
+            others = self._others_active()  # asked every time: it also records this thread as active
+            gather = self.gather_seconds if wait_for_company and others else 0.0
         while True:
             with self._changed:
                 while not call.done and self._busy:

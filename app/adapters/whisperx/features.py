@@ -51,3 +51,12 @@ FITTED_WINDOW_STEP_SECONDS = 10
 def file_window_frames(seconds: float, fit: bool) -> int:
     """The window a file's chunk of `seconds` is encoded in: fitted (WHISPER__FIT_WINDOWS), or Whisper's full 30 s."""
     return fitted_frames(seconds, step=FITTED_WINDOW_STEP_SECONDS) if fit else WINDOW_FRAMES
+
+
+def by_length(frames: list[int]) -> dict[int, list[int]]:
+    """The positions of the windows of each length, in order: windows of one length are one encoder
+    and decoder batch (their encoder outputs must stack)."""
+    groups: dict[int, list[int]] = {}
+    for index, length in enumerate(frames):
+        groups.setdefault(length, []).append(index)
+    return groups

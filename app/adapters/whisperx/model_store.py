@@ -5,23 +5,21 @@ The cross-attention aligner borrows the same loaded models, so a model is in mem
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
-
 import zlib
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 import ctranslate2
 import numpy as np
 from faster_whisper.tokenizer import Tokenizer
-from faster_whisper.transcribe import TranscriptionOptions
-from faster_whisper.transcribe import get_ctranslate2_storage
+from faster_whisper.transcribe import TranscriptionOptions, get_ctranslate2_storage
 from whisperx.asr import WhisperModel
 
 from app.adapters.models.cache import ModelCache
-from app.adapters.whisperx.batching import SharedBatches
 from app.adapters.models.resolver import WhisperModelResolver
+from app.adapters.whisperx.batching import SharedBatches
 from app.adapters.whisperx.tokens import token_logprobs
 from app.domain.errors import ModelLoadFailed
 

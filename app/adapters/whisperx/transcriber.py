@@ -18,7 +18,7 @@ from faster_whisper.transcribe import TranscriptionOptions
 from whisperx.asr import find_numeral_symbol_tokens
 
 from app.adapters.cross_attention.words import ALIGNER_NAME, alignment_tokenizer, timed_sentences
-from app.adapters.whisperx.features import between, file_window_frames, log_mel_window, n_mels_of
+from app.adapters.whisperx.features import between, by_length, file_window_frames, log_mel_window, n_mels_of
 from app.adapters.whisperx.model_store import ScoredWhisperModel, WhisperModelStore
 from app.adapters.whisperx.tokens import token_pieces
 from app.adapters.whisperx.vad import PyannoteVad, SileroVad
@@ -94,11 +94,8 @@ class WhisperXTranscriber:
             """The batch's windows grouped by length (each group is one encoder and decoder batch): their
             positions in the batch, features and encoder output. Built batch by batch: an hour of audio
             would otherwise hold every mel spectrogram at once."""
-            groups: dict[int, list[int]] = {}
-            for index, (start, end) in enumerate(batch):
-                groups.setdefault(self._frames(start, end, audio.duration), []).append(index)
             out = []
-            for frames, indices in groups.items():
+            for frames, indices in by_length([self._frames(start, end, audio.duration) for start, end in batch]).items():
                 features = np.stack([log_mel_window(between(samples, *batch[i]), n_mels, frames) for i in indices])
                 out.append((indices, features, model.encode(features)))
             return out
