@@ -100,13 +100,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def library(items: list[tuple[str, np.ndarray]], threads: int, repeats: int) -> dict[str, float]:
     """Seconds per recording (best of `repeats`) for faster-whisper's BatchedInferencePipeline, batch 8."""
-    from faster_whisper import BatchedInferencePipeline, WhisperModel
-
-    from app.adapters.models.bundled import BUNDLED_MODELS, BundledModelInstaller
-    from app.config.settings import Settings
-
-    path = BundledModelInstaller(Settings.from_env().data_path).path(BUNDLED_MODELS["base"])
-    pipeline = BatchedInferencePipeline(WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads))
+    pipeline = bench_clients.library_pipeline(threads)
 
     def run(samples: np.ndarray) -> float:
         started = time.perf_counter()

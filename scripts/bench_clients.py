@@ -88,15 +88,21 @@ def known_text_clips() -> list[tuple[str, np.ndarray, str]]:
     return clips
 
 
-def library_latencies(clips: list[tuple[str, np.ndarray]], threads: int) -> dict[str, float]:
-    """Seconds per clip for the library, one clip at a time (best of two)."""
+def library_pipeline(threads: int):
+    """The library the server is measured against: faster-whisper's BatchedInferencePipeline on the
+    bundled `base`, int8, CPU."""
     from faster_whisper import BatchedInferencePipeline, WhisperModel
 
     from app.adapters.models.bundled import BUNDLED_MODELS, BundledModelInstaller
     from app.config.settings import Settings
 
     path = BundledModelInstaller(Settings.from_env().data_path).path(BUNDLED_MODELS["base"])
-    pipeline = BatchedInferencePipeline(WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads))
+    return BatchedInferencePipeline(WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads))
+
+
+def library_latencies(clips: list[tuple[str, np.ndarray]], threads: int) -> dict[str, float]:
+    """Seconds per clip for the library, one clip at a time (best of two)."""
+    pipeline = library_pipeline(threads)
 
     def run(samples: np.ndarray) -> float:
         started = time.perf_counter()
@@ -190,19 +196,13 @@ def encode_wav(samples: np.ndarray) -> bytes:
 def long_file(server, clips: list[tuple[str, np.ndarray]], threads: int) -> dict:
     """The 16 clips in one file with 1 s between them: seconds and words, server (plain and the
     stream's first delta) against the library."""
-    from faster_whisper import BatchedInferencePipeline, WhisperModel
-
-    from app.adapters.models.bundled import BUNDLED_MODELS, BundledModelInstaller
-    from app.config.settings import Settings
-
     samples = np.concatenate([piece for _, clip in clips for piece in (clip, pause(1.0))])
     data = encode_wav(samples)
     started = time.perf_counter()
     text = server.text(data)
     server_seconds = time.perf_counter() - started
     first_delta, _ = server.stream(data)
-    path = BundledModelInstaller(Settings.from_env().data_path).path(BUNDLED_MODELS["base"])
-    pipeline = BatchedInferencePipeline(WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads))
+    pipeline = library_pipeline(threads)
     started = time.perf_counter()
     segments, _ = pipeline.transcribe(samples, batch_size=8)
     library_text = " ".join(s.text for s in segments)
