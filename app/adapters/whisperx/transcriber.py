@@ -65,7 +65,6 @@ LANGUAGE_CONFIDENCE = 0.8
 # 10 s window's decoding (about 0.6 s on two cores), not a 30 s one's (2.6 s).
 FIRST_CHUNK_SECONDS = 8
 STREAM_HEAD_SECONDS = 60  # where the first speech chunk is looked for before the rest of the file
-DETECTION_SECONDS = 5  # a first chunk at least this long tells its language itself
 
 
 class WhisperXTranscriber:
@@ -200,11 +199,12 @@ class WhisperXTranscriber:
             return "en"
         if options.language:
             return options.language
-        # Detected from the first speech on (not leading silence). The first chunk's own encoder output
-        # serves where it holds enough to tell a language by, or all there is; a shorter one ("Hello?
-        # Hello?" was taken for Korean) is widened to 30 s of the recording.
+        # Detected on Whisper's 30 s window from the first speech on (not leading silence); the first
+        # chunk's own encoder output serves only where it is all there is. A short first chunk misleads:
+        # "Hello? Hello?" was taken for Korean, and 6 s holding a Russian and a French sentence made a
+        # meeting of three languages French, whose decoder then left 15 s of it five words.
         start = first_batch[0][0] if first_batch else 0.0
-        if first_groups and (first_batch[0][1] - start >= DETECTION_SECONDS or duration - first_batch[0][1] < 1.0):
+        if first_groups and duration - first_batch[0][1] < 1.0:
             encoder_output = first_groups[0][2]
         else:
             end = min(duration, start + WINDOW_SECONDS)
