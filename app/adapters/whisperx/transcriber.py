@@ -65,6 +65,7 @@ LANGUAGE_CONFIDENCE = 0.8
 # 10 s window's decoding (about 0.6 s on two cores), not a 30 s one's (2.6 s).
 FIRST_CHUNK_SECONDS = 8
 STREAM_HEAD_SECONDS = 60  # where the first speech chunk is looked for before the rest of the file
+DETECTION_SECONDS = 5  # a first chunk at least this long, and sure of its language, tells it itself
 
 
 class WhisperXTranscriber:
@@ -199,17 +200,23 @@ class WhisperXTranscriber:
             return "en"
         if options.language:
             return options.language
-        # Detected on Whisper's 30 s window from the first speech on (not leading silence); the first
-        # chunk's own encoder output serves only where it is all there is. A short first chunk misleads:
-        # "Hello? Hello?" was taken for Korean, and 6 s holding a Russian and a French sentence made a
-        # meeting of three languages French, whose decoder then left 15 s of it five words.
+        # Detected from the first speech on (not leading silence). The first chunk's own encoder output
+        # serves where it is all there is, or where it holds 5 s and is sure of its language (a short
+        # clip then pays no second encoder pass); otherwise Whisper's 30 s window decides. "Hello?
+        # Hello?" was taken for Korean, and 6 s holding a Russian and a French sentence for French at
+        # 0.20, whose decoder then left 15 s of a three-language meeting five words.
         start = first_batch[0][0] if first_batch else 0.0
-        if first_groups and duration - first_batch[0][1] < 1.0:
-            encoder_output = first_groups[0][2]
-        else:
-            end = min(duration, start + WINDOW_SECONDS)
-            frames = self._frames(start, end, duration)
-            encoder_output = model.encode(log_mel_window(between(samples, start, end), n_mels_of(model), frames)[None])
+        if first_groups:
+            first_end = first_batch[0][1]
+            if duration - first_end < 1.0:
+                return _detections(model, first_groups[0][2], options.languages)[0][0]
+            if first_end - start >= DETECTION_SECONDS:
+                language, probability = _detections(model, first_groups[0][2], options.languages)[0]
+                if probability >= LANGUAGE_CONFIDENCE:
+                    return language
+        end = min(duration, start + WINDOW_SECONDS)
+        frames = self._frames(start, end, duration)
+        encoder_output = model.encode(log_mel_window(between(samples, start, end), n_mels_of(model), frames)[None])
         return _detections(model, encoder_output, options.languages)[0][0]
 
     @staticmethod
