@@ -9,9 +9,10 @@ import openai
 import pytest
 
 from app.entrypoints.http import create_app
+from tests.audio_files import wav
 from tests.conftest import FIXTURES, serving
 from tests.integration.conftest import PYANNOTE_SAMPLE, similarity
-from tests.realtime import g711, load, pcm24, run_session, silence, transcription_session
+from tests.realtime import g711, load, pcm24, run_session, silence, transcription_session, word_error_rate
 
 FOX = "The quick brown fox jumps over the lazy dog. She sells sea shells by the sea shore."
 
@@ -48,7 +49,16 @@ async def test_a_real_call_is_transcribed_live_turn_by_turn(realtime_server):
     longest = max(items, key=lambda i: i.audio_end_ms - i.audio_start_ms)
     assert longest.first_delta is not None and longest.first_delta < longest.stopped, "words arrive while speaking"
     text = session.transcript.lower()
-    assert "new jersey" in text and "diane" in text and "hello" in text, text
+    assert "new jersey" in text and "hello" in text, text
+    # As good as the same server's file transcription of the clip ("... This is Diane in New Jersey. ..."),
+    # which hears it whole with the full beam. Not the name itself: the base model hears it as "Diane",
+    # "Diana" or "dying" depending on a quarter second of audio (greedy decodings of the clip cut every
+    # 0.25 s from 5.5 to 12 s said "dying" 3 times in 27), so whether a live run keeps it moves with the
+    # decodings' timing on a busy machine; live runs measured 0-9 % from the file text, a stalled one 98 %.
+    async with openai.AsyncOpenAI(base_url=f"{realtime_server}/v1", api_key="unused", max_retries=0) as client:
+        file_text = (await client.audio.transcriptions.create(model="base", file=("call.wav", wav(call)),
+                                                              language="en")).text
+    assert word_error_rate(file_text, session.transcript) <= 0.15, (file_text, session.transcript)
 
 
 @pytest.mark.anyio
