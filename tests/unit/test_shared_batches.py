@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 
+from app.adapters.memory import release_freed_memory
 from app.adapters.whisperx.batching import SharedBatches
 
 
@@ -164,3 +165,25 @@ def test_a_call_that_must_not_wait_for_company_never_gathers() -> None:
     assert slept == []
     batches.run("k", np.ones((1, 1)), ["file window"], model.run)
     assert slept == [5]
+
+
+def test_memory_is_handed_back_after_every_batch_by_the_thread_that_ran_it() -> None:
+    released: list[int] = []  # how many batches had run each time memory was handed back
+    model, results = RecordingModel(), {}
+    batches = SharedBatches(max_windows=8, after_batch=lambda: released.append(len(model.batches)))
+    model.release.clear()
+    first = call_in_thread(batches, model, "k", ["first"], results)
+    assert model.started.wait(5)
+    joined = [call_in_thread(batches, model, "k", [name], results) for name in ("a", "b")]
+    wait_for_waiting(batches, 2)
+    model.release.set()
+    for thread in [first, *joined]:
+        thread.join(10)
+    assert model.batches == [["first"], ["a", "b"]]
+    assert released == [1, 2]  # once after each batch, not once per caller
+
+
+def test_handing_freed_memory_back_is_safe_to_call_at_any_time() -> None:
+    freed = [np.ones(1 << 14) for _ in range(64)]  # small blocks: the heap, not mmap
+    del freed
+    assert release_freed_memory() in (None, 0, 1)  # glibc's malloc_trim says 1 or 0; elsewhere nothing runs

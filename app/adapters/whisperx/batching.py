@@ -73,6 +73,9 @@ class SharedBatches:
     _changed: threading.Condition = field(default_factory=threading.Condition)
     _seen: dict[int, float] = field(default_factory=dict)  # thread id -> when it last handed work in
     sleep: Callable[[float], None] = time.sleep
+    # Called by the thread that ran a batch, once the batch is done (the model store hands freed
+    # memory back to the system here).
+    after_batch: Callable[[], None] = lambda: None
 
     def run(self, key: Hashable, inputs: np.ndarray, extras: list[Any], run: BatchRunner,
             wait_for_company: bool = True) -> Sequence[Any]:
@@ -105,6 +108,7 @@ class SharedBatches:
                 with self._changed:
                     self._busy = False
                     self._changed.notify_all()
+            self.after_batch()
             gather = 0.0
 
     def _others_active(self) -> bool:

@@ -17,6 +17,7 @@ from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import TranscriptionOptions, get_ctranslate2_storage
 from whisperx.asr import WhisperModel
 
+from app.adapters.memory import release_freed_memory
 from app.adapters.models.cache import ModelCache
 from app.adapters.models.resolver import WhisperModelResolver
 from app.adapters.whisperx.batching import SharedBatches
@@ -201,7 +202,7 @@ class WhisperModelStore:
                 compute_type=self.compute_type,
                 cpu_threads=self.cpu_threads,
                 local_files_only=True,
-                batches=SharedBatches(self.batch_windows, self.batch_wait_seconds),
+                batches=SharedBatches(self.batch_windows, self.batch_wait_seconds, after_batch=release_freed_memory),
             )
         except (RuntimeError, ValueError, OSError, MemoryError) as exc:
             raise ModelLoadFailed(f"Model '{name}' could not be loaded: {exc}", param="model") from exc
