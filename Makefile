@@ -2,6 +2,10 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# glibc's malloc backs its heaps with transparent huge pages: a model batch allocates and frees
+# hundreds of MB, which in 4 KB pages cost ~0.75 M page faults per 2-minute file (docs/performance.md).
+# The server, the tests and the bench (library included) all run with it.
+export GLIBC_TUNABLES ?= glibc.malloc.hugetlb=1
 # The runtime tree, then the test tools: an image installs the first only (LOCKS=requirements.lock).
 LOCKS ?= requirements.lock requirements-dev.lock
 STAMP := $(VENV)/.installed-$(shell cat $(LOCKS) 2>/dev/null | sha256sum | cut -c1-16)
