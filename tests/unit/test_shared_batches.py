@@ -167,7 +167,7 @@ def test_a_call_that_must_not_wait_for_company_never_gathers() -> None:
     assert slept == [5]
 
 
-def test_memory_is_handed_back_after_every_batch_by_the_thread_that_ran_it() -> None:
+def test_memory_is_handed_back_once_after_every_batch() -> None:
     released: list[int] = []  # how many batches had run each time memory was handed back
     model, results = RecordingModel(), {}
     batches = SharedBatches(max_windows=8, after_batch=lambda: released.append(len(model.batches)))

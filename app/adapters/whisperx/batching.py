@@ -75,7 +75,7 @@ class SharedBatches:
     sleep: Callable[[float], None] = time.sleep
     # Called by the thread that ran a batch, once the batch is done (the model store hands freed
     # memory back to the system here).
-    after_batch: Callable[[], None] = lambda: None
+    after_batch: Callable[[], object] = lambda: None
 
     def run(self, key: Hashable, inputs: np.ndarray, extras: list[Any], run: BatchRunner,
             wait_for_company: bool = True) -> Sequence[Any]:
