@@ -20,6 +20,7 @@ from whisperx.asr import WhisperModel
 from app.adapters.memory import release_freed_memory
 from app.adapters.models.cache import ModelCache
 from app.adapters.models.resolver import WhisperModelResolver
+from app.adapters.native_threads import on_own_thread
 from app.adapters.whisperx.batching import SharedBatches
 from app.adapters.whisperx.tokens import token_logprobs
 from app.domain.errors import ModelLoadFailed
@@ -196,14 +197,16 @@ class WhisperModelStore:
     def _load(self, name: str) -> ScoredWhisperModel:
         resolved = self.resolver.resolve(name)
         try:
-            model = ScoredWhisperModel(
+            # On a thread that ends with the load: the OpenMP team converting the weights goes with it
+            # (app/adapters/native_threads.py), leaving only the model's own.
+            model = on_own_thread(lambda: ScoredWhisperModel(
                 str(resolved.path),
                 device=self.device,
                 compute_type=self.compute_type,
                 cpu_threads=self.cpu_threads,
                 local_files_only=True,
                 batches=SharedBatches(self.batch_windows, self.batch_wait_seconds, after_batch=release_freed_memory),
-            )
+            ), name=f"load {name}")
         except (RuntimeError, ValueError, OSError, MemoryError) as exc:
             raise ModelLoadFailed(f"Model '{name}' could not be loaded: {exc}", param="model") from exc
         model.name = name
