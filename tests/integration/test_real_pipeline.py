@@ -288,3 +288,31 @@ def test_simultaneous_requests_share_the_models_batches_and_say_what_they_say_al
     assert stats.shared > shared_before  # at least one batch held windows of two requests
     for name in names:
         assert similarity(alone[name], together[name]) >= 0.95, (alone[name], together[name])
+
+
+class CountingLanguageDetection:
+    """The loaded CTranslate2 model, counting how often it is asked for languages."""
+
+    def __init__(self, model) -> None:
+        self.model, self.calls = model, 0
+
+    def detect_language(self, encoder_output):
+        self.calls += 1
+        return self.model.detect_language(encoder_output)
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+
+def test_a_clip_of_one_chunk_has_its_language_detected_once(real_container):
+    """The first chunk's detection both decides the language and reports the detected ones."""
+    audio = real_container.core.decoder().decode(io.BytesIO((FIXTURES / "de_coffee.wav").read_bytes()))
+    model = real_container.transcription.whisper_models().get("base")
+    counting = CountingLanguageDetection(model.model)
+    model.model = counting
+    try:
+        transcript = real_container.transcription.transcriber().transcribe(audio, TranscriptionOptions(model="base"))
+    finally:
+        model.model = counting.model
+    assert transcript.language == "de" and transcript.languages == ("de",)
+    assert counting.calls == 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 from faster_whisper.tokenizer import Tokenizer
@@ -103,7 +103,19 @@ class WhisperXTranscriber:
         batches = self._batches(samples, options)
         first_batch = next(batches, None)
         first_groups = encoded(first_batch) if first_batch else []
-        language = self._language(model, samples, first_batch, first_groups, audio.duration, options)
+        first_output = first_groups[0][2] if first_groups else None
+        first_detections: list[list[tuple[str, float]]] = []
+
+        def detect(encoder_output) -> list[tuple[str, float]]:
+            """Per window of this encoder output, its likeliest language. The first chunk's is asked
+            twice (it may decide the language, and it is reported among the detected ones): run once."""
+            if encoder_output is not first_output:
+                return _detections(model, encoder_output, options.languages)
+            if not first_detections:
+                first_detections.append(_detections(model, encoder_output, options.languages))
+            return first_detections[0]
+
+        language = self._language(model, samples, first_batch, first_groups, audio.duration, options, detect)
         detected = [language]
         tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task=options.task.value, language=language)
         asr_options = self._asr_options(model, tokenizer, options)
@@ -115,7 +127,7 @@ class WhisperXTranscriber:
         for batch, groups in itertools.chain([(first_batch, first_groups)] if first_batch else [], later):
             pieces: list[list[Segment]] = [[] for _ in batch]
             for indices, features, encoder_output in groups:
-                detected += self._confident_languages(model, encoder_output, options)
+                detected += self._confident_languages(model, encoder_output, options, detect)
                 decoded_group = model.decode_batch(features, tokenizer, asr_options, options.temperature,
                                                    encoder_output=encoder_output, logprobs=options.logprobs)
                 rows = [self._segment(*batch[i], decoded, audio, options, model) if decoded.text.strip() else None
@@ -188,7 +200,7 @@ class WhisperXTranscriber:
         yield from _batches([(start + first[1], end + first[1]) for start, end in rest], size)
 
     def _language(self, model: ScoredWhisperModel, samples: np.ndarray, first_batch, first_groups,
-                  duration: float, options: Options) -> str:
+                  duration: float, options: Options, detect: Callable[[object], list[tuple[str, float]]]) -> str:
         if not model.model.is_multilingual:
             if options.task is Task.TRANSLATE:
                 raise InvalidRequest(f"Model '{model.name}' is English-only and cannot translate; use a multilingual model.", param="model")
@@ -209,9 +221,9 @@ class WhisperXTranscriber:
         if first_groups:
             first_end = first_batch[0][1]
             if duration - first_end < 1.0:
-                return _detections(model, first_groups[0][2], options.languages)[0][0]
+                return detect(first_groups[0][2])[0][0]
             if first_end - start >= DETECTION_SECONDS:
-                language, probability = _detections(model, first_groups[0][2], options.languages)[0]
+                language, probability = detect(first_groups[0][2])[0]
                 if probability >= LANGUAGE_CONFIDENCE:
                     return language
         end = min(duration, start + WINDOW_SECONDS)
@@ -220,13 +232,13 @@ class WhisperXTranscriber:
         return _detections(model, encoder_output, options.languages)[0][0]
 
     @staticmethod
-    def _confident_languages(model: ScoredWhisperModel, encoder_output, options: Options) -> list[str]:
+    def _confident_languages(model: ScoredWhisperModel, encoder_output, options: Options,
+                             detect: Callable[[object], list[tuple[str, float]]]) -> list[str]:
         """Languages that windows of this batch are confidently in: a recording that switches language
         reports each (`languages` of `json`); the decoding keeps the recording's language."""
         if options.language or not model.model.is_multilingual:
             return []
-        return [code for code, probability in _detections(model, encoder_output, options.languages)
-                if probability >= LANGUAGE_CONFIDENCE]
+        return [code for code, probability in detect(encoder_output) if probability >= LANGUAGE_CONFIDENCE]
 
     def _asr_options(self, model: ScoredWhisperModel, tokenizer: Tokenizer, options: Options) -> TranscriptionOptions:
         suppress = list(_BASE_OPTIONS.suppress_tokens)
