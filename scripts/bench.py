@@ -5,7 +5,8 @@ never asserted. Audio: every different recording at hand, none repeated — pyan
 phone call, the espeak fixtures (English with a pause, Spanish, German, three voices) and silence —
 one by one and all in one file with pauses. Paths: the library (faster-whisper's
 BatchedInferencePipeline, batch 8), the server's default request (json), verbose_json (aligned
-segments), verbose_json with word times, and stream=true (time to the first delta). The memory
+segments), verbose_json with word times, and stream=true (time to the first delta); WER of the library's
+and the default request's text against what each recording says. The memory
 check uploads an hour of the recordings over and over as Opus (the upload stays under 25 MB).
 """
 
@@ -15,6 +16,7 @@ import argparse
 import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -32,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import bench_clients  # noqa: E402  (scripts/bench_clients.py: many clients, short clips, fitted windows)
+from tests.realtime import word_error_rate  # noqa: E402
 warnings.filterwarnings("ignore")
 SAMPLE_RATE = 16_000
 
@@ -91,6 +94,29 @@ def recordings(call: np.ndarray) -> list[tuple[str, np.ndarray]]:
     return [*parts, ("all of the above in one file, 5 s pauses", together)]
 
 
+def said() -> dict[str, str]:
+    """What each recording says: the call from pyannote's own transcript (sample.stm), the fixtures
+    from the lines of scripts/make_fixtures.sh that made them."""
+    import pyannote.audio
+
+    stm = Path(pyannote.audio.__file__).parent / "sample" / "sample.stm"
+    call = " ".join(line.split(maxsplit=5)[5] for line in stm.read_text().splitlines() if line.strip())
+    script = (ROOT / "scripts" / "make_fixtures.sh").read_text()
+    texts = dict(re.findall(r'^say \S+ \d+ (\S+) "(.*)"$', script, re.MULTILINE))
+    voices = dict(re.findall(r'^espeak-ng .* -w /tmp/(fixture-\w)\.wav "(.*)"$', script, re.MULTILINE))
+    order = re.search(r"^sox ((?:/tmp/fixture-\w\.wav )+)-r .* three_speakers\.wav$", script, re.MULTILINE)
+    assert order, "make_fixtures.sh no longer builds three_speakers.wav from its voices"
+    parts = {
+        "phone call, en, real": call,
+        "en, synthetic, 4 s pause inside": f"{texts['en_weather.wav']} {texts['en_fox.wav']}",
+        "es, synthetic": texts["es_beach.wav"],
+        "de, synthetic": texts["de_coffee.wav"],
+        "three voices, en, synthetic": " ".join(voices[path[5:-4]] for path in order.group(1).split()),
+        "silence": "",
+    }
+    return {**parts, "all of the above in one file, 5 s pauses": " ".join(text for text in parts.values() if text)}
+
+
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.array(values), q))
 
@@ -98,18 +124,20 @@ def percentile(values: list[float], q: float) -> float:
 # ---------------------------------------------------------------- library baseline
 
 
-def library(items: list[tuple[str, np.ndarray]], threads: int, repeats: int) -> dict[str, float]:
-    """Seconds per recording (best of `repeats`) for faster-whisper's BatchedInferencePipeline, batch 8."""
+def library(items: list[tuple[str, np.ndarray]], threads: int, repeats: int) -> tuple[dict[str, float], dict[str, str]]:
+    """Seconds per recording (best of `repeats`) for faster-whisper's BatchedInferencePipeline, batch 8,
+    and the text of each."""
     pipeline = bench_clients.library_pipeline(threads)
+    texts: dict[str, str] = {}
 
-    def run(samples: np.ndarray) -> float:
+    def run(name: str, samples: np.ndarray) -> float:
         started = time.perf_counter()
         segments, _ = pipeline.transcribe(samples, batch_size=8)
-        list(segments)
+        texts[name] = " ".join(segment.text for segment in segments)
         return time.perf_counter() - started
 
-    run(items[0][1])  # warm
-    return {name: min(run(samples) for _ in range(repeats)) for name, samples in items}
+    run(*items[0])  # warm
+    return {name: min(run(name, samples) for _ in range(repeats)) for name, samples in items}, texts
 
 
 # ---------------------------------------------------------------- our server over HTTP
@@ -185,6 +213,7 @@ def server(items: list[tuple[str, np.ndarray]], threads: int, repeats: int) -> d
         for name, data in uploads.items():
             per[name] = {path: min(srv.transcribe(data, **fields) for _ in range(repeats)) for path, fields in paths.items()}
             per[name]["first_delta"], per[name]["stream"] = srv.stream(data)
+        texts = {name: srv.text(data) for name, data in uploads.items()}
 
         def load(clients: int) -> tuple[float, list[float]]:
             work = [data for name, data in uploads.items() if not name.startswith("all ")]
@@ -219,7 +248,7 @@ def server(items: list[tuple[str, np.ndarray]], threads: int, repeats: int) -> d
 
         one_rtfx, _ = load(1)
         four_rtfx, health = load(4)
-        return {"per_recording": per, "one_client_rtfx": one_rtfx, "four_clients_rtfx": four_rtfx,
+        return {"per_recording": per, "texts": texts, "one_client_rtfx": one_rtfx, "four_clients_rtfx": four_rtfx,
                 "health_p99_ms": percentile(health, 99) * 1000, "peak_rss_mb": srv.peak_rss_mb(),
                 "clients": bench_clients.run(srv, threads)}
     finally:
@@ -266,15 +295,23 @@ def main() -> None:
     total = sum(samples.size for _, samples in items[:-1]) / SAMPLE_RATE
     print(f"base model, int8, {args.threads} threads, CPU; {len(items) - 1} different recordings ({total:.0f} s) "
           "and all of them in one file")
-    lib = library(items, args.threads, args.repeats)
+    lib, library_texts = library(items, args.threads, args.repeats)
     ours = server(items, args.threads, args.repeats)
     hour = None if args.skip_hour else hour_memory(items[-1][1], args.threads)
 
     def rtfx(seconds_of_audio: float, seconds: float) -> str:
         return f"{seconds_of_audio / seconds:.1f}" if seconds else "-"
 
+    references = said()
+
+    def wer(text: str, name: str) -> str:
+        """Against what the recording says; on silence, the words invented."""
+        if not references[name]:
+            return f"{len(text.split())} words"
+        return f"{word_error_rate(references[name], text):.1%}"
+
     header = ("recording", "audio s", "library ×RT", "default ×RT", "vs lib", "verbose ×RT", "words ×RT", "vs lib",
-              "1st delta s")
+              "1st delta s", "WER lib", "WER default")
     rows = []
     sums = {"library": 0.0, "default": 0.0, "verbose": 0.0, "words": 0.0}
     for name, samples in items:
@@ -286,10 +323,11 @@ def main() -> None:
                 sums[path] += run[path]
         rows.append((name, f"{seconds:.0f}", rtfx(seconds, lib[name]), rtfx(seconds, run["default"]),
                      f"{lib[name] / run['default']:.2f}", rtfx(seconds, run["verbose"]), rtfx(seconds, run["words"]),
-                     f"{lib[name] / run['words']:.2f}", f"{run['first_delta']:.2f}"))
+                     f"{lib[name] / run['words']:.2f}", f"{run['first_delta']:.2f}", wer(library_texts[name], name),
+                     wer(ours["texts"][name], name)))
     rows.append(("every recording, one by one", f"{total:.0f}", rtfx(total, sums["library"]),
                  rtfx(total, sums["default"]), f"{sums['library'] / sums['default']:.2f}", rtfx(total, sums["verbose"]),
-                 rtfx(total, sums["words"]), f"{sums['library'] / sums['words']:.2f}", "-"))
+                 rtfx(total, sums["words"]), f"{sums['library'] / sums['words']:.2f}", "-", "-", "-"))
     widths = [max(len(str(r[i])) for r in [*rows, header]) for i in range(len(header))]
     print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
     print("  ".join("-" * w for w in widths))
@@ -305,7 +343,8 @@ def main() -> None:
     print("targets (issue 14): default >= 0.9x the library, words >= 0.8x, first delta <= 2 s, 1 h growth <= 600 MB")
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
-    (out / "bench.json").write_text(json.dumps({"threads": args.threads, "library": lib, "server": ours, "hour": hour},
+    (out / "bench.json").write_text(json.dumps({"threads": args.threads, "library": lib, "library_texts": library_texts,
+                                                "server": ours, "hour": hour},
                                                indent=2))
     print(f"\nwritten to {out / 'bench.json'}")
 
