@@ -97,10 +97,9 @@ def recordings(call: np.ndarray) -> list[tuple[str, np.ndarray]]:
 def said() -> dict[str, str]:
     """What each recording says: the call from pyannote's own transcript (sample.stm), the fixtures
     from the lines of scripts/make_fixtures.sh that made them."""
-    import pyannote.audio
+    from tests.integration.conftest import stm_utterances
 
-    stm = Path(pyannote.audio.__file__).parent / "sample" / "sample.stm"
-    call = " ".join(line.split(maxsplit=5)[5] for line in stm.read_text().splitlines() if line.strip())
+    call = " ".join(text for *_, text in stm_utterances())
     script = (ROOT / "scripts" / "make_fixtures.sh").read_text()
     texts = dict(re.findall(r'^say \S+ \d+ (\S+) "(.*)"$', script, re.MULTILINE))
     voices = dict(re.findall(r'^espeak-ng .* -w /tmp/(fixture-\w)\.wav "(.*)"$', script, re.MULTILINE))
