@@ -31,7 +31,7 @@ def test_defaults(client, fake_transcriber):
     assert options.suppress_numerals is True and options.diarize is False
     assert options.align is False, "json shows no times: no alignment pass to pay for"
     assert options.word_timestamps is False and options.chunk_size == 30
-    assert options.batch_size == 6, "WHISPER__BATCH_SIZE=0 means 6 on CPU"
+    assert options.batch_size == 4, "WHISPER__BATCH_SIZE=0 means 4 on CPU"
 
 
 @pytest.mark.parametrize(("fields", "aligned"), [

@@ -39,6 +39,6 @@ def test_bad_values_fail_with_the_setting_named(env):
 
 
 def test_device_defaults_are_decided_in_one_place():
-    assert (resolve_batch_size(0, "cpu"), resolve_batch_size(0, "cuda"), resolve_batch_size(16, "cpu")) == (6, 8, 16)
+    assert (resolve_batch_size(0, "cpu"), resolve_batch_size(0, "cuda"), resolve_batch_size(16, "cpu")) == (4, 8, 16)
     assert (resolve_compute_type("auto", "cpu"), resolve_compute_type("auto", "cuda")) == ("int8", "float16")
     assert resolve_compute_type("float32", "cuda") == "float32" and resolve_device("cpu") == "cpu"
