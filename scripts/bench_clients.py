@@ -6,6 +6,8 @@ Rows:
 - 1, 2, 4 and 8 clients at once, each sending all 16 clips from a different one on: aggregate ×RT,
   p50/p95 latency;
   the library (faster-whisper's BatchedInferencePipeline, per clip, one at a time) in the same run.
+- The most batching across requests can give 8 clients on this machine: the model's calls of one
+  client replayed in full batches (`batching_ceiling`).
 - Short clips (≤ 15 s), one client: server p50 latency over the library's.
 - The 16 clips in one file: server against the library (seconds, words) and the stream's first delta.
   Both decode a file in the one language they detect, so on this five-language file their words differ
@@ -25,6 +27,7 @@ import threading
 import time
 from pathlib import Path
 
+import ctranslate2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,24 +149,98 @@ def clients_rows(url_transcribe, uploads: list[tuple[str, bytes, float]]) -> lis
     return rows
 
 
+def in_process(threads: int, **settings: str):
+    """The server's transcriber on the bundled `base`, as `make run` builds it (plus `settings`), and
+    the request options of a default request."""
+    from app.config.settings import Settings
+    from app.container import build_container
+    from app.domain.models import TranscriptionOptions
+
+    container = build_container(Settings.from_env({
+        "ALLOW_DOWNLOADS": "false", "WHISPER__MODEL": "base", "WHISPER__CPU_THREADS": str(threads), **settings}))
+    return container.transcription.transcriber(), TranscriptionOptions(model="base", batch_size=container.core.batch_size())
+
+
+def pcm_audio(samples: np.ndarray):
+    from app.domain.models import Audio
+
+    pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)
+    return Audio(samples=pcm, duration=pcm.size / SAMPLE_RATE)
+
+
+def batching_ceiling(clips: list[tuple[str, np.ndarray]], threads: int, clients: int = 8) -> dict:
+    """The most that batching across requests can give `clients` clients on this machine. The 16 clips
+    are transcribed in-process one at a time, recording every encoder and decoder call; then those
+    calls are replayed as `clients` clients would hand them in, in the best case: each window length's
+    rows of every client in full batches of WHISPER__BATCH_SIZE, through the server's own encoder and
+    decoder paths. What the batches save is taken off the one-at-a-time time; VAD, features, language
+    detection and the rest stay per request. (Over HTTP, decoding the upload and the request itself
+    add to both sides.)"""
+    transcriber, options = in_process(threads)
+    model = transcriber.models.get("base")
+    batch = options.batch_size
+    calls: dict[str, list] = {"encode": [], "generate": []}
+    encode, generate = model.encode, model.generate
+
+    def recorded_encode(features, wait_for_company=True):
+        calls["encode"].append(np.array(features if features.ndim == 3 else features[np.newaxis]))
+        return encode(features, wait_for_company)
+
+    def recorded_generate(encoder_output, prompts, search):
+        calls["generate"].append((np.array(encoder_output), prompts, search))
+        return generate(encoder_output, prompts, search)
+
+    audios = [pcm_audio(samples) for _, samples in clips]
+    transcriber.transcribe(audios[0], options)  # warm
+    model.encode, model.generate = recorded_encode, recorded_generate
+    started = time.perf_counter()
+    for audio in audios:
+        transcriber.transcribe(audio, options)
+    one_at_a_time = time.perf_counter() - started
+    model.encode, model.generate = encode, generate
+
+    def timed(batches: list[tuple[np.ndarray, list, dict]]) -> float:
+        started = time.perf_counter()
+        for rows, prompts, search in batches:
+            if search is None:
+                model._encode_rows(rows, [None] * len(rows))
+            else:
+                model.model.generate(ctranslate2.StorageView.from_array(np.ascontiguousarray(rows)), prompts,
+                                     return_scores=True, return_no_speech_prob=True,
+                                     **{**search, "suppress_tokens": list(search["suppress_tokens"])})
+        return time.perf_counter() - started
+
+    singles = [(features, None, None) for features in calls["encode"]]
+    singles += [(output, prompts, search) for output, prompts, search in calls["generate"]]
+    shared: dict[tuple, list] = {}  # window length and search -> every client's rows of it, in order
+    for features in calls["encode"]:
+        shared.setdefault(("encode", features.shape[1:]), []).extend([(row, None, None) for row in features] * clients)
+    for output, prompts, search in calls["generate"]:
+        key = ("generate", output.shape[1:], tuple(sorted(search.items())))
+        shared.setdefault(key, []).extend(list(zip(output, prompts, [search] * len(prompts))) * clients)
+    batched = []
+    for rows in shared.values():
+        for start in range(0, len(rows), batch):
+            part = rows[start : start + batch]
+            prompts = None if part[0][2] is None else [prompt for _, prompt, _ in part]
+            batched.append((np.stack([row for row, _, _ in part]), prompts, part[0][2]))
+    model_alone = timed(singles)
+    model_batched = timed(batched) / clients
+    rest = one_at_a_time - model_alone
+    return {"clients": clients, "batch": batch, "one_at_a_time": one_at_a_time, "model_alone": model_alone,
+            "model_batched": model_batched, "decoder_calls": len(calls["generate"]),
+            "ceiling": one_at_a_time / (rest + model_batched)}
+
+
 def window_accuracy(clips: list[tuple[str, np.ndarray]], known: list[tuple[str, np.ndarray, str]],
                     threads: int) -> dict:
     """WER on the known-text clips and words changed on the real clips, fitted windows on and off."""
-    from app.config.settings import Settings
-    from app.container import build_container
-    from app.domain.models import Audio, TranscriptionOptions
 
     def transcripts(fit: bool) -> dict[str, str]:
-        container = build_container(Settings.from_env({
-            "ALLOW_DOWNLOADS": "false", "WHISPER__MODEL": "base", "WHISPER__CPU_THREADS": str(threads),
-            "WHISPER__FIT_WINDOWS": str(fit).lower()}))
-        transcriber = container.transcription.transcriber()
-        options = TranscriptionOptions(model="base", batch_size=6)
+        transcriber, options = in_process(threads, WHISPER__FIT_WINDOWS=str(fit).lower())
         out = {}
         for name, samples in [*clips, *[(n, s) for n, s, _ in known]]:
-            pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)
-            transcript = transcriber.transcribe(Audio(samples=pcm, duration=pcm.size / SAMPLE_RATE), options,
-                                                time_words=lambda _: True)
+            transcript = transcriber.transcribe(pcm_audio(samples), options, time_words=lambda _: True)
             out[name] = " ".join(segment.text for segment in transcript.segments)
             timings[fit][name] = [(w.word, w.start, w.end) for w in transcript.words]
         return out
@@ -231,6 +308,7 @@ def run(server, threads: int) -> dict:
     alone = rows[0]["latencies"]
     accuracy = window_accuracy(clips, known_text_clips(), threads)
     return {"library": library, "rows": rows, "audio_seconds": sum(seconds.values()),
+            "ceiling": batching_ceiling(clips, threads),
             "short_clip_p50_server": float(np.median([alone[n] for n in short])),
             "short_clip_p50_library": float(np.median([library[n] for n in short])),
             "library_rtfx": sum(seconds.values()) / sum(library.values()), "accuracy": accuracy, "long": long}
@@ -244,6 +322,11 @@ def report(result: dict) -> None:
     for row in result["rows"]:
         print(f"  {row['clients']} client(s): {row['rtfx']:.1f} ×RT aggregate ({row['rtfx'] / one:.2f}× one client), "
               f"latency p50 {row['p50']:.2f} s, p95 {row['p95']:.2f} s")
+    ceiling = result["ceiling"]
+    print(f"  the most batching can give {ceiling['clients']} clients here: {ceiling['ceiling']:.2f}× one client "
+          f"(in-process, one clip at a time {ceiling['one_at_a_time']:.1f} s, of which encoder and decoder "
+          f"{ceiling['model_alone']:.1f} s; the same {ceiling['decoder_calls']} decoder calls and their encoder calls in "
+          f"full batches of {ceiling['batch']}: {ceiling['model_batched']:.1f} s per client)")
     ratio = result["short_clip_p50_server"] / result["short_clip_p50_library"]
     print(f"  clips ≤ 15 s, one client: server p50 {result['short_clip_p50_server']:.2f} s, library "
           f"{result['short_clip_p50_library']:.2f} s: {ratio:.2f} of the library's")
