@@ -290,6 +290,33 @@ def test_simultaneous_requests_share_the_models_batches_and_say_what_they_say_al
         assert similarity(alone[name], together[name]) >= 0.95, (alone[name], together[name])
 
 
+def test_a_plain_request_decodes_its_first_chunk_with_the_next_and_says_what_the_stream_says(real_container):
+    """The first chunk is decoded alone only for a caller that takes segments as they come; a plain
+    request hands it to the model with the next chunk (one encoder and one decoder batch for a clip of
+    two 10 s windows, not two of each), and the text is the same."""
+    from tests.audio_files import wav
+    from tests.realtime import load
+
+    fox = load(FIXTURES / "en_fox.wav")
+    clip = wav(np.concatenate([fox, np.zeros(16_000 * 3 // 2, dtype=np.float32), fox]))
+    audio = real_container.core.decoder().decode(io.BytesIO(clip))
+    transcriber = real_container.transcription.transcriber()
+    stats = real_container.transcription.whisper_models().get("base").batches.stats
+    options = TranscriptionOptions(model="base", language="en")
+
+    def run(on_segment) -> tuple[str, int]:
+        before = stats.batches
+        transcript = transcriber.transcribe(audio, options, on_segment=on_segment)
+        return " ".join(segment.text for segment in transcript.segments), stats.batches - before
+
+    streamed_segments = []
+    streamed, streamed_batches = run(streamed_segments.append)
+    plain, plain_batches = run(None)
+    assert len(streamed_segments) >= 2, "the clip is two chunks"
+    assert (plain_batches, streamed_batches) == (2, 4)
+    assert plain == streamed
+
+
 class CountingLanguageDetection:
     """The loaded CTranslate2 model, counting how often it is asked for languages."""
 

@@ -100,7 +100,8 @@ class WhisperXTranscriber:
                 out.append((indices, features, model.encode(features)))
             return out
 
-        batches = self._batches(samples, options)
+        # Only a caller that takes segments as they come waits for the first chunk alone.
+        batches = self._batches(samples, options, first_alone=on_segment is not None)
         first_batch = next(batches, None)
         first_groups = encoded(first_batch) if first_batch else []
         first_output = first_groups[0][2] if first_groups else None
@@ -179,11 +180,12 @@ class WhisperXTranscriber:
         requests share the model's batches; Whisper's full 30 s when fitting is off."""
         return file_window_frames(min(end, duration) - start, self.fit_windows)
 
-    def _batches(self, samples: np.ndarray, options: Options) -> Iterator[Sequence[tuple[float, float]]]:
-        """Speech chunks in batches, the first chunk alone and short: at most FIRST_CHUNK_SECONDS, cut
-        at a pause, found in the file's first minute (a stream's first words wait neither for VAD over
-        the whole file nor for a 30 s window's decoding). Plain requests are cut the same way, so a
-        stream says what they say."""
+    def _batches(self, samples: np.ndarray, options: Options, first_alone: bool = True) -> Iterator[Sequence[tuple[float, float]]]:
+        """Speech chunks in batches, the first chunk short: at most FIRST_CHUNK_SECONDS, cut at a pause,
+        found in the file's first minute, and with `first_alone` in a batch of its own (a stream's first
+        words wait neither for VAD over the whole file nor for a 30 s window's decoding). Plain requests
+        are cut the same way, so a stream says what they say, but decode the first chunk in one batch
+        with the next ones: a short clip's two windows cost one decoder call, not two in a row."""
         size = max(1, options.batch_size)
         head = samples[: STREAM_HEAD_SECONDS * SAMPLE_RATE]
         head_seconds = head.shape[0] / SAMPLE_RATE
@@ -194,10 +196,12 @@ class WhisperXTranscriber:
             yield from _batches([] if whole else self.vad.speech_chunks(samples, options.chunk_size, options.vad), size)
             return
         first = heads[0]
-        yield [first]
+        if first_alone:
+            yield [first]
         remaining = samples[int(first[1] * SAMPLE_RATE):]
         rest = self.vad.speech_chunks(remaining, options.chunk_size, options.vad) if remaining.shape[0] >= SAMPLE_RATE // 10 else []
-        yield from _batches([(start + first[1], end + first[1]) for start, end in rest], size)
+        rest = [(start + first[1], end + first[1]) for start, end in rest]
+        yield from _batches(rest, size) if first_alone else _batches([first, *rest], size)
 
     def _language(self, model: ScoredWhisperModel, samples: np.ndarray, first_batch, first_groups,
                   duration: float, options: Options, detect: Callable[[object], list[tuple[str, float]]]) -> str:
