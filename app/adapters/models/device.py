@@ -36,6 +36,16 @@ def resolve_batch_size(setting: int, device: str) -> int:
     return 8 if device == "cuda" else 4
 
 
+def resolve_batch_wait_seconds(setting_ms: float | None, device: str) -> float:
+    """Unset -> 20 ms on CUDA, where a batch costs little more than one window and requests sent together
+    are worth waiting for; none on CPU, where a batch takes 0.05-0.5 s, so whoever arrives meanwhile
+    joins the next one anyway, and the wait was idle time: 2 clients got 22.4 × real time with 20 ms
+    against 25.3 without, 8 clients 26.9 against 26.2."""
+    if setting_ms is None:
+        return 0.02 if device == "cuda" else 0.0
+    return max(0.0, setting_ms) / 1000
+
+
 def resolve_cpu_threads(setting: int) -> int:
     """0 -> every core this process may use."""
     if setting > 0:
