@@ -6,8 +6,8 @@ Rows:
 - 1, 2, 4 and 8 clients at once, each sending all 16 clips from a different one on: aggregate ×RT,
   p50/p95 latency;
   the library (faster-whisper's BatchedInferencePipeline, per clip, one at a time) in the same run.
-- The most batching across requests can give 8 clients on this machine: the model's calls of one
-  client replayed in full batches (`batching_ceiling`).
+- What batching the model's calls across requests can give 8 clients at best on this machine: one
+  client's calls replayed in full batches (`batching_ceiling`).
 - Short clips (≤ 15 s), one client: server p50 latency over the library's.
 - The 16 clips in one file: server against the library (seconds, words) and the stream's first delta.
   Both decode a file in the one language they detect, so on this five-language file their words differ
@@ -171,7 +171,10 @@ def pcm_audio(samples: np.ndarray):
 
 
 def batching_ceiling(clips: list[tuple[str, np.ndarray]], threads: int, clients: int = 8) -> dict:
-    """The most that batching across requests can give `clients` clients on this machine. The 16 clips
+    """What batching the model's calls across requests can give `clients` clients at best on this
+    machine, in-process. Over HTTP the clients' ratio also holds what one client leaves idle between
+    its requests and in its single-threaded steps, which other clients fill, so it can come out
+    higher than this (1.33 against 1.20 in one run). The 16 clips
     are transcribed in-process one at a time, recording every encoder and decoder call; then those
     calls are replayed as `clients` clients would hand them in, in the best case: each window length's
     rows of every client in full batches of WHISPER__BATCH_SIZE, through the server's own encoder and
@@ -334,7 +337,7 @@ def report(result: dict) -> None:
         print(f"  {row['clients']} client(s): {row['rtfx']:.1f} ×RT aggregate ({row['rtfx'] / one:.2f}× one client), "
               f"latency p50 {row['p50']:.2f} s, p95 {row['p95']:.2f} s")
     ceiling = result["ceiling"]
-    print(f"  the most batching can give {ceiling['clients']} clients here: {ceiling['ceiling']:.2f}× one client "
+    print(f"  the model's calls in full batches would give {ceiling['clients']} clients {ceiling['ceiling']:.2f}× one client "
           f"(in-process, one clip at a time {ceiling['one_at_a_time']:.1f} s, of which encoder and decoder "
           f"{ceiling['model_alone']:.1f} s; the same {ceiling['decoder_calls']} decoder calls and their encoder calls in "
           f"full batches of {ceiling['batch']}: {ceiling['model_batched']:.1f} s per client)")
