@@ -29,7 +29,6 @@ import threading
 import time
 from pathlib import Path
 
-import ctranslate2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -210,9 +209,7 @@ def batching_ceiling(clips: list[tuple[str, np.ndarray]], threads: int, clients:
             if search is None:
                 model._encode_rows(rows, [None] * len(rows))
             else:
-                model.model.generate(ctranslate2.StorageView.from_array(np.ascontiguousarray(rows)), prompts,
-                                     return_scores=True, return_no_speech_prob=True,
-                                     **{**search, "suppress_tokens": list(search["suppress_tokens"])})
+                model.generate_rows(rows, prompts, search)
         return time.perf_counter() - started
 
     singles = [(features, None, None) for features in calls["encode"]]

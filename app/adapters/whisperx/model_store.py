@@ -127,13 +127,13 @@ class ScoredWhisperModel(WhisperModel):
         """The decoder's results for these windows, decoded together with other requests' windows of
         the same length and search options (each window keeps its own prompt)."""
         key = ("generate", encoder_output.shape[1:], tuple(sorted(search.items())))
+        return self.batches.run(key, encoder_output, prompts, lambda rows, row_prompts: self.generate_rows(rows, row_prompts, search))
 
-        def run(rows: np.ndarray, row_prompts: list[list[int]]) -> list:
-            return self.model.generate(ctranslate2.StorageView.from_array(np.ascontiguousarray(rows)), row_prompts,
-                                       return_scores=True, return_no_speech_prob=True,
-                                       **{**search, "suppress_tokens": list(search["suppress_tokens"])})
-
-        return self.batches.run(key, encoder_output, prompts, run)
+    def generate_rows(self, rows: np.ndarray, prompts: list[list[int]], search: dict[str, Any]) -> list:
+        """One decoder batch as it is: these encoder output rows, each with its prompt."""
+        return self.model.generate(ctranslate2.StorageView.from_array(np.ascontiguousarray(rows)), prompts,
+                                   return_scores=True, return_no_speech_prob=True,
+                                   **{**search, "suppress_tokens": list(search["suppress_tokens"])})
 
     def _scores(self, encoder_output, prompt: list[int], sequences: list[list[int]]) -> list[tuple[float, ...]]:
         """Each decoded token's log probability: the beam search reports none per token, so the chosen
