@@ -180,7 +180,7 @@ class WhisperXTranscriber:
         requests share the model's batches; Whisper's full 30 s when fitting is off."""
         return file_window_frames(min(end, duration) - start, self.fit_windows)
 
-    def _batches(self, samples: np.ndarray, options: Options, first_alone: bool = True) -> Iterator[Sequence[tuple[float, float]]]:
+    def _batches(self, samples: np.ndarray, options: Options, *, first_alone: bool) -> Iterator[Sequence[tuple[float, float]]]:
         """Speech chunks in batches, the first chunk short: at most FIRST_CHUNK_SECONDS, cut at a pause,
         found in the file's first minute, and with `first_alone` in a batch of its own (a stream's first
         words wait neither for VAD over the whole file nor for a 30 s window's decoding). Plain requests
