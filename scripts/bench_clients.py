@@ -292,9 +292,8 @@ def long_file(server, clips: list[tuple[str, np.ndarray]], threads: int) -> dict
     stream's first delta) against the library."""
     samples = np.concatenate([piece for _, clip in clips for piece in (clip, pause(1.0))])
     data = encode_wav(samples)
-    started = time.perf_counter()
-    text = server.text(data)
-    server_seconds = time.perf_counter() - started
+    server_seconds, body = server.request(data)
+    text = body["text"]
     first_delta, _ = server.stream(data)
     pipeline = library_pipeline(threads)
     started = time.perf_counter()
