@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import msgspec
@@ -321,14 +322,52 @@ class CountingLanguageDetection:
     """The loaded CTranslate2 model, counting how often it is asked for languages."""
 
     def __init__(self, model) -> None:
-        self.model, self.calls = model, 0
+        self.model, self.calls, self.batch_rows = model, 0, []
 
     def detect_language(self, encoder_output):
         self.calls += 1
+        self.batch_rows.append(encoder_output.shape[0])
         return self.model.detect_language(encoder_output)
 
     def __getattr__(self, name):
         return getattr(self.model, name)
+
+
+def test_language_detections_waiting_together_go_through_the_decoder_as_one_batch(real_container):
+    """Two requests' windows queued behind a busy model have their languages detected in one decoder
+    step, each getting what it would get alone."""
+    from app.adapters.whisperx.features import log_mel_window, n_mels_of
+    from tests.realtime import load
+
+    model = real_container.transcription.whisper_models().get("base")
+    encoded = {name: model.encode(log_mel_window(load(FIXTURES / name), n_mels_of(model), 1000)[None])
+               for name in ("en_fox.wav", "de_coffee.wav")}
+    alone = {name: model.window_languages(rows)[0][0][0] for name, rows in encoded.items()}
+    busy, release = threading.Event(), threading.Event()
+
+    def hold_the_model(rows, extras):
+        busy.set()
+        assert release.wait(30)
+        return [None] * len(rows)
+
+    counting = CountingLanguageDetection(model.model)
+    model.model = counting
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            holding = pool.submit(model.batches.run, "test: hold", np.zeros((1, 1)), [None], hold_the_model)
+            assert busy.wait(30)
+            detected = {name: pool.submit(model.window_languages, rows) for name, rows in encoded.items()}
+            deadline = time.monotonic() + 30
+            while len(model.batches._waiting) < 2:
+                assert time.monotonic() < deadline, "the detections never queued"
+                time.sleep(0.01)
+            release.set()
+            holding.result(timeout=30)
+            together = {name: future.result(timeout=60)[0][0][0] for name, future in detected.items()}
+    finally:
+        model.model = counting.model
+    assert alone == together == {"en_fox.wav": "<|en|>", "de_coffee.wav": "<|de|>"}
+    assert counting.batch_rows == [2]
 
 
 def test_a_clip_of_one_chunk_has_its_language_detected_once(real_container):

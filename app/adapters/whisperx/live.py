@@ -87,5 +87,5 @@ class WhisperUtteranceTranscriber:
             return "en", 1.0
         if language:
             return language, 1.0
-        token, probability = model.model.detect_language(encoded)[0][0]
+        token, probability = model.window_languages(encoded, wait_for_company=False)[0][0]
         return token[2:-2], float(probability)

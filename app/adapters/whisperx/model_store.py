@@ -57,6 +57,16 @@ class ScoredWhisperModel(WhisperModel):
                                 wait_for_company=wait_for_company)
         return ctranslate2.StorageView.from_array(np.ascontiguousarray(rows))
 
+    def window_languages(self, encoder_output, wait_for_company: bool = True) -> list[list[tuple[str, float]]]:
+        """Per window, every language token (`<|en|>`) with its probability, likeliest first: one
+        decoder step, taken together with other requests' windows of the same length."""
+        rows = np.asarray(encoder_output)
+        return list(self.batches.run(("detect", rows.shape[1:]), rows, [None] * len(rows), self._detect_rows,
+                                     wait_for_company=wait_for_company))
+
+    def _detect_rows(self, rows: np.ndarray, _: list) -> list:
+        return self.model.detect_language(ctranslate2.StorageView.from_array(np.ascontiguousarray(rows)))
+
     def _encode_rows(self, features: np.ndarray, _: list) -> np.ndarray:
         """On CPU the windows go through the encoder one at a time: its self-attention holds heads ×
         1500² floats per window (72 MB for `base`, 144 MB for large), so a batch of 8 encoded together

@@ -267,7 +267,7 @@ class WhisperXTranscriber:
 def _detections(model: ScoredWhisperModel, encoder_output, allowed: Sequence[str]) -> list[tuple[str, float]]:
     """Per window, the likeliest language among `allowed` (any when empty) and its probability."""
     out = []
-    for ranked in model.model.detect_language(encoder_output):
+    for ranked in model.window_languages(encoder_output):
         candidates = [(token[2:-2], float(p)) for token, p in ranked if not allowed or token[2:-2] in allowed]
         out.append(candidates[0] if candidates else (allowed[0], 0.0))
     return out
