@@ -45,6 +45,7 @@ from app.adapters.models.device import (
     resolve_compute_type,
     resolve_cpu_threads,
     resolve_device,
+    resolve_shared_batch_size,
 )
 from app.adapters.models.fixed import FixedModelStore
 from app.adapters.models.resolver import WhisperModelResolver
@@ -217,7 +218,8 @@ class Transcription(containers.DeclarativeContainer):
     whisper_models = providers.ThreadSafeSingleton(
         WhisperModelStore, resolver=model_resolver, device=core.device, compute_type=core.compute_type,
         cpu_threads=core.cpu_threads, max_loaded=settings.provided.models.max_loaded,
-        idle_seconds=settings.provided.models.idle_unload_seconds, batch_windows=core.batch_size,
+        idle_seconds=settings.provided.models.idle_unload_seconds,
+        batch_windows=providers.Callable(resolve_shared_batch_size, settings.provided.whisper.shared_batch_size, core.batch_size),
         batch_wait_seconds=providers.Callable(resolve_batch_wait_seconds, settings.provided.whisper.batch_wait_ms, core.device),
     )
     vad = providers.Selector(

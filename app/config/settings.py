@@ -22,9 +22,12 @@ class WhisperSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     inference_device: Literal["auto", "cpu", "cuda"] = "auto"
     compute_type: Literal["auto", "int8", "int8_float16", "int8_float32", "int8_bfloat16", "int16", "float16", "bfloat16", "float32", "default"] = "auto"
     cpu_threads: int = 0  # 0 = every available core
-    # Windows decoded together, from one request or several at once: 0 = auto, 4 on CPU, 8 on CUDA
-    # (app/adapters/models/device.py).
+    # Windows a request hands the model at once (the default of its `batch_size`): 0 = auto, 4 on CPU,
+    # 8 on CUDA (app/adapters/models/device.py).
     batch_size: int = 0
+    # Windows one encoder/decoder batch takes from the requests running at once: 0 = auto, 8 and at
+    # least batch_size (app/adapters/models/device.py).
+    shared_batch_size: int = 0
     # How long a request that finds the model idle waits for other requests' windows to join its batch:
     # unset = auto, 0 on CPU, 20 ms on CUDA (app/adapters/models/device.py).
     batch_wait_ms: float | None = None

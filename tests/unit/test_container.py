@@ -31,6 +31,17 @@ def test_default_backends_are_the_whisperx_adapters():
                                                       "vtt_json"]
 
 
+@pytest.mark.parametrize(("env", "request_windows", "shared_windows"), [
+    ({}, 4, 8),
+    ({"WHISPER__SHARED_BATCH_SIZE": "2"}, 4, 2),
+    ({"WHISPER__BATCH_SIZE": "16"}, 16, 16),
+])
+def test_a_request_hands_in_its_batch_and_requests_at_once_share_larger_ones(env, request_windows, shared_windows):
+    container = build_container(Settings.from_env({"WHISPER__INFERENCE_DEVICE": "cpu", **env}))
+    assert container.core.batch_size() == request_windows
+    assert container.transcription.whisper_models().batch_windows == shared_windows
+
+
 def test_alignment_backends_are_mixable():
     only_cross_attention = build_container(Settings.from_env({"BACKENDS__ALIGNMENT": "cross_attention"}))
     assert [a.name for a in only_cross_attention.alignment.aligners()] == ["cross_attention"]

@@ -7,6 +7,7 @@ from app.adapters.models.device import (
     resolve_batch_wait_seconds,
     resolve_compute_type,
     resolve_device,
+    resolve_shared_batch_size,
 )
 from app.config.settings import Settings, SettingsError
 
@@ -45,6 +46,7 @@ def test_bad_values_fail_with_the_setting_named(env):
 
 def test_device_defaults_are_decided_in_one_place():
     assert (resolve_batch_size(0, "cpu"), resolve_batch_size(0, "cuda"), resolve_batch_size(16, "cpu")) == (4, 8, 16)
+    assert (resolve_shared_batch_size(0, 4), resolve_shared_batch_size(0, 16), resolve_shared_batch_size(2, 4)) == (8, 16, 2)
     assert (resolve_batch_wait_seconds(None, "cpu"), resolve_batch_wait_seconds(None, "cuda"),
             resolve_batch_wait_seconds(5, "cpu"), resolve_batch_wait_seconds(-1, "cuda")) == (0.0, 0.02, 0.005, 0.0)
     assert (resolve_compute_type("auto", "cpu"), resolve_compute_type("auto", "cuda")) == ("int8", "float16")
