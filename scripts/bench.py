@@ -352,6 +352,9 @@ def main() -> None:
               f"peak RSS {hour['peak_rss_mb']:.0f} MB, idle before {hour['idle_rss_mb']:.0f} MB: "
               f"+{hour['peak_rss_mb'] - hour['idle_rss_mb']:.0f} MB")
     bench_clients.report(ours["clients"])
+    if hour:
+        growth = hour["peak_rss_mb"] - hour["idle_rss_mb"]
+        print(f"  {'met    ' if growth <= 400 else 'NOT MET'} one hour grows the server by <= 400 MB: +{growth:.0f} MB")
     print("targets (issue 14): default >= 0.9x the library, words >= 0.8x, first delta <= 2 s, 1 h growth <= 600 MB")
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
