@@ -174,64 +174,66 @@ def batching_ceiling(clips: list[tuple[str, np.ndarray]], threads: int, clients:
     """What batching the model's calls across requests can give `clients` clients at best on this
     machine, in-process. Over HTTP the clients' ratio also holds what one client leaves idle between
     its requests and in its single-threaded steps, which other clients fill, so it can come out
-    higher than this (1.33 against 1.20 in one run). The 16 clips
-    are transcribed in-process one at a time, recording every encoder and decoder call; then those
-    calls are replayed as `clients` clients would hand them in, in the best case: each window length's
-    rows of every client in full batches of WHISPER__SHARED_BATCH_SIZE, through the server's own encoder and
-    decoder paths. What the batches save is taken off the one-at-a-time time; VAD, features, language
-    detection and the rest stay per request. (Over HTTP, decoding the upload and the request itself
-    add to both sides.)"""
+    higher than this (1.33 against 1.20 in one run). The 16 clips are transcribed in-process one at a
+    time, recording every call that goes through the shared batches (encoder, language detection,
+    decoder); then those calls are replayed as `clients` clients would hand them in, in the best case:
+    each operation's and window length's rows of every client in full batches of
+    WHISPER__SHARED_BATCH_SIZE, through the server's own model paths. What the batches save is taken off
+    the one-at-a-time time; VAD, features and the rest stay per request. (Over HTTP, decoding the upload
+    and the request itself add to both sides.)"""
     transcriber, options = in_process(threads)
     model = transcriber.models.get("base")
     batch = model.batches.max_windows  # WHISPER__SHARED_BATCH_SIZE: what requests at once may share
-    calls: dict[str, list] = {"encode": [], "generate": []}
-    encode, generate = model.encode, model.generate
+    calls: list[tuple[str, np.ndarray, list | None, dict | None]] = []  # operation, rows, prompts, search
+    encode, languages, generate = model.encode, model.window_languages, model.generate
 
     def recorded_encode(features, wait_for_company=True):
-        calls["encode"].append(np.array(features if features.ndim == 3 else features[np.newaxis]))
+        calls.append(("encode", np.array(features if features.ndim == 3 else features[np.newaxis]), None, None))
         return encode(features, wait_for_company)
 
+    def recorded_languages(encoder_output, wait_for_company=True):
+        calls.append(("detect", np.array(encoder_output), None, None))
+        return languages(encoder_output, wait_for_company)
+
     def recorded_generate(encoder_output, prompts, search):
-        calls["generate"].append((np.array(encoder_output), prompts, search))
+        calls.append(("generate", np.array(encoder_output), prompts, search))
         return generate(encoder_output, prompts, search)
 
     audios = [pcm_audio(samples) for _, samples in clips]
     transcriber.transcribe(audios[0], options)  # warm
-    model.encode, model.generate = recorded_encode, recorded_generate
+    model.encode, model.window_languages, model.generate = recorded_encode, recorded_languages, recorded_generate
     started = time.perf_counter()
     for audio in audios:
         transcriber.transcribe(audio, options)
     one_at_a_time = time.perf_counter() - started
-    model.encode, model.generate = encode, generate
+    del model.encode, model.window_languages, model.generate  # the class's own methods again
 
-    def timed(batches: list[tuple[np.ndarray, list, dict]]) -> float:
+    def timed(batches: list[tuple[str, np.ndarray, list | None, dict | None]]) -> float:
         started = time.perf_counter()
-        for rows, prompts, search in batches:
-            if search is None:
+        for operation, rows, prompts, search in batches:
+            if operation == "encode":
                 model._encode_rows(rows, [None] * len(rows))
+            elif operation == "detect":
+                model._detect_rows(rows, [None] * len(rows))
             else:
                 model.generate_rows(rows, prompts, search)
         return time.perf_counter() - started
 
-    singles = [(features, None, None) for features in calls["encode"]]
-    singles += [(output, prompts, search) for output, prompts, search in calls["generate"]]
-    shared: dict[tuple, list] = {}  # window length and search -> every client's rows of it, in order
-    for features in calls["encode"]:
-        shared.setdefault(("encode", features.shape[1:]), []).extend([(row, None, None) for row in features] * clients)
-    for output, prompts, search in calls["generate"]:
-        key = ("generate", output.shape[1:], tuple(sorted(search.items())))
-        shared.setdefault(key, []).extend(list(zip(output, prompts, [search] * len(prompts))) * clients)
+    # operation, window length and search -> every client's rows of it, in order, with prompt and search
+    shared: dict[tuple, list] = {}
+    for operation, rows, prompts, search in calls:
+        key = (operation, rows.shape[1:], tuple(sorted(search.items())) if search else ())
+        shared.setdefault(key, []).extend(list(zip(rows, prompts or [None] * len(rows), [search] * len(rows))) * clients)
     batched = []
-    for rows in shared.values():
+    for (operation, *_), rows in shared.items():
         for start in range(0, len(rows), batch):
             part = rows[start : start + batch]
-            prompts = None if part[0][2] is None else [prompt for _, prompt, _ in part]
-            batched.append((np.stack([row for row, _, _ in part]), prompts, part[0][2]))
-    model_alone = timed(singles)
+            batched.append((operation, np.stack([row for row, _, _ in part]), [prompt for _, prompt, _ in part], part[0][2]))
+    model_alone = timed(calls)
     model_batched = timed(batched) / clients
     rest = one_at_a_time - model_alone
     return {"clients": clients, "batch": batch, "one_at_a_time": one_at_a_time, "model_alone": model_alone,
-            "model_batched": model_batched, "decoder_calls": len(calls["generate"]),
+            "model_batched": model_batched, "decoder_calls": sum(call[0] == "generate" for call in calls),
             "ceiling": one_at_a_time / (rest + model_batched)}
 
 
@@ -336,8 +338,8 @@ def report(result: dict) -> None:
               f"latency p50 {row['p50']:.2f} s, p95 {row['p95']:.2f} s")
     ceiling = result["ceiling"]
     print(f"  the model's calls in full batches would give {ceiling['clients']} clients {ceiling['ceiling']:.2f}× one client "
-          f"(in-process, one clip at a time {ceiling['one_at_a_time']:.1f} s, of which encoder and decoder "
-          f"{ceiling['model_alone']:.1f} s; the same {ceiling['decoder_calls']} decoder calls and their encoder calls in "
+          f"(in-process, one clip at a time {ceiling['one_at_a_time']:.1f} s, of which the model's shared calls "
+          f"{ceiling['model_alone']:.1f} s; the same {ceiling['decoder_calls']} decoder calls, their encoder calls and language detections in "
           f"full batches of {ceiling['batch']}: {ceiling['model_batched']:.1f} s per client)")
     ratio = result["short_clip_p50_server"] / result["short_clip_p50_library"]
     print(f"  clips ≤ 15 s, one client, each the best of two: server p50 {result['short_clip_p50_server']:.2f} s, library "
@@ -373,8 +375,8 @@ def verdicts(result: dict) -> list[str]:
     if eight < 1.8:
         lines.append(f"          limit: the model's calls of {ceiling['clients']} clients in full batches of {ceiling['batch']} "
                      f"would give {ceiling['ceiling']:.2f}× on this machine: of one client's {ceiling['one_at_a_time']:.1f} s, "
-                     f"{rest:.1f} s are outside the encoder and decoder (VAD, features, language detection, "
-                     f"segments) and the model's calls shrink only from {ceiling['model_alone']:.1f} to "
+                     f"{rest:.1f} s are outside the shared model calls (VAD, features, segments, the "
+                     f"transcript) and the model's calls shrink only from {ceiling['model_alone']:.1f} to "
                      f"{ceiling['model_batched']:.1f} s per client batched")
     lines += [
         f"{mark(short <= 0.5)} clips <= 15 s: server p50 <= 0.5 of the library's: {short:.2f}",
