@@ -347,10 +347,10 @@ def main() -> None:
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
     print(f"\n4 clients aggregate / 1 client ×RT: {ours['four_clients_rtfx']:.1f} / {ours['one_client_rtfx']:.1f}; "
           f"/healthcheck p99 under 4 clients {ours['health_p99_ms']:.1f} ms; server peak RSS {ours['peak_rss_mb']:.0f} MB")
+    growth = hour["peak_rss_mb"] - hour["idle_rss_mb"] if hour else None
     if hour:
         print(f"1 h file (the recordings over and over, Opus {hour['upload_mb']:.0f} MB): {hour['rtfx']:.1f} ×RT, "
-              f"peak RSS {hour['peak_rss_mb']:.0f} MB, idle before {hour['idle_rss_mb']:.0f} MB: "
-              f"+{hour['peak_rss_mb'] - hour['idle_rss_mb']:.0f} MB")
+              f"peak RSS {hour['peak_rss_mb']:.0f} MB, idle before {hour['idle_rss_mb']:.0f} MB: +{growth:.0f} MB")
     bench_clients.report(ours["clients"])
     joined = next(name for name, _ in items if name.startswith("all "))
     speed = lib[joined] / ours["per_recording"][joined]["default"]
@@ -359,11 +359,10 @@ def main() -> None:
     limit = "" if speed >= 1.0 else (
         "; limit: the library leaves speech out there (it merges VAD segments past 30 s: docs/performance.md)"
         if errors["library"] > errors["server"] else "; the library is not less accurate there: unexplained")
-    print(f"  {'met    ' if speed >= 1.0 else 'NOT MET'} the first table's recordings in one file >= 1.0× the library's "
+    print(f"  {bench_clients.mark(speed >= 1.0)} the first table's recordings in one file >= 1.0× the library's "
           f"speed: {speed:.2f}×, WER library {errors['library']:.1%}, server {errors['server']:.1%}{limit}")
-    if hour:
-        growth = hour["peak_rss_mb"] - hour["idle_rss_mb"]
-        print(f"  {'met    ' if growth <= 400 else 'NOT MET'} one hour grows the server by <= 400 MB: +{growth:.0f} MB")
+    if growth is not None:
+        print(f"  {bench_clients.mark(growth <= 400)} one hour grows the server by <= 400 MB: +{growth:.0f} MB")
     print("targets (issue 14): default >= 0.9x the library, words >= 0.8x, first delta <= 2 s, 1 h growth <= 600 MB")
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)

@@ -360,6 +360,11 @@ def report(result: dict) -> None:
         print(f"  {line}")
 
 
+def mark(met: bool) -> str:
+    """A target's verdict, padded so the lines after it align."""
+    return "met    " if met else "NOT MET"
+
+
 def verdicts(result: dict) -> list[str]:
     """Each target of issue 25 with what this run measured, and for a missed one what limits it."""
     rows, ceiling, long, acc = result["rows"], result["ceiling"], result["long"], result["accuracy"]
@@ -367,10 +372,6 @@ def verdicts(result: dict) -> list[str]:
     short = result["short_clip_p50_server"] / result["short_clip_p50_library"]
     speed = long["library_seconds"] / long["server_seconds"]
     rest = ceiling["one_at_a_time"] - ceiling["model_alone"]
-
-    def mark(met: bool) -> str:
-        return "met    " if met else "NOT MET"
-
     lines = [f"{mark(eight >= 1.8)} {rows[-1]['clients']} clients at once >= 1.8× one client's throughput: {eight:.2f}×"]
     if eight < 1.8:
         lines.append(f"          limit: the model's calls of {ceiling['clients']} clients in full batches of {ceiling['batch']} "
