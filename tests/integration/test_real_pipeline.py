@@ -3,7 +3,6 @@ from __future__ import annotations
 import io
 import json
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import msgspec
@@ -15,6 +14,7 @@ from openai.types.audio import TranscriptionVerbose
 from app.domain.models import TranscriptionOptions
 from tests.conftest import FIXTURES, translations_deprecated_by_the_client
 from tests.integration.conftest import PYANNOTE_SAMPLE, recall, similarity, stm_utterances, words_of
+from tests.shared_batches import wait_for_waiting
 from tests.subtitles import parse_srt, parse_vtt
 
 URL = "/v1/audio/transcriptions"
@@ -357,10 +357,7 @@ def test_language_detections_waiting_together_go_through_the_decoder_as_one_batc
             holding = pool.submit(model.batches.run, "test: hold", np.zeros((1, 1)), [None], hold_the_model)
             assert busy.wait(30)
             detected = {name: pool.submit(model.window_languages, rows) for name, rows in encoded.items()}
-            deadline = time.monotonic() + 30
-            while len(model.batches._waiting) < 2:
-                assert time.monotonic() < deadline, "the detections never queued"
-                time.sleep(0.01)
+            wait_for_waiting(model.batches, 2)
             release.set()
             holding.result(timeout=30)
             together = {name: future.result(timeout=60)[0][0][0] for name, future in detected.items()}

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import numpy as np
 import pytest
 
 from app.adapters.memory import release_freed_memory
 from app.adapters.whisperx.batching import SharedBatches
+from tests.shared_batches import wait_for_waiting
 
 
 class RecordingModel:
@@ -41,13 +41,6 @@ def call_in_thread(batches: SharedBatches, model: RecordingModel, key: str, name
     thread = threading.Thread(target=work)
     thread.start()
     return thread
-
-
-def wait_for_waiting(batches: SharedBatches, count: int) -> None:
-    deadline = time.monotonic() + 5
-    while len(batches._waiting) < count:
-        assert time.monotonic() < deadline, "the calls never queued"
-        time.sleep(0.001)
 
 
 def test_a_lone_call_runs_its_own_rows() -> None:
