@@ -33,9 +33,10 @@ without-gpu-compiler:
 run: install
 	$(VENV)/bin/whisperx-api-server serve
 
-# Debian packages the tests drive for real: redis-server (Celery job tests), chromium (web page tests).
-SYSTEM_PACKAGES := redis-server chromium
-SYSTEM_COMMANDS := redis-server chromium
+# Debian packages the tests drive for real: redis-server (Celery job tests), chromium (web page tests),
+# qemu-user (a CPU without AVX-512, emulated).
+SYSTEM_PACKAGES := redis-server chromium qemu-user
+SYSTEM_COMMANDS := redis-server chromium qemu-x86_64
 
 system-deps:
 	@missing=""; for command in $(SYSTEM_COMMANDS); do command -v $$command >/dev/null || missing=1; done; \
