@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
 from app.adapters.audio import float_samples
+from app.domain.cancellation import checkpoint
 from app.domain.errors import AlignmentUnavailable, AudioTooLong, InvalidAudio, ModelNotFound
 from app.domain.models import (
     DEFAULT_MODEL_ALIASES,
@@ -49,7 +50,7 @@ class FakeTranscriber:
     name: str = "fake"
     calls: list[TranscriptionOptions] = field(default_factory=list)
     started: threading.Event = field(default_factory=threading.Event)
-    release: threading.Event | None = None  # when set by a test, transcribe waits for it
+    release: threading.Event | None = None  # when set by a test, transcribe waits for it, between "batches"
     between_segments: threading.Event | None = None  # when set by a test, waits after the first segment
     aligns_while_decoding: str | None = None  # set by a test: times words like that aligner, while decoding
     asked_to_time_words: list[str] = field(default_factory=list)  # languages it was asked about
@@ -61,7 +62,10 @@ class FakeTranscriber:
             raise ModelNotFound("model", model, self.known_models)
         self.started.set()
         if self.release is not None:
-            self.release.wait(timeout=30)
+            for _ in range(3000):  # 30 s at most
+                checkpoint()  # as the real transcriber does before each batch
+                if self.release.wait(timeout=0.01):
+                    break
         sentences = [s.strip() for s in re.findall(r"[^.?!]+[.?!]?", self.text) if s.strip()]
         segments = tuple(
             Segment(id=i, start=float(i), end=float(i) + 0.9, text=s, tokens=(100 + i, 200 + i), avg_logprob=-0.2)

@@ -14,6 +14,7 @@ import av
 import numpy as np
 
 from app.domain.audio import SAMPLE_RATE
+from app.domain.cancellation import checkpoint
 from app.domain.errors import AudioTooLong, InvalidAudio
 from app.domain.models import Audio
 
@@ -73,6 +74,7 @@ class PyAVDecoder:
             resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
             out = _Growable(_expected_samples(container, stream, limit))
             for frame in _frames(container, stream):
+                checkpoint()
                 for resampled in resampler.resample(frame):
                     out.append(resampled.to_ndarray().reshape(-1))
                 if limit is not None and out.size > limit:

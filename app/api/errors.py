@@ -40,7 +40,7 @@ def error_response(status: int, message: str, *, param: str | None = None, code:
 
 def domain_error_handler(_: Request, exc: DomainError) -> Response[ErrorResponse]:
     if isinstance(exc, ClientGone):
-        logger.info("client disconnected before it was served; dropped without inference")
+        logger.info("client disconnected before it was served; its request was dropped or stopped")
     elif exc.status >= 500:
         logger.warning("request failed", error=exc.message, code=exc.code)
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None

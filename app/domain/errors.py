@@ -220,8 +220,20 @@ class UploadTimedOut(DomainError):
                          param="file")
 
 
+class Cancelled(DomainError):
+    """Nobody waits for this work's result any more: it stopped at its next checkpoint
+    (app/domain/cancellation.py)."""
+
+    status = 499
+    code = "cancelled"
+
+    def __init__(self) -> None:
+        super().__init__("The work was cancelled: nobody waits for its result any more.")
+
+
 class ClientGone(DomainError):
-    """The client disconnected before its request was served (mid-upload or while queued)."""
+    """The client disconnected before its request was served (mid-upload, while queued, or while it ran:
+    its work then stopped at its next checkpoint)."""
 
     status = 499  # nginx's "client closed request": nobody reads it, the access log shows the drop
     code = "client_closed_request"

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import BinaryIO
 
+from app.domain.cancellation import checkpoint
 from app.domain.errors import AlignmentUnavailable, StageUnavailable
 from app.domain.models import (
     Audio,
@@ -74,7 +75,12 @@ class TranscriptionPipeline:
     def run_audio(self, audio: Audio, options: TranscriptionOptions, *, decode_seconds: float = 0.0,
                   on_segment: SegmentSink | None = None, on_stage: StageSink | None = None,
                   on_progress: ProgressSink | None = None) -> TranscriptionResult:
-        stage = on_stage or (lambda _: None)
+        told = on_stage or (lambda _: None)
+
+        def stage(name: str) -> None:
+            checkpoint()  # a cancelled request starts no further stage
+            told(name)
+
         if on_progress is not None:
             on_segment = _with_progress(on_segment, on_progress, audio.duration)
         if options.diarize and isinstance(self.diarizer, ChecksDiarizationOptions):
@@ -94,6 +100,7 @@ class TranscriptionPipeline:
             diarization = self.diarizer.diarize(audio, options)
             transcript = assign_speakers(transcript, diarization, diarizer=self.diarizer.name)
             if options.known_speakers or options.speaker_embeddings:
+                checkpoint()
                 transcript = self._voices(audio, transcript, options)
         t3 = self._clock()
         timings = StageTimings(decode=decode_seconds, transcribe=t1 - t0, align=t2 - t1, diarize=t3 - t2)

@@ -12,7 +12,8 @@ from typing import TypeVar
 
 import anyio
 
-from app.domain.errors import ClientGone, Draining, Overloaded, UploadsBusy, UploadTimedOut
+from app.domain.cancellation import Cancellation
+from app.domain.errors import Cancelled, ClientGone, Draining, Overloaded, UploadsBusy, UploadTimedOut
 
 T = TypeVar("T")
 # Returns when the client has hung up (the HTTP edge watches its connection for that).
@@ -53,6 +54,8 @@ class Admission:
         self.max_queued = max_queued
         self.admitted = 0
         self.draining = False  # set on SIGTERM/SIGINT (app/entrypoints/server.py)
+        # Requests whose client hung up: dropped while queued, or stopped while they ran.
+        self.cancelled = {"queued": 0, "running": 0}
 
     @property
     def running(self) -> int:
@@ -99,6 +102,7 @@ class Admission:
             acquired = True
             waiting.cancel_scope.cancel()
         if not acquired:
+            self.cancelled["queued"] += 1
             raise ClientGone()
 
     def free_slot(self, holder: object) -> None:
@@ -120,12 +124,42 @@ class Admission:
         async with self.slot():
             return await self.run_when_free(disconnected, work)
 
-    async def run_when_free(self, disconnected: Disconnected, work: Callable[[], T]) -> T:
-        """Wait for an inference slot, then run `work` in a worker thread while holding it."""
+    async def run_when_free(self, disconnected: Disconnected, work: Callable[[], T], *,
+                            follow_client: bool = True) -> T:
+        """Wait for an inference slot, then run `work` in a worker thread while holding it.
+
+        With `follow_client`, a client that hangs up meanwhile cancels the work: it stops at its next
+        checkpoint (app/domain/cancellation.py) and the slot is free again (ClientGone)."""
         holder = object()
         await self.take_slot(disconnected, holder)
+        cancellation = Cancellation()
+
+        async def cancel_when_gone() -> None:
+            await disconnected()
+            cancellation.cancel()
+
         try:
-            # The slot is held for this call; the thread itself needs no second one.
-            return await anyio.to_thread.run_sync(work, abandon_on_cancel=False)
+            async with anyio.create_task_group() as watch:
+                if follow_client:
+                    watch.start_soon(cancel_when_gone)
+                # The slot is held for this call; the thread itself needs no second one.
+                result, error = await anyio.to_thread.run_sync(_captured, lambda: cancellation.run(work),
+                                                               abandon_on_cancel=False)
+                watch.cancel_scope.cancel()
         finally:
             self.free_slot(holder)
+        if isinstance(error, Cancelled) and cancellation.cancelled:
+            self.cancelled["running"] += 1
+            raise ClientGone() from None
+        if error is not None:
+            raise error
+        return result
+
+
+def _captured(work: Callable[[], T]) -> tuple[T | None, Exception | None]:
+    """The work's result or its error, as values: an error raised inside the watching task group would
+    leave it wrapped in an ExceptionGroup."""
+    try:
+        return work(), None
+    except Exception as exc:  # noqa: BLE001 - re-raised by the caller, outside the task group
+        return None, exc

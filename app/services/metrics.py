@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from app.domain.models import TranscriptionResult
@@ -38,6 +38,21 @@ class _LoadedModels(Collector):
         yield family
 
 
+class _CancelledRequests(Collector):
+    """Requests whose client hung up, counted by admission: dropped while queued, or stopped while running."""
+
+    def __init__(self, admission: Admission) -> None:
+        self.admission = admission
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily("whisperx_requests_cancelled", "Requests whose client hung up before the "
+                                     "answer: dropped while queued, or their work stopped while running.",
+                                     labels=["while"])
+        for state, count in self.admission.cancelled.items():
+            family.add_metric([state], count)
+        yield family
+
+
 class Metrics:
     """One registry per app, so apps built side by side (tests) do not share counters."""
 
@@ -61,6 +76,7 @@ class Metrics:
                        registry=self.registry)
         queued.set_function(lambda: admission.waiting)
         self.registry.register(_LoadedModels(stores))
+        self.registry.register(_CancelledRequests(admission))
 
     def observe_request(self, route: str | None, method: str, status: int, seconds: float) -> None:
         route = route or UNMATCHED_ROUTE

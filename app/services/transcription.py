@@ -175,9 +175,10 @@ class InProcess:
             tracked = await self._follow(request, caller)
             try:
                 # Decoding and inference block: a worker thread runs them, at most `limiter` at once.
+                # A followed request can be fetched again later, so it runs on without its client.
                 result = await self.admission.run_when_free(caller.disconnected, lambda: self.pipeline.run(
                     request.file, request.options, on_stage=tracked.stage if tracked else None,
-                    on_progress=tracked.progress if tracked else None))
+                    on_progress=tracked.progress if tracked else None), follow_client=tracked is None)
             except BaseException as exc:
                 if tracked is not None:
                     failure = exc if isinstance(exc, DomainError) else InternalError()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import socket
 import threading
 import time
 
@@ -104,3 +105,56 @@ def test_a_client_that_hangs_up_while_queued_is_dropped_without_inference(contai
     assert after.status_code == 200
     # Three requests reached the server; only the two whose clients waited ran inference.
     assert [call.model for call in fake_transcriber.calls] == ["", ""]
+
+
+def hang_up_once_running(live_server: str, fake_transcriber, headers: dict | None = None) -> None:
+    """Send a transcription over a raw socket and close it once the transcriber runs (a client that
+    gives up): a real TCP close, which the server sees as the disconnect."""
+    fake_transcriber.release = threading.Event()  # unset: the work would run 30 s
+    request = httpx.Request("POST", live_server + URL, files=audio_file(), headers=headers)
+    body = request.read()
+    host, port = request.url.host, request.url.port
+    head = [f"POST {URL} HTTP/1.1", f"Host: {host}:{port}", *(f"{k}: {v}" for k, v in request.headers.items()
+                                                                 if k.lower() != "host")]
+    with socket.create_connection((host, port)) as connection:
+        connection.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        assert fake_transcriber.started.wait(10)
+
+
+def metric(live_server: str, name: str, labels: str = "") -> float:
+    for line in httpx.get(live_server + "/metrics", timeout=10).text.splitlines():
+        if line.startswith(name + (f"{{{labels}}}" if labels else " ")):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def wait_for(condition, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not come true in time"
+        time.sleep(0.02)
+
+
+@pin(MAX_CONCURRENT_TRANSCRIPTIONS="1")
+def test_a_client_that_hangs_up_while_its_request_runs_stops_the_work_and_frees_the_slot(fake_transcriber, live_server):
+    hang_up_once_running(live_server, fake_transcriber)
+    wait_for(lambda: metric(live_server, "whisperx_requests_cancelled_total", 'while="running"') == 1)
+    assert metric(live_server, "whisperx_transcriptions_running") == 0
+    assert not fake_transcriber.release.is_set()  # it stopped at a checkpoint, not because it finished
+    fake_transcriber.started.clear()
+    fake_transcriber.release.set()
+    assert httpx.post(live_server + URL, files=audio_file(), timeout=30).status_code == 200  # the slot is free
+    assert metric(live_server, "whisperx_requests_cancelled_total", 'while="queued"') == 0
+
+
+@pin(MAX_CONCURRENT_TRANSCRIPTIONS="1")
+def test_a_followed_request_runs_on_when_its_client_hangs_up(fake_transcriber, live_server):
+    """With its own X-Request-ID a request can be fetched again later: nobody's leaving cancels it."""
+    hang_up_once_running(live_server, fake_transcriber, headers={"X-Request-ID": "keep-going-1"})
+    status = f"{live_server}{URL}/keep-going-1/status"
+    wait_for(lambda: httpx.get(status, timeout=10).json()["status"] == "running")
+    fake_transcriber.release.set()
+    wait_for(lambda: httpx.get(status, timeout=10).json()["status"] == "succeeded")
+    result = httpx.get(f"{live_server}{URL}/keep-going-1/result", params={"response_format": "text"}, timeout=10)
+    assert result.text == "Hello world. How are you?\n"
+    assert metric(live_server, "whisperx_requests_cancelled_total", 'while="running"') == 0

@@ -379,3 +379,29 @@ def test_a_clip_of_one_chunk_has_its_language_detected_once(real_container):
         model.model = counting.model
     assert transcript.language == "de" and transcript.languages == ("de",)
     assert counting.calls == 1
+
+
+def test_a_cancelled_transcription_runs_no_model_batch_after_the_one_it_was_in(real_container):
+    """The client of a plain request left while its first chunk was decoded: the model runs nothing more
+    for it (what the transcriber does before each batch: app/domain/cancellation.py)."""
+    from app.domain.cancellation import Cancellation
+    from app.domain.errors import Cancelled
+
+    audio = real_container.core.decoder().decode(io.BytesIO(SAMPLE.read_bytes()))
+    transcriber = real_container.transcription.transcriber()
+    stats = real_container.transcription.whisper_models().get("base").batches.stats
+    options = TranscriptionOptions(model="base", language="en", batch_size=1)
+    before = stats.batches
+    transcriber.transcribe(audio, options)
+    whole_batches = stats.batches - before
+    cancellation, seen = Cancellation(), []
+
+    def leave_at_the_first_segment(segment) -> None:
+        if not seen:
+            seen.append(stats.batches)
+            cancellation.cancel()
+
+    with pytest.raises(Cancelled):
+        cancellation.run(lambda: transcriber.transcribe(audio, options, on_segment=leave_at_the_first_segment))
+    assert stats.batches == seen[0], "no model batch ran after the client left"
+    assert seen[0] - (before + whole_batches) < whole_batches  # it left with batches still to run

@@ -12,6 +12,7 @@ import numpy as np
 from app.adapters.cross_attention.words import ALIGNER_NAME, alignment_tokenizer, timed_sentences
 from app.adapters.whisperx.features import between, by_length, file_window_frames, log_mel_window, n_mels_of
 from app.adapters.whisperx.model_store import WhisperModelStore
+from app.domain.cancellation import checkpoint
 from app.domain.models import Audio, Segment, Transcript, TranscriptionOptions
 from app.domain.timeline import renumber
 
@@ -34,6 +35,7 @@ class CrossAttentionAligner:
             size = max(1, options.batch_size)
             segments: list[Segment] = []
             for i in range(0, len(transcript.segments), size):
+                checkpoint()
                 batch = transcript.segments[i : i + size]
                 timed: list[list[Segment]] = [[] for _ in batch]
                 lengths = [file_window_frames(min(s.end, audio.duration) - s.start, self.fit_windows) for s in batch]

@@ -15,6 +15,7 @@ import numpy as np
 
 from app.adapters.models.lazy import Lazy
 from app.domain.audio import SAMPLE_RATE
+from app.domain.cancellation import checkpoint
 
 MODEL_NAME = "campplus-3dspeaker-cn-en-common"  # recorded with every voice print made by this encoder
 MIN_SAMPLES = SAMPLE_RATE // 2  # shorter audio is padded: the model's convolutions need some frames
@@ -95,6 +96,7 @@ class CamPlusPlusEncoder:
         with torch.inference_mode():
             for indices in by_length.values():
                 for first in range(0, len(indices), BATCH):
+                    checkpoint()
                     batch = indices[first: first + BATCH]
                     stacked = torch.stack([features[i] for i in batch])
                     stacked = stacked - stacked.mean(dim=1, keepdim=True)

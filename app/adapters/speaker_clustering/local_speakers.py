@@ -19,6 +19,7 @@ import numpy as np
 
 from app.adapters.models.lazy import Lazy
 from app.domain.audio import SAMPLE_RATE
+from app.domain.cancellation import checkpoint
 
 CELL_SECONDS = 0.1  # grid resolution of the diarization
 WINDOW_STEP_SECONDS = 1.0  # half the cost of 0.5 s (an hour diarizes in under 2 minutes) at the same DER
@@ -73,7 +74,8 @@ class SegmentationModel:
         window = inference.model.specifications.duration
         if duration < window:  # one window, padded with silence
             samples = np.pad(samples, (0, int(window * sample_rate) - samples.shape[0]))
-        scores = inference({"waveform": torch.from_numpy(np.ascontiguousarray(samples))[None], "sample_rate": sample_rate})
+        scores = inference({"waveform": torch.from_numpy(np.ascontiguousarray(samples))[None], "sample_rate": sample_rate},
+                           hook=lambda **_: checkpoint())  # called after each batch of windows
         local = pool(scores.data, window, duration)
         vad_only = silero_speech(samples[: int(duration * sample_rate)], local.cells) & ~local.speech
         return replace(local, speech=local.speech | vad_only, vad_only=vad_only)

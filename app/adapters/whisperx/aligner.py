@@ -18,6 +18,7 @@ from app.adapters.audio import float_samples
 from app.adapters.models.cache import ModelCache
 from app.adapters.whisperx.model_store import WhisperModelStore
 from app.adapters.whisperx.punkt import ensure_punkt
+from app.domain.cancellation import checkpoint
 from app.domain.errors import AlignmentUnavailable, ModelNotFound
 from app.domain.languages import required_language, word_joiner
 from app.domain.models import Audio, Segment, Transcript, TranscriptionOptions, Word
@@ -152,6 +153,7 @@ class Wav2Vec2Aligner:
         encode = self._tokenizer(transcript)
         segments: list[Segment] = []
         for segment in transcript.segments:
+            checkpoint()
             words = self._words(segment, model, metadata, samples)
             if not words:
                 segments.append(segment)  # nothing alignable (e.g. only symbols): keep it as decoded

@@ -23,6 +23,7 @@ from app.adapters.whisperx.model_store import ScoredWhisperModel, WhisperModelSt
 from app.adapters.whisperx.tokens import token_pieces
 from app.adapters.whisperx.vad import PyannoteVad, SileroVad
 from app.domain.audio import FRAMES_PER_SECOND, SAMPLE_RATE, WINDOW_SECONDS
+from app.domain.cancellation import checkpoint
 from app.domain.errors import InvalidRequest
 from app.domain.models import Audio, Segment, Task, TokenLogprob, Transcript
 from app.domain.models import TranscriptionOptions as Options
@@ -94,6 +95,7 @@ class WhisperXTranscriber:
             """The batch's windows grouped by length (each group is one encoder and decoder batch): their
             positions in the batch, features and encoder output. Built batch by batch: an hour of audio
             would otherwise hold every mel spectrogram at once."""
+            checkpoint()  # a batch boundary: a cancelled request decodes no further batch
             out = []
             for frames, indices in by_length([self._frames(start, end, audio.duration) for start, end in batch]).items():
                 features = np.stack([log_mel_window(between(samples, *batch[i]), n_mels, frames) for i in indices])
@@ -128,6 +130,7 @@ class WhisperXTranscriber:
         for batch, groups in itertools.chain([(first_batch, first_groups)] if first_batch else [], later):
             pieces: list[list[Segment]] = [[] for _ in batch]
             for indices, features, encoder_output in groups:
+                checkpoint()
                 detected += self._confident_languages(model, encoder_output, options, detect)
                 decoded_group = model.decode_batch(features, tokenizer, asr_options, options.temperature,
                                                    encoder_output=encoder_output, logprobs=options.logprobs)

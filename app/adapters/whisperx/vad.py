@@ -7,6 +7,7 @@ import numpy as np
 from app.adapters.audio import float_samples
 from app.adapters.models.lazy import Lazy
 from app.domain.audio import SAMPLE_RATE
+from app.domain.cancellation import checkpoint
 from app.domain.models import VadTuning
 
 VAD_ONSET = 0.500
@@ -72,6 +73,7 @@ class SileroVad:
         # Block by block: get_speech_timestamps makes several whole-input copies, which for an
         # hour of audio is over half a gigabyte at once.
         for offset in range(0, samples.shape[0], _VAD_BLOCK_SAMPLES):
+            checkpoint()
             block = float_samples(samples[offset : offset + _VAD_BLOCK_SAMPLES])
             regions.extend(
                 SpeechRegion((offset + r["start"]) / SAMPLE_RATE, (offset + r["end"]) / SAMPLE_RATE, "UNKNOWN")
