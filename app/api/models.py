@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.types import Guard
 
+from app.api.forms import read_form
 from app.domain.errors import ModelNotFound
 from app.domain.model_policy import ModelPolicy
 from app.domain.ports import ModelStore
@@ -55,7 +56,7 @@ def stage_router(path: str, stage: str, field: str, admin: Guard) -> Router:
     @post("/load", status_code=200, operation_id=f"load_{stage}_model", guards=[admin])
     async def load_model(request: Request, stages: NamedDependency[Stages],
                          model_policy: NamedDependency[ModelPolicy]) -> ModelChange:
-        name = required_field(await request.form(), field)
+        name = required_field((await read_form(request)).fields, field)
         if field == "model":
             model_policy.check(name)
         store = stages[stage].store
@@ -65,7 +66,7 @@ def stage_router(path: str, stage: str, field: str, admin: Guard) -> Router:
 
     @post("/unload", status_code=200, operation_id=f"unload_{stage}_model", guards=[admin])
     async def unload_model(request: Request, stages: NamedDependency[Stages]) -> ModelChange:
-        name = required_field(await request.form(), field)
+        name = required_field((await read_form(request)).fields, field)
         store = stages[stage].store
         if not await anyio.to_thread.run_sync(store.unload, name):
             raise ModelNotFound(f"loaded {stage} model", name, store.loaded(), param=field)

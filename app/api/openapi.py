@@ -1,7 +1,7 @@
 """OpenAPI request bodies for the multipart audio endpoints.
 
-The handlers parse `request.form()` themselves (one parser, app/api/params.py, because Litestar's
-form binding drops repeated `name[]` fields), so Litestar cannot infer their request bodies. This
+The handlers read their forms themselves (app/api/forms.py: bounded while they stream in, and
+Litestar's form binding drops repeated `name[]` fields), so Litestar cannot infer their request bodies. This
 module describes them from the same msgspec Structs the parser decodes into, so the published
 schema, and the fuzz tests generated from it, cannot drift from what the server accepts.
 """

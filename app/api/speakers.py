@@ -10,8 +10,8 @@ from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, QueryParameter
 
-from app.api.params import fields_of, upload
-from app.api.transcriptions import caller, read_form
+from app.api.forms import read_form
+from app.api.transcriptions import caller
 from app.config.settings import Settings
 from app.domain.errors import InvalidRequest
 from app.schemas.speakers import SpeakerDeleted, SpeakerForm, SpeakerList, SpeakerView, speaker_view
@@ -33,13 +33,16 @@ class SpeakersController(Controller):
                     admission: NamedDependency[Admission]) -> SpeakerView:
         """Multipart: `name` and `file` (2-60 s of that person speaking). Keeps the voice print only."""
         form = await uploads.receive(lambda: read_form(request))
-        fields = struct_of(fields_of(form), SpeakerForm)
-        source = upload(form, settings.max_upload_size_bytes)
-        if source is None:
-            raise InvalidRequest("Enrol a speaker with an uploaded 'file'.", param="file")
-        # Decoding and the speaker encoder are inference: in an inference slot, like a transcription.
-        profile = await admission.run_admitted(caller(request).disconnected, lambda: speakers.enrol(
-            request.state.owner, fields.name.strip(), source))
+        try:
+            fields = struct_of(form.fields, SpeakerForm)
+            source = form.upload(settings.max_upload_size_bytes)
+            if source is None:
+                raise InvalidRequest("Enrol a speaker with an uploaded 'file'.", param="file")
+            # Decoding and the speaker encoder are inference: in an inference slot, like a transcription.
+            profile = await admission.run_admitted(caller(request).disconnected, lambda: speakers.enrol(
+                request.state.owner, fields.name.strip(), source))
+        finally:
+            form.close()
         return speaker_view(profile, speakers.current(profile))
 
     @get("/", operation_id="listSpeakers")

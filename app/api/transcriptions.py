@@ -6,19 +6,16 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import BinaryIO
 
 from litestar import Controller, Request, Response, post
-from litestar.datastructures import FormMultiDict
 from litestar.di import NamedDependency
-from litestar.exceptions import InternalServerException
 from litestar.response import Stream
 from msgspec import UNSET
 
 from app.api.errors import domain_error_body, internal_error_body
+from app.api.forms import read_form
 from app.api.middleware import client_request_id
 from app.api.openapi import TranscriptionOperation, TranslationOperation
-from app.api.params import fields_of, upload
 from app.api.sse import sse_response
 from app.config.settings import Settings
-from app.domain.errors import ClientGone
 from app.domain.ports import Formatter
 from app.schemas.jobs import JobAccepted, job_view
 from app.schemas.transcription import ErrorEvent, TextDeltaEvent, TextDoneEvent, diarized_segment, wire_logprobs
@@ -71,18 +68,13 @@ async def handle(parse: Callable[[Fields, BinaryIO | None], AudioRequest], reque
                  max_upload_bytes: int) -> Response[bytes | str | JobAccepted] | Stream:
     """Parse the form (received in an upload slot), call the service, render what it returns."""
     form = await uploads.receive(lambda: read_form(request))
-    audio_request = parse(fields_of(form), upload(form, max_upload_bytes))
-    return render(await service.handle(audio_request, caller(request)), formatters)
-
-
-async def read_form(request: Request) -> FormMultiDict:
     try:
-        return await request.form()
-    except InternalServerException as exc:
-        # Litestar signals a hang-up mid-upload only by this message (tested in tests/api/test_load.py).
-        if exc.detail == "client disconnected prematurely":
-            raise ClientGone() from None
-        raise
+        audio_request = parse(form.fields, form.upload(max_upload_bytes))
+        # Every execution has read the upload by the time it returns (a stream decodes first).
+        outcome = await service.handle(audio_request, caller(request))
+    finally:
+        form.close()
+    return render(outcome, formatters)
 
 
 def caller(request: Request) -> Caller:

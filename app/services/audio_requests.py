@@ -253,8 +253,8 @@ def _mode(fields: TranslationForm, *, stream: bool) -> ExecutionMode:
     return ExecutionMode.STREAM if stream else ExecutionMode.SYNC
 
 
-def required_field(form: Mapping[str, Any], name: str) -> str:
-    value = form.get(name)
-    if not isinstance(value, str) or not value.strip():
+def required_field(fields: Fields, name: str) -> str:
+    value = fields.get(name, [""])[-1]
+    if not value.strip():
         raise InvalidRequest(f"The '{name}' field is required.", param=name)
     return value.strip()
