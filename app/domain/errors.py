@@ -133,6 +133,19 @@ class InternalError(DomainError):
 # --- admission: how many requests the server takes at once -------------------------------------
 
 
+class OutOfMemory(DomainError):
+    """The model ran out of memory on this request's windows, run alone (its shared batch was retried
+    call by call, so the other requests in it went on)."""
+
+    status = 503
+    code = "insufficient_memory"
+    retry_after = RETRY_AFTER_SECONDS
+
+    def __init__(self) -> None:
+        super().__init__("The model ran out of memory on this request: retry with a smaller batch_size or shorter "
+                         "audio, or when fewer requests are running.")
+
+
 class Overloaded(DomainError):
     """More requests than MAX_CONCURRENT_TRANSCRIPTIONS + MAX_QUEUED_REQUESTS."""
 

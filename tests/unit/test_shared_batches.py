@@ -9,6 +9,8 @@ import pytest
 
 from app.adapters.memory import release_freed_memory
 from app.adapters.whisperx.batching import SharedBatches
+from app.adapters.whisperx.model_store import memory_errors_named
+from app.domain.errors import OutOfMemory
 from tests.shared_batches import wait_for_waiting
 
 
@@ -138,7 +140,7 @@ def test_every_caller_in_a_failing_batch_gets_its_error_and_the_model_is_free_af
     for thread in [busy, *waiting]:
         thread.join(10)
     assert results["a"] == results["b"] == "bad batch"
-    assert model.batches[-1] == ["busy"]  # "a" led, "b" joined its batch: neither ran alone
+    assert model.batches[-1] == ["busy"]  # the failing runs (the shared one, then each alone) were `fail`'s
     assert list(batches.run("k", np.ones((1, 1)), ["after"], model.run)) == ["after:1"]  # the model is free again
 
 
@@ -180,3 +182,50 @@ def test_handing_freed_memory_back_is_safe_to_call_at_any_time() -> None:
     freed = [np.ones(1 << 10) for _ in range(1024)]  # 8 KB blocks: from the heap (128 KB and more are mmapped)
     del freed
     assert release_freed_memory() in (None, 0, 1)  # glibc's malloc_trim says 1 or 0; elsewhere nothing runs
+
+
+class PoisonedModel(RecordingModel):
+    """Fails any batch that holds the caller named `poison` (as one caller's windows could run the
+    model out of memory), and can hold its first batch until told."""
+
+    def run(self, rows: np.ndarray, extras: list[str]) -> list[str]:
+        results = super().run(rows, extras)
+        if "poison" in extras:
+            raise RuntimeError("out of memory")
+        return results
+
+
+def test_when_a_shared_batch_fails_each_call_runs_again_alone_and_only_the_one_that_cannot_run_fails() -> None:
+    batches, model, results = SharedBatches(max_windows=8), PoisonedModel(), {}
+    model.release.clear()
+    busy = call_in_thread(batches, model, "k", ["busy"], results)
+    assert model.started.wait(5)
+    queued = []
+    for name in ("a", "poison", "b"):
+        queued.append(call_in_thread(batches, model, "k", [name], results))
+        wait_for_waiting(batches, len(queued))
+    model.release.set()
+    for thread in [busy, *queued]:
+        thread.join(10)
+    assert model.batches == [["busy"], ["a", "poison", "b"], ["a"], ["poison"], ["b"]]
+    assert results["a"] == ["a:2"] and results["b"] == ["b:2"]
+    assert isinstance(results["poison"], RuntimeError) and batches.stats.retried == 3
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("CUDA failed with error out of memory"), RuntimeError("std::bad_alloc"),
+                                     MemoryError()])
+def test_the_model_running_out_of_memory_is_told_to_the_request_as_such(failure) -> None:
+    def run(rows: np.ndarray, extras: list) -> list:
+        raise failure
+
+    with pytest.raises(OutOfMemory) as caught:
+        SharedBatches(max_windows=8).run("k", np.ones((1, 1)), [None], memory_errors_named(run))
+    assert caught.value.status == 503 and caught.value.code == "insufficient_memory"
+
+
+def test_other_model_errors_pass_as_they_are() -> None:
+    def run(rows: np.ndarray, extras: list) -> list:
+        raise RuntimeError("unsupported shape")
+
+    with pytest.raises(RuntimeError, match="unsupported shape"):
+        SharedBatches(max_windows=8).run("k", np.ones((1, 1)), [None], memory_errors_named(run))

@@ -49,6 +49,7 @@ class BatchStats:
     calls: int = 0
     largest: int = 0
     shared: int = 0  # batches that held more than one caller's rows
+    retried: int = 0  # calls run again alone after their shared batch failed
 
     def record(self, calls: int, rows: int) -> None:
         self.batches += 1
@@ -135,10 +136,19 @@ class SharedBatches:
         try:
             inputs = batch[0].inputs if len(batch) == 1 else np.concatenate([call.inputs for call in batch])
             results = batch[0].run(inputs, [extra for call in batch for extra in call.extras])
-        except BaseException as exc:  # every caller in the batch gets its failure
+        except Exception as exc:
+            if len(batch) == 1:
+                self._fail(batch, exc)
+                return
+            # A shared batch failed (out of memory, one caller's bad rows): each call again alone, so
+            # only a call that cannot run fails and the others get their results.
             with self._changed:
-                for call in batch:
-                    call.error, call.done = exc, True
+                self.stats.retried += len(batch)
+            for call in batch:
+                self._run([call])
+            return
+        except BaseException as exc:  # KeyboardInterrupt, interpreter shutdown: nobody retries
+            self._fail(batch, exc)
             return
         with self._changed:
             self.stats.record(len(batch), len(inputs))
@@ -146,3 +156,8 @@ class SharedBatches:
             for call in batch:
                 call.results, call.done = results[start : start + len(call.inputs)], True
                 start += len(call.inputs)
+
+    def _fail(self, batch: list[_Call], error: BaseException) -> None:
+        with self._changed:
+            for call in batch:
+                call.error, call.done = error, True

@@ -6,10 +6,10 @@ The cross-attention aligner borrows the same loaded models, so a model is in mem
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import ctranslate2
 import numpy as np
@@ -23,7 +23,9 @@ from app.adapters.models.resolver import WhisperModelResolver
 from app.adapters.native_threads import on_own_thread
 from app.adapters.whisperx.batching import SharedBatches
 from app.adapters.whisperx.tokens import token_logprobs
-from app.domain.errors import ModelLoadFailed
+from app.domain.errors import ModelLoadFailed, OutOfMemory
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,16 +55,16 @@ class ScoredWhisperModel(WhisperModel):
         windows other requests are encoding at the same time. It is kept on the host: rows of
         different requests are joined and split there, and the decoder takes host input on any device."""
         features = features[np.newaxis] if features.ndim == 2 else features
-        rows = self.batches.run(("encode", features.shape[1:]), features, [None] * len(features), self._encode_rows,
-                                wait_for_company=wait_for_company)
+        rows = self.batches.run(("encode", features.shape[1:]), features, [None] * len(features),
+                                memory_errors_named(self._encode_rows), wait_for_company=wait_for_company)
         return ctranslate2.StorageView.from_array(np.ascontiguousarray(rows))
 
     def window_languages(self, encoder_output, wait_for_company: bool = True) -> list[list[tuple[str, float]]]:
         """Per window, every language token (`<|en|>`) with its probability, likeliest first: one
         decoder step, taken together with other requests' windows of the same length."""
         rows = np.asarray(encoder_output)
-        return list(self.batches.run(("detect", rows.shape[1:]), rows, [None] * len(rows), self._detect_rows,
-                                     wait_for_company=wait_for_company))
+        return list(self.batches.run(("detect", rows.shape[1:]), rows, [None] * len(rows),
+                                     memory_errors_named(self._detect_rows), wait_for_company=wait_for_company))
 
     def _detect_rows(self, rows: np.ndarray, _: list) -> list:
         return self.model.detect_language(ctranslate2.StorageView.from_array(np.ascontiguousarray(rows)))
@@ -137,7 +139,8 @@ class ScoredWhisperModel(WhisperModel):
         """The decoder's results for these windows, decoded together with other requests' windows of
         the same length and search options (each window keeps its own prompt)."""
         key = ("generate", encoder_output.shape[1:], tuple(sorted(search.items())))
-        return self.batches.run(key, encoder_output, prompts, lambda rows, row_prompts: self.generate_rows(rows, row_prompts, search))
+        return self.batches.run(key, encoder_output, prompts, memory_errors_named(
+            lambda rows, row_prompts: self.generate_rows(rows, row_prompts, search)))
 
     def generate_rows(self, rows: np.ndarray, prompts: list[list[int]], search: dict[str, Any]) -> list:
         """One decoder batch as it is: these encoder output rows, each with its prompt."""
@@ -153,6 +156,23 @@ class ScoredWhisperModel(WhisperModel):
                                      return_logits_vocab=True)
         return [token_logprobs(result.logits[0][: len(tokens)], tokens) if result.logits else ()
                 for result, tokens in zip(forced, sequences)]
+
+
+def memory_errors_named(run: Callable[..., T]) -> Callable[..., T]:
+    """`run`, raising OutOfMemory where CTranslate2 or numpy run out of memory (a RuntimeError naming it,
+    std::bad_alloc, MemoryError), so a request that cannot run is told why."""
+
+    def named(*args: Any) -> T:
+        try:
+            return run(*args)
+        except MemoryError:
+            raise OutOfMemory() from None
+        except RuntimeError as exc:
+            if "out of memory" in str(exc).lower() or "bad_alloc" in str(exc):
+                raise OutOfMemory() from exc
+            raise
+
+    return named
 
 
 def compression_ratio(text: str) -> float:
