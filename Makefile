@@ -10,7 +10,7 @@ export GLIBC_TUNABLES ?= glibc.malloc.hugetlb=1
 LOCKS ?= requirements.lock requirements-dev.lock
 STAMP := $(VENV)/.installed-$(shell cat $(LOCKS) 2>/dev/null | sha256sum | cut -c1-16)
 
-.PHONY: deps without-gpu-compiler install system-deps run test test-unit test-integration bench bench-realtime bench-diarization bench-subtitles image-test fixtures clean
+.PHONY: deps without-gpu-compiler install system-deps run test test-unit test-integration bench bench-realtime bench-diarization bench-subtitles bench-reliability image-test fixtures clean
 
 # deps: the pinned tree (slow, cached by the lock's hash); install: this project on top, editable, so
 # the `whisperx-api-server` command runs the checkout's code (seconds, every time).
@@ -75,3 +75,6 @@ clean:
 	rm -rf $(VENV) .pytest_cache
 bench-realtime: install
 	$(PY) scripts/bench_realtime.py
+
+bench-reliability: install
+	$(PY) scripts/bench_reliability.py

@@ -142,15 +142,21 @@ def library(items: list[tuple[str, np.ndarray]], threads: int, repeats: int) -> 
 # ---------------------------------------------------------------- our server over HTTP
 
 
+# Runs `app` from another checkout with this venv: the venv's editable install would import ours.
+OTHER_CHECKOUT = ("import runpy, sys; sys.meta_path[:] = [f for f in sys.meta_path if '__editable__' not in "
+                  "getattr(f, '__module__', '')]; sys.path.insert(0, sys.argv[1]); runpy.run_module('app', run_name='__main__')")
+
+
 class Server:
-    def __init__(self, threads: int, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, threads: int, extra_env: dict[str, str] | None = None, root: Path = ROOT) -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         env = {**os.environ, "UVICORN_HOST": "127.0.0.1", "UVICORN_PORT": str(self.port), "LOG_LEVEL": "WARNING",
                "ALLOW_DOWNLOADS": "false", "WHISPER__CPU_THREADS": str(threads), "WHISPER__MODEL": "base",
                **(extra_env or {})}
-        self.process = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env=env,
+        command = ["-m", "app"] if root == ROOT else ["-c", OTHER_CHECKOUT, str(root)]
+        self.process = subprocess.Popen([sys.executable, *command], cwd=root, env=env,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.url = f"http://127.0.0.1:{self.port}"
         # One httpx client per client thread, kept as the OpenAI SDK keeps its own: a new one per request

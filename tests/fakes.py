@@ -232,16 +232,18 @@ class FakeSpeechStream:
     """A frame is speech (probability 1) when its mean level is above 0.1, else silence (0). Records,
     per call, whether it ran on an event loop's thread (it must not: the VAD is CPU work)."""
 
-    def __init__(self, on_loop: list[bool] | None = None) -> None:
+    def __init__(self, on_loop: list[bool] | None = None, sizes: list[int] | None = None) -> None:
         import numpy as np
 
         self._pending = np.zeros(0, dtype=np.float32)
         self.on_loop = on_loop if on_loop is not None else []
+        self.sizes = sizes if sizes is not None else []
 
     def feed(self, samples) -> list[float]:
         import numpy as np
 
         self.on_loop.append(on_an_event_loop())
+        self.sizes.append(len(samples))
         from app.domain.live import VAD_FRAME_SAMPLES
 
         audio = np.concatenate([self._pending, samples])
@@ -255,13 +257,14 @@ class FakeSpeechStream:
 class FakeLiveAudio:
     formats: list[str] = field(default_factory=list)
     vad_on_loop: list[bool] = field(default_factory=list)  # one entry per VAD call, of every session
+    vad_sizes: list[int] = field(default_factory=list)  # the samples of each VAD call, of every session
 
     def pcm_stream(self, audio_format: str) -> FakePcmStream:
         self.formats.append(audio_format)
         return FakePcmStream()
 
     def speech_stream(self) -> FakeSpeechStream:
-        return FakeSpeechStream(self.vad_on_loop)
+        return FakeSpeechStream(self.vad_on_loop, self.vad_sizes)
 
 
 @dataclass

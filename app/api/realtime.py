@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import anyio
 import msgspec
 import structlog
 from litestar import WebSocket, websocket
@@ -40,6 +41,8 @@ POLICY_VIOLATION = 1008
 TRY_AGAIN_LATER = 1013
 INTERNAL_ERROR = 1011
 
+# Events longer than this (appends of more than ~0.5 s of audio/pcm) are parsed in a worker thread.
+PARSE_IN_THREAD_CHARS = 64 * 1024
 _decoder = msgspec.json.Decoder(RealtimeClientEvent)
 _encoder = msgspec.json.Encoder()
 
@@ -67,7 +70,11 @@ class _Connection:
                 break
             if message["type"] == "websocket.disconnect":
                 break
-            yield parse_event(message.get("text"), message.get("bytes"))
+            text, data = message.get("text"), message.get("bytes")
+            if text is not None and len(text) > PARSE_IN_THREAD_CHARS:  # a large append: not on the event loop
+                yield await anyio.to_thread.run_sync(parse_event, text, data)
+            else:
+                yield parse_event(text, data)
         self.open = False
 
     async def refuse(self, code: int, error: RealtimeErrorBody) -> None:

@@ -56,6 +56,9 @@ class DrainingServer(uvicorn.Server):
         self.should_exit = True
 
 
+WS_MAX_QUEUE = 4
+
+
 def serve(app: Litestar, settings: Settings) -> None:
     config = uvicorn.Config(
         app,
@@ -66,6 +69,9 @@ def serve(app: Litestar, settings: Settings) -> None:
         timeout_graceful_shutdown=5,  # after the drain, idle keep-alive connections only
         # A realtime append carries up to REALTIME__MAX_APPEND_BYTES of audio as base64, plus its JSON.
         ws_max_size=settings.realtime.max_append_bytes * 4 // 3 + 64 * 1024,
+        # Messages a socket may hold unread (uvicorn's default is 32): with appends that large, 32 queued
+        # would be over half a gigabyte for one client; past this the socket is not read until the session catches up.
+        ws_max_queue=WS_MAX_QUEUE,
     )
     DrainingServer(config, app.state.admission, settings.shutdown_grace_seconds).run()
 

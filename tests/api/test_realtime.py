@@ -17,6 +17,7 @@ import openai
 import pytest
 import websockets
 
+from app.services.realtime.session import CONVERT_PIECE_BYTES
 from tests.conftest import pin
 
 RATE = 16_000  # the fake PCM stream takes bytes at 16 kHz as they are
@@ -437,6 +438,19 @@ async def test_conversion_and_vad_run_off_the_event_loop(live_server, container)
     vad_calls = container.realtime.live_audio().vad_on_loop
     await one_turn(live_server, session(), quiet(0.3) + loud(1.0) + quiet(1.0))
     assert vad_calls and not any(vad_calls)
+
+
+@pytest.mark.anyio
+async def test_a_large_append_is_converted_in_bounded_pieces_off_the_event_loop(live_server, container):
+    """30 s in one append (the fake stream reads 16 kHz PCM16): converted CONVERT_PIECE_BYTES at a time."""
+    live_audio = container.realtime.live_audio()
+    async with websockets.connect(ws(live_server)) as socket:
+        await socket.recv()
+        await socket.send(json.dumps({"type": "input_audio_buffer.append", "audio": base64.b64encode(loud(30)).decode()}))
+        await socket.send(json.dumps({"type": "input_audio_buffer.clear"}))
+        while json.loads(await asyncio.wait_for(socket.recv(), 10))["type"] != "input_audio_buffer.cleared":
+            pass
+    assert live_audio.vad_sizes == [CONVERT_PIECE_BYTES // 2] * 2 and not any(live_audio.vad_on_loop)
 
 
 @pin(API_KEY="sk-one", ADMIN_API_KEYS="sk-two", REALTIME__MAX_SESSIONS_PER_KEY="1")

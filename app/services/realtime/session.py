@@ -74,6 +74,8 @@ from app.services.realtime.config import RealtimeEventError, RealtimeLimits, Ses
 from app.services.realtime.decode_queue import DecodeQueue
 
 logger = structlog.get_logger(__name__)
+# An append is converted this many bytes at a time (10 s of `audio/pcm`, 40 s of G.711).
+CONVERT_PIECE_BYTES = 480_000
 
 Send = Callable[[RealtimeServerEvent], Awaitable[None]]
 MIN_COMMIT_MS = 100  # OpenAI refuses to commit less than this
@@ -217,13 +219,9 @@ class RealtimeSession:
         if len(event.audio) > self.limits.max_append_bytes * 4 // 3 + 4:
             raise RealtimeEventError(f"An append may carry at most {self.limits.max_append_bytes} bytes of audio.",
                                      param="audio", code="audio_too_large")
-        try:
-            data = base64.b64decode(event.audio, validate=True)
-        except (binascii.Error, ValueError):
-            raise RealtimeEventError("`audio` is not valid base64.", param="audio", code="invalid_value") from None
-        # Bounded before any of it is converted: the append counts, and so does audio that ran ahead of
+        # Bounded before any of it is decoded: the append counts, and so does audio that ran ahead of
         # the clock (silence is trimmed as it comes, so the buffer alone would never fill).
-        seconds = len(data) / REALTIME_BYTES_PER_SECOND.get(self.config.audio_format, SAMPLE_RATE * 2)
+        seconds = _decoded_size(event.audio) / REALTIME_BYTES_PER_SECOND.get(self.config.audio_format, SAMPLE_RATE * 2)
         limit = self.limits.max_buffer_seconds
         held = self.audio.held_seconds() + seconds
         if held > limit:
@@ -237,8 +235,8 @@ class RealtimeSession:
                 f"With this append the session would have received {ahead:.0f} s more audio than time has passed "
                 f"(the limit is {self.limits.max_ahead_seconds:g} s, REALTIME__MAX_AHEAD_SECONDS): send audio no "
                 "faster than real time.", param="audio", code="input_audio_buffer_full")
-        # Conversion and the VAD are CPU work: in a thread, so no session stalls the event loop.
-        samples, probabilities = await anyio.to_thread.run_sync(self._convert, data)
+        # Base64, conversion and the VAD are CPU work: in a thread, so no session stalls the event loop.
+        samples, probabilities = await anyio.to_thread.run_sync(self._convert, event.audio)
         if not len(samples):
             return
         self.audio.append(samples, probabilities)
@@ -250,9 +248,21 @@ class RealtimeSession:
         self._trim()  # between turns only the prefix padding is kept
         self._wake.set()
 
-    def _convert(self, data: bytes) -> tuple[np.ndarray, list[float]]:
-        samples = self._pcm.feed(data)
-        return samples, (self._vad.feed(samples) if len(samples) else [])
+    def _convert(self, encoded: str) -> tuple[np.ndarray, list[float]]:
+        """The append's 16 kHz samples and their speech probabilities, converted piece by piece: the
+        working memory of the resampler and the VAD stays that of one piece, however large the append."""
+        try:
+            data = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            raise RealtimeEventError("`audio` is not valid base64.", param="audio", code="invalid_value") from None
+        samples: list[np.ndarray] = []
+        probabilities: list[float] = []
+        for start in range(0, len(data), CONVERT_PIECE_BYTES):
+            piece = self._pcm.feed(data[start: start + CONVERT_PIECE_BYTES])
+            if len(piece):
+                samples.append(piece)
+                probabilities += self._vad.feed(piece)
+        return (np.concatenate(samples) if samples else np.zeros(0, np.float32)), probabilities
 
     async def _on_turn_event(self, event: SpeechStarted | PauseStarted | SpeechStopped) -> None:
         if isinstance(event, SpeechStarted):
@@ -468,3 +478,8 @@ class RealtimeSession:
 
 def _logprob(token: StableToken) -> LogProb:
     return LogProb(token=token.piece, bytes=list(token.data), logprob=token.logprob if token.logprob is not None else 0.0)
+
+
+def _decoded_size(encoded: str) -> int:
+    """The bytes a base64 text decodes to, without decoding it (an invalid one is refused when decoded)."""
+    return len(encoded) * 3 // 4 - (2 if encoded.endswith("==") else 1 if encoded.endswith("=") else 0)
