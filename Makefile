@@ -64,9 +64,10 @@ bench-diarization: install
 bench-subtitles: install
 	$(PY) scripts/bench_subtitles.py
 
-# Builds the CPU image with docker or podman and checks it running with no network (not in `make test`).
+# Builds the CPU image (CUDA=1: the CUDA one) with docker or podman and checks it running with no network
+# (not in `make test`).
 image-test:
-	scripts/image_test.sh
+	CUDA=$(CUDA) scripts/image_test.sh
 
 fixtures:
 	scripts/make_fixtures.sh

@@ -51,3 +51,14 @@ def test_device_defaults_are_decided_in_one_place():
             resolve_batch_wait_seconds(5, "cpu"), resolve_batch_wait_seconds(-1, "cuda")) == (0.0, 0.02, 0.005, 0.0)
     assert (resolve_compute_type("auto", "cpu"), resolve_compute_type("auto", "cuda")) == ("int8", "float16")
     assert resolve_compute_type("float32", "cuda") == "float32" and resolve_device("cpu") == "cpu"
+
+
+def test_cuda_without_a_visible_gpu_serves_on_the_cpu_and_says_why():
+    """The CUDA image started on a host without a GPU."""
+    import structlog
+
+    with structlog.testing.capture_logs() as logs:
+        assert resolve_device("cuda", gpu_visible=lambda: False) == "cpu"
+        assert resolve_device("auto", gpu_visible=lambda: False) == "cpu"
+    assert [log["event"] for log in logs] == ["no CUDA GPU is visible: serving on the CPU"]
+    assert resolve_device("cuda", gpu_visible=lambda: True) == resolve_device("auto", gpu_visible=lambda: True) == "cuda"

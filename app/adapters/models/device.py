@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+
+import structlog
+
+logger = structlog.get_logger(__name__)
 
 
 def cuda_available() -> bool:
@@ -13,10 +18,15 @@ def cuda_available() -> bool:
     return ctranslate2.get_cuda_device_count() > 0
 
 
-def resolve_device(setting: str) -> str:
-    """auto -> cuda when a CUDA device is visible, else cpu."""
+def resolve_device(setting: str, gpu_visible: Callable[[], bool] = cuda_available) -> str:
+    """auto -> cuda when a CUDA device is visible, else cpu. cuda without one (the CUDA image on a host
+    without a GPU, or without the NVIDIA container toolkit) serves on the CPU and says why."""
     if setting == "auto":
-        return "cuda" if cuda_available() else "cpu"
+        return "cuda" if gpu_visible() else "cpu"
+    if setting == "cuda" and not gpu_visible():
+        logger.warning("no CUDA GPU is visible: serving on the CPU", setting="WHISPER__INFERENCE_DEVICE=cuda",
+                       hint="give the container a GPU (NVIDIA container toolkit, --gpus all / --device nvidia.com/gpu=all)")
+        return "cpu"
     return setting
 
 
