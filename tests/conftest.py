@@ -13,10 +13,11 @@ os.environ.pop("HF_TOKEN", None)
 import socket  # noqa: E402 - after the environment above
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 import uvicorn
@@ -114,6 +115,28 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_for(condition: Callable[[], object], seconds: float = 20, what: str = "the condition") -> None:
+    """Poll `condition` until it holds; fail after `seconds`. For ordering a test's steps on what the
+    server did, never on how long it usually takes."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not come true within {seconds:g} s"
+        time.sleep(0.01)
+
+
+async def until(condition: Callable[[], object], seconds: float = 20, what: str = "the condition") -> None:
+    """`wait_for` for async tests: polls without blocking the event loop the server may share."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not come true within {seconds:g} s"
+        await anyio.sleep(0.01)
+
+
+def info(url: str) -> dict:
+    """The server's /info (its queue and uploads right now)."""
+    return httpx.get(f"{url}/info", timeout=10).json()
 
 
 def wait_until_healthy(url: str, seconds: float) -> None:

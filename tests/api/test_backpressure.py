@@ -11,7 +11,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from app.entrypoints.http import create_app
-from tests.conftest import audio_file, pin
+from tests.conftest import audio_file, pin, until, wait_for
 
 URL = "/v1/audio/transcriptions"
 
@@ -36,7 +36,7 @@ async def test_beyond_running_plus_queued_requests_get_429_with_retry_after(cont
             group.start_soon(send)  # runs
             await anyio.to_thread.run_sync(fake_transcriber.started.wait, 10)
             group.start_soon(send)  # waits in the queue
-            await anyio.sleep(0.2)
+            await until(lambda: container.http.admission().waiting == 1, what="the second request queued")
             rejected = await client.post(URL, files=audio_file())  # one too many
             streamed = await client.post(URL, files=audio_file(), data={"stream": "true"})
             fake_transcriber.release.set()
@@ -76,9 +76,7 @@ def test_the_openai_client_retries_a_429(fake_transcriber, live_server):
         return 0.0
 
     def release_once_the_client_was_refused() -> None:  # the running one finishes during the client's wait
-        deadline = time.monotonic() + 20
-        while refusals() < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_for(lambda: refusals() >= 2, what="the client's first try refused")
         fake_transcriber.release.set()
 
     threading.Thread(target=release_once_the_client_was_refused, daemon=True).start()
@@ -97,7 +95,8 @@ def test_a_client_that_hangs_up_while_queued_is_dropped_without_inference(contai
     running, first = hold_the_only_slot(live_server, fake_transcriber)
     with pytest.raises(httpx.ReadTimeout):  # queued behind the first; this client gives up and closes
         httpx.post(live_server + URL, files=audio_file(), data={"model": "tiny.en"}, timeout=1.0)
-    time.sleep(0.3)  # let the server notice the closed socket
+    wait_for(lambda: metric(live_server, "whisperx_requests_cancelled_total", 'while="queued"') == 1,
+             what="the server dropped the queued request")
     fake_transcriber.release.set()
     running.join(timeout=30)
     assert first["response"].status_code == 200
@@ -126,13 +125,6 @@ def metric(live_server: str, name: str, labels: str = "") -> float:
         if line.startswith(name + (f"{{{labels}}}" if labels else " ")):
             return float(line.rsplit(" ", 1)[1])
     return 0.0
-
-
-def wait_for(condition, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the condition did not come true in time"
-        time.sleep(0.02)
 
 
 @pin(MAX_CONCURRENT_TRANSCRIPTIONS="1")

@@ -15,6 +15,7 @@ from app.config.settings import Settings
 from app.domain.errors import InvalidRequest
 from app.entrypoints.http import create_app
 from tests.conftest import audio_file, pin
+from tests.conftest import wait_for as condition_met
 from tests.fake_server import fake_container
 from tests.webhooks import WebhookReceiver, verify_standard_webhook
 from tests.fakes import FakeDecoder, FakeTranscriber
@@ -206,7 +207,7 @@ def test_callback_url_checks():
 
 
 @pin(MAX_CONCURRENT_TRANSCRIPTIONS="1")
-def test_a_local_job_takes_an_inference_slot_like_a_request(client, fake_transcriber):
+def test_a_local_job_takes_an_inference_slot_like_a_request(client, container, fake_transcriber):
     fake_transcriber.release = threading.Event()
     job = submit(client)
     wait_for(client, job["id"], statuses=("running",))
@@ -214,7 +215,8 @@ def test_a_local_job_takes_an_inference_slot_like_a_request(client, fake_transcr
     answered: dict = {}
     request = threading.Thread(target=lambda: answered.setdefault("response", client.post(URL, files=audio_file())))
     request.start()
-    time.sleep(0.5)
+    condition_met(lambda: container.http.limiter().statistics().tasks_waiting == 1,
+                  what="the request waiting for the job's slot")
     assert "response" not in answered and len(fake_transcriber.calls) == 1  # waiting for the job's slot
     fake_transcriber.release.set()
     request.join(timeout=30)

@@ -18,7 +18,7 @@ import pytest
 import websockets
 
 from app.services.realtime.session import CONVERT_PIECE_BYTES
-from tests.conftest import pin
+from tests.conftest import pin, until
 
 RATE = 16_000  # the fake PCM stream takes bytes at 16 kHz as they are
 CHUNK = RATE * 2 // 10  # 100 ms
@@ -306,12 +306,12 @@ async def test_only_transcription_sessions_are_served(live_server):
 
 @pin(REALTIME__MAX_SESSIONS="1")
 @pytest.mark.anyio
-async def test_sessions_beyond_the_limit_are_refused_until_one_closes(live_server):
+async def test_sessions_beyond_the_limit_are_refused_until_one_closes(live_server, container):
     async with websockets.connect(ws(live_server)) as first:
         assert json.loads(await first.recv())["type"] == "session.created"
         event, code = await refused(ws(live_server))
         assert event["error"]["code"] == "session_limit_reached" and code == 1013
-    await asyncio.sleep(0.2)
+    await until(lambda: container.realtime.service().open_sessions == 0, what="the first session closed")
     async with websockets.connect(ws(live_server)) as again:
         assert json.loads(await again.recv())["type"] == "session.created"
 

@@ -8,7 +8,6 @@ upload limit and no queue, to provoke every error class the client knows.
 from __future__ import annotations
 
 import threading
-import time
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 from app.config.settings import Settings
 from app.container import build_container
 from app.entrypoints.http import create_app
-from tests.conftest import FIXTURES, serving, translations_deprecated_by_the_client
+from tests.conftest import FIXTURES, info, serving, translations_deprecated_by_the_client, wait_for
 from tests.integration.conftest import PYANNOTE_SAMPLE
 from tests.subtitles import parse_srt, parse_vtt
 
@@ -217,7 +216,7 @@ def test_429_when_busy_and_the_clients_retry(strict_server):
     busy = threading.Thread(target=lambda: finished.setdefault(
         "text", client.audio.transcriptions.create(model="whisper-1", file=("call.wav", long_call)).text))
     busy.start()
-    time.sleep(0.5)  # the first request holds the only slot
+    wait_for(lambda: info(strict_server)["queue"]["running"] == 1, what="the first request holding the only slot")
     with pytest.raises(openai.RateLimitError) as caught:
         client.audio.transcriptions.create(model="whisper-1", file=FOX)
     assert caught.value.response.headers["retry-after"] == "2"

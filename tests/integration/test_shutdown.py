@@ -17,7 +17,7 @@ import httpx
 from app.adapters.jobs.sqlite_store import SqliteJobStore
 from app.domain.models import JobStatus
 from tests.audio_files import tone_wav
-from tests.conftest import free_port, wait_until_healthy
+from tests.conftest import free_port, info, wait_for, wait_until_healthy
 from tests.integration.conftest import PYANNOTE_SAMPLE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,10 +56,10 @@ def test_sigterm_drains_in_flight_work_then_exits_cleanly(tmp_path):
 
         worker = threading.Thread(target=transcribe)
         worker.start()
-        time.sleep(1.5)
+        wait_for(lambda: info(url)["queue"]["running"] == 1, what="the request running")
         assert "response" not in result, "the request must still be in flight when the signal arrives"
         server.send_signal(signal.SIGTERM)
-        time.sleep(0.5)
+        wait_for(lambda: httpx.get(f"{url}/healthcheck", timeout=5).status_code == 503, what="the drain")
         health = httpx.get(f"{url}/healthcheck", timeout=5)
         assert health.status_code == 503 and health.json() == {"status": "draining"}
         refused = httpx.post(f"{url}/v1/audio/transcriptions", files={"file": ("call.wav", audio[:200_000])}, timeout=30)
@@ -94,7 +94,7 @@ def test_sigterm_to_the_make_run_group_still_lets_the_request_finish(tmp_path):
 
         worker = threading.Thread(target=transcribe)
         worker.start()
-        time.sleep(1.5)
+        wait_for(lambda: info(url)["queue"]["running"] == 1, what="the request running")
         assert "response" not in result, "the request must still be in flight when the signal arrives"
         signalled = time.monotonic()
         os.killpg(group.pid, signal.SIGTERM)
@@ -120,10 +120,8 @@ def test_sigterm_waits_for_a_running_local_job(tmp_path):
         wait_until_healthy(url, 60)
         job = httpx.post(f"{url}/v1/audio/transcriptions", files={"file": ("a.wav", tone_wav(1.0))},
                          data={"async": "true"}, timeout=30).json()
-        deadline = time.monotonic() + 30
-        while httpx.get(f"{url}/v1/audio/transcriptions/{job['id']}", timeout=5).json()["status"] != "running":
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        wait_for(lambda: httpx.get(f"{url}/v1/audio/transcriptions/{job['id']}", timeout=5).json()["status"] == "running",
+                 30, "the job running")
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=60) == 0
     finally:

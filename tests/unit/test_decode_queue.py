@@ -10,6 +10,7 @@ import pytest
 from app.domain.live import Hypothesis, UtteranceRequest
 from app.domain.models import Audio
 from app.services.realtime import DecodeQueue
+from tests.conftest import until
 
 
 class GatedTranscriber:
@@ -18,8 +19,10 @@ class GatedTranscriber:
     def __init__(self) -> None:
         self.order: list[str] = []
         self.gate = threading.Semaphore(0)
+        self.entered = 0  # decodings that have started (and wait at the gate, or are done)
 
     def decode(self, audio: Audio, request: UtteranceRequest) -> Hypothesis:
+        self.entered += 1
         self.gate.acquire(timeout=10)
         self.order.append(request.model)  # the model name carries the caller's label here
         return Hypothesis(tokens=(), pieces=(), whole=(), language="en")
@@ -36,23 +39,28 @@ AUDIO = Audio(samples=None, duration=1.0)
 async def test_a_session_with_many_finished_turns_does_not_starve_another_sessions_live_text():
     transcriber = GatedTranscriber()
     queue = DecodeQueue(transcriber)
+    turns = {"A": 4, "C": 4, "D": 4, "B": 1}
 
     async def busy_session(name: str) -> None:  # one final after another, as a client that commits all the time
-        for index in range(4):
+        for index in range(turns[name]):
             await queue.decode(AUDIO, request(f"{name}{index}", final=True), session=name)
 
-    async def live_session() -> None:
-        await anyio.sleep(0.05)  # arrives while the others are decoding
-        await queue.decode(AUDIO, request("B-live", final=False), session="B")
+    def settled(done: int) -> bool:
+        """`done` decodings ended, the next one runs, and every session with turns left has queued one."""
+        left = sum(1 for name, count in turns.items() if count > sum(label[0] == name for label in transcriber.order))
+        return (len(transcriber.order) == done and transcriber.entered == min(done + 1, 13)
+                and queue.waiting == max(0, left - 1))
 
     async with anyio.create_task_group() as tasks:
         for name in ("A", "C", "D"):  # one client's three sessions: some final is always waiting
             tasks.start_soon(busy_session, name)
-        tasks.start_soon(live_session)
-        await anyio.sleep(0.1)
-        for _ in range(13):
+        await until(lambda: transcriber.entered == 1 and queue.waiting == 2)
+        # B's live hypothesis arrives while the others are decoding.
+        tasks.start_soon(lambda: queue.decode(AUDIO, request("B-live", final=False), session="B"))
+        await until(lambda: queue.waiting == 3)
+        for done in range(1, 14):
             transcriber.gate.release()
-            await anyio.sleep(0.05)
+            await until(lambda: settled(done))
     assert len(transcriber.order) == 13
     assert transcriber.order.index("B-live") <= 4, transcriber.order  # one round, not after all twelve finals
 
@@ -64,13 +72,13 @@ async def test_within_a_round_a_finished_turn_goes_before_a_live_hypothesis():
 
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(lambda: queue.decode(AUDIO, request("first", final=False), session="A"))
-        await anyio.sleep(0.05)
+        await until(lambda: transcriber.entered == 1)
         tasks.start_soon(lambda: queue.decode(AUDIO, request("live", final=False), session="B"))
         tasks.start_soon(lambda: queue.decode(AUDIO, request("final", final=True), session="C"))
-        await anyio.sleep(0.05)
-        for _ in range(3):
+        await until(lambda: queue.waiting == 2)
+        for done in range(1, 4):
             transcriber.gate.release()
-            await anyio.sleep(0.05)
+            await until(lambda: len(transcriber.order) == done)
     assert transcriber.order == ["first", "final", "live"]
 
 
@@ -85,8 +93,8 @@ async def test_a_decoding_waits_for_an_inference_slot_held_by_a_file_transcripti
         transcriber.gate.release()
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(lambda: queue.decode(AUDIO, request("live", final=True), session="A"))
-        await anyio.sleep(0.2)
-        assert transcriber.order == []  # waiting for the slot
+        await until(lambda: slots.statistics().tasks_waiting == 1)
+        assert transcriber.order == [] and transcriber.entered == 0  # waiting for the slot
         slots.release_on_behalf_of(holder)
     assert transcriber.order == ["live"]
 

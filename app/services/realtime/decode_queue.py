@@ -42,6 +42,11 @@ class DecodeQueue:
         finally:
             self._release()
 
+    @property
+    def waiting(self) -> int:
+        """Decodings waiting for their turn (not the one running)."""
+        return len(self._waiting)
+
     def forget(self, session: str) -> None:
         self._last_tag.pop(session, None)
 
