@@ -109,11 +109,14 @@ def transcription_session(*, language: str | None = None, turn_detection: dict |
 
 
 async def run_session(connection, audio: bytes, *, session: dict, commit_every: float | None = None,
-                      bytes_per_second: int = PCM_RATE * 2, settle_seconds: float = 10.0) -> Session:
+                      bytes_per_second: int = PCM_RATE * 2, settle_seconds: float = 10.0,
+                      turn_seconds: float = 300.0) -> Session:
     """Configure the session, send `audio` (`bytes_per_second` of it make a second: 48 000 for
     `audio/pcm`, 8 000 for G.711) in 100 ms appends at real-time pace, committing every
     `commit_every` seconds of audio, when given, and at the end; collect events until every turn is
-    transcribed (or `settle_seconds` pass without an event)."""
+    transcribed. Once the audio is sent, a turn begun and not yet transcribed is waited for up to
+    `turn_seconds` (a busy machine decodes late, it does not drop turns); with none open, `settle_seconds`
+    without an event end the session."""
     pcm = audio
     record = Session()
     await connection.send({"type": "session.update", "session": session})
@@ -137,8 +140,9 @@ async def run_session(connection, audio: bytes, *, session: dict, commit_every: 
     sender = asyncio.create_task(send_audio())
     try:
         while True:
+            unfinished = [i for i in record.items.values() if i.completed is None and i.failed is None]
             try:
-                event = await asyncio.wait_for(connection.recv(), timeout=settle_seconds)
+                event = await asyncio.wait_for(connection.recv(), timeout=turn_seconds if unfinished else settle_seconds)
             except TimeoutError:
                 break
             record.record(time.monotonic() - started, event)
