@@ -48,8 +48,8 @@ URL = "/v1/audio/transcriptions"
 class Server(bench.Server):
     """bench.Server, with its process's memory and CPU."""
 
-    def __init__(self, threads: int, root: Path) -> None:
-        super().__init__(threads, root=root)
+    def __init__(self, threads: int, root: Path, env: dict[str, str]) -> None:
+        super().__init__(threads, env, root=root)
 
     def _status(self, field: str) -> float:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
@@ -64,9 +64,10 @@ class Server(bench.Server):
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def metric(self, name: str) -> float:
+    def metric(self, name: str, labels: str = "") -> float:
+        """A sample of /metrics: `name{labels}` (labels as the exposition writes them, e.g. `while="running"`)."""
         for line in httpx.get(self.url + "/metrics", timeout=10).text.splitlines():
-            if line.startswith(name + " ") or line.startswith(name + "{"):
+            if line.startswith(f"{name}{{{labels}}} " if labels else f"{name} "):
                 return float(line.rsplit(" ", 1)[1])
         return float("nan")
 
@@ -155,11 +156,12 @@ def hangup(srv: Server, clips) -> dict:
         time.sleep(3)
         connection.close()
         freed = wait_until(lambda: srv.metric("whisperx_transcriptions_running") == 0, 600)
-        time.sleep(max(0.0, 10 - freed))
+        time.sleep(max(0.0, 10 - freed))  # the CPU from 10 s after the client left, or once the slot is free
         before = srv.cpu_seconds()
         time.sleep(5)
         cpu = (srv.cpu_seconds() - before) / 5
-    return {"slot_freed_after_s": freed, "cpu_cores_10_15_s_after": cpu, "health_worst_ms": health.worst_ms()}
+    return {"slot_freed_after_s": freed, "cpu_cores_10_15_s_after": cpu, "health_worst_ms": health.worst_ms(),
+            "cancelled_while_running": srv.metric("whisperx_requests_cancelled_total", 'while="running"')}
 
 
 def refused(srv: Server, body: bytes, content_type: str) -> dict:
@@ -268,17 +270,20 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=6)
     parser.add_argument("--seconds", type=float, default=120)
     parser.add_argument("--server-root", type=Path, default=ROOT)
+    parser.add_argument("--server-env", nargs="*", default=[], metavar="NAME=VALUE", help="settings for the server")
     args = parser.parse_args()
+    env = dict(item.split("=", 1) for item in args.server_env)
     clips = meeting_clips()
     results: dict[str, dict] = {}
     for name in args.only:
-        srv = Server(args.threads, args.server_root.resolve())
+        srv = Server(args.threads, args.server_root.resolve(), env)
         try:
             if name == "hangup":
                 r = results[name] = hangup(srv, clips)
                 print(f"hangup: slot free {r['slot_freed_after_s']:.1f} s after the client left "
                       f"(target <= 10 s: {verdict(r['slot_freed_after_s'] <= 10)}), server CPU 10-15 s after "
-                      f"{r['cpu_cores_10_15_s_after']:.2f} cores, health worst {r['health_worst_ms']:.0f} ms")
+                      f"{r['cpu_cores_10_15_s_after']:.2f} cores (10-15 s after it left, or once the slot was free), "
+                      f"cancelled while running: {r['cancelled_while_running']:g}, health worst {r['health_worst_ms']:.0f} ms")
             elif name == "fields":
                 audio = bench.encode(clips[0][1][: 5 * SAMPLE_RATE], "ogg")
                 forms = {
@@ -316,8 +321,8 @@ def main() -> None:
             srv.stop()
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
-    (out / "reliability.json").write_text(json.dumps({"server_root": str(args.server_root), **results}, indent=2,
-                                                      default=str))
+    (out / "reliability.json").write_text(json.dumps({"server_root": str(args.server_root), "server_env": env,
+                                                      **results}, indent=2, default=str))
 
 
 if __name__ == "__main__":
