@@ -76,11 +76,11 @@ def _split_by_speaker(segment: Segment, words: list[Word], joiner: str) -> list[
     ]
 
 
-# A name goes only to a speaker whose voice is clearly closest: the pairing that is best for both
-# sides, and at least this similar. Calibrated with CAM++ on the development voices (scripts/voices.py):
-# a clean 4 s reference against 8 s of the same person through a far-field room scored 0.32-0.86,
-# against other people at most 0.42.
-MIN_VOICE_SIMILARITY = 0.40
+# A pairing counts only this alike (cosine of CAM++ prints): chosen on the real council meetings of
+# `make bench-diarization` (scripts/council.py: development meetings, desk and far-field microphones,
+# references of 2.5-10 s), where it gave the lowest identification error; measured rates are in
+# docs/speakers-and-diarization.md.
+MIN_VOICE_SIMILARITY = 0.45
 
 
 def similarity(a: VoicePrint, b: VoicePrint) -> float:
@@ -88,19 +88,34 @@ def similarity(a: VoicePrint, b: VoicePrint) -> float:
 
 
 def match_known_speakers(voices: dict[str, VoicePrint], known: tuple[KnownSpeaker, ...]) -> dict[str, str]:
-    """Label -> name, one name per label and one label per name: pairs taken best first, each the
-    best match of both its label and its name, and similar enough."""
-    scores = sorted(((similarity(voice, speaker.voice), label, speaker.name)
-                     for label, voice in voices.items() for speaker in known), reverse=True)
-    best_for_label = {label: max(s for s, l, _ in scores if l == label) for label in voices} if known else {}
-    best_for_name = {s.name: max(score for score, _, n in scores if n == s.name) for s in known} if voices else {}
-    names: dict[str, str] = {}
-    for score, label, name in scores:
-        if score < MIN_VOICE_SIMILARITY or label in names or name in names.values():
-            continue
-        if score >= best_for_label[label] and score >= best_for_name[name]:
-            names[label] = name
-    return names
+    """Label -> name: one name per label and one label per name, the pairing whose pairs are together the
+    most alike beyond MIN_VOICE_SIMILARITY (the assignment problem, solved exactly). A name nobody sounds
+    enough like stays unused and a voice no name fits keeps its label, so an unknown person is never
+    given a name to fill the pairing, and two references never give one name to two people."""
+    gains = {(label, speaker.name): similarity(voice, speaker.voice) - MIN_VOICE_SIMILARITY
+             for label, voice in voices.items() for speaker in known}
+    names = [speaker.name for speaker in known]
+    candidates = {name: sorted((label for label in voices if gains[label, name] > 0),
+                               key=lambda label: -gains[label, name]) for name in names}
+    best: tuple[float, dict[str, str]] = (0.0, {})
+
+    def search(index: int, taken: dict[str, str], total: float) -> None:
+        nonlocal best
+        if total + sum(gains[candidates[n][0], n] for n in names[index:] if candidates[n]) <= best[0]:
+            return  # even every remaining name's best voice cannot beat the best pairing found
+        if index == len(names):
+            best = (total, dict(taken))
+            return
+        name = names[index]
+        for label in candidates[name]:
+            if label not in taken:
+                taken[label] = name
+                search(index + 1, taken, total + gains[label, name])
+                del taken[label]
+        search(index + 1, taken, total)  # or this name goes to nobody
+
+    search(0, {}, 0.0)
+    return best[1]
 
 
 def spans_of(transcript: Transcript) -> dict[str, list[tuple[float, float]]]:

@@ -207,3 +207,31 @@ def test_pooling_keeps_a_second_voice_active_at_the_same_time():
     assert (local.second[0, 36:] == 2).all() and (local.second[0, :33] == -1).all()
     # Windows start every second (cells 0, 10, 20): a cell is cross-talk where most windows over it hear both.
     assert local.overlap[44:50].all() and not local.overlap[:44].any()
+
+
+class RecordingEncoder:
+    """Embeds a piece as its length on the first axis (L2-normalised with a second one), recording pieces."""
+
+    model_name = "recording"
+
+    def __init__(self) -> None:
+        self.pieces: list[int] = []
+
+    def embed_many(self, pieces: list[np.ndarray]) -> np.ndarray:
+        self.pieces += [piece.shape[0] for piece in pieces]
+        return np.array([[1.0, 0.0] if piece.shape[0] > 16_000 * 5 else [0.0, 1.0] for piece in pieces])
+
+
+def test_a_voice_print_is_the_length_weighted_mean_of_its_stretches_prints():
+    from app.adapters.speaker_clustering.diarizer import EncoderVoicePrinter
+    from app.domain.models import Audio
+
+    encoder = RecordingEncoder()
+    audio = Audio(samples=np.zeros(16_000 * 100, dtype=np.float32), duration=100.0)
+    # 7 + 7 + 7 s of speech: joined in order into pieces of at most 10 s.
+    voice = EncoderVoicePrinter(encoder).voice_print(audio, [(0, 7), (20, 27), (40, 47)])
+    assert encoder.pieces == [160_000, 160_000, 16_000]
+    assert voice[0] > voice[1] > 0 and abs(voice[0] ** 2 + voice[1] ** 2 - 1) < 1e-9  # 20 s one way, 1 s the other
+    encoder.pieces.clear()
+    EncoderVoicePrinter(encoder).voice_print(audio, [(0, 100)])
+    assert encoder.pieces == [160_000] * 6  # at most 60 s in all

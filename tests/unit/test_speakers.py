@@ -87,3 +87,26 @@ def test_a_name_goes_to_the_voice_that_is_best_for_both_and_similar_enough():
     assert match_known_speakers({"SPEAKER_00": (1.0, 0.0)}, (KnownSpeaker("Alice", (1.0, 0.0)),
                                                              KnownSpeaker("Dan", (0.99, 0.141)))) == {"SPEAKER_00": "Alice"}
     assert match_known_speakers(voices, ()) == {} and match_known_speakers({}, (KnownSpeaker("A", (1.0, 0.0)),)) == {}
+
+
+def test_names_go_where_they_fit_together_best_not_where_each_alone_fits_best():
+    from math import sqrt
+
+    from app.domain.models import KnownSpeaker
+    from app.domain.speakers import match_known_speakers
+
+    voices = {"SPEAKER_00": (1.0, 0.0, 0.0), "SPEAKER_01": (0.0, 1.0, 0.0)}
+    alice = KnownSpeaker("Alice", (0.8, 0.6, 0.0))  # 0.80 like SPEAKER_00, 0.60 like SPEAKER_01
+    carol = KnownSpeaker("Carol", (0.75, 0.0, sqrt(1 - 0.75**2)))  # 0.75 like SPEAKER_00, like nobody else
+    # Taking Alice's best first would leave Carol unplaced and SPEAKER_01 unnamed; together, each fits.
+    assert match_known_speakers(voices, (alice, carol)) == {"SPEAKER_00": "Carol", "SPEAKER_01": "Alice"}
+
+
+def test_an_unknown_voice_is_not_named_to_complete_a_pairing():
+    from app.domain.models import KnownSpeaker
+    from app.domain.speakers import MIN_VOICE_SIMILARITY, match_known_speakers
+
+    voices = {"SPEAKER_00": (1.0, 0.0, 0.0), "SPEAKER_01": (0.0, 1.0, 0.0)}
+    below = MIN_VOICE_SIMILARITY - 0.01
+    bob = KnownSpeaker("Bob", (below, below, (1 - 2 * below**2) ** 0.5))  # not here: just below the floor for both
+    assert match_known_speakers(voices, (KnownSpeaker("Alice", (1.0, 0.0, 0.0)), bob)) == {"SPEAKER_00": "Alice"}

@@ -15,6 +15,7 @@ from app.domain.audio import SAMPLE_RATE
 from app.domain.models import Audio, Diarization, SpeakerTurn, TranscriptionOptions, VoicePrint
 
 MAX_EMBED_SECONDS = 60.0  # a voice print needs far less; bounds the cost on long recordings
+STRETCH_SECONDS = 10.0  # a voice print is the mean of its speech's prints, this long each
 
 
 class SpeakerEncoder(Protocol):
@@ -38,17 +39,41 @@ class EncoderVoicePrinter:
         self._lock = threading.Lock()
 
     def voice_print(self, audio: Audio, spans: Sequence[tuple[float, float]] | None = None) -> VoicePrint:
-        samples, limit = audio.samples, int(MAX_EMBED_SECONDS * SAMPLE_RATE)
-        if spans is not None:
-            pieces, total = [], 0
-            for start, end in spans:
-                piece = samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
-                pieces.append(piece[: max(0, limit - total)])
-                total += pieces[-1].shape[0]
-            samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=samples.dtype)
+        """The length-weighted mean of the prints of the speech's stretches (up to STRETCH_SECONDS each,
+        MAX_EMBED_SECONDS in all): one stretch with cross-talk or noise moves it less than one print of
+        everything would."""
+        pieces = _stretches(audio.samples, spans if spans is not None else [(0.0, audio.duration)])
+        if not pieces:
+            pieces = [audio.samples[:0]]
         with self._lock:
-            vector = self.encoder.embed_many([float_samples(samples[:limit])])[0]
-        return tuple(float(x) for x in vector)
+            vectors = self.encoder.embed_many([float_samples(piece) for piece in pieces])
+        weights = np.array([max(piece.shape[0], 1) for piece in pieces], dtype=np.float64)
+        mean = (vectors * weights[:, None]).sum(axis=0)
+        return tuple(float(x) for x in mean / max(float(np.linalg.norm(mean)), 1e-12))
+
+
+def _stretches(samples: np.ndarray, spans: Sequence[tuple[float, float]]) -> list[np.ndarray]:
+    """The spans' audio, joined in order into pieces of at most STRETCH_SECONDS, MAX_EMBED_SECONDS in all."""
+    most, left = int(STRETCH_SECONDS * SAMPLE_RATE), int(MAX_EMBED_SECONDS * SAMPLE_RATE)
+    pieces: list[np.ndarray] = []
+    current: list[np.ndarray] = []
+    size = 0
+    for start, end in spans:
+        span = samples[int(start * SAMPLE_RATE): int(end * SAMPLE_RATE)][:left]
+        left -= span.shape[0]
+        while span.shape[0]:
+            taken = span[: most - size]
+            current.append(taken)
+            size += taken.shape[0]
+            span = span[taken.shape[0]:]
+            if size == most:
+                pieces.append(np.concatenate(current))
+                current, size = [], 0
+        if left <= 0:
+            break
+    if current:
+        pieces.append(np.concatenate(current))
+    return pieces
 
 
 class SpeakerClusteringDiarizer:
