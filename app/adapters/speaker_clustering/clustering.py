@@ -14,8 +14,9 @@
    stretches) it matches best.
 5. Where two people talk at once, give the cell the other speaker too (`cross_talk`).
 
-The thresholds were chosen on meetings of the development voices (scripts/voices.py), never on the
-held-out ones.
+SAME_SPEAKER was chosen on the development council meetings of scripts/council.py (real meetings, one
+room each); the other thresholds on meetings of the development voices (scripts/voices.py). Neither
+was tuned on the held-out ones.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from app.adapters.speaker_clustering.local_speakers import CELL_SECONDS, LocalSp
 CHANGE_SHARE = 0.25  # share of windows that must see a voice change between two cells
 PIECE_SECONDS = 2.0  # long stretches are cut into pieces about this long
 EMBED_SECONDS = 0.5  # stretches with this much clean speech take part in the clustering
-SAME_SPEAKER = 0.70  # cosine distance (1 - similarity) below which two clusters' voices are one person's
+SAME_SPEAKER = 0.60  # cosine distance (1 - similarity) below which two clusters' voices are one person's
 MIN_SPEAKER_SECONDS = 2.0  # a speaker heard for less is folded into the closest voice,
 MIN_SPEAKER_SHARE = 0.02  # ... and so is one heard for less than this share of a long recording's speech
 VOTE_WEIGHT = 0.15  # how far the windows' "other voice" votes (mean -1..0) push two stretches apart
