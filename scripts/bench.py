@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import bench_clients  # noqa: E402  (scripts/bench_clients.py: many clients, short clips, fitted windows)
 from tests.realtime import word_error_rate  # noqa: E402
+
 warnings.filterwarnings("ignore")
 SAMPLE_RATE = 16_000
 
@@ -143,8 +144,10 @@ def library(items: list[tuple[str, np.ndarray]], threads: int, repeats: int) -> 
 
 
 # Runs `app` from another checkout with this venv: the venv's editable install would import ours.
-OTHER_CHECKOUT = ("import runpy, sys; sys.meta_path[:] = [f for f in sys.meta_path if '__editable__' not in "
-                  "getattr(f, '__module__', '')]; sys.path.insert(0, sys.argv[1]); runpy.run_module('app', run_name='__main__')")
+OTHER_CHECKOUT = (
+    "import runpy, sys; sys.meta_path[:] = [f for f in sys.meta_path if '__editable__' not in "
+    "getattr(f, '__module__', '')]; sys.path.insert(0, sys.argv[1]); runpy.run_module('app', run_name='__main__')"
+)
 
 
 class Server:
@@ -152,12 +155,20 @@ class Server:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
-        env = {**os.environ, "UVICORN_HOST": "127.0.0.1", "UVICORN_PORT": str(self.port), "LOG_LEVEL": "WARNING",
-               "ALLOW_DOWNLOADS": "false", "WHISPER__CPU_THREADS": str(threads), "WHISPER__MODEL": "base",
-               **(extra_env or {})}
+        env = {
+            **os.environ,
+            "UVICORN_HOST": "127.0.0.1",
+            "UVICORN_PORT": str(self.port),
+            "LOG_LEVEL": "WARNING",
+            "ALLOW_DOWNLOADS": "false",
+            "WHISPER__CPU_THREADS": str(threads),
+            "WHISPER__MODEL": "base",
+            **(extra_env or {}),
+        }
         command = ["-m", "app"] if root == ROOT else ["-c", OTHER_CHECKOUT, str(root)]
-        self.process = subprocess.Popen([sys.executable, *command], cwd=root, env=env,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [sys.executable, *command], cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         self.url = f"http://127.0.0.1:{self.port}"
         # One httpx client per client thread, kept as the OpenAI SDK keeps its own: a new one per request
         # costs ~40 ms here building its TLS context, which the server's latency would be charged with.
@@ -183,8 +194,12 @@ class Server:
         """`stream=true`: seconds to the first `transcript.text.delta`, and to the end of the stream."""
         started = time.perf_counter()
         first = float("nan")
-        with self.client().stream("POST", f"{self.url}/v1/audio/transcriptions", files={"file": ("audio", data)},
-                                  data={"model": "whisper-1", "stream": "true"}) as response:
+        with self.client().stream(
+            "POST",
+            f"{self.url}/v1/audio/transcriptions",
+            files={"file": ("audio", data)},
+            data={"model": "whisper-1", "stream": "true"},
+        ) as response:
             response.raise_for_status()
             for line in response.iter_lines():
                 if first != first and "transcript.text.delta" in line:
@@ -194,8 +209,11 @@ class Server:
     def request(self, data: bytes, **fields: str) -> tuple[float, dict]:
         """A transcription request's seconds and its JSON body."""
         started = time.perf_counter()
-        response = self.client().post(f"{self.url}/v1/audio/transcriptions", files={"file": ("audio", data)},
-                                      data={"model": "whisper-1", **fields})
+        response = self.client().post(
+            f"{self.url}/v1/audio/transcriptions",
+            files={"file": ("audio", data)},
+            data={"model": "whisper-1", **fields},
+        )
         response.raise_for_status()
         return time.perf_counter() - started, response.json()
 
@@ -266,9 +284,15 @@ def server(items: list[tuple[str, np.ndarray]], threads: int, repeats: int) -> d
 
         one_rtfx, _ = load(1)
         four_rtfx, health = load(4)
-        return {"per_recording": per, "texts": texts, "one_client_rtfx": one_rtfx, "four_clients_rtfx": four_rtfx,
-                "health_p99_ms": percentile(health, 99) * 1000, "peak_rss_mb": srv.peak_rss_mb(),
-                "clients": bench_clients.run(srv, threads)}
+        return {
+            "per_recording": per,
+            "texts": texts,
+            "one_client_rtfx": one_rtfx,
+            "four_clients_rtfx": four_rtfx,
+            "health_p99_ms": percentile(health, 99) * 1000,
+            "peak_rss_mb": srv.peak_rss_mb(),
+            "clients": bench_clients.run(srv, threads),
+        }
     finally:
         srv.stop()
 
@@ -287,8 +311,14 @@ def hour_memory(program: np.ndarray, threads: int) -> dict:
         seconds = srv.transcribe(data, align="false")
         model_dir = BundledModelInstaller(Settings.from_env().data_path).path(BUNDLED_MODELS["base"])
         model_mb = (model_dir / "model.bin").stat().st_size / 1e6
-        return {"upload_mb": len(data) / 1e6, "seconds": seconds, "rtfx": hour.size / SAMPLE_RATE / seconds,
-                "idle_rss_mb": baseline, "peak_rss_mb": srv.peak_rss_mb(), "model_mb": model_mb}
+        return {
+            "upload_mb": len(data) / 1e6,
+            "seconds": seconds,
+            "rtfx": hour.size / SAMPLE_RATE / seconds,
+            "idle_rss_mb": baseline,
+            "peak_rss_mb": srv.peak_rss_mb(),
+            "model_mb": model_mb,
+        }
     finally:
         srv.stop()
 
@@ -311,8 +341,10 @@ def main() -> None:
 
     items = recordings(sample_call())
     total = sum(samples.size for _, samples in items[:-1]) / SAMPLE_RATE
-    print(f"base model, int8, {args.threads} threads, CPU; {len(items) - 1} different recordings ({total:.0f} s) "
-          "and all of them in one file")
+    print(
+        f"base model, int8, {args.threads} threads, CPU; {len(items) - 1} different recordings ({total:.0f} s) "
+        "and all of them in one file"
+    )
     lib, library_texts = library(items, args.threads, args.repeats)
     ours = server(items, args.threads, args.repeats)
     hour = None if args.skip_hour else hour_memory(items[-1][1], args.threads)
@@ -328,8 +360,19 @@ def main() -> None:
             return f"{len(text.split())} words"
         return f"{word_error_rate(references[name], text):.1%}"
 
-    header = ("recording", "audio s", "library ×RT", "default ×RT", "vs lib", "verbose ×RT", "words ×RT", "vs lib",
-              "1st delta s", "WER lib", "WER default")
+    header = (
+        "recording",
+        "audio s",
+        "library ×RT",
+        "default ×RT",
+        "vs lib",
+        "verbose ×RT",
+        "words ×RT",
+        "vs lib",
+        "1st delta s",
+        "WER lib",
+        "WER default",
+    )
     rows = []
     sums = {"library": 0.0, "default": 0.0, "verbose": 0.0, "words": 0.0}
     for name, samples in items:
@@ -339,42 +382,82 @@ def main() -> None:
             sums["library"] += lib[name]
             for path in ("default", "verbose", "words"):
                 sums[path] += run[path]
-        rows.append((name, f"{seconds:.0f}", rtfx(seconds, lib[name]), rtfx(seconds, run["default"]),
-                     f"{lib[name] / run['default']:.2f}", rtfx(seconds, run["verbose"]), rtfx(seconds, run["words"]),
-                     f"{lib[name] / run['words']:.2f}", f"{run['first_delta']:.2f}", wer(library_texts[name], name),
-                     wer(ours["texts"][name], name)))
-    rows.append(("every recording, one by one", f"{total:.0f}", rtfx(total, sums["library"]),
-                 rtfx(total, sums["default"]), f"{sums['library'] / sums['default']:.2f}", rtfx(total, sums["verbose"]),
-                 rtfx(total, sums["words"]), f"{sums['library'] / sums['words']:.2f}", "-", "-", "-"))
+        rows.append(
+            (
+                name,
+                f"{seconds:.0f}",
+                rtfx(seconds, lib[name]),
+                rtfx(seconds, run["default"]),
+                f"{lib[name] / run['default']:.2f}",
+                rtfx(seconds, run["verbose"]),
+                rtfx(seconds, run["words"]),
+                f"{lib[name] / run['words']:.2f}",
+                f"{run['first_delta']:.2f}",
+                wer(library_texts[name], name),
+                wer(ours["texts"][name], name),
+            )
+        )
+    rows.append(
+        (
+            "every recording, one by one",
+            f"{total:.0f}",
+            rtfx(total, sums["library"]),
+            rtfx(total, sums["default"]),
+            f"{sums['library'] / sums['default']:.2f}",
+            rtfx(total, sums["verbose"]),
+            rtfx(total, sums["words"]),
+            f"{sums['library'] / sums['words']:.2f}",
+            "-",
+            "-",
+            "-",
+        )
+    )
     widths = [max(len(str(r[i])) for r in [*rows, header]) for i in range(len(header))]
     print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
     print("  ".join("-" * w for w in widths))
     for row in rows:
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
-    print(f"\n4 clients aggregate / 1 client ×RT: {ours['four_clients_rtfx']:.1f} / {ours['one_client_rtfx']:.1f}; "
-          f"/healthcheck p99 under 4 clients {ours['health_p99_ms']:.1f} ms; server peak RSS {ours['peak_rss_mb']:.0f} MB")
+    print(
+        f"\n4 clients aggregate / 1 client ×RT: {ours['four_clients_rtfx']:.1f} / {ours['one_client_rtfx']:.1f}; "
+        f"/healthcheck p99 under 4 clients {ours['health_p99_ms']:.1f} ms; server peak RSS {ours['peak_rss_mb']:.0f} MB"
+    )
     growth = hour["peak_rss_mb"] - hour["idle_rss_mb"] if hour else None
     if hour:
-        print(f"1 h file (the recordings over and over, Opus {hour['upload_mb']:.0f} MB): {hour['rtfx']:.1f} ×RT, "
-              f"peak RSS {hour['peak_rss_mb']:.0f} MB, idle before {hour['idle_rss_mb']:.0f} MB: +{growth:.0f} MB")
+        print(
+            f"1 h file (the recordings over and over, Opus {hour['upload_mb']:.0f} MB): {hour['rtfx']:.1f} ×RT, "
+            f"peak RSS {hour['peak_rss_mb']:.0f} MB, idle before {hour['idle_rss_mb']:.0f} MB: +{growth:.0f} MB"
+        )
     bench_clients.report(ours["clients"])
     joined = next(name for name, _ in items if name.startswith("all "))
     speed = lib[joined] / ours["per_recording"][joined]["default"]
-    errors = {who: word_error_rate(references[joined], text[joined]) for who, text in
-              (("library", library_texts), ("server", ours["texts"]))}
-    limit = "" if speed >= 1.0 else (
-        "; limit: the library leaves speech out there (it merges VAD segments past 30 s: docs/performance.md)"
-        if errors["library"] > errors["server"] else "; the library is not less accurate there: unexplained")
-    print(f"  {bench_clients.mark(speed >= 1.0)} the first table's recordings in one file >= 1.0× the library's "
-          f"speed: {speed:.2f}×, WER library {errors['library']:.1%}, server {errors['server']:.1%}{limit}")
+    errors = {
+        who: word_error_rate(references[joined], text[joined])
+        for who, text in (("library", library_texts), ("server", ours["texts"]))
+    }
+    limit = (
+        ""
+        if speed >= 1.0
+        else (
+            "; limit: the library leaves speech out there (it merges VAD segments past 30 s: docs/performance.md)"
+            if errors["library"] > errors["server"]
+            else "; the library is not less accurate there: unexplained"
+        )
+    )
+    print(
+        f"  {bench_clients.mark(speed >= 1.0)} the first table's recordings in one file >= 1.0× the library's "
+        f"speed: {speed:.2f}×, WER library {errors['library']:.1%}, server {errors['server']:.1%}{limit}"
+    )
     if growth is not None:
         print(f"  {bench_clients.mark(growth <= 400)} one hour grows the server by <= 400 MB: +{growth:.0f} MB")
     print("targets (issue 14): default >= 0.9x the library, words >= 0.8x, first delta <= 2 s, 1 h growth <= 600 MB")
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
-    (out / "bench.json").write_text(json.dumps({"threads": args.threads, "library": lib, "library_texts": library_texts,
-                                                "server": ours, "hour": hour},
-                                               indent=2))
+    (out / "bench.json").write_text(
+        json.dumps(
+            {"threads": args.threads, "library": lib, "library_texts": library_texts, "server": ours, "hour": hour},
+            indent=2,
+        )
+    )
     print(f"\nwritten to {out / 'bench.json'}")
 
 

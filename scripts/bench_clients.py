@@ -42,8 +42,10 @@ from tests.realtime import word_error_rate  # noqa: E402
 
 SAMPLE_RATE = 16_000
 CLIP_SECONDS = (5, 7, 9, 11, 13, 15, 20, 25, 30, 6, 8, 10, 12, 14, 18, 28)
-NATO = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa "
-        "quebec romeo sierra tango uniform victor whiskey x-ray yankee zulu").split()
+NATO = (
+    "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa "
+    "quebec romeo sierra tango uniform victor whiskey x-ray yankee zulu"
+).split()
 MONTHS = "january february march april may june july august september october november december".split()
 DAYS = "sunday monday tuesday wednesday thursday friday saturday".split()
 ALLISON = f"{voices.ASTERISK}/en_US_f_Allison"
@@ -73,15 +75,25 @@ def known_text_clips() -> list[tuple[str, np.ndarray, str]]:
     """30 clips of 6-32 s whose words are known: Allison's spelling alphabet, months and days, six
     of set vocabularies and 24 of random mixes with pauses of 0.2-0.6 s between the words."""
     root = voices.fetch() / ALLISON
-    words = {**{w: root / "phonetic" / f"{chr(97 + i)}_p.g722" for i, w in enumerate(NATO)},
-             **{w: root / "digits" / f"mon-{i}.g722" for i, w in enumerate(MONTHS)},
-             **{w: root / "digits" / f"day-{i}.g722" for i, w in enumerate(DAYS)}}
+    words = {
+        **{w: root / "phonetic" / f"{chr(97 + i)}_p.g722" for i, w in enumerate(NATO)},
+        **{w: root / "digits" / f"mon-{i}.g722" for i, w in enumerate(MONTHS)},
+        **{w: root / "digits" / f"day-{i}.g722" for i, w in enumerate(DAYS)},
+    }
     sounds = {w: voices.trim(voices.decode(path, "g722")) for w, path in words.items() if path.exists()}
     rng, mixed = random.Random(25), random.Random(7)
-    plans = [(NATO, 12, 0.35), (MONTHS, 10, 0.35), (DAYS, 9, 0.35), (NATO, 20, 0.35), (MONTHS, 16, 0.35),
-             (NATO + DAYS, 24, 0.35)]
-    chosen_lists = [([rng.choice([w for w in vocabulary if w in sounds]) for _ in range(count)], gap)
-                    for vocabulary, count, gap in plans]
+    plans = [
+        (NATO, 12, 0.35),
+        (MONTHS, 10, 0.35),
+        (DAYS, 9, 0.35),
+        (NATO, 20, 0.35),
+        (MONTHS, 16, 0.35),
+        (NATO + DAYS, 24, 0.35),
+    ]
+    chosen_lists = [
+        ([rng.choice([w for w in vocabulary if w in sounds]) for _ in range(count)], gap)
+        for vocabulary, count, gap in plans
+    ]
     for _ in range(24):
         count = mixed.randint(6, 26)
         chosen = [mixed.choice(list(sounds)) for _ in range(count)]
@@ -106,8 +118,10 @@ def library_pipeline(threads: int):
     from app.config.settings import Settings
 
     path = BundledModelInstaller(Settings.from_env().data_path).path(BUNDLED_MODELS["base"])
-    model = on_own_thread(lambda: WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads),
-                          name="load library model")
+    model = on_own_thread(
+        lambda: WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads),
+        name="load library model",
+    )
     return BatchedInferencePipeline(model)
 
 
@@ -131,7 +145,7 @@ def clients_rows(url_transcribe, uploads: list[tuple[str, bytes, float]]) -> lis
     rows = []
     for clients in (1, 2, 4, 8):
         latencies: dict[tuple[int, str], float] = {}
-        shares = [uploads[2 * i:] + uploads[: 2 * i] for i in range(clients)]
+        shares = [uploads[2 * i :] + uploads[: 2 * i] for i in range(clients)]
 
         def client(index: int, share: list[tuple[str, bytes, float]]) -> None:
             for name, data, _ in share:
@@ -145,9 +159,16 @@ def clients_rows(url_transcribe, uploads: list[tuple[str, bytes, float]]) -> lis
             worker.join()
         wall = time.perf_counter() - started
         values = list(latencies.values())
-        rows.append({"clients": clients, "rtfx": clients * sum(s for _, _, s in uploads) / wall, "wall": wall,
-                     "p50": float(np.percentile(values, 50)), "p95": float(np.percentile(values, 95)),
-                     "latencies": {name: seconds for (index, name), seconds in latencies.items() if index == 0}})
+        rows.append(
+            {
+                "clients": clients,
+                "rtfx": clients * sum(s for _, _, s in uploads) / wall,
+                "wall": wall,
+                "p50": float(np.percentile(values, 50)),
+                "p95": float(np.percentile(values, 95)),
+                "latencies": {name: seconds for (index, name), seconds in latencies.items() if index == 0},
+            }
+        )
     return rows
 
 
@@ -158,9 +179,14 @@ def in_process(threads: int, **settings: str):
     from app.container import build_container
     from app.domain.models import TranscriptionOptions
 
-    container = build_container(Settings.from_env({
-        "ALLOW_DOWNLOADS": "false", "WHISPER__MODEL": "base", "WHISPER__CPU_THREADS": str(threads), **settings}))
-    return container.transcription.transcriber(), TranscriptionOptions(model="base", batch_size=container.core.batch_size())
+    container = build_container(
+        Settings.from_env(
+            {"ALLOW_DOWNLOADS": "false", "WHISPER__MODEL": "base", "WHISPER__CPU_THREADS": str(threads), **settings}
+        )
+    )
+    return container.transcription.transcriber(), TranscriptionOptions(
+        model="base", batch_size=container.core.batch_size()
+    )
 
 
 def pcm_audio(samples: np.ndarray):
@@ -223,31 +249,43 @@ def batching_ceiling(clips: list[tuple[str, np.ndarray]], threads: int, clients:
     shared: dict[tuple, list] = {}
     for operation, rows, prompts, search in calls:
         key = (operation, rows.shape[1:], tuple(sorted(search.items())) if search else ())
-        shared.setdefault(key, []).extend(list(zip(rows, prompts or [None] * len(rows), [search] * len(rows))) * clients)
+        shared.setdefault(key, []).extend(
+            list(zip(rows, prompts or [None] * len(rows), [search] * len(rows))) * clients
+        )
     batched = []
     for (operation, *_), rows in shared.items():
         for start in range(0, len(rows), batch):
             part = rows[start : start + batch]
-            batched.append((operation, np.stack([row for row, _, _ in part]), [prompt for _, prompt, _ in part], part[0][2]))
+            batched.append(
+                (operation, np.stack([row for row, _, _ in part]), [prompt for _, prompt, _ in part], part[0][2])
+            )
     model_alone = timed(calls)
     model_batched = timed(batched) / clients
     rest = one_at_a_time - model_alone
-    return {"clients": clients, "batch": batch, "one_at_a_time": one_at_a_time, "model_alone": model_alone,
-            "model_batched": model_batched, "decoder_calls": sum(call[0] == "generate" for call in calls),
-            "ceiling": one_at_a_time / (rest + model_batched)}
+    return {
+        "clients": clients,
+        "batch": batch,
+        "one_at_a_time": one_at_a_time,
+        "model_alone": model_alone,
+        "model_batched": model_batched,
+        "decoder_calls": sum(call[0] == "generate" for call in calls),
+        "ceiling": one_at_a_time / (rest + model_batched),
+    }
 
 
 def ceiling_in_own_process(threads: int) -> dict:
     """`batching_ceiling` in a process of its own: in the bench's, the library's and the accuracy
     check's models are loaded too, and each loaded model's OpenMP team slows the others' (23 s for the
     16 clips instead of 13 s; docs/performance.md)."""
-    out = subprocess.run([sys.executable, __file__, "--ceiling", str(threads)], cwd=ROOT, check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, __file__, "--ceiling", str(threads)], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
-def window_accuracy(clips: list[tuple[str, np.ndarray]], known: list[tuple[str, np.ndarray, str]],
-                    threads: int) -> dict:
+def window_accuracy(
+    clips: list[tuple[str, np.ndarray]], known: list[tuple[str, np.ndarray, str]], threads: int
+) -> dict:
     """WER on the known-text clips and words changed on the real clips, fitted windows on and off."""
 
     def transcripts(fit: bool) -> dict[str, str]:
@@ -262,8 +300,12 @@ def window_accuracy(clips: list[tuple[str, np.ndarray]], known: list[tuple[str, 
     timings: dict[bool, dict[str, list]] = {False: {}, True: {}}
     full, fitted = transcripts(False), transcripts(True)
     # Word times of the words both settings heard alike, in order: how far apart their edges are.
-    shifts = [abs(a[1] - b[1]) for name in timings[False] for a, b in zip(timings[False][name], timings[True][name])
-              if a[0] == b[0]] or [0.0]
+    shifts = [
+        abs(a[1] - b[1])
+        for name in timings[False]
+        for a, b in zip(timings[False][name], timings[True][name])
+        if a[0] == b[0]
+    ] or [0.0]
     references = {name: text for name, _, text in known}
     changed = sum(word_error_rate(full[name], fitted[name]) * max(1, len(full[name].split())) for name, _ in clips)
     words = sum(len(full[name].split()) for name, _ in clips)
@@ -272,10 +314,15 @@ def window_accuracy(clips: list[tuple[str, np.ndarray]], known: list[tuple[str, 
         errors = sum(word_error_rate(ref, hypotheses[name]) * len(ref.split()) for name, ref in references.items())
         return errors / sum(len(ref.split()) for ref in references.values())
 
-    return {"wer_full": pooled(full), "wer_fitted": pooled(fitted), "real_words": words,
-            "word_start_shift_p50_ms": float(np.median(shifts)) * 1000,
-            "word_start_shift_p95_ms": float(np.percentile(shifts, 95)) * 1000,
-            "real_words_changed": changed, "examples": {n: (full[n], fitted[n]) for n in full if full[n] != fitted[n]}}
+    return {
+        "wer_full": pooled(full),
+        "wer_fitted": pooled(fitted),
+        "real_words": words,
+        "word_start_shift_p50_ms": float(np.median(shifts)) * 1000,
+        "word_start_shift_p95_ms": float(np.percentile(shifts, 95)) * 1000,
+        "real_words_changed": changed,
+        "examples": {n: (full[n], fitted[n]) for n in full if full[n] != fitted[n]},
+    }
 
 
 def encode_wav(samples: np.ndarray) -> bytes:
@@ -303,10 +350,15 @@ def long_file(server, clips: list[tuple[str, np.ndarray]], threads: int) -> dict
     segments, _ = pipeline.transcribe(samples, batch_size=8)
     library_text = " ".join(s.text for s in segments)
     library_seconds = time.perf_counter() - started
-    return {"seconds_of_audio": samples.size / SAMPLE_RATE, "server_seconds": server_seconds,
-            "library_seconds": library_seconds, "server_words": len(text.split()),
-            "library_words": len(library_text.split()), "first_delta": first_delta,
-            "word_difference": word_error_rate(library_text, text)}
+    return {
+        "seconds_of_audio": samples.size / SAMPLE_RATE,
+        "server_seconds": server_seconds,
+        "library_seconds": library_seconds,
+        "server_words": len(text.split()),
+        "library_words": len(library_text.split()),
+        "first_delta": first_delta,
+        "word_difference": word_error_rate(library_text, text),
+    }
 
 
 def run(server, threads: int) -> dict:
@@ -321,38 +373,56 @@ def run(server, threads: int) -> dict:
     # Each short clip's best of two, as the library's latencies are (the 1-client row sends each once).
     alone = {name: min(server.transcribe(data), server.transcribe(data)) for name, data, _ in uploads if name in short}
     accuracy = window_accuracy(clips, known_text_clips(), threads)
-    return {"library": library, "rows": rows, "audio_seconds": sum(seconds.values()),
-            "ceiling": ceiling_in_own_process(threads),
-            "short_clip_p50_server": float(np.median([alone[n] for n in short])),
-            "short_clip_p50_library": float(np.median([library[n] for n in short])),
-            "library_rtfx": sum(seconds.values()) / sum(library.values()), "accuracy": accuracy, "long": long}
+    return {
+        "library": library,
+        "rows": rows,
+        "audio_seconds": sum(seconds.values()),
+        "ceiling": ceiling_in_own_process(threads),
+        "short_clip_p50_server": float(np.median([alone[n] for n in short])),
+        "short_clip_p50_library": float(np.median([library[n] for n in short])),
+        "library_rtfx": sum(seconds.values()) / sum(library.values()),
+        "accuracy": accuracy,
+        "long": long,
+    }
 
 
 def report(result: dict) -> None:
-    print(f"\n16 real clips ({result['audio_seconds']:.0f} s, 7 people, 5 languages), each of N clients at once "
-          "sending all of them:")
+    print(
+        f"\n16 real clips ({result['audio_seconds']:.0f} s, 7 people, 5 languages), each of N clients at once "
+        "sending all of them:"
+    )
     print(f"  library, one clip at a time: {result['library_rtfx']:.1f} ×RT")
     one = result["rows"][0]["rtfx"]
     for row in result["rows"]:
-        print(f"  {row['clients']} client(s): {row['rtfx']:.1f} ×RT aggregate ({row['rtfx'] / one:.2f}× one client), "
-              f"latency p50 {row['p50']:.2f} s, p95 {row['p95']:.2f} s")
+        print(
+            f"  {row['clients']} client(s): {row['rtfx']:.1f} ×RT aggregate ({row['rtfx'] / one:.2f}× one client), "
+            f"latency p50 {row['p50']:.2f} s, p95 {row['p95']:.2f} s"
+        )
     ceiling = result["ceiling"]
-    print(f"  the model's calls in full batches would give {ceiling['clients']} clients {ceiling['ceiling']:.2f}× one client "
-          f"(in-process, one clip at a time {ceiling['one_at_a_time']:.1f} s, of which the model's shared calls "
-          f"{ceiling['model_alone']:.1f} s; the same {ceiling['decoder_calls']} decoder calls, their encoder calls and language detections in "
-          f"full batches of {ceiling['batch']}: {ceiling['model_batched']:.1f} s per client)")
+    print(
+        f"  the model's calls in full batches would give {ceiling['clients']} clients {ceiling['ceiling']:.2f}× one client "
+        f"(in-process, one clip at a time {ceiling['one_at_a_time']:.1f} s, of which the model's shared calls "
+        f"{ceiling['model_alone']:.1f} s; the same {ceiling['decoder_calls']} decoder calls, their encoder calls and language detections in "
+        f"full batches of {ceiling['batch']}: {ceiling['model_batched']:.1f} s per client)"
+    )
     ratio = result["short_clip_p50_server"] / result["short_clip_p50_library"]
-    print(f"  clips ≤ 15 s, one client, each the best of two: server p50 {result['short_clip_p50_server']:.2f} s, library "
-          f"{result['short_clip_p50_library']:.2f} s: {ratio:.2f} of the library's")
+    print(
+        f"  clips ≤ 15 s, one client, each the best of two: server p50 {result['short_clip_p50_server']:.2f} s, library "
+        f"{result['short_clip_p50_library']:.2f} s: {ratio:.2f} of the library's"
+    )
     long = result["long"]
-    print(f"  the 16 clips in one file ({long['seconds_of_audio']:.0f} s): server {long['server_seconds']:.1f} s, library "
-          f"{long['library_seconds']:.1f} s ({long['library_seconds'] / long['server_seconds']:.2f}× the library's speed); "
-          f"words: server {long['server_words']}, library {long['library_words']} ({long['word_difference']:.1%} "
-          f"apart); stream first delta {long['first_delta']:.2f} s")
+    print(
+        f"  the 16 clips in one file ({long['seconds_of_audio']:.0f} s): server {long['server_seconds']:.1f} s, library "
+        f"{long['library_seconds']:.1f} s ({long['library_seconds'] / long['server_seconds']:.2f}× the library's speed); "
+        f"words: server {long['server_words']}, library {long['library_words']} ({long['word_difference']:.1%} "
+        f"apart); stream first delta {long['first_delta']:.2f} s"
+    )
     acc = result["accuracy"]
-    print(f"fitted windows: WER on known words {acc['wer_full']:.1%} with 30 s windows, {acc['wer_fitted']:.1%} fitted; "
-          f"real clips: {acc['real_words_changed']:.0f} of {acc['real_words']} words changed; word starts moved "
-          f"p50 {acc['word_start_shift_p50_ms']:.0f} ms, p95 {acc['word_start_shift_p95_ms']:.0f} ms")
+    print(
+        f"fitted windows: WER on known words {acc['wer_full']:.1%} with 30 s windows, {acc['wer_fitted']:.1%} fitted; "
+        f"real clips: {acc['real_words_changed']:.0f} of {acc['real_words']} words changed; word starts moved "
+        f"p50 {acc['word_start_shift_p50_ms']:.0f} ms, p95 {acc['word_start_shift_p95_ms']:.0f} ms"
+    )
     for name, (full, fitted) in list(acc["examples"].items())[:6]:
         print(f"    {name}: 30 s «{full[:90]}» / fitted «{fitted[:90]}»")
     print("targets (issue 25):")
@@ -372,13 +442,17 @@ def verdicts(result: dict) -> list[str]:
     short = result["short_clip_p50_server"] / result["short_clip_p50_library"]
     speed = long["library_seconds"] / long["server_seconds"]
     rest = ceiling["one_at_a_time"] - ceiling["model_alone"]
-    lines = [f"{mark(eight >= 1.8)} {rows[-1]['clients']} clients at once >= 1.8× one client's throughput: {eight:.2f}×"]
+    lines = [
+        f"{mark(eight >= 1.8)} {rows[-1]['clients']} clients at once >= 1.8× one client's throughput: {eight:.2f}×"
+    ]
     if eight < 1.8:
-        lines.append(f"          limit: the model's calls of {ceiling['clients']} clients in full batches of {ceiling['batch']} "
-                     f"would give {ceiling['ceiling']:.2f}× on this machine: of one client's {ceiling['one_at_a_time']:.1f} s, "
-                     f"{rest:.1f} s are outside the shared model calls (VAD, features, segments, the "
-                     f"transcript) and the model's calls shrink only from {ceiling['model_alone']:.1f} to "
-                     f"{ceiling['model_batched']:.1f} s per client batched")
+        lines.append(
+            f"          limit: the model's calls of {ceiling['clients']} clients in full batches of {ceiling['batch']} "
+            f"would give {ceiling['ceiling']:.2f}× on this machine: of one client's {ceiling['one_at_a_time']:.1f} s, "
+            f"{rest:.1f} s are outside the shared model calls (VAD, features, segments, the "
+            f"transcript) and the model's calls shrink only from {ceiling['model_alone']:.1f} to "
+            f"{ceiling['model_batched']:.1f} s per client batched"
+        )
     lines += [
         f"{mark(short <= 0.5)} clips <= 15 s: server p50 <= 0.5 of the library's: {short:.2f}",
         f"{mark(speed >= 1.0)} a long file ({long['seconds_of_audio']:.0f} s) >= 1.0× the library's speed: {speed:.2f}×",

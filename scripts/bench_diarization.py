@@ -89,8 +89,11 @@ def word_errors(words: list[tuple[float, float, str | None]], reference: Annotat
     pairs = []
     for start, end, speaker in words:
         middle = (start + end) / 2
-        people = {label for segment, _, label in reference.itertracks(yield_label=True)
-                  if segment.start <= middle <= segment.end}
+        people = {
+            label
+            for segment, _, label in reference.itertracks(yield_label=True)
+            if segment.start <= middle <= segment.end
+        }
         if len(people) == 1:
             pairs.append((speaker or "none", people.pop()))
     if not pairs:
@@ -114,7 +117,9 @@ class Scores:
         self.audio_seconds = self.seconds = 0.0
 
 
-def identification(window, labelled: Transcript, audio: Audio, printer, rng: random.Random) -> dict[float, tuple[float, float]]:
+def identification(
+    window, labelled: Transcript, audio: Audio, printer, rng: random.Random
+) -> dict[float, tuple[float, float]]:
     """Per reference length: (wrong, total) seconds, naming every person but one and one absent member."""
     people = sorted(council.present(window.turns))
     unnamed = rng.choice(people) if len(people) > 1 else None
@@ -129,8 +134,9 @@ def identification(window, labelled: Transcript, audio: Audio, printer, rng: ran
             if piece is not None:
                 known.append(KnownSpeaker(name, printer.voice_print(Audio(piece, piece.size / 16000))))
         renamed = rename_speakers(labelled, match_known_speakers(voices, tuple(known)))
-        out[seconds] = council.misnamed([(s.start, s.end, s.speaker) for s in renamed.segments], window.turns,
-                                {k.name for k in known})
+        out[seconds] = council.misnamed(
+            [(s.start, s.end, s.speaker) for s in renamed.segments], window.turns, {k.name for k in known}
+        )
     return out
 
 
@@ -158,16 +164,21 @@ def main() -> None:
         for far in (False, True):
             groups[f"{group}{', far' if far else ''}"] = [
                 (w.name, Audio(samples=w.samples, duration=w.samples.size / 16000), annotation(w.turns), w)
-                for w in council.windows(meeting_ids, WINDOWS_PER_MEETING, seed + 10 * far, far_field=far)]
+                for w in council.windows(meeting_ids, WINDOWS_PER_MEETING, seed + 10 * far, far_field=far)
+            ]
     groups["real call"] = [("pyannote sample.wav", *call(), None)]
     for group, (people, seed) in SETS.items():
-        groups[group] = [(m.name, Audio(samples=m.samples, duration=m.samples.size / 16000), annotation(m.turns), None)
-                         for m in meetings(people, MEETINGS_PER_SET, seed=seed)]
+        groups[group] = [
+            (m.name, Audio(samples=m.samples, duration=m.samples.size / 16000), annotation(m.turns), None)
+            for m in meetings(people, MEETINGS_PER_SET, seed=seed)
+        ]
 
     rows, totals = [], {}
     for group, recordings in groups.items():
         for name, audio, reference, window in recordings:
-            transcript: Transcript = pipeline.run_audio(audio, TranscriptionOptions(model="base", word_timestamps=True)).transcript
+            transcript: Transcript = pipeline.run_audio(
+                audio, TranscriptionOptions(model="base", word_timestamps=True)
+            ).transcript
             baseline_words = [(w.start, w.end, "everyone") for w in transcript.words]
             base_wrong, _ = word_errors(baseline_words, reference)
             for backend, diarizer in backends.items():
@@ -192,49 +203,70 @@ def main() -> None:
                 for length, (bad, total) in named.items():
                     scores.misnamed[length][0] += bad
                     scores.misnamed[length][1] += total
-                rows.append({
-                    "set": group, "recording": name, "backend": backend, "audio_seconds": round(audio.duration, 2),
-                    "der": round(details["diarization error rate"], 4),
-                    "der_one_speaker": round(baseline["diarization error rate"], 4),
-                    "missed": round(details["missed detection"] / details["total"], 4),
-                    "false_alarm": round(details["false alarm"] / details["total"], 4),
-                    "confusion": round(details["confusion"] / details["total"], 4),
-                    "word_error": round(wrong / scored, 4) if scored else None,
-                    "word_error_one_speaker": round(base_wrong / scored, 4) if scored else None,
-                    "words": scored, "speakers_found": found, "speakers_true": true,
-                    "misnamed": {str(k): round(bad / total, 4) for k, (bad, total) in named.items() if total},
-                    "realtime_factor": round(audio.duration / seconds, 1),
-                })
+                rows.append(
+                    {
+                        "set": group,
+                        "recording": name,
+                        "backend": backend,
+                        "audio_seconds": round(audio.duration, 2),
+                        "der": round(details["diarization error rate"], 4),
+                        "der_one_speaker": round(baseline["diarization error rate"], 4),
+                        "missed": round(details["missed detection"] / details["total"], 4),
+                        "false_alarm": round(details["false alarm"] / details["total"], 4),
+                        "confusion": round(details["confusion"] / details["total"], 4),
+                        "word_error": round(wrong / scored, 4) if scored else None,
+                        "word_error_one_speaker": round(base_wrong / scored, 4) if scored else None,
+                        "words": scored,
+                        "speakers_found": found,
+                        "speakers_true": true,
+                        "misnamed": {str(k): round(bad / total, 4) for k, (bad, total) in named.items() if total},
+                        "realtime_factor": round(audio.duration / seconds, 1),
+                    }
+                )
 
     print("models loaded in " + ", ".join(f"{b} {s:.1f} s" for b, s in loads.items()) + "\n")
-    header = (f"{'set':26} {'recording':24} {'backend':18} {'DER':>6} {'1-spk':>6} {'miss':>6} {'FA':>6} {'conf':>6} "
-              f"{'words':>6} {'1-spk':>6} {'spk':>5} {'names 2.5/5/10 s':>18} {'xRT':>6}")
+    header = (
+        f"{'set':26} {'recording':24} {'backend':18} {'DER':>6} {'1-spk':>6} {'miss':>6} {'FA':>6} {'conf':>6} "
+        f"{'words':>6} {'1-spk':>6} {'spk':>5} {'names 2.5/5/10 s':>18} {'xRT':>6}"
+    )
     print(header)
     print("-" * len(header))
     for r in rows:
         word = f"{r['word_error']:6.1%} {r['word_error_one_speaker']:6.1%}" if r["words"] else f"{'-':>6} {'-':>6}"
         names = " ".join(f"{v:5.0%}" for v in r["misnamed"].values()) if r["misnamed"] else "-"
-        print(f"{r['set']:26} {r['recording'][:24]:24} {r['backend']:18} {r['der']:6.1%} {r['der_one_speaker']:6.1%} "
-              f"{r['missed']:6.1%} {r['false_alarm']:6.1%} {r['confusion']:6.1%} {word} "
-              f"{r['speakers_found']:>2}/{r['speakers_true']:<2} {names:>18} {r['realtime_factor']:6.1f}")
+        print(
+            f"{r['set']:26} {r['recording'][:24]:24} {r['backend']:18} {r['der']:6.1%} {r['der_one_speaker']:6.1%} "
+            f"{r['missed']:6.1%} {r['false_alarm']:6.1%} {r['confusion']:6.1%} {word} "
+            f"{r['speakers_found']:>2}/{r['speakers_true']:<2} {names:>18} {r['realtime_factor']:6.1f}"
+        )
     print("\npooled (one-speaker baseline in brackets)")
     summary = []
     for (group, backend), s in totals.items():
-        item = {"set": group, "backend": backend, "der": round(abs(s.der), 4), "der_one_speaker": round(abs(s.baseline), 4),
-                "word_error": round(s.wrong_words / max(s.scored_words, 1), 4),
-                "word_error_one_speaker": round(s.baseline_wrong_words / max(s.scored_words, 1), 4),
-                "words": s.scored_words, "speaker_count_error": round(statistics.mean(s.count_errors), 2),
-                "speaker_count_right": f"{s.count_errors.count(0)}/{len(s.count_errors)}",
-                "misnamed": {str(k): round(bad / total, 4) for k, (bad, total) in s.misnamed.items() if total},
-                "realtime_factor": round(s.audio_seconds / s.seconds, 1)}
+        item = {
+            "set": group,
+            "backend": backend,
+            "der": round(abs(s.der), 4),
+            "der_one_speaker": round(abs(s.baseline), 4),
+            "word_error": round(s.wrong_words / max(s.scored_words, 1), 4),
+            "word_error_one_speaker": round(s.baseline_wrong_words / max(s.scored_words, 1), 4),
+            "words": s.scored_words,
+            "speaker_count_error": round(statistics.mean(s.count_errors), 2),
+            "speaker_count_right": f"{s.count_errors.count(0)}/{len(s.count_errors)}",
+            "misnamed": {str(k): round(bad / total, 4) for k, (bad, total) in s.misnamed.items() if total},
+            "realtime_factor": round(s.audio_seconds / s.seconds, 1),
+        }
         summary.append(item)
         names = ("   names " + " / ".join(f"{v:.1%}" for v in item["misnamed"].values())) if item["misnamed"] else ""
-        print(f"  {group:26} {backend:18} DER {item['der']:6.1%} ({item['der_one_speaker']:.1%})   words "
-              f"{item['word_error']:6.1%} ({item['word_error_one_speaker']:.1%}) of {item['words']}   "
-              f"count right {item['speaker_count_right']}, off by {item['speaker_count_error']:.2f}{names}   "
-              f"{item['realtime_factor']:.1f}x real time")
-    print("targets (issue 39, on meetings not tuned on): DER <= 20 %, words <= 3 %, count off by <= 0.5, "
-          "names (2.5 / 5 / 10 s references) <= 25 %; the call DER <= 5 %.")
+        print(
+            f"  {group:26} {backend:18} DER {item['der']:6.1%} ({item['der_one_speaker']:.1%})   words "
+            f"{item['word_error']:6.1%} ({item['word_error_one_speaker']:.1%}) of {item['words']}   "
+            f"count right {item['speaker_count_right']}, off by {item['speaker_count_error']:.2f}{names}   "
+            f"{item['realtime_factor']:.1f}x real time"
+        )
+    print(
+        "targets (issue 39, on meetings not tuned on): DER <= 20 %, words <= 3 %, count off by <= 0.5, "
+        "names (2.5 / 5 / 10 s references) <= 25 %; the call DER <= 5 %."
+    )
 
     long = []
     if long_seconds > 0:
@@ -246,16 +278,28 @@ def main() -> None:
             started = time.perf_counter()
             diarization = diarizer.diarize(audio, TranscriptionOptions(model="base"))
             seconds = time.perf_counter() - started
-            der = DiarizationErrorRate(collar=COLLAR)(reference, annotation([(t.start, t.end, t.speaker) for t in diarization.turns]))
-            long.append({"backend": backend, "audio_seconds": round(audio.duration, 1), "seconds": round(seconds, 1),
-                         "seconds_per_hour": round(seconds * 3600 / audio.duration, 1), "der": round(der, 4)})
-            print(f"  {backend:18} {seconds:7.1f} s ({seconds * 3600 / audio.duration:.0f} s per hour; target <= 120)  "
-                  f"DER {der:.1%}")
+            der = DiarizationErrorRate(collar=COLLAR)(
+                reference, annotation([(t.start, t.end, t.speaker) for t in diarization.turns])
+            )
+            long.append(
+                {
+                    "backend": backend,
+                    "audio_seconds": round(audio.duration, 1),
+                    "seconds": round(seconds, 1),
+                    "seconds_per_hour": round(seconds * 3600 / audio.duration, 1),
+                    "der": round(der, 4),
+                }
+            )
+            print(
+                f"  {backend:18} {seconds:7.1f} s ({seconds * 3600 / audio.duration:.0f} s per hour; target <= 120)  "
+                f"DER {der:.1%}"
+            )
 
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
-    (out / "diarization.json").write_text(json.dumps({"load_seconds": loads, "pooled": summary, "recordings": rows,
-                                                      "long": long}, indent=2))
+    (out / "diarization.json").write_text(
+        json.dumps({"load_seconds": loads, "pooled": summary, "recordings": rows, "long": long}, indent=2)
+    )
     print(f"\nwritten to {out / 'diarization.json'}")
 
 

@@ -42,9 +42,12 @@ TEXTS = {
 
 def offline(server_url: str, samples: np.ndarray, language: str | None) -> str:
     """The same server's transcription of the whole recording as a file (beam search, full context)."""
-    return httpx.post(f"{server_url}/v1/audio/transcriptions", files={"file": ("audio.wav", encode(samples))},
-                      data={"model": "whisper-1", "response_format": "text", **({"language": language} if language else {})},
-                      timeout=600).text
+    return httpx.post(
+        f"{server_url}/v1/audio/transcriptions",
+        files={"file": ("audio.wav", encode(samples))},
+        data={"model": "whisper-1", "response_format": "text", **({"language": language} if language else {})},
+        timeout=600,
+    ).text
 
 
 def programs(server_url: str) -> list[tuple[str, bytes, str, str | None]]:
@@ -87,8 +90,12 @@ async def one_session(url: str, pcm: bytes, language: str | None):
 def summarize(values: list[float]) -> dict:
     if not values:
         return {"n": 0}
-    return {"n": len(values), "p50": statistics.median(values), "p95": float(np.percentile(values, 95)),
-            "max": max(values)}
+    return {
+        "n": len(values),
+        "p50": statistics.median(values),
+        "p95": float(np.percentile(values, 95)),
+        "max": max(values),
+    }
 
 
 async def run_group(url: str, group: list[tuple[str, bytes, str, str | None]]) -> dict:
@@ -99,9 +106,17 @@ async def run_group(url: str, group: list[tuple[str, bytes, str, str | None]]) -
         first += [i.first_delta - i.started for i in items if i.first_delta is not None and i.started is not None]
         completed += [i.completed - i.stopped for i in items if i.completed is not None and i.stopped is not None]
         joined = all("".join(i.deltas) == (i.transcript or "") for i in items if i.completed is not None)
-        rows.append({"recording": name, "turns": len(items), "wer": word_error_rate(reference, session.transcript),
-                     "deltas_join_to_completed": joined, "errors": [str(e) for e in session.errors],
-                     "transcript": session.transcript, "events": session.types()})
+        rows.append(
+            {
+                "recording": name,
+                "turns": len(items),
+                "wer": word_error_rate(reference, session.transcript),
+                "deltas_join_to_completed": joined,
+                "errors": [str(e) for e in session.errors],
+                "transcript": session.transcript,
+                "events": session.types(),
+            }
+        )
     return {"first_delays": first, "completed_delays": completed, "recordings": rows}
 
 
@@ -125,12 +140,16 @@ def main() -> None:
             merged["completed"] = summarize([v for g in merged["groups"] for v in g["completed_delays"]])
             f, c = merged["first_delta"], merged["completed"]
             print(f"\n{count} session(s) at once, every turn:")
-            print(f"  first delta after speech_started: p50 {f.get('p50', float('nan')):.2f} s, "
-                  f"p95 {f.get('p95', float('nan')):.2f} s (n={f['n']})  |  completed after speech_stopped: "
-                  f"p50 {c.get('p50', float('nan')):.2f} s, p95 {c.get('p95', float('nan')):.2f} s (n={c['n']})")
+            print(
+                f"  first delta after speech_started: p50 {f.get('p50', float('nan')):.2f} s, "
+                f"p95 {f.get('p95', float('nan')):.2f} s (n={f['n']})  |  completed after speech_stopped: "
+                f"p50 {c.get('p50', float('nan')):.2f} s, p95 {c.get('p95', float('nan')):.2f} s (n={c['n']})"
+            )
             for row in merged["recordings"]:
-                print(f"    {row['recording']:<30} turns {row['turns']:>2}  WER {row['wer']:.1%}  "
-                      f"deltas join to completed: {row['deltas_join_to_completed']}  errors: {len(row['errors'])}")
+                print(
+                    f"    {row['recording']:<30} turns {row['turns']:>2}  WER {row['wer']:.1%}  "
+                    f"deltas join to completed: {row['deltas_join_to_completed']}  errors: {len(row['errors'])}"
+                )
     finally:
         peak = server.peak_rss_mb()
         server.stop()

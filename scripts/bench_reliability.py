@@ -112,14 +112,18 @@ def meeting_clips() -> list[tuple[str, np.ndarray]]:
     clips = []
     for name, path in recordings.council_recordings().items():
         audio = load(path)
-        clips += [(f"{name}@{s // SAMPLE_RATE}", audio[s: s + 60 * SAMPLE_RATE])
-                  for s in range(0, audio.size - 20 * SAMPLE_RATE, 60 * SAMPLE_RATE)]
+        clips += [
+            (f"{name}@{s // SAMPLE_RATE}", audio[s : s + 60 * SAMPLE_RATE])
+            for s in range(0, audio.size - 20 * SAMPLE_RATE, 60 * SAMPLE_RATE)
+        ]
     clips.append(("sample call", bench.sample_call()))
     for meeting in sorted(recordings.council_clips().iterdir()):
         parts = sorted(meeting.glob("*/*.wav"), key=lambda p: int(p.stem.split("-")[0]))
         audio = np.concatenate([load(p) for p in parts])
-        clips += [(f"{meeting.name}@{s // SAMPLE_RATE}", audio[s: s + 60 * SAMPLE_RATE])
-                  for s in range(0, audio.size - 20 * SAMPLE_RATE, 60 * SAMPLE_RATE)]
+        clips += [
+            (f"{meeting.name}@{s // SAMPLE_RATE}", audio[s : s + 60 * SAMPLE_RATE])
+            for s in range(0, audio.size - 20 * SAMPLE_RATE, 60 * SAMPLE_RATE)
+        ]
     return clips
 
 
@@ -160,8 +164,12 @@ def hangup(srv: Server, clips) -> dict:
         before = srv.cpu_seconds()
         time.sleep(5)
         cpu = (srv.cpu_seconds() - before) / 5
-    return {"slot_freed_after_s": freed, "cpu_cores_10_15_s_after": cpu, "health_worst_ms": health.worst_ms(),
-            "cancelled_while_running": srv.metric("whisperx_requests_cancelled_total", 'while="running"')}
+    return {
+        "slot_freed_after_s": freed,
+        "cpu_cores_10_15_s_after": cpu,
+        "health_worst_ms": health.worst_ms(),
+        "cancelled_while_running": srv.metric("whisperx_requests_cancelled_total", 'while="running"'),
+    }
 
 
 def refused(srv: Server, body: bytes, content_type: str) -> dict:
@@ -170,9 +178,17 @@ def refused(srv: Server, body: bytes, content_type: str) -> dict:
         response = httpx.post(srv.url + URL, content=body, headers={"content-type": content_type}, timeout=600)
         seconds = time.perf_counter() - started
         time.sleep(1)  # what the refusal left behind
-    error = response.json().get("error", {}) if response.headers.get("content-type", "").startswith("application/json") else {}
-    return {"status": response.status_code, "param": error.get("param"), "seconds": seconds,
-            "health_worst_ms": health.worst_ms()}
+    error = (
+        response.json().get("error", {})
+        if response.headers.get("content-type", "").startswith("application/json")
+        else {}
+    )
+    return {
+        "status": response.status_code,
+        "param": error.get("param"),
+        "seconds": seconds,
+        "health_worst_ms": health.worst_ms(),
+    }
 
 
 def realtime_appends(srv: Server) -> dict:
@@ -182,11 +198,16 @@ def realtime_appends(srv: Server) -> dict:
     before = srv.rss_mb()
     replies: list[str] = []
     with Health(srv.url) as health:
-        with connect(srv.url.replace("http", "ws") + "/v1/realtime?intent=transcription",
-                     max_size=None) as ws:
+        with connect(srv.url.replace("http", "ws") + "/v1/realtime?intent=transcription", max_size=None) as ws:
             ws.recv()  # session.created
-            ws.send(json.dumps({"type": "session.update", "session": {"type": "transcription", "audio": {
-                "input": {"format": {"type": "audio/pcmu"}}}}}))
+            ws.send(
+                json.dumps(
+                    {
+                        "type": "session.update",
+                        "session": {"type": "transcription", "audio": {"input": {"format": {"type": "audio/pcmu"}}}},
+                    }
+                )
+            )
             ws.recv()
             for _ in range(20):
                 ws.send(json.dumps({"type": "input_audio_buffer.append", "audio": silence}))
@@ -197,16 +218,23 @@ def realtime_appends(srv: Server) -> dict:
                 if reply["type"] == "input_audio_buffer.cleared":
                     break
         time.sleep(1)
-    return {"replies": {name: replies.count(name) for name in sorted(set(replies))}, "health_worst_ms": health.worst_ms(),
-            "rss_growth_mb": srv.rss_mb() - before}
+    return {
+        "replies": {name: replies.count(name) for name in sorted(set(replies))},
+        "health_worst_ms": health.worst_ms(),
+        "rss_growth_mb": srv.rss_mb() - before,
+    }
 
 
 def mixed(srv: Server, clips, clients: int, seconds: float) -> dict:
     uploads = [(name, bench.encode(audio, "ogg")) for name, audio in clips]
     kinds = {
-        "json": {}, "words": {"response_format": "verbose_json", "timestamp_granularities[]": "word"},
-        "srt": {"response_format": "srt"}, "diarized": {"response_format": "diarized_json", "diarize": "true"},
-        "stream": {"stream": "true"}, "async": {"async": "true"}, "translate": {},
+        "json": {},
+        "words": {"response_format": "verbose_json", "timestamp_granularities[]": "word"},
+        "srt": {"response_format": "srt"},
+        "diarized": {"response_format": "diarized_json", "diarize": "true"},
+        "stream": {"stream": "true"},
+        "async": {"async": "true"},
+        "translate": {},
     }
     served: dict[str, int] = {kind: 0 for kind in kinds}
     errors: list[str] = []
@@ -231,7 +259,7 @@ def mixed(srv: Server, clips, clients: int, seconds: float) -> dict:
 
     def client_loop(index: int) -> None:
         order = random.Random(index)
-        kinds_cycle = itertools.cycle(list(kinds)[index % len(kinds):] + list(kinds)[: index % len(kinds)])
+        kinds_cycle = itertools.cycle(list(kinds)[index % len(kinds) :] + list(kinds)[: index % len(kinds)])
         with httpx.Client(timeout=3600) as client:
             while time.monotonic() < deadline:
                 kind = next(kinds_cycle)
@@ -252,11 +280,19 @@ def mixed(srv: Server, clips, clients: int, seconds: float) -> dict:
         for worker in workers:
             worker.join()
     after_minute = next((mb for at, mb in rss if at >= 60), float("nan"))
-    return {"clients": clients, "seconds": seconds, "served": sum(served.values()), "by_kind": served,
-            "errors": errors[:5], "error_count": len(errors), "health_p99_ms": health.p99_ms(),
-            "health_worst_ms": health.worst_ms(), "rss_after_first_minute_mb": after_minute,
-            "rss_end_mb": rss[-1][1] if rss else float("nan"),
-            "rss_every_30_s_mb": [round(mb) for at, mb in rss[::6]]}
+    return {
+        "clients": clients,
+        "seconds": seconds,
+        "served": sum(served.values()),
+        "by_kind": served,
+        "errors": errors[:5],
+        "error_count": len(errors),
+        "health_p99_ms": health.p99_ms(),
+        "health_worst_ms": health.worst_ms(),
+        "rss_after_first_minute_mb": after_minute,
+        "rss_end_mb": rss[-1][1] if rss else float("nan"),
+        "rss_every_30_s_mb": [round(mb) for at, mb in rss[::6]],
+    }
 
 
 def verdict(ok: bool) -> str:
@@ -280,49 +316,69 @@ def main() -> None:
         try:
             if name == "hangup":
                 r = results[name] = hangup(srv, clips)
-                print(f"hangup: slot free {r['slot_freed_after_s']:.1f} s after the client left "
-                      f"(target <= 10 s: {verdict(r['slot_freed_after_s'] <= 10)}), server CPU 10-15 s after "
-                      f"{r['cpu_cores_10_15_s_after']:.2f} cores (10-15 s after it left, or once the slot was free), "
-                      f"cancelled while running: {r['cancelled_while_running']:g}, health worst {r['health_worst_ms']:.0f} ms")
+                print(
+                    f"hangup: slot free {r['slot_freed_after_s']:.1f} s after the client left "
+                    f"(target <= 10 s: {verdict(r['slot_freed_after_s'] <= 10)}), server CPU 10-15 s after "
+                    f"{r['cpu_cores_10_15_s_after']:.2f} cores (10-15 s after it left, or once the slot was free), "
+                    f"cancelled while running: {r['cancelled_while_running']:g}, health worst {r['health_worst_ms']:.0f} ms"
+                )
             elif name == "fields":
                 audio = bench.encode(clips[0][1][: 5 * SAMPLE_RATE], "ogg")
                 forms = {
-                    "multipart": multipart([("file", ("a.ogg", audio, "audio/ogg")),
-                                            *((f"f{i}", (None, b"")) for i in range(100_000))]),
-                    "url-encoded": (b"&".join(b"f%d=" % i for i in range(100_000)), "application/x-www-form-urlencoded"),
+                    "multipart": multipart(
+                        [("file", ("a.ogg", audio, "audio/ogg")), *((f"f{i}", (None, b"")) for i in range(100_000))]
+                    ),
+                    "url-encoded": (
+                        b"&".join(b"f%d=" % i for i in range(100_000)),
+                        "application/x-www-form-urlencoded",
+                    ),
                 }
                 for kind, (body, content_type) in forms.items():
                     r = results[f"{name} {kind}"] = refused(srv, body, content_type)
-                    print(f"100 000 empty fields, {kind}: {r['status']} (param {r['param']}) in {r['seconds']:.2f} s "
-                          f"(target 4xx <= 5 s: {verdict(400 <= r['status'] < 500 and r['seconds'] <= 5)}), health "
-                          f"worst {r['health_worst_ms']:.0f} ms")
+                    print(
+                        f"100 000 empty fields, {kind}: {r['status']} (param {r['param']}) in {r['seconds']:.2f} s "
+                        f"(target 4xx <= 5 s: {verdict(400 <= r['status'] < 500 and r['seconds'] <= 5)}), health "
+                        f"worst {r['health_worst_ms']:.0f} ms"
+                    )
             elif name == "big_field":
-                body, content_type = multipart([("file", ("a.ogg", bench.encode(clips[0][1][: 5 * SAMPLE_RATE], "ogg"),
-                                                          "audio/ogg")),
-                                                ("chunking_strategy", (None, b'{"type": "server_vad", "x": "'
-                                                                       + b"a" * (24 * 1024 * 1024) + b'"}'))])
+                body, content_type = multipart(
+                    [
+                        ("file", ("a.ogg", bench.encode(clips[0][1][: 5 * SAMPLE_RATE], "ogg"), "audio/ogg")),
+                        (
+                            "chunking_strategy",
+                            (None, b'{"type": "server_vad", "x": "' + b"a" * (24 * 1024 * 1024) + b'"}'),
+                        ),
+                    ]
+                )
                 r = results[name] = refused(srv, body, content_type)
-                print(f"24 MB chunking_strategy: {r['status']} (param {r['param']}) in {r['seconds']:.2f} s, health worst "
-                      f"{r['health_worst_ms']:.0f} ms (target <= 1000 ms: {verdict(r['health_worst_ms'] <= 1000)})")
+                print(
+                    f"24 MB chunking_strategy: {r['status']} (param {r['param']}) in {r['seconds']:.2f} s, health worst "
+                    f"{r['health_worst_ms']:.0f} ms (target <= 1000 ms: {verdict(r['health_worst_ms'] <= 1000)})"
+                )
             elif name == "realtime":
                 r = results[name] = realtime_appends(srv)
-                print(f"realtime, 20 appends of 15 MB μ-law: replies {r['replies']}, health worst "
-                      f"{r['health_worst_ms']:.0f} ms, memory {r['rss_growth_mb']:+.0f} MB (targets <= 1000 ms and "
-                      f"<= +300 MB: {verdict(r['health_worst_ms'] <= 1000 and r['rss_growth_mb'] <= 300)})")
+                print(
+                    f"realtime, 20 appends of 15 MB μ-law: replies {r['replies']}, health worst "
+                    f"{r['health_worst_ms']:.0f} ms, memory {r['rss_growth_mb']:+.0f} MB (targets <= 1000 ms and "
+                    f"<= +300 MB: {verdict(r['health_worst_ms'] <= 1000 and r['rss_growth_mb'] <= 300)})"
+                )
             elif name == "mixed":
                 r = results[name] = mixed(srv, clips, args.clients, args.seconds)
                 growth = r["rss_end_mb"] - r["rss_after_first_minute_mb"]
-                print(f"mixed, {r['clients']} clients for {r['seconds']:.0f} s: {r['served']} served {r['by_kind']}, "
-                      f"{r['error_count']} errors, health p99 {r['health_p99_ms']:.0f} ms (target <= 20 ms: "
-                      f"{verdict(r['health_p99_ms'] <= 20)}), worst {r['health_worst_ms']:.0f} ms; memory after the "
-                      f"first minute {r['rss_after_first_minute_mb']:.0f} MB, at the end {r['rss_end_mb']:.0f} MB "
-                      f"({growth:+.0f} MB; every 30 s: {r['rss_every_30_s_mb']})")
+                print(
+                    f"mixed, {r['clients']} clients for {r['seconds']:.0f} s: {r['served']} served {r['by_kind']}, "
+                    f"{r['error_count']} errors, health p99 {r['health_p99_ms']:.0f} ms (target <= 20 ms: "
+                    f"{verdict(r['health_p99_ms'] <= 20)}), worst {r['health_worst_ms']:.0f} ms; memory after the "
+                    f"first minute {r['rss_after_first_minute_mb']:.0f} MB, at the end {r['rss_end_mb']:.0f} MB "
+                    f"({growth:+.0f} MB; every 30 s: {r['rss_every_30_s_mb']})"
+                )
         finally:
             srv.stop()
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
-    (out / "reliability.json").write_text(json.dumps({"server_root": str(args.server_root), "server_env": env,
-                                                      **results}, indent=2, default=str))
+    (out / "reliability.json").write_text(
+        json.dumps({"server_root": str(args.server_root), "server_env": env, **results}, indent=2, default=str)
+    )
 
 
 if __name__ == "__main__":

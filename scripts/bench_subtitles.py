@@ -93,9 +93,12 @@ def main() -> None:
         for name, audio, diarize in recordings():
             row = {}
             for mode in ("segments", "broadcast"):
-                response = client.post("/v1/audio/transcriptions", files={"file": ("a.wav", audio, "audio/wav")},
-                                       data={"response_format": "srt", "subtitle_cues": mode,
-                                             "diarize": str(diarize).lower()}, timeout=900)
+                response = client.post(
+                    "/v1/audio/transcriptions",
+                    files={"file": ("a.wav", audio, "audio/wav")},
+                    data={"response_format": "srt", "subtitle_cues": mode, "diarize": str(diarize).lower()},
+                    timeout=900,
+                )
                 response.raise_for_status()
                 cues = parse_srt(response.text)
                 counts = violations(cues)
@@ -103,7 +106,9 @@ def main() -> None:
                 for key, value in counts.items():
                     totals[mode][key] = totals[mode].get(key, 0) + value
                 row[mode] = (len(cues), sum(counts.values()))
-            print(f"| {name} | {row['segments'][0]} → {row['broadcast'][0]} | {row['segments'][1]} → {row['broadcast'][1]} |")
+            print(
+                f"| {name} | {row['segments'][0]} → {row['broadcast'][0]} | {row['segments'][1]} → {row['broadcast'][1]} |"
+            )
     print()
     print("| norm | segments | broadcast |")
     print("| --- | --- | --- |")

@@ -150,7 +150,7 @@ def _window(name: str, meeting: str, ordered: list[Clip], most: int, rng: random
     turns = []
     for start, audio, person in pieces:
         at = int(round(start * SAMPLE_RATE))
-        mixed[at: at + audio.size] += audio
+        mixed[at : at + audio.size] += audio
         turns.append((round(start, 3), round(start + audio.size / SAMPLE_RATE, 3), person))
     return Window(name, meeting, np.clip(mixed, -1, 1), sorted(turns), frozenset(used))
 
@@ -159,18 +159,21 @@ def _far(window: Window, rng: np.random.Generator) -> Window:
     """The window heard through its room: each turn through its speaker's place in it, plus a noise floor."""
     rt60 = rng.uniform(0.3, 0.7)
     everyone = sorted({clip.person for clip in clips()[window.meeting]})  # those not heard have a place too
-    rooms = {person: (room_response(rng, rt60, reverb_share=rng.uniform(0.2, 0.6)), rng.uniform(-48.0, -30.0))
-             for person in everyone}
+    rooms = {
+        person: (room_response(rng, rt60, reverb_share=rng.uniform(0.2, 0.6)), rng.uniform(-48.0, -30.0))
+        for person in everyone
+    }
     out = np.zeros(window.samples.size + SAMPLE_RATE, dtype=np.float64)
     for start, end, person in window.turns:
-        dry = window.samples[int(round(start * SAMPLE_RATE)): int(round(end * SAMPLE_RATE))]
+        dry = window.samples[int(round(start * SAMPLE_RATE)) : int(round(end * SAMPLE_RATE))]
         heard = _heard(dry, rooms[person])
         at = int(round(start * SAMPLE_RATE))
-        out[at: at + heard.size] += heard[: out.size - at]
+        out[at : at + heard.size] += heard[: out.size - at]
     out = out[: window.samples.size]
     out += _level(rng.standard_normal(out.size), -66.0)
-    return Window(f"{window.name} far", window.meeting, np.clip(out, -1, 1).astype(np.float32), window.turns,
-                  window.used, rooms)
+    return Window(
+        f"{window.name} far", window.meeting, np.clip(out, -1, 1).astype(np.float32), window.turns, window.used, rooms
+    )
 
 
 def _heard(samples: np.ndarray, room: tuple[np.ndarray, float]) -> np.ndarray:
@@ -183,16 +186,22 @@ def _heard(samples: np.ndarray, room: tuple[np.ndarray, float]) -> np.ndarray:
 def references(window: Window, person: str, seconds: float, *, same_meeting: bool) -> np.ndarray | None:
     """`seconds` of `person` from a clip the window does not use: of the window's meeting, or of another
     (the longest such clip, from its middle). None when there is none."""
-    candidates = [clip for meeting, found in clips().items() for clip in found
-                  if clip.person == person and clip.path not in window.used
-                  and (meeting == window.meeting) == same_meeting and clip.end - clip.start >= seconds]
+    candidates = [
+        clip
+        for meeting, found in clips().items()
+        for clip in found
+        if clip.person == person
+        and clip.path not in window.used
+        and (meeting == window.meeting) == same_meeting
+        and clip.end - clip.start >= seconds
+    ]
     if not candidates:
         return None
     clip = max(candidates, key=lambda c: c.end - c.start)
     audio = clip.samples()
     middle = audio.size // 2
     half = int(seconds * SAMPLE_RATE) // 2
-    piece = audio[max(0, middle - half): max(0, middle - half) + int(seconds * SAMPLE_RATE)]
+    piece = audio[max(0, middle - half) : max(0, middle - half) + int(seconds * SAMPLE_RATE)]
     if same_meeting and window.rooms is not None:  # heard from the person's place in the same room
         noise = np.random.default_rng(piece.size).standard_normal(piece.size)
         piece = np.clip(_heard(piece, window.rooms[person]) + _level(noise, -66.0), -1, 1).astype(np.float32)
@@ -227,5 +236,7 @@ def misnamed(segments, turns, names: set[str] | tuple[str, ...], step: float = 0
 if __name__ == "__main__":
     for label, meetings, seed in (("development", DEVELOPMENT, 1), ("held out", HELD_OUT, 2)):
         for window in windows(meetings, 4, seed):
-            print(f"{label:12} {window.name:18} {window.samples.size / SAMPLE_RATE:5.1f} s  {len(window.people)} people "
-                  f"{len(window.turns)} turns")
+            print(
+                f"{label:12} {window.name:18} {window.samples.size / SAMPLE_RATE:5.1f} s  {len(window.people)} people "
+                f"{len(window.turns)} turns"
+            )

@@ -52,7 +52,9 @@ class Voice:
         self.dbfs = rng.uniform(-48.0, -30.0)
         self.response = room_response(rng, rt60, reverb_share=rng.uniform(0.2, 0.6))
 
-    def turn(self, rng: np.random.Generator, interjection: bool = False) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    def turn(
+        self, rng: np.random.Generator, interjection: bool = False
+    ) -> tuple[np.ndarray, list[tuple[float, float]]]:
         """Audio of one turn and the spans (in its own seconds) where the person speaks; an interjection
         is one short piece of one clip."""
         if interjection:
@@ -81,8 +83,9 @@ class Voice:
         return fftconvolve(_level(samples, self.dbfs), self.response)[: samples.size + self.response.size]
 
 
-def meeting(name: str, people: list[Person], clips: dict[str, list[np.ndarray]], seconds: float,
-            rng: np.random.Generator) -> Meeting:
+def meeting(
+    name: str, people: list[Person], clips: dict[str, list[np.ndarray]], seconds: float, rng: np.random.Generator
+) -> Meeting:
     rt60 = rng.uniform(0.3, 0.7)
     voices = [Voice(p, clips[p.name], rng, rt60) for p in people]
     out = np.zeros(int((seconds + 8) * SAMPLE_RATE), dtype=np.float64)
@@ -92,7 +95,7 @@ def meeting(name: str, people: list[Person], clips: dict[str, list[np.ndarray]],
         audio, spans = voice.turn(rng, interjection)
         heard = voice.heard(audio)
         start = int(at * SAMPLE_RATE)
-        out[start: start + heard.size] += heard[: out.size - start]
+        out[start : start + heard.size] += heard[: out.size - start]
         for a, b in spans:
             turns.append((round(at + a, 3), round(at + b, 3), voice.person.name))
         return at + spans[-1][1]

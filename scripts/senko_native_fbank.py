@@ -19,9 +19,12 @@ SPANS = [(0.5, 2.0), (12.3, 13.8), (29.5, 30.0), (10.0, 10.02)]
 def main() -> None:
     samples, rate = sf.read(str(SAMPLE), dtype="float32")
     assert rate == 16000
-    flat, frames, offsets, dim = Diarizer(device="cpu", warmup=False, quiet=True)._extract_fbank_features(samples, SPANS)
-    np.savez_compressed(OUT, spans=np.array(SPANS, dtype=np.float32), features=flat, frames=frames, offsets=offsets,
-                        dim=dim)
+    flat, frames, offsets, dim = Diarizer(device="cpu", warmup=False, quiet=True)._extract_fbank_features(
+        samples, SPANS
+    )
+    np.savez_compressed(
+        OUT, spans=np.array(SPANS, dtype=np.float32), features=flat, frames=frames, offsets=offsets, dim=dim
+    )
     print(OUT, flat.shape)
 
 

@@ -23,9 +23,14 @@ import numpy as np
 SAMPLE_RATE = 16000
 CACHE = Path(os.environ.get("WXAS_VOICES", Path.home() / ".cache" / "whisperx-api-server" / "voices"))
 PACKAGES = (
-    "asterisk-core-sounds-en-g722", "asterisk-core-sounds-fr-g722", "asterisk-core-sounds-it-g722",
-    "asterisk-core-sounds-ru-g722", "asterisk-prompt-it-menardi-wav", "asterisk-prompt-es-co",
-    "asterisk-prompt-fr-armelle", "ktuberling-data",
+    "asterisk-core-sounds-en-g722",
+    "asterisk-core-sounds-fr-g722",
+    "asterisk-core-sounds-it-g722",
+    "asterisk-core-sounds-ru-g722",
+    "asterisk-prompt-it-menardi-wav",
+    "asterisk-prompt-es-co",
+    "asterisk-prompt-fr-armelle",
+    "ktuberling-data",
 )
 ASTERISK = "usr/share/asterisk/sounds"
 KTUBERLING = "usr/share/ktuberling/sounds"
@@ -104,7 +109,7 @@ def trim(samples: np.ndarray) -> np.ndarray:
     loud = np.flatnonzero(level > max(level.max() - 25.0, np.percentile(level, 10) + 15.0))
     if not loud.size:
         return samples[:0]
-    return samples[max(0, loud[0] - 5) * frame: (loud[-1] + 6) * frame]
+    return samples[max(0, loud[0] - 5) * frame : (loud[-1] + 6) * frame]
 
 
 def utterances(person: Person, root: Path | None = None, limit: int = 120) -> list[np.ndarray]:

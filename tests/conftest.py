@@ -95,12 +95,19 @@ def fake_live_transcriber() -> FakeUtteranceTranscriber:
 
 
 @pytest.fixture
-def container(settings, fake_transcriber, fake_aligner, fake_diarizer, fake_models,
-              fake_live_transcriber, fake_voice_printer) -> Iterator[Application]:
+def container(
+    settings, fake_transcriber, fake_aligner, fake_diarizer, fake_models, fake_live_transcriber, fake_voice_printer
+) -> Iterator[Application]:
     """The real container with every adapter overridden by a fake (before anything is built)."""
     container = build_container(settings)
-    fakes = Fakes(transcriber=fake_transcriber, aligner=fake_aligner, diarizer=fake_diarizer, models=fake_models,
-                  live_transcriber=fake_live_transcriber, voice_printer=fake_voice_printer)
+    fakes = Fakes(
+        transcriber=fake_transcriber,
+        aligner=fake_aligner,
+        diarizer=fake_diarizer,
+        models=fake_models,
+        live_transcriber=fake_live_transcriber,
+        voice_printer=fake_voice_printer,
+    )
     with override_with(container, fakes):
         yield container
 

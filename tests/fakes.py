@@ -306,10 +306,14 @@ class FakeUtteranceTranscriber:
         tokens = [self.script.split().index(w) if w in self.script.split() else 1000 + self.calls for w in words]
         pieces = [f" {w}" for w in words]
         prefix = len(request.prefix)
-        return Hypothesis(tokens=tuple(tokens[prefix:]), pieces=tuple(pieces[prefix:]),
-                          whole=tuple(True for _ in pieces[prefix:]), language=request.language or self.language,
-                          logprobs=tuple(-0.1 for _ in pieces[prefix:]) if request.logprobs else (),
-                          token_bytes=tuple(p.encode() for p in pieces[prefix:]) if request.logprobs else ())
+        return Hypothesis(
+            tokens=tuple(tokens[prefix:]),
+            pieces=tuple(pieces[prefix:]),
+            whole=tuple(True for _ in pieces[prefix:]),
+            language=request.language or self.language,
+            logprobs=tuple(-0.1 for _ in pieces[prefix:]) if request.logprobs else (),
+            token_bytes=tuple(p.encode() for p in pieces[prefix:]) if request.logprobs else (),
+        )
 
 
 # --- voices ---------------------------------------------------------------------------------------------
@@ -344,11 +348,13 @@ class Fakes:
     transcriber: FakeTranscriber = field(default_factory=FakeTranscriber)
     aligner: FakeAligner = field(default_factory=FakeAligner)
     diarizer: FakeDiarizer = field(default_factory=FakeDiarizer)
-    models: dict[str, FakeModelStore] = field(default_factory=lambda: {
-        "transcription": FakeModelStore(),
-        "alignment": FakeModelStore(known=("en", "de")),
-        "diarization": FakeModelStore(known=("pyannote/speaker-diarization-community-1",)),
-    })
+    models: dict[str, FakeModelStore] = field(
+        default_factory=lambda: {
+            "transcription": FakeModelStore(),
+            "alignment": FakeModelStore(known=("en", "de")),
+            "diarization": FakeModelStore(known=("pyannote/speaker-diarization-community-1",)),
+        }
+    )
     live_transcriber: FakeUtteranceTranscriber = field(default_factory=FakeUtteranceTranscriber)
     live_audio: FakeLiveAudio = field(default_factory=FakeLiveAudio)
     voice_printer: FakeVoicePrinter = field(default_factory=FakeVoicePrinter)

@@ -21,8 +21,9 @@ CHUNK_MS = 100
 
 def pcm24(samples: np.ndarray, rate: int = 16_000) -> bytes:
     """Mono float samples as OpenAI's `audio/pcm`: 24 kHz little-endian PCM16."""
-    frame = av.AudioFrame.from_ndarray((np.clip(samples, -1, 1) * 32767).astype(np.int16).reshape(1, -1),
-                                       format="s16", layout="mono")
+    frame = av.AudioFrame.from_ndarray(
+        (np.clip(samples, -1, 1) * 32767).astype(np.int16).reshape(1, -1), format="s16", layout="mono"
+    )
     frame.sample_rate = rate
     resampler = av.AudioResampler(format="s16", layout="mono", rate=PCM_RATE)
     frames = [*resampler.resample(frame), *resampler.resample(None)]
@@ -96,21 +97,35 @@ class Session:
         return [e.type for _, e in self.events]
 
 
-def transcription_session(*, language: str | None = None, turn_detection: dict | None | str = "server_vad",
-                          **extra) -> dict:
-    audio_input: dict = {"format": {"type": "audio/pcm", "rate": PCM_RATE},
-                         "transcription": {"model": "gpt-4o-transcribe", **({"language": language} if language else {})}}
+def transcription_session(
+    *, language: str | None = None, turn_detection: dict | None | str = "server_vad", **extra
+) -> dict:
+    audio_input: dict = {
+        "format": {"type": "audio/pcm", "rate": PCM_RATE},
+        "transcription": {"model": "gpt-4o-transcribe", **({"language": language} if language else {})},
+    }
     if turn_detection == "server_vad":
-        audio_input["turn_detection"] = {"type": "server_vad", "threshold": 0.5, "prefix_padding_ms": 300,
-                                         "silence_duration_ms": 500}
+        audio_input["turn_detection"] = {
+            "type": "server_vad",
+            "threshold": 0.5,
+            "prefix_padding_ms": 300,
+            "silence_duration_ms": 500,
+        }
     else:
         audio_input["turn_detection"] = turn_detection
     return {"type": "transcription", "audio": {"input": audio_input}, **extra}
 
 
-async def run_session(connection, audio: bytes, *, session: dict, commit_every: float | None = None,
-                      bytes_per_second: int = PCM_RATE * 2, settle_seconds: float = 10.0,
-                      turn_seconds: float = 300.0) -> Session:
+async def run_session(
+    connection,
+    audio: bytes,
+    *,
+    session: dict,
+    commit_every: float | None = None,
+    bytes_per_second: int = PCM_RATE * 2,
+    settle_seconds: float = 10.0,
+    turn_seconds: float = 300.0,
+) -> Session:
     """Configure the session, send `audio` (`bytes_per_second` of it make a second: 48 000 for
     `audio/pcm`, 8 000 for G.711) in 100 ms appends at real-time pace, committing every
     `commit_every` seconds of audio, when given, and at the end; collect events until every turn is
@@ -142,14 +157,21 @@ async def run_session(connection, audio: bytes, *, session: dict, commit_every: 
         while True:
             unfinished = [i for i in record.items.values() if i.completed is None and i.failed is None]
             try:
-                event = await asyncio.wait_for(connection.recv(), timeout=turn_seconds if unfinished else settle_seconds)
+                event = await asyncio.wait_for(
+                    connection.recv(), timeout=turn_seconds if unfinished else settle_seconds
+                )
             except TimeoutError:
                 break
             record.record(time.monotonic() - started, event)
-            open_items = [i for i in record.items.values() if i.committed is not None and i.completed is None
-                          and i.failed is None]
-            if sender.done() and not open_items and record.items and all(
-                    i.committed is not None for i in record.items.values()):
+            open_items = [
+                i for i in record.items.values() if i.committed is not None and i.completed is None and i.failed is None
+            ]
+            if (
+                sender.done()
+                and not open_items
+                and record.items
+                and all(i.committed is not None for i in record.items.values())
+            ):
                 break
     finally:
         await sender
@@ -158,6 +180,7 @@ async def run_session(connection, audio: bytes, *, session: dict, commit_every: 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:
     """Word-level Levenshtein distance over the reference length, on lowercased words without punctuation."""
+
     def words(text: str) -> list[str]:
         cleaned = "".join(c.lower() if c.isalnum() or c.isspace() or c == "'" else " " for c in text)
         return cleaned.split()
@@ -176,9 +199,11 @@ def g711(samples: np.ndarray, codec: str = "pcm_mulaw", rate: int = 16_000) -> b
     """Mono float samples as 8 kHz G.711 (`audio/pcmu` with pcm_mulaw, `audio/pcma` with pcm_alaw)."""
     encoder = av.CodecContext.create(codec, "w")
     encoder.sample_rate, encoder.layout, encoder.format = 8000, "mono", "s16"
-    frame = av.AudioFrame.from_ndarray((np.clip(samples, -1, 1) * 32767).astype(np.int16).reshape(1, -1),
-                                       format="s16", layout="mono")
+    frame = av.AudioFrame.from_ndarray(
+        (np.clip(samples, -1, 1) * 32767).astype(np.int16).reshape(1, -1), format="s16", layout="mono"
+    )
     frame.sample_rate = rate
     resampler = av.AudioResampler(format="s16", layout="mono", rate=8000)
-    return b"".join(bytes(packet) for f in [*resampler.resample(frame), *resampler.resample(None)]
-                    for packet in encoder.encode(f))
+    return b"".join(
+        bytes(packet) for f in [*resampler.resample(frame), *resampler.resample(None)] for packet in encoder.encode(f)
+    )

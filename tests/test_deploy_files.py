@@ -32,8 +32,11 @@ def test_compose_file_follows_the_compose_specification(tmp_path):
     result = run(BIN / "check-jsonschema", "--builtin-schema", "vendor.compose-spec", "compose.yaml")
     assert result.returncode == 0, result.stdout + result.stderr
     broken = tmp_path / "compose.yaml"  # the check can fail: an unknown service key is refused
-    broken.write_text((ROOT / "compose.yaml").read_text().replace("    image: whisperx-api-server:cpu",
-                                                                  "    imagee: whisperx-api-server:cpu"))
+    broken.write_text(
+        (ROOT / "compose.yaml")
+        .read_text()
+        .replace("    image: whisperx-api-server:cpu", "    imagee: whisperx-api-server:cpu")
+    )
     assert run(BIN / "check-jsonschema", "--builtin-schema", "vendor.compose-spec", broken).returncode != 0
 
 
@@ -51,9 +54,11 @@ def test_compose_services_build_the_matching_stages_and_keep_models_in_a_volume(
 
 def test_the_image_installs_and_starts_exactly_as_make_does():
     installs = re.findall(r"^RUN (.*(?:pip|make)[^\n]*)", CONTAINERFILE, flags=re.M)
-    assert installs == ["make deps VENV=/opt/venv PYTHON=python3 LOCKS=requirements.lock",
-                        "make install VENV=/opt/venv PYTHON=python3 LOCKS=requirements.lock",
-                        "make without-gpu-compiler VENV=/opt/venv"]
+    assert installs == [
+        "make deps VENV=/opt/venv PYTHON=python3 LOCKS=requirements.lock",
+        "make install VENV=/opt/venv PYTHON=python3 LOCKS=requirements.lock",
+        "make without-gpu-compiler VENV=/opt/venv",
+    ]
     assert "requirements-dev.lock" not in CONTAINERFILE, "no test tools in an image"
     makefile = (ROOT / "Makefile").read_text()
     assert "\t$(VENV)/bin/whisperx-api-server serve" in makefile.split("run: install", 1)[1].split("\n\n")[0]
@@ -79,10 +84,16 @@ def test_every_service_is_under_a_profile_so_each_command_starts_what_it_names()
     services = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]
     profiles = {name: set(spec.get("profiles", [])) for name, spec in services.items()}
     assert all(profiles.values()), "a service without a profile starts with every `up`"
-    chosen = {profile: {name for name, named in profiles.items() if profile in named}
-              for profile in ("cpu", "cuda", "scale", "scale-cuda")}
-    assert chosen == {"cpu": {"whisperx-api-server-cpu"}, "cuda": {"whisperx-api-server-cuda"},
-                      "scale": {"redis", "api", "worker"}, "scale-cuda": {"redis", "api", "worker-cuda"}}
+    chosen = {
+        profile: {name for name, named in profiles.items() if profile in named}
+        for profile in ("cpu", "cuda", "scale", "scale-cuda")
+    }
+    assert chosen == {
+        "cpu": {"whisperx-api-server-cpu"},
+        "cuda": {"whisperx-api-server-cuda"},
+        "scale": {"redis", "api", "worker"},
+        "scale-cuda": {"redis", "api", "worker-cuda"},
+    }
     builds = {services[name]["build"]["target"] for name in chosen["scale"] if "build" in services[name]}
     assert builds == {"cpu"}, "`--profile scale build` must not build the CUDA image"
 
@@ -112,8 +123,10 @@ def test_the_documented_compose_commands_name_a_profile():
 def test_build_tools_stay_in_the_build_stage():
     stages = {name: parent for parent, name in re.findall(r"^FROM (\S+) AS ([\w-]+)", CONTAINERFILE, flags=re.M)}
     assert stages["cpu"] == "runtime" and stages["cuda"] == "runtime" and stages["runtime"] == "base"
-    body = {name: text for name, text in re.findall(r"^FROM \S+ AS ([\w-]+)\n(.*?)(?=^FROM |\Z)", CONTAINERFILE,
-                                                     flags=re.M | re.S)}
+    body = {
+        name: text
+        for name, text in re.findall(r"^FROM \S+ AS ([\w-]+)\n(.*?)(?=^FROM |\Z)", CONTAINERFILE, flags=re.M | re.S)
+    }
     assert "apt-get install" in body["build"] and "make" in body["build"]
     for shipped in ("base", "runtime", "cpu", "cuda"):
         assert "apt-get" not in body[shipped] and "make " not in body[shipped], shipped
@@ -124,8 +137,10 @@ def test_build_tools_stay_in_the_build_stage():
 
 def pins(lock: str) -> dict[str, str]:
     lines = (ROOT / lock).read_text().splitlines()
-    return {canonicalize_name(name): version
-            for name, version in (line.split("==") for line in lines if line and not line.startswith("#"))}
+    return {
+        canonicalize_name(name): version
+        for name, version in (line.split("==") for line in lines if line and not line.startswith("#"))
+    }
 
 
 def test_the_runtime_lock_pins_every_dependency_and_the_test_tools_are_locked_apart():

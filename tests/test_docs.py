@@ -10,8 +10,11 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
 def headings(page: Path) -> set[str]:
-    return {re.sub(r"[^a-z0-9 -]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
-            for line in page.read_text().splitlines() if line.startswith("#")}
+    return {
+        re.sub(r"[^a-z0-9 -]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+        for line in page.read_text().splitlines()
+        if line.startswith("#")
+    }
 
 
 def test_the_readme_keeps_to_three_hundred_lines_and_its_two_set_up_commands():

@@ -17,8 +17,9 @@ def verify_standard_webhook(headers: dict, body: bytes, secret: str, tolerance_s
     key = base64.b64decode(secret.removeprefix("whsec_")) if secret.startswith("whsec_") else secret.encode()
     delivery_id, timestamp = headers["webhook-id"], headers["webhook-timestamp"]
     assert abs(time.time() - int(timestamp)) < tolerance_seconds, "stale: a replay"
-    expected = base64.b64encode(hmac.new(key, f"{delivery_id}.{timestamp}.".encode() + body,
-                                         hashlib.sha256).digest()).decode()
+    expected = base64.b64encode(
+        hmac.new(key, f"{delivery_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    ).decode()
     signatures = [s.split(",", 1)[1] for s in headers["webhook-signature"].split() if s.startswith("v1,")]
     assert any(hmac.compare_digest(expected, s) for s in signatures)
 

@@ -24,9 +24,46 @@ _BLOCK_SAMPLES = SAMPLE_RATE * 60
 # mp4/m4a/3gp). Nothing that reads another resource: no concat, hls, dash, sdp, rtp, rtsp, image2,
 # tee, subfile, data or text demuxers.
 ALLOWED_DEMUXERS = (
-    "wav", "w64", "aiff", "au", "caf", "flac", "mp3", "aac", "ac3", "eac3", "dts", "truehd", "amr", "amrnb", "amrwb",
-    "ogg", "matroska", "webm", "mov", "mp4", "asf", "avi", "flv", "mpeg", "mpegts", "wv", "ape", "tta", "tak",
-    "gsm", "voc", "loas", "dsf", "mlp", "rm", "nut", "mpc", "mpc8", "ircam", "sox",
+    "wav",
+    "w64",
+    "aiff",
+    "au",
+    "caf",
+    "flac",
+    "mp3",
+    "aac",
+    "ac3",
+    "eac3",
+    "dts",
+    "truehd",
+    "amr",
+    "amrnb",
+    "amrwb",
+    "ogg",
+    "matroska",
+    "webm",
+    "mov",
+    "mp4",
+    "asf",
+    "avi",
+    "flv",
+    "mpeg",
+    "mpegts",
+    "wv",
+    "ape",
+    "tta",
+    "tak",
+    "gsm",
+    "voc",
+    "loas",
+    "dsf",
+    "mlp",
+    "rm",
+    "nut",
+    "mpc",
+    "mpc8",
+    "ircam",
+    "sox",
 )
 _SANDBOX = {
     "format_whitelist": ",".join(ALLOWED_DEMUXERS),
@@ -59,8 +96,10 @@ class PyAVDecoder:
         except InvalidAudio:
             raise
         except (av.FFmpegError, ValueError, IndexError, EOFError, OSError) as exc:
-            raise InvalidAudio(f"The file could not be decoded as audio ({_describe(exc)}). Send an audio or "
-                               "video file (wav, mp3, m4a, ogg, opus, flac, webm, …).") from exc
+            raise InvalidAudio(
+                f"The file could not be decoded as audio ({_describe(exc)}). Send an audio or "
+                "video file (wav, mp3, m4a, ogg, opus, flac, webm, …)."
+            ) from exc
         if samples.size == 0:
             raise InvalidAudio("The file contains no audio samples.")
         return Audio(samples=samples, duration=samples.size / SAMPLE_RATE, sample_rate=SAMPLE_RATE)
@@ -114,7 +153,9 @@ class _Growable:
     def append(self, chunk: np.ndarray) -> None:
         needed = self.size + chunk.size
         if needed > self._buffer.size:
-            grown = np.empty(max(needed, self._buffer.size + _BLOCK_SAMPLES, int(self._buffer.size * 1.25)), dtype=np.int16)
+            grown = np.empty(
+                max(needed, self._buffer.size + _BLOCK_SAMPLES, int(self._buffer.size * 1.25)), dtype=np.int16
+            )
             grown[: self.size] = self._buffer[: self.size]
             self._buffer = grown
         self._buffer[self.size : needed] = chunk

@@ -27,8 +27,10 @@ class PcmToSpeechRate:
 
     def __init__(self, audio_format: str) -> None:
         if audio_format not in AUDIO_FORMATS:
-            raise InvalidRequest(f"Unsupported audio format '{audio_format[:40]}': use one of {', '.join(AUDIO_FORMATS)}.",
-                                 param="session.audio.input.format.type")
+            raise InvalidRequest(
+                f"Unsupported audio format '{audio_format[:40]}': use one of {', '.join(AUDIO_FORMATS)}.",
+                param="session.audio.input.format.type",
+            )
         self._codec = None
         if audio_format in G711_CODECS:
             self._codec = av.CodecContext.create(G711_CODECS[audio_format], "r")

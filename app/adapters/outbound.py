@@ -29,15 +29,18 @@ Resolver = Callable[[str, int], list[str]]
 
 # IPv6 ranges that carry an IPv4 address inside: judged as what they embed, they could reach
 # 127.0.0.1 or 10.x through a translator, so they are refused outright.
-_EMBEDDING_V4 = tuple(ipaddress.ip_network(n) for n in (
-    "::ffff:0:0/96",  # IPv4-mapped
-    "::/96",  # IPv4-compatible (deprecated)
-    "::ffff:0:0:0/96",  # IPv4-translated
-    "64:ff9b::/96",  # NAT64, well-known prefix
-    "64:ff9b:1::/48",  # NAT64, local-use prefix
-    "2002::/16",  # 6to4
-    "2001::/32",  # Teredo
-))
+_EMBEDDING_V4 = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "::ffff:0:0/96",  # IPv4-mapped
+        "::/96",  # IPv4-compatible (deprecated)
+        "::ffff:0:0:0/96",  # IPv4-translated
+        "64:ff9b::/96",  # NAT64, well-known prefix
+        "64:ff9b:1::/48",  # NAT64, local-use prefix
+        "2002::/16",  # 6to4
+        "2001::/32",  # Teredo
+    )
+)
 
 
 class HostDoesNotResolve(InvalidRequest):
@@ -65,8 +68,11 @@ class OutboundTarget:
     def request_args(self, headers: dict[str, str]) -> dict:
         """httpx arguments that reach the checked address: its literal in the URL, the host name in
         `Host` and in TLS (SNI, so the certificate is still verified for the name)."""
-        return {"url": self.pinned_url(), "headers": {**headers, "Host": self.host_header()},
-                "extensions": {"sni_hostname": self.host}}
+        return {
+            "url": self.pinned_url(),
+            "headers": {**headers, "Host": self.host_header()},
+            "extensions": {"sni_hostname": self.host},
+        }
 
 
 def is_public(address: str) -> bool:
@@ -79,8 +85,9 @@ def is_public(address: str) -> bool:
 class OutboundPolicy:
     """Checks URLs against the address policy; `param` names the request field in every refusal."""
 
-    def __init__(self, allowed_hosts: Collection[str], param: str, setting: str,
-                 resolve: Resolver | None = None) -> None:
+    def __init__(
+        self, allowed_hosts: Collection[str], param: str, setting: str, resolve: Resolver | None = None
+    ) -> None:
         self.allowed_hosts = {h.lower() for h in allowed_hosts}
         self.param = param
         self.setting = setting  # the setting that lists allowed hosts, for the refusal's message
@@ -110,8 +117,11 @@ class OutboundPolicy:
         if not addresses:
             raise HostDoesNotResolve(f"'{name}' host '{host[:100]}' does not resolve.", param=name)
         if host not in self.allowed_hosts and not all(is_public(a) for a in addresses):
-            raise InvalidRequest(f"'{name}' host '{host[:100]}' resolves to a non-public address; only public "
-                                 f"hosts are reached (an operator can allow a host with {self.setting}).", param=name)
+            raise InvalidRequest(
+                f"'{name}' host '{host[:100]}' resolves to a non-public address; only public "
+                f"hosts are reached (an operator can allow a host with {self.setting}).",
+                param=name,
+            )
         return OutboundTarget(url=url, host=host, address=addresses[0])
 
     @staticmethod

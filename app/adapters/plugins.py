@@ -52,8 +52,13 @@ class PluginTranscriber:
         self.name: str = backend.name
         self.aligns_while_decoding: str | None = getattr(backend, "aligns_while_decoding", None)
 
-    def transcribe(self, audio: Audio, options: TranscriptionOptions, on_segment: SegmentSink | None = None,
-                   time_words: WordTimesWanted | None = None) -> Transcript:
+    def transcribe(
+        self,
+        audio: Audio,
+        options: TranscriptionOptions,
+        on_segment: SegmentSink | None = None,
+        time_words: WordTimesWanted | None = None,
+    ) -> Transcript:
         if time_words is None:
             return self.backend.transcribe(audio, options, on_segment=on_segment)
         return self.backend.transcribe(audio, options, on_segment=on_segment, time_words=time_words)

@@ -22,8 +22,15 @@ _SPOOL_BYTES = 1024 * 1024  # like uploads: small files stay in memory, larger o
 
 
 class UrlAudioFetcher:
-    def __init__(self, allowed_hosts: Collection[str], max_bytes: int, connect_timeout: float, total_timeout: float,
-                 max_redirects: int = 5, resolve: Resolver | None = None) -> None:
+    def __init__(
+        self,
+        allowed_hosts: Collection[str],
+        max_bytes: int,
+        connect_timeout: float,
+        total_timeout: float,
+        max_redirects: int = 5,
+        resolve: Resolver | None = None,
+    ) -> None:
         self.policy = OutboundPolicy(allowed_hosts, param=PARAM, setting="URL_FETCH_ALLOWED_HOSTS", resolve=resolve)
         self.max_bytes = max_bytes
         self.connect_timeout = connect_timeout
@@ -45,8 +52,10 @@ class UrlAudioFetcher:
                             raise _refused(f"'{PARAM}' answered HTTP {response.status_code}.")
                         return self._spool(response, deadline)
                 except httpx.TimeoutException:
-                    raise _refused(f"'{PARAM}' did not answer within the time limit "
-                                   f"(URL_FETCH_CONNECT_TIMEOUT_SECONDS / URL_FETCH_TIMEOUT_SECONDS).") from None
+                    raise _refused(
+                        f"'{PARAM}' did not answer within the time limit "
+                        f"(URL_FETCH_CONNECT_TIMEOUT_SECONDS / URL_FETCH_TIMEOUT_SECONDS)."
+                    ) from None
                 except httpx.HTTPError as exc:
                     raise _refused(f"'{PARAM}' could not be fetched ({type(exc).__name__}).") from None
         raise _refused(f"'{PARAM}' redirected more than {self.max_redirects} times.")
@@ -79,5 +88,8 @@ def _refused(message: str) -> InvalidRequest:
 
 
 def _too_big(limit: int) -> InvalidRequest:
-    return InvalidRequest(f"'{PARAM}' is larger than the server's limit of {limit} bytes (MAX_UPLOAD_SIZE_BYTES).",
-                          param=PARAM, code="audio_url_too_large")
+    return InvalidRequest(
+        f"'{PARAM}' is larger than the server's limit of {limit} bytes (MAX_UPLOAD_SIZE_BYTES).",
+        param=PARAM,
+        code="audio_url_too_large",
+    )

@@ -44,22 +44,26 @@ def authenticate(keys: ApiKeys, presented: str | None, how: str = "as 'Authoriza
 
 def api_key_guard(keys: Callable[[], ApiKeys]):
     """`keys` is asked on each request, so the keys the container provides now are the ones checked."""
+
     def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         try:
             connection.state.owner = authenticate(keys(), bearer(connection))
         except ApiKeyRefused as refused:
             # OpenAI answers every refused key over HTTP with code `invalid_api_key`.
             raise NotAuthorizedException(refused.message) from None
+
     return guard
 
 
 def admin_guard(keys: Callable[[], ApiKeys]):
     """Model management: with any key configured, admin keys only (none configured: nobody); with no
     keys at all (a server on localhost), anyone, within the model allow-lists."""
+
     def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         current = keys()
         if current.enabled and not current.is_admin(bearer(connection)):
             raise PermissionDeniedException("Loading and unloading models needs an admin key (ADMIN_API_KEYS).")
+
     return guard
 
 
@@ -95,14 +99,18 @@ def foreign_browser_refusal(connection: ASGIConnection, keys: ApiKeys, trusted_h
     host = connection.headers.get("host", "")
     name = _host_name(host)
     if not (name in LOOPBACK_NAMES or _is_address(name) or name in trusted):
-        return (f"Host '{host[:100]}' is not this server's: a server without API keys answers to IP addresses, "
-                "localhost and TRUSTED_HOSTS only.")
+        return (
+            f"Host '{host[:100]}' is not this server's: a server without API keys answers to IP addresses, "
+            "localhost and TRUSTED_HOSTS only."
+        )
     origin = connection.headers.get("origin")
     if origin is not None and origin != "null":
         netloc = urlsplit(origin).netloc if "://" in origin else ""
         if netloc.lower() != host.lower() and _host_name(netloc) not in trusted:
-            return (f"Origin '{origin[:100]}' is another site: a server without API keys takes browser requests "
-                    "from its own pages and TRUSTED_HOSTS only.")
+            return (
+                f"Origin '{origin[:100]}' is another site: a server without API keys takes browser requests "
+                "from its own pages and TRUSTED_HOSTS only."
+            )
     elif origin == "null":
         return "Origin 'null' (a sandboxed page or a file) is refused by a server without API keys."
     return None

@@ -20,8 +20,9 @@ logger = structlog.get_logger(__name__)
 
 
 def error_body(status: int, message: str, *, param: str | None = None, code: str | None = None) -> ErrorBody:
-    return ErrorBody(message=message, type=error_type_of(status), param=param, code=code,
-                     request_id=current_request_id.get())
+    return ErrorBody(
+        message=message, type=error_type_of(status), param=param, code=code, request_id=current_request_id.get()
+    )
 
 
 def domain_error_body(exc: DomainError) -> ErrorBody:
@@ -32,8 +33,14 @@ def internal_error_body() -> ErrorBody:
     return error_body(500, "The server had an error while processing your request.", code="internal_error")
 
 
-def error_response(status: int, message: str, *, param: str | None = None, code: str | None = None,
-                   headers: dict[str, str] | None = None) -> Response[ErrorResponse]:
+def error_response(
+    status: int,
+    message: str,
+    *,
+    param: str | None = None,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[ErrorResponse]:
     body = ErrorResponse(error_body(status, message, param=param, code=code))
     return Response(body, status_code=status, headers=headers)
 
@@ -51,8 +58,12 @@ def http_error_handler(_: Request, exc: HTTPException) -> Response[ErrorResponse
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
         first = exc.extra[0] if isinstance(exc.extra[0], dict) else {}
         key = first.get("key")
-        return error_response(exc.status_code, first.get("message", exc.detail),
-                              param=None if key in (None, "data") else key, code="invalid_value")
+        return error_response(
+            exc.status_code,
+            first.get("message", exc.detail),
+            param=None if key in (None, "data") else key,
+            code="invalid_value",
+        )
     message = exc.detail
     if exc.status_code == 413:
         message = f"{exc.detail}: the upload is larger than the server's limit (MAX_UPLOAD_SIZE_BYTES)."
@@ -69,7 +80,15 @@ async def send_error(send: Send, status: int, body: ErrorBody, headers: dict[str
     """The error envelope straight onto an ASGI connection, for the mounts Litestar does not render."""
     content = msgspec.json.encode(ErrorResponse(body))
     extra = [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode()),
-                            *extra]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(content)).encode()),
+                *extra,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": content})

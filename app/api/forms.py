@@ -42,8 +42,9 @@ class Form:
     def add_part(self, name: str) -> None:
         self.parts += 1
         if self.parts > MAX_FORM_FIELDS:
-            raise InvalidRequest(f"Too many form fields: at most {MAX_FORM_FIELDS} (field {self.parts} is '{name}').",
-                                 param=name)
+            raise InvalidRequest(
+                f"Too many form fields: at most {MAX_FORM_FIELDS} (field {self.parts} is '{name}').", param=name
+            )
 
     def upload(self, max_bytes: int) -> BinaryIO | None:
         """The uploaded file, rewound; None when there is none."""
@@ -99,8 +100,10 @@ async def _multipart(chunks: AsyncIterator[bytes], boundary: str) -> Form:
                         form.add_part(name)
                         if event.filename is not None:
                             if name != FILE_FIELD or form.file is not None:
-                                raise InvalidRequest(f"Only one file may be uploaded, as '{FILE_FIELD}'; "
-                                                     f"'{name}' is a file too.", param=name)
+                                raise InvalidRequest(
+                                    f"Only one file may be uploaded, as '{FILE_FIELD}'; '{name}' is a file too.",
+                                    param=name,
+                                )
                             file = form.file = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)
                         elif name == FILE_FIELD:
                             raise InvalidRequest(f"'{FILE_FIELD}' must be an uploaded file.", param=FILE_FIELD)
@@ -163,4 +166,3 @@ async def _urlencoded(chunks: AsyncIterator[bytes]) -> Form:
             raise too_large(name)
     add(bytes(pending))
     return form
-

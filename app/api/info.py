@@ -30,11 +30,17 @@ def server_version() -> str:
 
 
 @get("/info", tags=["health"], operation_id="getServerInfo")
-async def info(settings: NamedDependency[Settings], admission: NamedDependency[Admission],
-               uploads: NamedDependency[UploadGate], jobs: NamedDependency[JobService],
-               workers: NamedDependency[WorkerRegistry], distributed: NamedDependency[bool],
-               stages: NamedDependency[Stages], formatters: NamedDependency[Formatters],
-               api_keys: NamedDependency[ApiKeys]) -> ServerInfo:
+async def info(
+    settings: NamedDependency[Settings],
+    admission: NamedDependency[Admission],
+    uploads: NamedDependency[UploadGate],
+    jobs: NamedDependency[JobService],
+    workers: NamedDependency[WorkerRegistry],
+    distributed: NamedDependency[bool],
+    stages: NamedDependency[Stages],
+    formatters: NamedDependency[Formatters],
+    api_keys: NamedDependency[ApiKeys],
+) -> ServerInfo:
     unfinished = await anyio.to_thread.run_sync(jobs.store.count_unfinished)
     live = len(await anyio.to_thread.run_sync(workers.live)) if distributed else None
     return ServerInfo(
@@ -46,10 +52,18 @@ async def info(settings: NamedDependency[Settings], admission: NamedDependency[A
         max_audio_seconds=settings.max_audio_seconds,
         response_formats=sorted(formatters),
         stages={name: StageInfo(backend=stage.backend, default_model=stage.default) for name, stage in stages.items()},
-        queue=QueueInfo(running=admission.running, waiting=admission.waiting,
-                        max_concurrent_transcriptions=int(admission.limiter.total_tokens),
-                        max_queued_requests=admission.max_queued, uploads_receiving=uploads.receiving,
-                        max_concurrent_uploads=uploads.max_concurrent),
-        jobs=JobsInfo(unfinished=unfinished, max_unfinished=jobs.max_unfinished,
-                      max_unfinished_per_key=jobs.max_unfinished_per_owner, live_workers=live),
+        queue=QueueInfo(
+            running=admission.running,
+            waiting=admission.waiting,
+            max_concurrent_transcriptions=int(admission.limiter.total_tokens),
+            max_queued_requests=admission.max_queued,
+            uploads_receiving=uploads.receiving,
+            max_concurrent_uploads=uploads.max_concurrent,
+        ),
+        jobs=JobsInfo(
+            unfinished=unfinished,
+            max_unfinished=jobs.max_unfinished,
+            max_unfinished_per_key=jobs.max_unfinished_per_owner,
+            live_workers=live,
+        ),
     )

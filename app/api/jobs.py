@@ -30,8 +30,9 @@ class JobsController(Controller):
         return await _view(jobs, job_id, request.state.owner)
 
     @get("/status", operation_id="getTranscriptionStatus")
-    async def status_by_suffix(self, job_id: FromPath[str], request: Request,
-                               jobs: NamedDependency[JobService]) -> JobView:
+    async def status_by_suffix(
+        self, job_id: FromPath[str], request: Request, jobs: NamedDependency[JobService]
+    ) -> JobView:
         """The same as GET …/{id}: the original server's spelling, for jobs and followed requests alike."""
         return await _view(jobs, job_id, request.state.owner)
 
@@ -55,14 +56,23 @@ class JobsController(Controller):
         return sse_response(changes())
 
     @get("/result", operation_id="getTranscriptionJobResult")
-    async def result(self, job_id: FromPath[str], request: Request, jobs: NamedDependency[JobService],
-                     parser: NamedDependency[AudioRequestParser], formatters: NamedDependency[Formatters],
-                     response_format: FromQuery[str | None] = None) -> Response[bytes | str]:
+    async def result(
+        self,
+        job_id: FromPath[str],
+        request: Request,
+        jobs: NamedDependency[JobService],
+        parser: NamedDependency[AudioRequestParser],
+        formatters: NamedDependency[Formatters],
+        response_format: FromQuery[str | None] = None,
+    ) -> Response[bytes | str]:
         job, transcript = await anyio.to_thread.run_sync(jobs.result, job_id, request.state.owner)
         formatter = formatters[parser.response_format(response_format or job.response_format)]
         if formatter.needs_diarization and transcript.diarizer is None:
-            raise InvalidRequest("This job was not diarized, so it has no speakers to show: create it with "
-                                 "diarize=true or a speaker format.", param="response_format")
+            raise InvalidRequest(
+                "This job was not diarized, so it has no speakers to show: create it with "
+                "diarize=true or a speaker format.",
+                param="response_format",
+            )
         return Response(formatter.render(transcript, job.render), media_type=formatter.media_type)
 
     @delete("/", status_code=200, operation_id="deleteTranscriptionJob")

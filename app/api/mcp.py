@@ -50,17 +50,29 @@ _owner: ContextVar[str] = ContextVar("mcp_owner")
 class McpEndpoint:
     """The tools, over providers that are called on each use (so container overrides apply)."""
 
-    def __init__(self, service: Callable[[], TranscriptionService], parser: Callable[[], AudioRequestParser],
-                 formatters: Callable[[], Mapping[str, Formatter]], jobs: Callable[[], JobService],
-                 stages: Callable[[], Stages], settings: Callable[[], Settings], uploads: Callable[[], UploadGate],
-                 api_keys: Callable[[], ApiKeys], model_policy: Callable[[], ModelPolicy]) -> None:
+    def __init__(
+        self,
+        service: Callable[[], TranscriptionService],
+        parser: Callable[[], AudioRequestParser],
+        formatters: Callable[[], Mapping[str, Formatter]],
+        jobs: Callable[[], JobService],
+        stages: Callable[[], Stages],
+        settings: Callable[[], Settings],
+        uploads: Callable[[], UploadGate],
+        api_keys: Callable[[], ApiKeys],
+        model_policy: Callable[[], ModelPolicy],
+    ) -> None:
         self.service, self.parser, self.formatters = service, parser, formatters
         self.jobs, self.stages, self.settings = jobs, stages, settings
         self.uploads, self.api_keys, self.model_policy = uploads, api_keys, model_policy
         # Stateless: every HTTP request is complete in itself, so any replica can serve any call.
         # Host checks are the API keys' job here, as on every other route.
-        self.server = FastMCP("whisperx-api-server", stateless_http=True, json_response=True,
-                              transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False))
+        self.server = FastMCP(
+            "whisperx-api-server",
+            stateless_http=True,
+            json_response=True,
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        )
         self.server.streamable_http_app()  # creates the session manager that `handle` and `running` use
         self._register_tools()
 
@@ -101,22 +113,31 @@ class McpEndpoint:
     def _register_tools(self) -> None:
         tool = self.server.tool
 
-        @tool(description="Transcribe speech. Give exactly one of audio_url (http/https) and audio_base64 "
-                          "(the file's bytes, base64). response_format: json, verbose_json, text, srt, vtt, "
-                          "vtt_json, aud, diarized_json or rttm.")
-        async def transcribe(audio_url: str | None = None, audio_base64: str | None = None,
-                             response_format: str = "json", language: str | None = None, diarize: bool = False,
-                             timestamp_granularities: list[str] | None = None) -> CallToolResult:
+        @tool(
+            description="Transcribe speech. Give exactly one of audio_url (http/https) and audio_base64 "
+            "(the file's bytes, base64). response_format: json, verbose_json, text, srt, vtt, "
+            "vtt_json, aud, diarized_json or rttm."
+        )
+        async def transcribe(
+            audio_url: str | None = None,
+            audio_base64: str | None = None,
+            response_format: str = "json",
+            language: str | None = None,
+            diarize: bool = False,
+            timestamp_granularities: list[str] | None = None,
+        ) -> CallToolResult:
             fields = [("response_format", response_format), ("diarize", str(diarize).lower())]
             fields += [("language", language)] if language else []
             fields += [("timestamp_granularities[]", g) for g in timestamp_granularities or []]
             return await self._run(self.parser().transcription, fields, audio_url, audio_base64)
 
         @tool(description="Translate speech into English text. Give exactly one of audio_url and audio_base64.")
-        async def translate(audio_url: str | None = None, audio_base64: str | None = None,
-                            response_format: str = "json") -> CallToolResult:
-            return await self._run(self.parser().translation, [("response_format", response_format)],
-                                   audio_url, audio_base64)
+        async def translate(
+            audio_url: str | None = None, audio_base64: str | None = None, response_format: str = "json"
+        ) -> CallToolResult:
+            return await self._run(
+                self.parser().translation, [("response_format", response_format)], audio_url, audio_base64
+            )
 
         @tool(description="The transcription models this server offers, and its default.")
         async def list_models() -> dict[str, Any]:
@@ -132,8 +153,9 @@ class McpEndpoint:
                 raise ToolError(exc.message) from None
             return msgspec.to_builtins(job_view(job))
 
-    async def _run(self, parse: Callable[..., Any], fields: list[tuple[str, str]], audio_url: str | None,
-                   audio_base64: str | None) -> CallToolResult:
+    async def _run(
+        self, parse: Callable[..., Any], fields: list[tuple[str, str]], audio_url: str | None, audio_base64: str | None
+    ) -> CallToolResult:
         try:
             if (audio_url is None) == (audio_base64 is None):
                 raise InvalidRequest("Give exactly one of 'audio_url' and 'audio_base64'.", param="audio_url")
@@ -155,23 +177,27 @@ class McpEndpoint:
     def _decoded(self, data: str) -> bytes:
         limit = self.settings().max_upload_size_bytes
         if len(data) > (limit + 2) // 3 * 4 + 4:  # refuse before decoding what could not fit anyway
-            raise InvalidRequest(f"'audio_base64' is larger than the server's limit of {limit} bytes.",
-                                 param="audio_base64")
+            raise InvalidRequest(
+                f"'audio_base64' is larger than the server's limit of {limit} bytes.", param="audio_base64"
+            )
         try:
             audio = base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError):
             raise InvalidRequest("'audio_base64' is not valid base64.", param="audio_base64") from None
         if len(audio) > limit:
-            raise InvalidRequest(f"'audio_base64' is larger than the server's limit of {limit} bytes.",
-                                 param="audio_base64")
+            raise InvalidRequest(
+                f"'audio_base64' is larger than the server's limit of {limit} bytes.", param="audio_base64"
+            )
         return audio
 
 
 async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     """The whole request body, refused as soon as it passes `limit` (a declared length past it: at once)."""
     declared = ASGIConnection(scope).headers.get("content-length", "")
-    too_large = RequestTooLarge(f"The request body is larger than this endpoint's limit of {limit} bytes "
-                                "(the base64 of MAX_UPLOAD_SIZE_BYTES, plus 1 MiB).")
+    too_large = RequestTooLarge(
+        f"The request body is larger than this endpoint's limit of {limit} bytes "
+        "(the base64 of MAX_UPLOAD_SIZE_BYTES, plus 1 MiB)."
+    )
     if declared.isdigit() and int(declared) > limit:
         raise too_large
     chunks: list[bytes] = []

@@ -54,8 +54,9 @@ def stage_router(path: str, stage: str, field: str, admin: Guard) -> Router:
         )
 
     @post("/load", status_code=200, operation_id=f"load_{stage}_model", guards=[admin])
-    async def load_model(request: Request, stages: NamedDependency[Stages],
-                         model_policy: NamedDependency[ModelPolicy]) -> ModelChange:
+    async def load_model(
+        request: Request, stages: NamedDependency[Stages], model_policy: NamedDependency[ModelPolicy]
+    ) -> ModelChange:
         name = required_field((await read_form(request)).fields, field)
         if field == "model":
             model_policy.check(name)
@@ -88,13 +89,20 @@ async def model_catalog(stages: NamedDependency[Stages], model_policy: NamedDepe
     """Every transcription model name a client may ask for, whether loaded, and whether already here."""
     stage = stages["transcription"]
     requestable, available, loaded = await anyio.to_thread.run_sync(
-        lambda: (stage.store.requestable(), set(stage.store.available()), set(stage.store.loaded())))
+        lambda: (stage.store.requestable(), set(stage.store.available()), set(stage.store.loaded()))
+    )
     default = stage.default or ""
     names = sorted({*requestable, *([default] if default else [])})
-    return ModelCatalog(default=default, data=[
-        CatalogModel(id=name, default=name == default, loaded=name in loaded, downloaded=name in available or name in loaded)
-        for name in names if model_policy.allows(name)
-    ])
+    return ModelCatalog(
+        default=default,
+        data=[
+            CatalogModel(
+                id=name, default=name == default, loaded=name in loaded, downloaded=name in available or name in loaded
+            )
+            for name in names
+            if model_policy.allows(name)
+        ],
+    )
 
 
 class OpenAIModelsController(Controller):

@@ -30,22 +30,35 @@ def _form_field(schema: dict[str, Any]) -> dict[str, Any]:
 
 def multipart_schema(form: type[msgspec.Struct]) -> dict[str, Any]:
     struct_schema = msgspec.json.schema(form)["$defs"][form.__name__]
-    properties: dict[str, Any] = {"file": {"type": "string", "format": "binary",
-                                           "description": "The recording (an audio or video container: wav, mp3, "
-                                                          "m4a, ogg, opus, flac, webm, …); or send `audio_url`."}}
+    properties: dict[str, Any] = {
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": "The recording (an audio or video container: wav, mp3, "
+            "m4a, ogg, opus, flac, webm, …); or send `audio_url`.",
+        }
+    }
     for name, schema in struct_schema["properties"].items():
         properties[_WIRE_NAMES.get(name, name)] = _form_field(schema)
     # Exactly one of `file` and `audio_url`: JSON Schema's oneOf would say it, but clients' generators
     # handle it poorly, so it is stated in the description and enforced by the parser (400 otherwise).
-    return {"type": "object", "properties": properties,
-            "description": struct_schema.get("description", "") + " Send exactly one of `file` and `audio_url`."}
+    return {
+        "type": "object",
+        "properties": properties,
+        "description": struct_schema.get("description", "") + " Send exactly one of `file` and `audio_url`.",
+    }
 
 
 def _multipart_operation(form: type[msgspec.Struct]) -> type[Operation]:
-    body = {"required": True, "content": {"multipart/form-data": {
-        "schema": multipart_schema(form),
-        "encoding": {"timestamp_granularities[]": {"style": "form", "explode": True}},
-    }}}
+    body = {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": multipart_schema(form),
+                "encoding": {"timestamp_granularities[]": {"style": "form", "explode": True}},
+            }
+        },
+    }
 
     @dataclass
     class MultipartOperation(Operation):

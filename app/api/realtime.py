@@ -92,8 +92,11 @@ class _Connection:
 
 def parse_event(text: str | None, data: bytes | None) -> RealtimeClientEvent | RealtimeErrorBody:
     if text is None:
-        return RealtimeErrorBody(type="invalid_request_error", code="invalid_event",
-                                 message="Send events as JSON text messages, not binary ones.")
+        return RealtimeErrorBody(
+            type="invalid_request_error",
+            code="invalid_event",
+            message="Send events as JSON text messages, not binary ones.",
+        )
     try:
         return _decoder.decode(text)
     except msgspec.DecodeError as exc:
@@ -104,21 +107,32 @@ def _explain(text: str, exc: msgspec.DecodeError) -> RealtimeErrorBody:
     try:
         raw = msgspec.json.decode(text)
     except msgspec.DecodeError:
-        return RealtimeErrorBody(type="invalid_request_error", code="invalid_json",
-                                 message=f"The message is not valid JSON: {str(exc)[:200]}")
+        return RealtimeErrorBody(
+            type="invalid_request_error",
+            code="invalid_json",
+            message=f"The message is not valid JSON: {str(exc)[:200]}",
+        )
     raw = raw if isinstance(raw, dict) else {}
     event_id = raw.get("event_id") if isinstance(raw.get("event_id"), str) else None
     event_type = raw.get("type")
     if event_type not in REALTIME_CLIENT_EVENT_TYPES:
         shown = str(event_type)[:60] if event_type is not None else "(none)"
-        return RealtimeErrorBody(type="invalid_request_error", code="invalid_event_type", param="type",
-                                 event_id=event_id[:512] if event_id else None,
-                                 message=f"Unsupported event type '{shown}'; a transcription session takes "
-                                         f"{', '.join(REALTIME_CLIENT_EVENT_TYPES)}.")
+        return RealtimeErrorBody(
+            type="invalid_request_error",
+            code="invalid_event_type",
+            param="type",
+            event_id=event_id[:512] if event_id else None,
+            message=f"Unsupported event type '{shown}'; a transcription session takes "
+            f"{', '.join(REALTIME_CLIENT_EVENT_TYPES)}.",
+        )
     message = str(exc)
-    return RealtimeErrorBody(type="invalid_request_error", code="invalid_value", param=param_of(message),
-                             event_id=event_id[:512] if event_id else None,
-                             message=f"Invalid '{event_type}' event: {message[:300]}")
+    return RealtimeErrorBody(
+        type="invalid_request_error",
+        code="invalid_value",
+        param=param_of(message),
+        event_id=event_id[:512] if event_id else None,
+        message=f"Invalid '{event_type}' event: {message[:300]}",
+    )
 
 
 def _error_event(error: RealtimeErrorBody) -> RealtimeServerEvent:
@@ -131,7 +145,7 @@ def presented_key(socket: WebSocket) -> str | None:
         return key
     for protocol in socket.scope.get("subprotocols") or []:
         if protocol.startswith(KEY_SUBPROTOCOL):
-            return protocol[len(KEY_SUBPROTOCOL):]
+            return protocol[len(KEY_SUBPROTOCOL) :]
     return None
 
 
@@ -146,13 +160,19 @@ def admission(socket: WebSocket, api_keys: ApiKeys, trusted_hosts: list[str]) ->
     """Why this connection is refused, or the owner id of its key (None on a server without keys)."""
     intent = socket.query_params.get("intent")
     if intent not in (None, "transcription") or (intent is None and socket.query_params.get("model")):
-        return RealtimeErrorBody(type="invalid_request_error", code="unsupported_intent", param="intent",
-                                 message="This server runs transcription sessions only: connect with "
-                                         "`?intent=transcription`.")
+        return RealtimeErrorBody(
+            type="invalid_request_error",
+            code="unsupported_intent",
+            param="intent",
+            message="This server runs transcription sessions only: connect with `?intent=transcription`.",
+        )
     if not api_keys.enabled:
         foreign = foreign_browser_refusal(socket, api_keys, trusted_hosts)
-        return None if foreign is None else RealtimeErrorBody(type="invalid_request_error", code="permission_denied",
-                                                              message=foreign)
+        return (
+            None
+            if foreign is None
+            else RealtimeErrorBody(type="invalid_request_error", code="permission_denied", message=foreign)
+        )
     try:
         return authenticate(api_keys, presented_key(socket), how=KEY_HOW)
     except ApiKeyRefused as refused:
@@ -160,8 +180,12 @@ def admission(socket: WebSocket, api_keys: ApiKeys, trusted_hosts: list[str]) ->
 
 
 @websocket("/v1/realtime")
-async def realtime_session(socket: WebSocket, realtime: NamedDependency[RealtimeService],
-                           api_keys: NamedDependency[ApiKeys], settings: NamedDependency[Settings]) -> None:
+async def realtime_session(
+    socket: WebSocket,
+    realtime: NamedDependency[RealtimeService],
+    api_keys: NamedDependency[ApiKeys],
+    settings: NamedDependency[Settings],
+) -> None:
     await socket.accept(subprotocols=chosen_subprotocol(socket))
     connection = _Connection(socket)
     owner = admission(socket, api_keys, settings.trusted_hosts)

@@ -28,9 +28,14 @@ class SpeakersController(Controller):
     tags = ["speakers"]
 
     @post("/", status_code=201, operation_id="enrolSpeaker")
-    async def enrol(self, request: Request, speakers: NamedDependency[SpeakerService],
-                    uploads: NamedDependency[UploadGate], settings: NamedDependency[Settings],
-                    admission: NamedDependency[Admission]) -> SpeakerView:
+    async def enrol(
+        self,
+        request: Request,
+        speakers: NamedDependency[SpeakerService],
+        uploads: NamedDependency[UploadGate],
+        settings: NamedDependency[Settings],
+        admission: NamedDependency[Admission],
+    ) -> SpeakerView:
         """Multipart: `name` and `file` (2-60 s of that person speaking). Keeps the voice print only."""
         form = await uploads.receive(lambda: read_form(request))
         try:
@@ -39,29 +44,40 @@ class SpeakersController(Controller):
             if source is None:
                 raise InvalidRequest("Enrol a speaker with an uploaded 'file'.", param="file")
             # Decoding and the speaker encoder are inference: in an inference slot, like a transcription.
-            profile = await admission.run_admitted(caller(request).disconnected, lambda: speakers.enrol(
-                request.state.owner, fields.name.strip(), source))
+            profile = await admission.run_admitted(
+                caller(request).disconnected, lambda: speakers.enrol(request.state.owner, fields.name.strip(), source)
+            )
         finally:
             form.close()
         return speaker_view(profile, speakers.current(profile))
 
     @get("/", operation_id="listSpeakers")
-    async def list_speakers(self, request: Request, speakers: NamedDependency[SpeakerService],
-                            limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = MAX_PAGE,
-                            after: FromQuery[str | None] = None) -> SpeakerList:
+    async def list_speakers(
+        self,
+        request: Request,
+        speakers: NamedDependency[SpeakerService],
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = MAX_PAGE,
+        after: FromQuery[str | None] = None,
+    ) -> SpeakerList:
         """Oldest first, `limit` at a time (at most 100); `after`: the last id of the page before."""
         profiles, has_more = await anyio.to_thread.run_sync(speakers.page, request.state.owner, limit, after)
-        return SpeakerList(data=[speaker_view(p, speakers.current(p)) for p in profiles], has_more=has_more,
-                           first_id=profiles[0].id if profiles else None, last_id=profiles[-1].id if profiles else None)
+        return SpeakerList(
+            data=[speaker_view(p, speakers.current(p)) for p in profiles],
+            has_more=has_more,
+            first_id=profiles[0].id if profiles else None,
+            last_id=profiles[-1].id if profiles else None,
+        )
 
     @get("/{speaker_id:str}", operation_id="getSpeaker")
-    async def get_speaker(self, speaker_id: FromPath[str], request: Request,
-                          speakers: NamedDependency[SpeakerService]) -> SpeakerView:
+    async def get_speaker(
+        self, speaker_id: FromPath[str], request: Request, speakers: NamedDependency[SpeakerService]
+    ) -> SpeakerView:
         profile = await anyio.to_thread.run_sync(speakers.get, request.state.owner, speaker_id)
         return speaker_view(profile, speakers.current(profile))
 
     @delete("/{speaker_id:str}", status_code=200, operation_id="deleteSpeaker")
-    async def delete_speaker(self, speaker_id: FromPath[str], request: Request,
-                             speakers: NamedDependency[SpeakerService]) -> SpeakerDeleted:
+    async def delete_speaker(
+        self, speaker_id: FromPath[str], request: Request, speakers: NamedDependency[SpeakerService]
+    ) -> SpeakerDeleted:
         await anyio.to_thread.run_sync(speakers.delete, request.state.owner, speaker_id)
         return SpeakerDeleted(id=speaker_id)

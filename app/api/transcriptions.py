@@ -42,30 +42,45 @@ class AudioController(Controller):
     path = "/v1/audio"
     tags = ["audio"]
 
-    @post("/transcriptions", status_code=200, operation_id="createTranscription",
-          operation_class=TranscriptionOperation)
+    @post(
+        "/transcriptions", status_code=200, operation_id="createTranscription", operation_class=TranscriptionOperation
+    )
     async def create_transcription(
-        self, request: Request, parser: NamedDependency[AudioRequestParser], uploads: NamedDependency[UploadGate],
-        transcription_service: NamedDependency[TranscriptionService], formatters: NamedDependency[Formatters],
+        self,
+        request: Request,
+        parser: NamedDependency[AudioRequestParser],
+        uploads: NamedDependency[UploadGate],
+        transcription_service: NamedDependency[TranscriptionService],
+        formatters: NamedDependency[Formatters],
         settings: NamedDependency[Settings],
     ) -> Response[bytes | str | JobAccepted] | Stream:
-        return await handle(parser.transcription, request, uploads, transcription_service, formatters,
-                            settings.max_upload_size_bytes)
+        return await handle(
+            parser.transcription, request, uploads, transcription_service, formatters, settings.max_upload_size_bytes
+        )
 
-    @post("/translations", status_code=200, operation_id="createTranslation",
-          operation_class=TranslationOperation)
+    @post("/translations", status_code=200, operation_id="createTranslation", operation_class=TranslationOperation)
     async def create_translation(
-        self, request: Request, parser: NamedDependency[AudioRequestParser], uploads: NamedDependency[UploadGate],
-        transcription_service: NamedDependency[TranscriptionService], formatters: NamedDependency[Formatters],
+        self,
+        request: Request,
+        parser: NamedDependency[AudioRequestParser],
+        uploads: NamedDependency[UploadGate],
+        transcription_service: NamedDependency[TranscriptionService],
+        formatters: NamedDependency[Formatters],
         settings: NamedDependency[Settings],
     ) -> Response[bytes | str | JobAccepted] | Stream:
-        return await handle(parser.translation, request, uploads, transcription_service, formatters,
-                            settings.max_upload_size_bytes)
+        return await handle(
+            parser.translation, request, uploads, transcription_service, formatters, settings.max_upload_size_bytes
+        )
 
 
-async def handle(parse: Callable[[Fields, BinaryIO | None], AudioRequest], request: Request, uploads: UploadGate,
-                 service: TranscriptionService, formatters: Formatters,
-                 max_upload_bytes: int) -> Response[bytes | str | JobAccepted] | Stream:
+async def handle(
+    parse: Callable[[Fields, BinaryIO | None], AudioRequest],
+    request: Request,
+    uploads: UploadGate,
+    service: TranscriptionService,
+    formatters: Formatters,
+    max_upload_bytes: int,
+) -> Response[bytes | str | JobAccepted] | Stream:
     """Parse the form (received in an upload slot), call the service, render what it returns."""
     form = await uploads.receive(lambda: read_form(request))
     try:
@@ -92,9 +107,11 @@ def render(outcome: Outcome, formatters: Formatters) -> Response[bytes | str | J
         return Response(formatter.render(outcome.transcript, outcome.render), media_type=formatter.media_type)
     if isinstance(outcome, Accepted):
         view = job_view(outcome.job)
-        return Response(JobAccepted(id=view.id, status=view.status, status_url=view.status_url,
-                                    result_url=view.result_url),
-                        status_code=202, headers={"Location": view.status_url})
+        return Response(
+            JobAccepted(id=view.id, status=view.status, status_url=view.status_url, result_url=view.result_url),
+            status_code=202,
+            headers={"Location": view.status_url},
+        )
     return sse_response(_wire_events(outcome.events))
 
 

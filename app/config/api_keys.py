@@ -44,7 +44,9 @@ def load_api_keys(settings: Settings) -> ApiKeys:
             loaded = json.loads(Path(settings.api_keys_file).expanduser().read_text())
         except (OSError, ValueError) as exc:
             raise SettingsError(f"API_KEYS_FILE could not be read as JSON {{key: client name}}: {exc}") from exc
-        if not isinstance(loaded, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in loaded.items()):
+        if not isinstance(loaded, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in loaded.items()
+        ):
             raise SettingsError("API_KEYS_FILE must be a JSON object of key -> client name.")
         clients.update(loaded)
     admins = frozenset(k.strip() for k in (settings.admin_api_keys or "").split(",") if k.strip())

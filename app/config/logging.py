@@ -27,14 +27,26 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, structlog.processors.format_exc_info, renderer],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
         )
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Libraries that chat at INFO about every call.
-    for noisy in ("httpx", "whisperx", "speechbrain", "pytorch_lightning", "lightning", "lightning.pytorch", "faster_whisper"):
+    for noisy in (
+        "httpx",
+        "whisperx",
+        "speechbrain",
+        "pytorch_lightning",
+        "lightning",
+        "lightning.pytorch",
+        "faster_whisper",
+    ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
         logging.getLogger(noisy).handlers[:] = []
         logging.getLogger(noisy).propagate = True

@@ -20,7 +20,18 @@ def _default_data_dir() -> str:
 class WhisperSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     model: str = "base"
     inference_device: Literal["auto", "cpu", "cuda"] = "auto"
-    compute_type: Literal["auto", "int8", "int8_float16", "int8_float32", "int8_bfloat16", "int16", "float16", "bfloat16", "float32", "default"] = "auto"
+    compute_type: Literal[
+        "auto",
+        "int8",
+        "int8_float16",
+        "int8_float32",
+        "int8_bfloat16",
+        "int16",
+        "float16",
+        "bfloat16",
+        "float32",
+        "default",
+    ] = "auto"
     cpu_threads: int = 0  # 0 = every available core
     # Windows a request hands the model at once (the default of its `batch_size`): 0 = auto, 4 on CPU,
     # 8 on CUDA (app/adapters/models/device.py).

@@ -82,7 +82,9 @@ class ModelNotFound(DomainError):
     def __init__(self, kind: str, name: str, available: Iterable[str], *, param: str = "model") -> None:
         names = sorted(set(available))
         listed = ", ".join(names) if names else "none"
-        super().__init__(f"The {kind} '{name}' does not exist or is not available here. Available: {listed}.", param=param)
+        super().__init__(
+            f"The {kind} '{name}' does not exist or is not available here. Available: {listed}.", param=param
+        )
         self.name = name
         self.available = names
 
@@ -142,8 +144,10 @@ class OutOfMemory(DomainError):
     retry_after = RETRY_AFTER_SECONDS
 
     def __init__(self) -> None:
-        super().__init__("The model ran out of memory on this request: retry with a smaller batch_size or shorter "
-                         "audio, or when fewer requests are running.")
+        super().__init__(
+            "The model ran out of memory on this request: retry with a smaller batch_size or shorter "
+            "audio, or when fewer requests are running."
+        )
 
 
 class Overloaded(DomainError):
@@ -154,8 +158,10 @@ class Overloaded(DomainError):
     retry_after = RETRY_AFTER_SECONDS
 
     def __init__(self, running: int, queued: int) -> None:
-        super().__init__(f"The server is busy ({running} transcriptions running, {queued} waiting); retry after "
-                         f"{RETRY_AFTER_SECONDS} seconds.")
+        super().__init__(
+            f"The server is busy ({running} transcriptions running, {queued} waiting); retry after "
+            f"{RETRY_AFTER_SECONDS} seconds."
+        )
 
 
 class Draining(DomainError):
@@ -186,8 +192,11 @@ class SpeakerLimitReached(DomainError):
     code = "speaker_limit_reached"
 
     def __init__(self, limit: int) -> None:
-        super().__init__(f"This API key has enrolled its maximum of {limit} speakers (MAX_SPEAKERS_PER_KEY): "
-                         "delete some at DELETE /v1/speakers/{id} first.", param="name")
+        super().__init__(
+            f"This API key has enrolled its maximum of {limit} speakers (MAX_SPEAKERS_PER_KEY): "
+            "delete some at DELETE /v1/speakers/{id} first.",
+            param="name",
+        )
 
 
 class TooManySessions(DomainError):
@@ -211,8 +220,10 @@ class UploadsBusy(DomainError):
     retry_after = RETRY_AFTER_SECONDS
 
     def __init__(self, limit: int) -> None:
-        super().__init__(f"The server is receiving {limit} uploads already (MAX_CONCURRENT_UPLOADS); retry after "
-                         f"{RETRY_AFTER_SECONDS} seconds.")
+        super().__init__(
+            f"The server is receiving {limit} uploads already (MAX_CONCURRENT_UPLOADS); retry after "
+            f"{RETRY_AFTER_SECONDS} seconds."
+        )
 
 
 class RequestTooLarge(DomainError):
@@ -229,8 +240,9 @@ class UploadTimedOut(DomainError):
     code = "upload_timeout"
 
     def __init__(self, seconds: float) -> None:
-        super().__init__(f"The upload did not arrive within {seconds:g} seconds (UPLOAD_TIMEOUT_SECONDS).",
-                         param="file")
+        super().__init__(
+            f"The upload did not arrive within {seconds:g} seconds (UPLOAD_TIMEOUT_SECONDS).", param="file"
+        )
 
 
 class Cancelled(DomainError):
@@ -301,8 +313,10 @@ class JobQuotaExceeded(DomainError):
     retry_after = RETRY_AFTER_SECONDS
 
     def __init__(self, limit: int) -> None:
-        super().__init__(f"This API key has {limit} unfinished jobs, its limit (JOBS__MAX_UNFINISHED_PER_KEY); "
-                         "retry once some have finished.")
+        super().__init__(
+            f"This API key has {limit} unfinished jobs, its limit (JOBS__MAX_UNFINISHED_PER_KEY); "
+            "retry once some have finished."
+        )
 
 
 class JobTimedOut(DomainError):
@@ -312,8 +326,10 @@ class JobTimedOut(DomainError):
     code = "timeout"
 
     def __init__(self, seconds: float) -> None:
-        super().__init__(f"No worker finished this request within {seconds:g} seconds (JOBS__SYNC_TIMEOUT_SECONDS); "
-                         "send it with async=true to follow a long job.")
+        super().__init__(
+            f"No worker finished this request within {seconds:g} seconds (JOBS__SYNC_TIMEOUT_SECONDS); "
+            "send it with async=true to follow a long job."
+        )
 
 
 class JobFailed(DomainError):

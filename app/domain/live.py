@@ -119,9 +119,17 @@ class Hypothesis:
 
     def after(self, count: int) -> Hypothesis:
         """The same hypothesis without its first `count` tokens."""
-        return Hypothesis(self.tokens[count:], self.pieces[count:], self.whole[count:], self.logprobs[count:],
-                          self.token_bytes[count:], self.language, self.language_probability, self.no_speech,
-                          self.repetitive)
+        return Hypothesis(
+            self.tokens[count:],
+            self.pieces[count:],
+            self.whole[count:],
+            self.logprobs[count:],
+            self.token_bytes[count:],
+            self.language,
+            self.language_probability,
+            self.no_speech,
+            self.repetitive,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,10 +203,15 @@ class Agreement:
         return [] if hypothesis.no_speech else self._take(hypothesis, len(hypothesis.tokens))
 
     def _take(self, hypothesis: Hypothesis, count: int) -> list[StableToken]:
-        taken = [StableToken(hypothesis.tokens[i], hypothesis.pieces[i],
-                             hypothesis.logprobs[i] if hypothesis.logprobs else None,
-                             hypothesis.token_bytes[i] if hypothesis.token_bytes else b"")
-                 for i in range(count)]
+        taken = [
+            StableToken(
+                hypothesis.tokens[i],
+                hypothesis.pieces[i],
+                hypothesis.logprobs[i] if hypothesis.logprobs else None,
+                hypothesis.token_bytes[i] if hypothesis.token_bytes else b"",
+            )
+            for i in range(count)
+        ]
         self.stable.extend(taken)
         if count:
             # Later hypotheses continue after the new prefix: keep what each earlier one said there,

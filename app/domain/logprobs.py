@@ -22,8 +22,10 @@ def spelled(tokens: Sequence[TokenLogprob], text: str) -> tuple[TokenLogprob, ..
     pieces[-1] = pieces[-1].rstrip() if len(pieces) > 1 or pieces[-1].strip() else pieces[-1]
     if "".join(pieces) != text:
         return ()
-    return tuple(token if token.token == piece else replace(token, token=piece, bytes=tuple(piece.encode()))
-                 for token, piece in zip(tokens, pieces, strict=True))
+    return tuple(
+        token if token.token == piece else replace(token, token=piece, bytes=tuple(piece.encode()))
+        for token, piece in zip(tokens, pieces, strict=True)
+    )
 
 
 def segment_logprobs(segment: Segment, leading: str) -> tuple[TokenLogprob, ...]:

@@ -20,5 +20,7 @@ class ModelPolicy:
 
     def check(self, name: str | None, param: str = "model") -> None:
         if not self.allows(name):
-            raise ModelNotAllowed(f"Model '{(name or '')[:200]}' is not in this server's allowed models: "
-                                  f"{', '.join(self.allowed)}.", param=param)
+            raise ModelNotAllowed(
+                f"Model '{(name or '')[:200]}' is not in this server's allowed models: {', '.join(self.allowed)}.",
+                param=param,
+            )

@@ -12,9 +12,19 @@ from app.domain.audio import SAMPLE_RATE
 # OpenAI's transcription model names (what its clients and Realtime sessions send) mean the default model.
 # The diarizing one also turns diarization on, with `diarized_json` as its natural format.
 DIARIZE_MODEL_ALIASES = frozenset({"gpt-4o-transcribe-diarize"})
-DEFAULT_MODEL_ALIASES = frozenset({"", "whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe",
-                                   "gpt-4o-mini-transcribe-2025-12-15", "gpt-transcribe", "gpt-live-transcribe",
-                                   "gpt-realtime-whisper", *DIARIZE_MODEL_ALIASES})
+DEFAULT_MODEL_ALIASES = frozenset(
+    {
+        "",
+        "whisper-1",
+        "gpt-4o-transcribe",
+        "gpt-4o-mini-transcribe",
+        "gpt-4o-mini-transcribe-2025-12-15",
+        "gpt-transcribe",
+        "gpt-live-transcribe",
+        "gpt-realtime-whisper",
+        *DIARIZE_MODEL_ALIASES,
+    }
+)
 
 
 class Task(str, enum.Enum):

@@ -62,19 +62,38 @@ class TranscriptionPipeline:
         self._fallbacks_logged: set[tuple[str, str]] = set()
         self._fallbacks_lock = threading.Lock()
 
-    def run(self, source: BinaryIO, options: TranscriptionOptions, on_segment: SegmentSink | None = None,
-            on_stage: StageSink | None = None, on_progress: ProgressSink | None = None) -> TranscriptionResult:
+    def run(
+        self,
+        source: BinaryIO,
+        options: TranscriptionOptions,
+        on_segment: SegmentSink | None = None,
+        on_stage: StageSink | None = None,
+        on_progress: ProgressSink | None = None,
+    ) -> TranscriptionResult:
         started = self._clock()
         if on_stage:
             on_stage("decode")
         audio = self.decoder.decode(source)
         decoded = self._clock()
-        return self.run_audio(audio, options, decode_seconds=decoded - started, on_segment=on_segment, on_stage=on_stage,
-                              on_progress=on_progress)
+        return self.run_audio(
+            audio,
+            options,
+            decode_seconds=decoded - started,
+            on_segment=on_segment,
+            on_stage=on_stage,
+            on_progress=on_progress,
+        )
 
-    def run_audio(self, audio: Audio, options: TranscriptionOptions, *, decode_seconds: float = 0.0,
-                  on_segment: SegmentSink | None = None, on_stage: StageSink | None = None,
-                  on_progress: ProgressSink | None = None) -> TranscriptionResult:
+    def run_audio(
+        self,
+        audio: Audio,
+        options: TranscriptionOptions,
+        *,
+        decode_seconds: float = 0.0,
+        on_segment: SegmentSink | None = None,
+        on_stage: StageSink | None = None,
+        on_progress: ProgressSink | None = None,
+    ) -> TranscriptionResult:
         told = on_stage or (lambda _: None)
 
         def stage(name: str) -> None:

@@ -54,8 +54,13 @@ class Transcriber(Protocol):
     # written before it existed gets None: app/adapters/plugins.py.)
     aligns_while_decoding: str | None
 
-    def transcribe(self, audio: Audio, options: TranscriptionOptions, on_segment: SegmentSink | None = None,
-                   time_words: WordTimesWanted | None = None) -> Transcript:
+    def transcribe(
+        self,
+        audio: Audio,
+        options: TranscriptionOptions,
+        on_segment: SegmentSink | None = None,
+        time_words: WordTimesWanted | None = None,
+    ) -> Transcript:
         """Transcribe; call `on_segment` with each segment as soon as it is decoded (for streaming).
 
         When `time_words(language)` says so, segments come back with timed words, cut at sentence
@@ -207,8 +212,9 @@ class JobStore(Protocol):
         """Progress and stage, without a status change."""
         ...
 
-    def transition(self, job_id: str, from_statuses: Collection[JobStatus], *, increment_attempts: bool = False,
-                   **changes: Any) -> Job | None:
+    def transition(
+        self, job_id: str, from_statuses: Collection[JobStatus], *, increment_attempts: bool = False, **changes: Any
+    ) -> Job | None:
         """Apply `changes` if the job is in one of `from_statuses`; the changed job, else None."""
         ...
 

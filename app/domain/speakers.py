@@ -92,11 +92,16 @@ def match_known_speakers(voices: dict[str, VoicePrint], known: tuple[KnownSpeake
     most alike beyond MIN_VOICE_SIMILARITY (the assignment problem, solved exactly). A name nobody sounds
     enough like stays unused and a voice no name fits keeps its label, so an unknown person is never
     given a name to fill the pairing, and two references never give one name to two people."""
-    gains = {(label, speaker.name): similarity(voice, speaker.voice) - MIN_VOICE_SIMILARITY
-             for label, voice in voices.items() for speaker in known}
+    gains = {
+        (label, speaker.name): similarity(voice, speaker.voice) - MIN_VOICE_SIMILARITY
+        for label, voice in voices.items()
+        for speaker in known
+    }
     names = [speaker.name for speaker in known]
-    candidates = {name: sorted((label for label in voices if gains[label, name] > 0),
-                               key=lambda label: -gains[label, name]) for name in names}
+    candidates = {
+        name: sorted((label for label in voices if gains[label, name] > 0), key=lambda label: -gains[label, name])
+        for name in names
+    }
     best: tuple[float, dict[str, str]] = (0.0, {})
 
     def search(index: int, taken: dict[str, str], total: float) -> None:
@@ -137,10 +142,18 @@ def rename_speakers(transcript: Transcript, names: dict[str, str]) -> Transcript
     def rename(label: str | None) -> str | None:
         return names.get(label, label) if label is not None else None
 
-    segments = tuple(replace(s, speaker=rename(s.speaker), words=tuple(replace(w, speaker=rename(w.speaker)) for w in s.words))
-                     for s in transcript.segments)
-    embeddings = ({rename(k): v for k, v in transcript.speaker_embeddings.items()}
-                  if transcript.speaker_embeddings else transcript.speaker_embeddings)
-    turns = (tuple(replace(t, speaker=rename(t.speaker)) for t in transcript.speaker_turns)
-             if transcript.speaker_turns is not None else None)
+    segments = tuple(
+        replace(s, speaker=rename(s.speaker), words=tuple(replace(w, speaker=rename(w.speaker)) for w in s.words))
+        for s in transcript.segments
+    )
+    embeddings = (
+        {rename(k): v for k, v in transcript.speaker_embeddings.items()}
+        if transcript.speaker_embeddings
+        else transcript.speaker_embeddings
+    )
+    turns = (
+        tuple(replace(t, speaker=rename(t.speaker)) for t in transcript.speaker_turns)
+        if transcript.speaker_turns is not None
+        else None
+    )
     return transcript.with_segments(segments, speaker_embeddings=embeddings, speaker_turns=turns)

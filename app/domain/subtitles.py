@@ -80,8 +80,9 @@ def transcript_words(transcript: Transcript) -> list[CueWord]:
 def _as_written(segment, joiner: str) -> list[CueWord]:
     """The segment's timed words as its text writes them: an aligner may time "slow-thru" as "slow"
     and "-thru", which a line break must never part, so pieces of one written word become one."""
-    timed = [CueWord(w.word.strip(), w.start, w.end, w.speaker or segment.speaker) for w in segment.words
-             if w.word.strip()]
+    timed = [
+        CueWord(w.word.strip(), w.start, w.end, w.speaker or segment.speaker) for w in segment.words if w.word.strip()
+    ]
     written = segment.text.split()
     if not joiner or len(written) >= len(timed) or "".join(written) != "".join(w.text for w in timed):
         return timed
@@ -138,8 +139,9 @@ class CueBuilder:
         for end in range(1, n + 1):
             for start in range(end - 1, -1, -1):
                 single = end - start == 1
-                if not single and (words[end - 1].end - words[start].start > self.rules.max_seconds
-                                   or not self._fits(words[start:end])):
+                if not single and (
+                    words[end - 1].end - words[start].start > self.rules.max_seconds or not self._fits(words[start:end])
+                ):
                     break  # a longer cue, starting earlier, is only wider and longer
                 if best[start] == math.inf:
                     continue
@@ -152,16 +154,20 @@ class CueBuilder:
             bounds.append((previous[end], end))
             end = previous[end]
         bounds.reverse()
-        return self._timed([(words[s:e], self._layout(words[s:e]) or self._forced_layout(words[s:e]))
-                            for s, e in bounds])
+        return self._timed(
+            [(words[s:e], self._layout(words[s:e]) or self._forced_layout(words[s:e])) for s, e in bounds]
+        )
 
     def _fits(self, words: Sequence[CueWord]) -> bool:
         """Whether the words fit the cue's lines (filling each line as far as it goes needs the fewest)."""
         parts = _speaker_runs(words)
         if len(parts) == 1:
             return self._lines_needed(parts[0], dialogue=False) <= self.rules.max_line_count
-        return (len(parts) == 2 and self.rules.max_line_count >= 2
-                and all(self._lines_needed(part, dialogue=True) == 1 for part in parts))
+        return (
+            len(parts) == 2
+            and self.rules.max_line_count >= 2
+            and all(self._lines_needed(part, dialogue=True) == 1 for part in parts)
+        )
 
     def _lines_needed(self, words: Sequence[CueWord], *, dialogue: bool) -> int:
         """Lines the words need, each filled as far as it goes; a huge number if a word fits no line."""
@@ -197,8 +203,9 @@ class CueBuilder:
         speaker = words[0].speaker
         return (CueLine(tuple(words), self._mark(speaker, False), self.join, speaker),)
 
-    def _lines(self, words: Sequence[CueWord], *, dialogue: bool, max_lines: int | None = None
-               ) -> tuple[CueLine, ...] | None:
+    def _lines(
+        self, words: Sequence[CueWord], *, dialogue: bool, max_lines: int | None = None
+    ) -> tuple[CueLine, ...] | None:
         speaker = words[0].speaker
         mark = self._mark(speaker, dialogue)
         width, most = self.rules.max_line_width, max_lines or self.rules.max_line_count
@@ -216,8 +223,9 @@ class CueBuilder:
         breaks = [0, *best[1], len(words)]
         lines = []
         for index, (a, b) in enumerate(zip(breaks, breaks[1:], strict=False)):
-            lines.append(CueLine(tuple(words[a:b]), mark if index == 0 else "", self.join,
-                                 speaker if index == 0 else None))
+            lines.append(
+                CueLine(tuple(words[a:b]), mark if index == 0 else "", self.join, speaker if index == 0 else None)
+            )
         return tuple(lines)
 
     def _best_breaks(self, texts: Sequence[str], mark: int, count: int) -> tuple[float, list[int]] | None:
@@ -327,9 +335,51 @@ def _break_penalty(word: str) -> float:
 
 
 # Words that belong with the word after them: a line should not end on one.
-_CLINGING = frozenset({"a", "an", "the", "of", "to", "in", "on", "at", "for", "and", "or", "but", "with", "by",
-                       "from", "my", "your", "his", "her", "our", "their", "its", "this", "that", "i", "le", "la",
-                       "les", "de", "des", "du", "un", "une", "el", "los", "las", "der", "die", "das", "ein", "eine"})
+_CLINGING = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "for",
+        "and",
+        "or",
+        "but",
+        "with",
+        "by",
+        "from",
+        "my",
+        "your",
+        "his",
+        "her",
+        "our",
+        "their",
+        "its",
+        "this",
+        "that",
+        "i",
+        "le",
+        "la",
+        "les",
+        "de",
+        "des",
+        "du",
+        "un",
+        "une",
+        "el",
+        "los",
+        "las",
+        "der",
+        "die",
+        "das",
+        "ein",
+        "eine",
+    }
+)
 
 
 def cues_of(transcript: Transcript, rules: SubtitleRules, marks_speakers: bool) -> list[Cue]:
@@ -350,6 +400,11 @@ def _segment_cues(transcript: Transcript, marks_speakers: bool) -> list[Cue]:
         own = [CueWord(w.word.strip(), w.start, w.end, w.speaker) for w in segment.words if w.word.strip()]
         if not own:  # no word times: the text is one unit
             own = [CueWord(text, segment.start, segment.end, segment.speaker)]
-        cues.append(Cue(start=segment.start, end=segment.end,
-                        lines=(CueLine(tuple(own), mark, _joiner(transcript.language), segment.speaker),)))
+        cues.append(
+            Cue(
+                start=segment.start,
+                end=segment.end,
+                lines=(CueLine(tuple(own), mark, _joiner(transcript.language), segment.speaker),),
+            )
+        )
     return cues

@@ -18,8 +18,17 @@ from app.services.audio_requests import fields_from
 
 
 # File extension per response format, for the files `transcribe` writes.
-EXTENSIONS = {"text": "txt", "json": "json", "verbose_json": "json", "vtt_json": "json",
-              "diarized_json": "json", "srt": "srt", "vtt": "vtt", "aud": "aud.txt", "rttm": "rttm"}
+EXTENSIONS = {
+    "text": "txt",
+    "json": "json",
+    "verbose_json": "json",
+    "vtt_json": "json",
+    "diarized_json": "json",
+    "srt": "srt",
+    "vtt": "vtt",
+    "aud": "aud.txt",
+    "rttm": "rttm",
+}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -27,8 +36,9 @@ def parser() -> argparse.ArgumentParser:
     commands = cli.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="serve the API (settings from the environment, as `make run`)")
     commands.add_parser("worker", help="run an async-job worker (JOBS__BACKEND=celery, JOBS__REDIS_URL)")
-    commands.add_parser("mcp", help="an MCP server on stdio relaying to a running server "
-                                    "(WHISPERX_API_URL, WHISPERX_API_KEY)")
+    commands.add_parser(
+        "mcp", help="an MCP server on stdio relaying to a running server (WHISPERX_API_URL, WHISPERX_API_KEY)"
+    )
     transcribe = commands.add_parser("transcribe", help="transcribe audio files in-process")
     transcribe.add_argument("files", nargs="+", type=Path, metavar="FILE")
     transcribe.add_argument("--model", default="", help="model name or path (default: WHISPER__MODEL)")
@@ -51,11 +61,17 @@ def fields_of(args: argparse.Namespace) -> dict[str, list[str]]:
     """The command line as the fields the API would receive."""
     fields: list[tuple[str, str]] = [("model", args.model), ("response_format", args.response_format)]
     if args.task == "transcribe":
-        optional = {"language": args.language, "hotwords": args.hotwords, "min_speakers": args.min_speakers,
-                    "max_speakers": args.max_speakers}
+        optional = {
+            "language": args.language,
+            "hotwords": args.hotwords,
+            "min_speakers": args.min_speakers,
+            "max_speakers": args.max_speakers,
+        }
         fields += [(name, str(value)) for name, value in optional.items() if value is not None]
         fields += [("diarize", str(args.diarize).lower()), ("align", str(not args.no_align).lower())]
-        fields += [("timestamp_granularities[]", g) for g in ("segment", "word") if g == "segment" or args.word_timestamps]
+        fields += [
+            ("timestamp_granularities[]", g) for g in ("segment", "word") if g == "segment" or args.word_timestamps
+        ]
     if args.prompt is not None:
         fields.append(("prompt", args.prompt))
     return fields_from(fields)
@@ -73,8 +89,12 @@ def transcribe(args: argparse.Namespace) -> int:
     build_request = requests.transcription if args.task == "transcribe" else requests.translation
     args.output_dir.mkdir(parents=True, exist_ok=True)
     failures = 0
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:>6.0f}/{task.total:.0f} s"),
-               TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:>6.0f}/{task.total:.0f} s"),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, disable=args.quiet, transient=False) as progress:
         for path in args.files:
             target = args.output_dir / f"{path.stem}.{EXTENSIONS[args.response_format]}"
@@ -83,8 +103,9 @@ def transcribe(args: argparse.Namespace) -> int:
                     request = build_request(fields_of(args), source)
                     audio = pipeline.decoder.decode(request.file)
                 bar = progress.add_task(path.name, total=max(audio.duration, 0.01))
-                result = pipeline.run_audio(audio, request.options,
-                                            on_segment=lambda s, bar=bar: progress.update(bar, completed=s.end))
+                result = pipeline.run_audio(
+                    audio, request.options, on_segment=lambda s, bar=bar: progress.update(bar, completed=s.end)
+                )
                 progress.update(bar, completed=audio.duration)
             except (DomainError, OSError) as exc:
                 failures += 1

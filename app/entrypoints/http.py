@@ -67,10 +67,17 @@ def dependencies(container: Application) -> dict[str, Provide]:
 
 
 def mcp_endpoint(container: Application) -> McpEndpoint:
-    return McpEndpoint(service=container.transcription_service, parser=container.request_parser,
-                       formatters=container.formats.formatters, jobs=container.jobs.service, stages=container.stages,
-                       settings=container.settings, uploads=container.http.uploads, api_keys=container.http.api_keys,
-                       model_policy=container.model_policy)
+    return McpEndpoint(
+        service=container.transcription_service,
+        parser=container.request_parser,
+        formatters=container.formats.formatters,
+        jobs=container.jobs.service,
+        stages=container.stages,
+        settings=container.settings,
+        uploads=container.http.uploads,
+        api_keys=container.http.api_keys,
+        model_policy=container.model_policy,
+    )
 
 
 def lifespan(container: Application, mcp: McpEndpoint):
@@ -83,8 +90,11 @@ def lifespan(container: Application, mcp: McpEndpoint):
             model=settings.whisper.model,
             device=container.core.device(),
             compute_type=container.core.compute_type(),
-            backends={"transcription": settings.backends.transcription, "alignment": settings.backends.alignment,
-                      "diarization": container.diarization.backend()},
+            backends={
+                "transcription": settings.backends.transcription,
+                "alignment": settings.backends.alignment,
+                "diarization": container.diarization.backend(),
+            },
         )
         jobs = container.jobs.service()
         recovered = await anyio.to_thread.run_sync(jobs.recover)
@@ -117,15 +127,28 @@ def create_app(container: Application | None = None, settings: Settings | None =
     mcp = mcp_endpoint(container)
     protected = Router(
         path="/",
-        route_handlers=[AudioController, JobsController, SpeakersController, OpenAIModelsController, model_catalog,
-                        *model_routers(admin_guard(keys)), mcp.route(guards=[])],
+        route_handlers=[
+            AudioController,
+            JobsController,
+            SpeakersController,
+            OpenAIModelsController,
+            model_catalog,
+            *model_routers(admin_guard(keys)),
+            mcp.route(guards=[]),
+        ],
         guards=[api_key_guard(keys)],
     )
     app = Litestar(
         # Health, metrics and info stay open for load balancers, scrapers and clients that have no key yet.
         # The realtime socket checks keys itself: browsers send theirs as a WebSocket subprotocol.
-        route_handlers=[protected, health, metrics, info, *([realtime_session] if settings.realtime.enabled else []),
-                        *(webui_routes() if settings.webui.enabled else [])],
+        route_handlers=[
+            protected,
+            health,
+            metrics,
+            info,
+            *([realtime_session] if settings.realtime.enabled else []),
+            *(webui_routes() if settings.webui.enabled else []),
+        ],
         dependencies=dependencies(container),
         exception_handlers={
             DomainError: domain_error_handler,

@@ -20,9 +20,11 @@ CALL_TIMEOUT_SECONDS = 3600
 
 async def relay(base_url: str, api_key: str | None) -> None:
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    async with (httpx.AsyncClient(headers=headers, timeout=httpx.Timeout(CALL_TIMEOUT_SECONDS, connect=10)) as http,
-                streamable_http_client(f"{base_url.rstrip('/')}/mcp", http_client=http) as (read, write, _),
-                ClientSession(read, write) as remote):
+    async with (
+        httpx.AsyncClient(headers=headers, timeout=httpx.Timeout(CALL_TIMEOUT_SECONDS, connect=10)) as http,
+        streamable_http_client(f"{base_url.rstrip('/')}/mcp", http_client=http) as (read, write, _),
+        ClientSession(read, write) as remote,
+    ):
         await remote.initialize()
         server = Server("whisperx-api-server")
 

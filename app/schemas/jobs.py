@@ -43,9 +43,23 @@ class JobEnvelope(JobView, kw_only=True):
 
 
 def job_view(job: Job) -> JobView:
-    error = OpenAIError(message=job.error.message, type=job.error.type, param=job.error.param,
-                         code=job.error.code) if job.error else None
-    return JobView(id=job.id, status=job.status.value, stage=job.stage, progress=round(job.progress, 4),
-                   task=job.options.task.value, response_format=job.response_format, created_at=job.created_at,
-                   updated_at=job.updated_at, expires_at=job.expires_at, attempts=job.attempts, error=error,
-                   status_url=f"{JOBS_PATH}/{job.id}", result_url=f"{JOBS_PATH}/{job.id}/result")
+    error = (
+        OpenAIError(message=job.error.message, type=job.error.type, param=job.error.param, code=job.error.code)
+        if job.error
+        else None
+    )
+    return JobView(
+        id=job.id,
+        status=job.status.value,
+        stage=job.stage,
+        progress=round(job.progress, 4),
+        task=job.options.task.value,
+        response_format=job.response_format,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+        expires_at=job.expires_at,
+        attempts=job.attempts,
+        error=error,
+        status_url=f"{JOBS_PATH}/{job.id}",
+        result_url=f"{JOBS_PATH}/{job.id}/result",
+    )

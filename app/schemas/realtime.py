@@ -82,8 +82,9 @@ class InputAudioBufferClearEvent(msgspec.Struct, kw_only=True, tag_field="type",
     event_id: EventId | None = None
 
 
-RealtimeClientEvent = (SessionUpdateEvent | InputAudioBufferAppendEvent | InputAudioBufferCommitEvent
-                       | InputAudioBufferClearEvent)
+RealtimeClientEvent = (
+    SessionUpdateEvent | InputAudioBufferAppendEvent | InputAudioBufferCommitEvent | InputAudioBufferClearEvent
+)
 REALTIME_CLIENT_EVENT_TYPES = tuple(t.__struct_config__.tag for t in RealtimeClientEvent.__args__)
 
 
@@ -119,8 +120,9 @@ class RealtimeErrorBody(msgspec.Struct, kw_only=True):
 
 def error_of(exc: DomainError, event_id: str | None = None) -> RealtimeErrorBody:
     """The one way a domain error becomes the protocol's error object (with the client event it answers)."""
-    return RealtimeErrorBody(type=exc.error_type, code=exc.code, message=exc.message, param=exc.param,
-                             event_id=event_id)
+    return RealtimeErrorBody(
+        type=exc.error_type, code=exc.code, message=exc.message, param=exc.param, event_id=event_id
+    )
 
 
 def internal_error(message: str) -> RealtimeErrorBody:
@@ -183,16 +185,18 @@ class ItemAddedEvent(RealtimeServerEvent, kw_only=True, tag="conversation.item.a
     previous_item_id: str | None = None
 
 
-class TranscriptionDeltaEvent(RealtimeServerEvent, kw_only=True, omit_defaults=True,
-                              tag="conversation.item.input_audio_transcription.delta"):
+class TranscriptionDeltaEvent(
+    RealtimeServerEvent, kw_only=True, omit_defaults=True, tag="conversation.item.input_audio_transcription.delta"
+):
     item_id: str
     content_index: int
     delta: str
     logprobs: list[LogProb] | None = None
 
 
-class TranscriptionCompletedEvent(RealtimeServerEvent, kw_only=True, omit_defaults=True,
-                                  tag="conversation.item.input_audio_transcription.completed"):
+class TranscriptionCompletedEvent(
+    RealtimeServerEvent, kw_only=True, omit_defaults=True, tag="conversation.item.input_audio_transcription.completed"
+):
     item_id: str
     content_index: int
     transcript: str
@@ -200,8 +204,9 @@ class TranscriptionCompletedEvent(RealtimeServerEvent, kw_only=True, omit_defaul
     logprobs: list[LogProb] | None = None
 
 
-class TranscriptionPartialEvent(RealtimeServerEvent, kw_only=True,
-                                tag="conversation.item.input_audio_transcription.partial"):
+class TranscriptionPartialEvent(
+    RealtimeServerEvent, kw_only=True, tag="conversation.item.input_audio_transcription.partial"
+):
     """Not OpenAI's (sent only when `include` asks for it): what the latest decoding heard after the
     stable text; it may still change, and each one replaces the last."""
 
@@ -210,8 +215,9 @@ class TranscriptionPartialEvent(RealtimeServerEvent, kw_only=True,
     text: str
 
 
-class TranscriptionFailedEvent(RealtimeServerEvent, kw_only=True,
-                               tag="conversation.item.input_audio_transcription.failed"):
+class TranscriptionFailedEvent(
+    RealtimeServerEvent, kw_only=True, tag="conversation.item.input_audio_transcription.failed"
+):
     item_id: str
     content_index: int = 0
     error: RealtimeErrorBody

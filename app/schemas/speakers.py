@@ -46,5 +46,11 @@ class SpeakerDeleted(msgspec.Struct, kw_only=True):
 
 
 def speaker_view(profile: SpeakerProfile, current: bool) -> SpeakerView:
-    return SpeakerView(id=profile.id, name=profile.name, created_at=int(profile.created_at), seconds=profile.seconds,
-                       voice_model=profile.voice_model, needs_reenrollment=not current)
+    return SpeakerView(
+        id=profile.id,
+        name=profile.name,
+        created_at=int(profile.created_at),
+        seconds=profile.seconds,
+        voice_model=profile.voice_model,
+        needs_reenrollment=not current,
+    )

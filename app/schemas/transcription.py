@@ -83,7 +83,8 @@ class TranscriptionForm(TranslationForm, kw_only=True):
     # OpenAI's: names for the voices in the references (data URLs), or of voices enrolled at /v1/speakers
     known_speaker_names: Annotated[list[SpeakerName], msgspec.Meta(max_length=4)] = msgspec.field(default_factory=list)
     known_speaker_references: Annotated[list[SpeakerReference], msgspec.Meta(max_length=4)] = msgspec.field(
-        default_factory=list)
+        default_factory=list
+    )
 
 
 class Usage(msgspec.Struct, kw_only=True):
@@ -156,7 +157,9 @@ def _or_unset(value):
 
 
 def word_out(word: Word) -> WordOut:
-    return WordOut(word=word.word, start=word.start, end=word.end, score=_or_unset(word.score), speaker=_or_unset(word.speaker))
+    return WordOut(
+        word=word.word, start=word.start, end=word.end, score=_or_unset(word.score), speaker=_or_unset(word.speaker)
+    )
 
 
 def segment_out(segment: Segment) -> SegmentOut:
@@ -194,8 +197,13 @@ class DiarizedTranscription(msgspec.Struct, kw_only=True):
 
 def diarized_segment(segment: Segment) -> DiarizedSegmentOut:
     """One speaker segment, as `diarized_json` lists it and as `stream=true` sends it."""
-    return DiarizedSegmentOut(id=f"seg_{segment.id}", start=segment.start, end=segment.end, text=segment.text,
-                              speaker=segment.speaker or "SPEAKER_00")
+    return DiarizedSegmentOut(
+        id=f"seg_{segment.id}",
+        start=segment.start,
+        end=segment.end,
+        text=segment.text,
+        speaker=segment.speaker or "SPEAKER_00",
+    )
 
 
 class TextDeltaEvent(msgspec.Struct, kw_only=True):

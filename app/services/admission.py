@@ -124,8 +124,9 @@ class Admission:
         async with self.slot():
             return await self.run_when_free(disconnected, work)
 
-    async def run_when_free(self, disconnected: Disconnected, work: Callable[[], T], *,
-                            follow_client: bool = True) -> T:
+    async def run_when_free(
+        self, disconnected: Disconnected, work: Callable[[], T], *, follow_client: bool = True
+    ) -> T:
         """Wait for an inference slot, then run `work` in a worker thread while holding it.
 
         With `follow_client`, a client that hangs up meanwhile cancels the work: it stops at its next
@@ -143,8 +144,9 @@ class Admission:
                 if follow_client:
                     watch.start_soon(cancel_when_gone)
                 # The slot is held for this call; the thread itself needs no second one.
-                result, error = await anyio.to_thread.run_sync(_captured, lambda: cancellation.run(work),
-                                                               abandon_on_cancel=False)
+                result, error = await anyio.to_thread.run_sync(
+                    _captured, lambda: cancellation.run(work), abandon_on_cancel=False
+                )
                 watch.cancel_scope.cancel()
         finally:
             self.free_slot(holder)

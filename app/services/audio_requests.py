@@ -33,11 +33,22 @@ def fields_from(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
     for name, value in pairs:
         fields.setdefault(name, []).append(value)
     return fields
+
+
 FormT = TypeVar("FormT", bound=msgspec.Struct)
 # openai-python sends arrays as repeated `name[]` parts; curl users often write `name`.
-_LIST_FIELDS = {f"{name}{suffix}": name for name in ("timestamp_granularities", "known_speaker_names",
-                                                      "known_speaker_references", "languages", "keywords", "include")
-                for suffix in ("[]", "")}
+_LIST_FIELDS = {
+    f"{name}{suffix}": name
+    for name in (
+        "timestamp_granularities",
+        "known_speaker_names",
+        "known_speaker_references",
+        "languages",
+        "keywords",
+        "include",
+    )
+    for suffix in ("[]", "")
+}
 _NESTED_FIELD = re.compile(r"^([a-z_]+)\[([a-z_]+)\]$")
 _JSON_FIELDS = {"chunking_strategy"}
 
@@ -84,8 +95,13 @@ def param_of(message: str) -> str | None:
 class AudioRequestParser:
     """The audio endpoints' fields -> AudioRequest, with the server's defaults and limits."""
 
-    def __init__(self, settings: Settings, formatters: Mapping[str, Formatter], default_batch_size: int,
-                 model_policy: ModelPolicy) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        formatters: Mapping[str, Formatter],
+        default_batch_size: int,
+        model_policy: ModelPolicy,
+    ) -> None:
         self.settings = settings
         self.formatters = formatters
         self.default_batch_size = default_batch_size  # WHISPER__BATCH_SIZE, resolved for the device
@@ -105,7 +121,9 @@ class AudioRequestParser:
             raise InvalidRequest(f"'language' is '{language}', which 'languages[]' does not list.", param="languages[]")
         min_speakers, max_speakers = fields.min_speakers, fields.max_speakers
         if fields.num_speakers is not None:
-            if (min_speakers or fields.num_speakers) != fields.num_speakers or (max_speakers or fields.num_speakers) != fields.num_speakers:
+            if (min_speakers or fields.num_speakers) != fields.num_speakers or (
+                max_speakers or fields.num_speakers
+            ) != fields.num_speakers:
                 raise InvalidRequest("'num_speakers' contradicts 'min_speakers'/'max_speakers'.", param="num_speakers")
             min_speakers = max_speakers = fields.num_speakers
         if min_speakers and max_speakers and min_speakers > max_speakers:
@@ -148,10 +166,17 @@ class AudioRequestParser:
             # A plain stream carries text deltas only: word times and speakers have nowhere to go.
             # A speaker format streams speaker segments after the deltas, so it keeps its stages.
             options = replace(options, align=False, diarize=False, word_timestamps=False)
-        return AudioRequest(_one_source(fields, source), options, render, response_format,
-                            mode=_mode(fields, stream=fields.stream), callback_url=fields.callback_url,
-                            audio_url=fields.audio_url, known_speaker_names=names,
-                            known_speaker_references=references)
+        return AudioRequest(
+            _one_source(fields, source),
+            options,
+            render,
+            response_format,
+            mode=_mode(fields, stream=fields.stream),
+            callback_url=fields.callback_url,
+            audio_url=fields.audio_url,
+            known_speaker_names=names,
+            known_speaker_references=references,
+        )
 
     def translation(self, given: Fields, source: BinaryIO | None) -> AudioRequest:
         fields = struct_of(given, TranslationForm)
@@ -165,16 +190,23 @@ class AudioRequestParser:
             chunk_size=fields.chunk_size or self.settings.whisper.chunk_size,
             batch_size=fields.batch_size or self.default_batch_size,
         )
-        return AudioRequest(_one_source(fields, source), options, RenderOptions(subtitles=self._subtitle_rules(fields)),
-                            self.response_format(fields.response_format), mode=_mode(fields, stream=False),
-                            callback_url=fields.callback_url, audio_url=fields.audio_url)
+        return AudioRequest(
+            _one_source(fields, source),
+            options,
+            RenderOptions(subtitles=self._subtitle_rules(fields)),
+            self.response_format(fields.response_format),
+            mode=_mode(fields, stream=False),
+            callback_url=fields.callback_url,
+            audio_url=fields.audio_url,
+        )
 
     def _subtitle_rules(self, fields: TranslationForm) -> SubtitleRules:
         defaults = self.settings.subtitles
         return SubtitleRules(
             max_line_width=fields.max_line_width or defaults.max_line_width,
             max_line_count=fields.max_line_count or defaults.max_line_count,
-            min_seconds=defaults.min_cue_seconds, max_seconds=defaults.max_cue_seconds,
+            min_seconds=defaults.min_cue_seconds,
+            max_seconds=defaults.max_cue_seconds,
             max_chars_per_second=defaults.max_chars_per_second,
             per_segment=(fields.subtitle_cues or defaults.cues) == "segments",
         )
@@ -183,10 +215,10 @@ class AudioRequestParser:
         chosen = value or self.settings.default_response_format
         if chosen not in self.formatters:
             names = ", ".join(sorted(self.formatters))
-            raise InvalidRequest(f"Unsupported response_format '{chosen[:40]}'. Supported: {names}.",
-                                 param="response_format")
+            raise InvalidRequest(
+                f"Unsupported response_format '{chosen[:40]}'. Supported: {names}.", param="response_format"
+            )
         return chosen
-
 
 
 def _one_source(fields: TranslationForm, source: BinaryIO | None) -> BinaryIO | None:
@@ -195,8 +227,9 @@ def _one_source(fields: TranslationForm, source: BinaryIO | None) -> BinaryIO | 
     if by_url and source is not None:
         raise InvalidRequest("Send either 'file' or 'audio_url', not both.", param="audio_url")
     if not by_url and source is None:
-        raise InvalidRequest("The 'file' field (or an 'audio_url') is required; 'file' must be an uploaded file.",
-                             param="file")
+        raise InvalidRequest(
+            "The 'file' field (or an 'audio_url') is required; 'file' must be an uploaded file.", param="file"
+        )
     return source
 
 
@@ -205,12 +238,16 @@ def _known_speakers(fields: TranscriptionForm) -> tuple[tuple[str, ...], tuple[b
     here to bytes), or names alone, looked up in the caller's speaker registry."""
     names = tuple(name.strip() for name in fields.known_speaker_names)
     if len(set(names)) != len(names) or not all(names):
-        raise InvalidRequest("`known_speaker_names[]` must be distinct, non-empty names.", param="known_speaker_names[]")
+        raise InvalidRequest(
+            "`known_speaker_names[]` must be distinct, non-empty names.", param="known_speaker_names[]"
+        )
     references = fields.known_speaker_references
     if references and len(references) != len(names):
-        raise InvalidRequest(f"{len(references)} `known_speaker_references[]` for {len(names)} `known_speaker_names[]`: "
-                             "send one reference per name (or none, for enrolled speakers).",
-                             param="known_speaker_references[]")
+        raise InvalidRequest(
+            f"{len(references)} `known_speaker_references[]` for {len(names)} `known_speaker_names[]`: "
+            "send one reference per name (or none, for enrolled speakers).",
+            param="known_speaker_references[]",
+        )
     return names, tuple(_data_url(value, index) for index, value in enumerate(references))
 
 
@@ -218,13 +255,16 @@ def _data_url(value: str, index: int) -> bytes:
     """`data:<media type>;base64,<data>`, as OpenAI takes a speaker reference."""
     header, comma, data = value.strip().partition(",")
     if not (header.startswith("data:") and header.endswith(";base64") and comma):
-        raise InvalidRequest(f"Speaker reference #{index + 1} must be a base64 data URL (data:audio/wav;base64,...).",
-                             param="known_speaker_references[]")
+        raise InvalidRequest(
+            f"Speaker reference #{index + 1} must be a base64 data URL (data:audio/wav;base64,...).",
+            param="known_speaker_references[]",
+        )
     try:
         return base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
-        raise InvalidRequest(f"Speaker reference #{index + 1} is not valid base64.",
-                             param="known_speaker_references[]") from None
+        raise InvalidRequest(
+            f"Speaker reference #{index + 1} is not valid base64.", param="known_speaker_references[]"
+        ) from None
 
 
 def _hotwords(hotwords: str | None, keywords: list[str]) -> str | None:
@@ -238,14 +278,18 @@ def _vad_tuning(strategy: ServerVad | str | None) -> VadTuning:
     silence duration as the silence that ends speech. "auto" (or nothing): the server's settings."""
     if not isinstance(strategy, ServerVad):
         return VadTuning()
-    return VadTuning(threshold=strategy.threshold, speech_pad_ms=strategy.prefix_padding_ms,
-                     min_silence_ms=strategy.silence_duration_ms)
+    return VadTuning(
+        threshold=strategy.threshold,
+        speech_pad_ms=strategy.prefix_padding_ms,
+        min_silence_ms=strategy.silence_duration_ms,
+    )
 
 
 def _mode(fields: TranslationForm, *, stream: bool) -> ExecutionMode:
     if stream and fields.run_async:
-        raise InvalidRequest("'stream' and 'async' cannot be combined: follow the job's events instead.",
-                             param="stream")
+        raise InvalidRequest(
+            "'stream' and 'async' cannot be combined: follow the job's events instead.", param="stream"
+        )
     if fields.callback_url is not None and not fields.run_async:
         raise InvalidRequest("'callback_url' needs 'async=true'.", param="callback_url")
     if fields.run_async:

@@ -39,9 +39,16 @@ def job_error(exc: DomainError) -> JobError:
 
 
 class JobService:
-    def __init__(self, store: JobStore, dispatcher: JobDispatcher, notifier: JobNotifier,
-                 result_ttl_seconds: float, max_unfinished: int = 1000, max_unfinished_per_owner: int = 100,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        dispatcher: JobDispatcher,
+        notifier: JobNotifier,
+        result_ttl_seconds: float,
+        max_unfinished: int = 1000,
+        max_unfinished_per_owner: int = 100,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.store = store
         self.dispatcher = dispatcher
         self.notifier = notifier
@@ -50,8 +57,16 @@ class JobService:
         self.max_unfinished_per_owner = max_unfinished_per_owner
         self.clock = clock
 
-    def submit(self, owner: str, audio: bytes, options: TranscriptionOptions, render: RenderOptions,
-               response_format: str, callback_url: str | None = None, job_id: str | None = None) -> Job:
+    def submit(
+        self,
+        owner: str,
+        audio: bytes,
+        options: TranscriptionOptions,
+        render: RenderOptions,
+        response_format: str,
+        callback_url: str | None = None,
+        job_id: str | None = None,
+    ) -> Job:
         """`job_id`: a synchronous request's own X-Request-ID (distributed mode), if no job has it yet."""
         if not audio:
             raise InvalidRequest("The file is empty.", param="file")
@@ -65,15 +80,30 @@ class JobService:
         # No expiry until the job ends: its result then lives result_ttl_seconds (JobRunner._finish).
         if job_id is None or self.store.get(job_id) is not None:
             job_id = f"job_{uuid.uuid4().hex}"
-        job = Job(id=job_id, owner=owner, status=JobStatus.QUEUED, options=options, render=render,
-                  response_format=response_format, created_at=now, updated_at=now, callback_url=callback_url)
+        job = Job(
+            id=job_id,
+            owner=owner,
+            status=JobStatus.QUEUED,
+            options=options,
+            render=render,
+            response_format=response_format,
+            created_at=now,
+            updated_at=now,
+            callback_url=callback_url,
+        )
         self.store.create(job, audio)
         try:
             self.dispatcher.dispatch(job.id)
         except Exception:  # noqa: BLE001 - the broker failed: the job must not sit QUEUED, holding the quota
             logger.exception("job could not be dispatched", job_id=job.id)
-            self.store.transition(job.id, {JobStatus.QUEUED}, status=JobStatus.FAILED, updated_at=self.clock(),
-                                  expires_at=self.clock() + self.result_ttl_seconds, error=job_error(JobQueueUnavailable()))
+            self.store.transition(
+                job.id,
+                {JobStatus.QUEUED},
+                status=JobStatus.FAILED,
+                updated_at=self.clock(),
+                expires_at=self.clock() + self.result_ttl_seconds,
+                error=job_error(JobQueueUnavailable()),
+            )
             self.store.drop_audio(job.id)
             raise JobQueueUnavailable() from None
         return job
@@ -95,11 +125,13 @@ class JobService:
         """Cancel a queued job, or discard a finished one. A running job cannot be interrupted."""
         job = self.get(job_id, owner)
         if job.status is JobStatus.RUNNING:
-            raise InvalidRequest(f"Job '{job_id}' is running and cannot be cancelled; delete it once it ends.",
-                                 param="id")
+            raise InvalidRequest(
+                f"Job '{job_id}' is running and cannot be cancelled; delete it once it ends.", param="id"
+            )
         if job.status is JobStatus.QUEUED:
-            cancelled = self.store.transition(job_id, {JobStatus.QUEUED},
-                                              status=JobStatus.CANCELLED, updated_at=self.clock())
+            cancelled = self.store.transition(
+                job_id, {JobStatus.QUEUED}, status=JobStatus.CANCELLED, updated_at=self.clock()
+            )
             if cancelled is not None:
                 self.store.drop_audio(job_id)
                 return cancelled
@@ -122,8 +154,15 @@ class JobService:
 class JobRunner:
     """What a worker does with a job: runs it once on its pipeline and records how it ended."""
 
-    def __init__(self, store: JobStore, notifier: JobNotifier, pipeline: TranscriptionPipeline,
-                 result_ttl_seconds: float, max_attempts: int, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: JobStore,
+        notifier: JobNotifier,
+        pipeline: TranscriptionPipeline,
+        result_ttl_seconds: float,
+        max_attempts: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.store = store
         self.notifier = notifier
         self.pipeline = pipeline
@@ -139,21 +178,37 @@ class JobRunner:
         seconds (it died); otherwise JobStillRunning tells the caller to try again later.
         """
         current = self.store.get(job_id)
-        if (current is not None and current.status is JobStatus.RUNNING and stale_after is not None
-                and self.clock() - current.updated_at < stale_after):
+        if (
+            current is not None
+            and current.status is JobStatus.RUNNING
+            and stale_after is not None
+            and self.clock() - current.updated_at < stale_after
+        ):
             raise JobStillRunning(job_id)
-        job = self.store.transition(job_id, {JobStatus.QUEUED, JobStatus.RUNNING}, status=JobStatus.RUNNING,
-                                    stage="decode", updated_at=self.clock(), increment_attempts=True)
+        job = self.store.transition(
+            job_id,
+            {JobStatus.QUEUED, JobStatus.RUNNING},
+            status=JobStatus.RUNNING,
+            stage="decode",
+            updated_at=self.clock(),
+            increment_attempts=True,
+        )
         if job is None:
             return None
         if job.attempts > self.max_attempts:
-            return self._finish(job_id, JobStatus.FAILED, error=JobError(
-                f"The job was started {job.attempts - 1} times and its worker never finished it.",
-                code="job_attempts_exceeded"))
+            return self._finish(
+                job_id,
+                JobStatus.FAILED,
+                error=JobError(
+                    f"The job was started {job.attempts - 1} times and its worker never finished it.",
+                    code="job_attempts_exceeded",
+                ),
+            )
         audio = self.store.audio(job_id)
         if audio is None:
-            return self._finish(job_id, JobStatus.FAILED, error=JobError("The job's upload is gone.",
-                                                                         code="upload_missing"))
+            return self._finish(
+                job_id, JobStatus.FAILED, error=JobError("The job's upload is gone.", code="upload_missing")
+            )
 
         def on_stage(stage: str) -> None:
             self.store.update(job_id, stage=stage, updated_at=self.clock())
@@ -167,22 +222,36 @@ class JobRunner:
             return self._finish(job_id, JobStatus.FAILED, error=job_error(exc))
         except Exception:
             # A job must end; the worker logs the traceback.
-            self._finish(job_id, JobStatus.FAILED, error=JobError(
-                "The server had an error while processing the job.", code="internal_error"))
+            self._finish(
+                job_id,
+                JobStatus.FAILED,
+                error=JobError("The server had an error while processing the job.", code="internal_error"),
+            )
             raise
         try:
             self.store.put_result(job_id, result.transcript)
         except Exception as exc:  # noqa: BLE001 - the store failed, not the job: say so and end it
             logger.exception("job result could not be stored", job_id=job_id)
-            return self._finish(job_id, JobStatus.FAILED, error=JobError(
-                f"The job ran, but its result could not be stored ({type(exc).__name__}).",
-                code="result_not_stored"))
+            return self._finish(
+                job_id,
+                JobStatus.FAILED,
+                error=JobError(
+                    f"The job ran, but its result could not be stored ({type(exc).__name__}).", code="result_not_stored"
+                ),
+            )
         return self._finish(job_id, JobStatus.SUCCEEDED, progress=1.0)
 
     def _finish(self, job_id: str, status: JobStatus, **changes) -> Job | None:
         now = self.clock()
-        job = self.store.transition(job_id, {JobStatus.RUNNING}, status=status, stage=None, updated_at=now,
-                                    expires_at=now + self.result_ttl_seconds, **changes)
+        job = self.store.transition(
+            job_id,
+            {JobStatus.RUNNING},
+            status=status,
+            stage=None,
+            updated_at=now,
+            expires_at=now + self.result_ttl_seconds,
+            **changes,
+        )
         if job is None:
             return None
         self.store.drop_audio(job_id)

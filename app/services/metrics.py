@@ -31,8 +31,9 @@ class _LoadedModels(Collector):
         self.stores = stores
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = GaugeMetricFamily("whisperx_loaded_models", "Models loaded in memory, per pipeline stage.",
-                                   labels=["stage"])
+        family = GaugeMetricFamily(
+            "whisperx_loaded_models", "Models loaded in memory, per pipeline stage.", labels=["stage"]
+        )
         for stage, store in self.stores.items():
             family.add_metric([stage], len(store.loaded()))
         yield family
@@ -45,9 +46,12 @@ class _CancelledRequests(Collector):
         self.admission = admission
 
     def collect(self) -> Iterator[CounterMetricFamily]:
-        family = CounterMetricFamily("whisperx_requests_cancelled", "Requests whose client hung up before the "
-                                     "answer: dropped while queued, or their work stopped while running.",
-                                     labels=["while"])
+        family = CounterMetricFamily(
+            "whisperx_requests_cancelled",
+            "Requests whose client hung up before the "
+            "answer: dropped while queued, or their work stopped while running.",
+            labels=["while"],
+        )
         for state, count in self.admission.cancelled.items():
             family.add_metric([state], count)
         yield family
@@ -58,22 +62,43 @@ class Metrics:
 
     def __init__(self, admission: Admission, stores: Mapping[str, ModelStore]) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("whisperx_http_requests", "HTTP requests answered, by route template and status.",
-                                ["route", "method", "status"], registry=self.registry)
-        self.request_seconds = Histogram("whisperx_http_request_duration_seconds", "Time to answer a request.",
-                                         ["route"], buckets=_SECONDS, registry=self.registry)
-        self.stage_seconds = Histogram("whisperx_stage_duration_seconds", "Time spent per pipeline stage.",
-                                       ["stage"], buckets=_SECONDS, registry=self.registry)
-        self.audio_seconds = Counter("whisperx_audio_processed_seconds", "Seconds of audio processed.",
-                                     ["task"], registry=self.registry)
-        self.real_time_factor = Histogram("whisperx_real_time_factor",
-                                          "Processing time divided by audio duration (below 1 is faster than real time).",
-                                          ["task"], buckets=_RATIOS, registry=self.registry)
-        running = Gauge("whisperx_transcriptions_running", "Transcriptions holding an inference slot.",
-                        registry=self.registry)
+        self.requests = Counter(
+            "whisperx_http_requests",
+            "HTTP requests answered, by route template and status.",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.request_seconds = Histogram(
+            "whisperx_http_request_duration_seconds",
+            "Time to answer a request.",
+            ["route"],
+            buckets=_SECONDS,
+            registry=self.registry,
+        )
+        self.stage_seconds = Histogram(
+            "whisperx_stage_duration_seconds",
+            "Time spent per pipeline stage.",
+            ["stage"],
+            buckets=_SECONDS,
+            registry=self.registry,
+        )
+        self.audio_seconds = Counter(
+            "whisperx_audio_processed_seconds", "Seconds of audio processed.", ["task"], registry=self.registry
+        )
+        self.real_time_factor = Histogram(
+            "whisperx_real_time_factor",
+            "Processing time divided by audio duration (below 1 is faster than real time).",
+            ["task"],
+            buckets=_RATIOS,
+            registry=self.registry,
+        )
+        running = Gauge(
+            "whisperx_transcriptions_running", "Transcriptions holding an inference slot.", registry=self.registry
+        )
         running.set_function(lambda: admission.running)
-        queued = Gauge("whisperx_queue_depth", "Admitted requests waiting for an inference slot.",
-                       registry=self.registry)
+        queued = Gauge(
+            "whisperx_queue_depth", "Admitted requests waiting for an inference slot.", registry=self.registry
+        )
         queued.set_function(lambda: admission.waiting)
         self.registry.register(_LoadedModels(stores))
         self.registry.register(_CancelledRequests(admission))
@@ -86,8 +111,12 @@ class Metrics:
 
     def observe_result(self, result: TranscriptionResult) -> None:
         timings, transcript = result.timings, result.transcript
-        stages = {"decode": timings.decode, "transcribe": timings.transcribe, "align": timings.align,
-                  "diarize": timings.diarize}
+        stages = {
+            "decode": timings.decode,
+            "transcribe": timings.transcribe,
+            "align": timings.align,
+            "diarize": timings.diarize,
+        }
         for stage, seconds in stages.items():
             if seconds > 0:
                 self.stage_seconds.labels(stage).observe(seconds)

@@ -21,8 +21,9 @@ logger = structlog.get_logger(__name__)
 
 
 class RequestTracker:
-    def __init__(self, store: JobStore, ttl_seconds: float, max_entries: int,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, store: JobStore, ttl_seconds: float, max_entries: int, clock: Callable[[], float] = time.time
+    ) -> None:
         self.store = store
         self.ttl_seconds = ttl_seconds
         self.max_entries = max_entries
@@ -30,16 +31,29 @@ class RequestTracker:
         self._mine: OrderedDict[str, None] = OrderedDict()  # ids this process stored, oldest first
         self._lock = threading.Lock()
 
-    def start(self, request_id: str, owner: str, options: TranscriptionOptions, render: RenderOptions,
-              response_format: str) -> TrackedRequest | None:
+    def start(
+        self, request_id: str, owner: str, options: TranscriptionOptions, render: RenderOptions, response_format: str
+    ) -> TrackedRequest | None:
         """Start following a request; None when its id is taken (never overwritten, never revealed)."""
         if self.store.get(request_id) is not None:
             return None
         self._make_room()
         now = self.clock()
-        self.store.create(Job(id=request_id, owner=owner, status=JobStatus.RUNNING, options=options, render=render,
-                              response_format=response_format, created_at=now, updated_at=now, stage="decode",
-                              kind="request"), b"")
+        self.store.create(
+            Job(
+                id=request_id,
+                owner=owner,
+                status=JobStatus.RUNNING,
+                options=options,
+                render=render,
+                response_format=response_format,
+                created_at=now,
+                updated_at=now,
+                stage="decode",
+                kind="request",
+            ),
+            b"",
+        )
         with self._lock:
             self._mine[request_id] = None
         return TrackedRequest(self, request_id)
@@ -54,7 +68,9 @@ class RequestTracker:
 
     def ended(self, request_id: str) -> None:
         """Its result is kept RESULTS__TTL_SECONDS from now, as a request run here keeps it (not a job's TTL)."""
-        self.store.transition(request_id, {s for s in JobStatus if s.terminal}, expires_at=self.clock() + self.ttl_seconds)
+        self.store.transition(
+            request_id, {s for s in JobStatus if s.terminal}, expires_at=self.clock() + self.ttl_seconds
+        )
 
     def _make_room(self) -> None:
         with self._lock:
@@ -72,8 +88,15 @@ class RequestTracker:
 
     def _end(self, request_id: str, status: JobStatus, **changes) -> None:
         now = self.clock()
-        self.store.transition(request_id, {JobStatus.RUNNING}, status=status, stage=None, updated_at=now,
-                              expires_at=now + self.ttl_seconds, **changes)
+        self.store.transition(
+            request_id,
+            {JobStatus.RUNNING},
+            status=status,
+            stage=None,
+            updated_at=now,
+            expires_at=now + self.ttl_seconds,
+            **changes,
+        )
 
 
 class TrackedRequest:
@@ -94,8 +117,11 @@ class TrackedRequest:
             self.tracker.store.put_result(self.request_id, transcript)
         except Exception:  # noqa: BLE001 - the client has its answer; only the copy is lost
             logger.exception("a followed request's result could not be stored", request_id=self.request_id)
-            self.tracker._end(self.request_id, JobStatus.FAILED, error=JobError(
-                "The request's result could not be stored.", code="result_not_stored"))
+            self.tracker._end(
+                self.request_id,
+                JobStatus.FAILED,
+                error=JobError("The request's result could not be stored.", code="result_not_stored"),
+            )
             return
         self.tracker._end(self.request_id, JobStatus.SUCCEEDED, progress=1.0)
 

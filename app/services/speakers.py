@@ -23,8 +23,14 @@ REFERENCES = "known_speaker_references[]"
 class SpeakerService:
     """Blocking (decoding, speaker encoder): call it off the event loop."""
 
-    def __init__(self, decoder: AudioDecoder, printer: VoicePrinter, registry: SpeakerRegistry,
-                 max_per_owner: int = 1000, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        decoder: AudioDecoder,
+        printer: VoicePrinter,
+        registry: SpeakerRegistry,
+        max_per_owner: int = 1000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.decoder = decoder
         self.printer = printer
         self.registry = registry
@@ -34,21 +40,29 @@ class SpeakerService:
     def known_speakers(self, names: Sequence[str], references: Sequence[bytes], owner: str) -> tuple[KnownSpeaker, ...]:
         """The request's names with their voices: from its references, or else from the registry."""
         if references:
-            return tuple(KnownSpeaker(name, self.printer.voice_print(self._speech(data, REFERENCE_SECONDS, REFERENCES, i)))
-                         for i, (name, data) in enumerate(zip(names, references, strict=True)))
+            return tuple(
+                KnownSpeaker(name, self.printer.voice_print(self._speech(data, REFERENCE_SECONDS, REFERENCES, i)))
+                for i, (name, data) in enumerate(zip(names, references, strict=True))
+            )
         enrolled: dict[str, SpeakerProfile] = {}
         for profile in self.registry.list(owner):  # the latest enrolment of a name wins
             enrolled[profile.name] = profile
         missing = [name for name in names if name not in enrolled]
         if missing:
-            raise InvalidRequest(f"No enrolled speaker is named '{missing[0][:64]}': send `known_speaker_references[]` "
-                                 "with the names, or enrol the voice at /v1/speakers first.", param=NAMES)
+            raise InvalidRequest(
+                f"No enrolled speaker is named '{missing[0][:64]}': send `known_speaker_references[]` "
+                "with the names, or enrol the voice at /v1/speakers first.",
+                param=NAMES,
+            )
         stale = [name for name in names if not self.current(enrolled[name])]
         if stale:
-            raise InvalidRequest(f"Speaker '{stale[0][:64]}' was enrolled with the voice model "
-                                 f"'{enrolled[stale[0]].voice_model}', which this server no longer uses "
-                                 f"('{self.printer.model}'): enrol the voice again at /v1/speakers, or send "
-                                 "`known_speaker_references[]`.", param=NAMES)
+            raise InvalidRequest(
+                f"Speaker '{stale[0][:64]}' was enrolled with the voice model "
+                f"'{enrolled[stale[0]].voice_model}', which this server no longer uses "
+                f"('{self.printer.model}'): enrol the voice again at /v1/speakers, or send "
+                "`known_speaker_references[]`.",
+                param=NAMES,
+            )
         return tuple(KnownSpeaker(name, enrolled[name].voice) for name in names)
 
     def current(self, profile: SpeakerProfile) -> bool:
@@ -59,9 +73,15 @@ class SpeakerService:
         if len(self.registry.list(owner)) >= self.max_per_owner:  # before any decoding
             raise SpeakerLimitReached(self.max_per_owner)
         audio = self._speech(source.read(), ENROLMENT_SECONDS, "file")
-        profile = SpeakerProfile(id=f"spk_{secrets.token_hex(12)}", owner=owner, name=name,
-                                 voice=self.printer.voice_print(audio), created_at=self.clock(),
-                                 seconds=round(audio.duration, 3), voice_model=self.printer.model)
+        profile = SpeakerProfile(
+            id=f"spk_{secrets.token_hex(12)}",
+            owner=owner,
+            name=name,
+            voice=self.printer.voice_print(audio),
+            created_at=self.clock(),
+            seconds=round(audio.duration, 3),
+            voice_model=self.printer.model,
+        )
         self.registry.add(profile)
         return profile
 
@@ -95,12 +115,19 @@ class SpeakerService:
             # Decoding stops at the longest a reference may be: a small file can hold hours of silence.
             audio = self.decoder.decode(io.BytesIO(data), max_seconds=longest)
         except AudioTooLong:
-            raise InvalidRequest(f"Speaker reference{which} is longer than {longest:g} seconds; it must be between "
-                                 f"{shortest:g} and {longest:g} seconds.", param=param) from None
+            raise InvalidRequest(
+                f"Speaker reference{which} is longer than {longest:g} seconds; it must be between "
+                f"{shortest:g} and {longest:g} seconds.",
+                param=param,
+            ) from None
         except InvalidAudio as exc:
-            raise InvalidRequest(f"Speaker reference{which} is not audio this server can decode: {exc.message}",
-                                 param=param) from None
+            raise InvalidRequest(
+                f"Speaker reference{which} is not audio this server can decode: {exc.message}", param=param
+            ) from None
         if not shortest <= audio.duration <= longest:
-            raise InvalidRequest(f"Speaker reference{which} is {audio.duration:.1f} s long; it must be between "
-                                 f"{shortest:g} and {longest:g} seconds.", param=param)
+            raise InvalidRequest(
+                f"Speaker reference{which} is {audio.duration:.1f} s long; it must be between "
+                f"{shortest:g} and {longest:g} seconds.",
+                param=param,
+            )
         return audio

@@ -129,8 +129,14 @@ class Execution(Protocol):
 
 
 class TranscriptionService:
-    def __init__(self, executions: Mapping[str, Execution], fetcher: AudioFetcher, uploads: UploadGate,
-                 speakers: SpeakerService, admission: Admission) -> None:
+    def __init__(
+        self,
+        executions: Mapping[str, Execution],
+        fetcher: AudioFetcher,
+        uploads: UploadGate,
+        speakers: SpeakerService,
+        admission: Admission,
+    ) -> None:
         self.executions = executions  # by ExecutionMode value
         self.fetcher = fetcher
         self.uploads = uploads
@@ -141,10 +147,15 @@ class TranscriptionService:
         execution = self.executions[request.mode.value]
         if request.known_speaker_names:
             # Voices, not recordings, travel on with the options (an async job stores them).
-            known = await self.admission.run_admitted(caller.disconnected, lambda: self.speakers.known_speakers(
-                request.known_speaker_names, request.known_speaker_references, caller.owner))
-            request = replace(request, options=replace(request.options, known_speakers=known),
-                              known_speaker_references=())
+            known = await self.admission.run_admitted(
+                caller.disconnected,
+                lambda: self.speakers.known_speakers(
+                    request.known_speaker_names, request.known_speaker_references, caller.owner
+                ),
+            )
+            request = replace(
+                request, options=replace(request.options, known_speakers=known), known_speaker_references=()
+            )
         if request.audio_url is None:
             return await execution.execute(request, caller)
         # A download is an upload the server makes: it takes an upload slot and its time limits.
@@ -163,8 +174,9 @@ class TranscriptionService:
 class InProcess:
     """The result now, from this process's pipeline, in an inference slot."""
 
-    def __init__(self, pipeline: TranscriptionPipeline, admission: Admission, observer: ResultObserver,
-                 tracker: RequestTracker) -> None:
+    def __init__(
+        self, pipeline: TranscriptionPipeline, admission: Admission, observer: ResultObserver, tracker: RequestTracker
+    ) -> None:
         self.pipeline = pipeline
         self.admission = admission
         self.observer = observer
@@ -176,9 +188,16 @@ class InProcess:
             try:
                 # Decoding and inference block: a worker thread runs them, at most `limiter` at once.
                 # A followed request can be fetched again later, so it runs on without its client.
-                result = await self.admission.run_when_free(caller.disconnected, lambda: self.pipeline.run(
-                    request.file, request.options, on_stage=tracked.stage if tracked else None,
-                    on_progress=tracked.progress if tracked else None), follow_client=tracked is None)
+                result = await self.admission.run_when_free(
+                    caller.disconnected,
+                    lambda: self.pipeline.run(
+                        request.file,
+                        request.options,
+                        on_stage=tracked.stage if tracked else None,
+                        on_progress=tracked.progress if tracked else None,
+                    ),
+                    follow_client=tracked is None,
+                )
             except BaseException as exc:
                 if tracked is not None:
                     failure = exc if isinstance(exc, DomainError) else InternalError()
@@ -194,16 +213,28 @@ class InProcess:
     async def _follow(self, request: AudioRequest, caller: Caller) -> TrackedRequest | None:
         if caller.request_id is None:
             return None
-        return await anyio.to_thread.run_sync(self.tracker.start, caller.request_id, caller.owner, request.options,
-                                              request.render, request.response_format)
+        return await anyio.to_thread.run_sync(
+            self.tracker.start,
+            caller.request_id,
+            caller.owner,
+            request.options,
+            request.render,
+            request.response_format,
+        )
 
 
 class ViaWorkers:
     """The result now, computed by a job worker (JOBS__BACKEND=celery): enqueue, wait, answer as
     if it had run here."""
 
-    def __init__(self, jobs: JobService, admission: Admission, poll_seconds: float, timeout_seconds: float,
-                 tracker: RequestTracker) -> None:
+    def __init__(
+        self,
+        jobs: JobService,
+        admission: Admission,
+        poll_seconds: float,
+        timeout_seconds: float,
+        tracker: RequestTracker,
+    ) -> None:
         self.jobs = jobs
         self.admission = admission
         self.poll_seconds = poll_seconds
@@ -254,8 +285,15 @@ class AsJob:
 
 async def submit_job(jobs: JobService, request: AudioRequest, caller: Caller, job_id: str | None = None) -> Job:
     def submit() -> Job:
-        return jobs.submit(caller.owner, request.file.read(), request.options, request.render,
-                           request.response_format, request.callback_url, job_id=job_id)
+        return jobs.submit(
+            caller.owner,
+            request.file.read(),
+            request.options,
+            request.render,
+            request.response_format,
+            request.callback_url,
+            job_id=job_id,
+        )
 
     return await anyio.to_thread.run_sync(submit)
 
@@ -264,8 +302,13 @@ class Streamed:
     """`stream=true`: one admission slot and one inference slot cover decoding and the whole run, so
     no more streams hold decoded audio than there are inference slots."""
 
-    def __init__(self, pipeline: TranscriptionPipeline, admission: Admission, observer: ResultObserver,
-                 speaker_formats: frozenset[str]) -> None:
+    def __init__(
+        self,
+        pipeline: TranscriptionPipeline,
+        admission: Admission,
+        observer: ResultObserver,
+        speaker_formats: frozenset[str],
+    ) -> None:
         self.pipeline = pipeline
         self.admission = admission
         self.observer = observer
@@ -311,7 +354,8 @@ class Streamed:
             async with send:
                 try:
                     result = await anyio.to_thread.run_sync(
-                        lambda: self.pipeline.run_audio(audio, request.options, on_segment=on_segment))
+                        lambda: self.pipeline.run_audio(audio, request.options, on_segment=on_segment)
+                    )
                     self.observer.observe_result(result)
                     _log_result(result, request.response_format)
                     if request.response_format in self.speaker_formats:

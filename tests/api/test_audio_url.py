@@ -91,14 +91,23 @@ def test_too_big_or_missing_recordings_are_400s_naming_audio_url(live_server, re
     assert too_big.status_code == 400 and too_big.json()["error"]["code"] == "audio_url_too_large"
     missing = post_url(live_server, f"{recordings}/nothing-here")
     assert missing.status_code == 400 and "HTTP 404" in missing.json()["error"]["message"]
-    for bad in ("ftp://example.com/a.wav", "not a url", "http://[::1/", f"{recordings}/spe\x01ech",
-                f"{recordings}/spe\nech", f"{recordings}/sp eech", f"{recordings}/\x7f"):
+    for bad in (
+        "ftp://example.com/a.wav",
+        "not a url",
+        "http://[::1/",
+        f"{recordings}/spe\x01ech",
+        f"{recordings}/spe\nech",
+        f"{recordings}/sp eech",
+        f"{recordings}/\x7f",
+    ):
         refused = post_url(live_server, bad)
         assert refused.status_code == 400 and refused.json()["error"]["param"] == "audio_url"
 
 
 def test_exactly_one_of_file_and_audio_url(live_server):
-    both = httpx.post(live_server + URL, files=audio_file(), data={"audio_url": "https://example.com/a.wav"}, timeout=30)
+    both = httpx.post(
+        live_server + URL, files=audio_file(), data={"audio_url": "https://example.com/a.wav"}, timeout=30
+    )
     assert both.status_code == 400 and both.json()["error"]["param"] == "audio_url"
     neither = httpx.post(live_server + URL, data={"model": "whisper-1"}, timeout=30)
     assert neither.status_code == 400 and neither.json()["error"]["param"] == "file"

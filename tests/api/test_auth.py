@@ -20,8 +20,12 @@ def settings_env(request, tmp_path) -> dict[str, str]:
         return {}
     keys_file = tmp_path / "keys.json"
     keys_file.write_text(json.dumps({"team-key": "team", "bot-key": "bot"}))
-    return {"API_KEY": "main-key", "API_KEYS_FILE": str(keys_file), "ADMIN_API_KEYS": "admin-key",
-            "MODELS__ALLOWED": "tiny.en"}
+    return {
+        "API_KEY": "main-key",
+        "API_KEYS_FILE": str(keys_file),
+        "ADMIN_API_KEYS": "admin-key",
+        "MODELS__ALLOWED": "tiny.en",
+    }
 
 
 @pytest.fixture
@@ -34,10 +38,19 @@ def auth(key: str) -> dict:
     return {"Authorization": f"Bearer {key}"}
 
 
-@pytest.mark.parametrize(("headers", "status"), [
-    ({}, 401), (auth("wrong"), 401), ({"Authorization": "Basic main-key"}, 401), ({"Authorization": "Bearer "}, 401),
-    (auth("main-key"), 200), (auth("team-key"), 200), (auth("bot-key"), 200), (auth("admin-key"), 200),
-])
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 401),
+        (auth("wrong"), 401),
+        ({"Authorization": "Basic main-key"}, 401),
+        ({"Authorization": "Bearer "}, 401),
+        (auth("main-key"), 200),
+        (auth("team-key"), 200),
+        (auth("bot-key"), 200),
+        (auth("admin-key"), 200),
+    ],
+)
 def test_transcription_needs_a_known_key(secured, headers, status):
     response = secured.post(URL, files=audio_file(), headers=headers)
     assert response.status_code == status
@@ -68,8 +81,12 @@ def test_model_loading_needs_an_admin_key_and_an_allowed_name(secured):
 
 
 def test_transcription_with_a_model_outside_the_allow_list_is_403(secured):
-    assert secured.post(URL, files=audio_file(), data={"model": "large-v3"}, headers=auth("team-key")).status_code == 403
-    assert secured.post(URL, files=audio_file(), data={"model": "whisper-1"}, headers=auth("team-key")).status_code == 200
+    assert (
+        secured.post(URL, files=audio_file(), data={"model": "large-v3"}, headers=auth("team-key")).status_code == 403
+    )
+    assert (
+        secured.post(URL, files=audio_file(), data={"model": "whisper-1"}, headers=auth("team-key")).status_code == 200
+    )
 
 
 def test_the_openai_client_gets_authentication_errors(secured):
@@ -90,8 +107,9 @@ def test_a_broken_keys_file_refuses_to_start(tmp_path, settings):
     from app.container import build_container
 
     (tmp_path / "broken-keys.json").write_text("[1, 2]")
-    container = build_container(Settings.from_env({"DATA_DIR": settings.data_dir,
-                                                   "API_KEYS_FILE": str(tmp_path / "broken-keys.json")}))
+    container = build_container(
+        Settings.from_env({"DATA_DIR": settings.data_dir, "API_KEYS_FILE": str(tmp_path / "broken-keys.json")})
+    )
     with pytest.raises(SettingsError, match="API_KEYS_FILE"):
         create_app(container)
 
@@ -103,8 +121,11 @@ def test_without_keys_the_server_is_open(client):
 @pin(API_KEY="client-key")
 def test_with_keys_but_no_admin_key_nobody_manages_models(container):
     with TestClient(create_app(container)) as client:
-        for path, field, name in [("/models/load", "model", "tiny.en"), ("/diarize_models/unload", "model", "x"),
-                                  ("/align_models/load", "language", "en")]:
+        for path, field, name in [
+            ("/models/load", "model", "tiny.en"),
+            ("/diarize_models/unload", "model", "x"),
+            ("/align_models/load", "language", "en"),
+        ]:
             refused = client.post(path, data={field: name}, headers=auth("client-key"))
             assert refused.status_code == 403 and "ADMIN_API_KEYS" in refused.json()["error"]["message"]
         assert client.get("/models/list", headers=auth("client-key")).status_code == 200  # listing stays open

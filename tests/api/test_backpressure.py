@@ -27,7 +27,10 @@ async def test_beyond_running_plus_queued_requests_get_429_with_retry_after(cont
     fake_transcriber.release = threading.Event()
     app = create_app(container)
     results: list[httpx.Response] = []
-    async with AsyncTestClient(app), httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client:
+    async with (
+        AsyncTestClient(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as client,
+    ):
 
         async def send() -> None:
             results.append(await client.post(URL, files=audio_file()))
@@ -54,8 +57,9 @@ def hold_the_only_slot(live_server: str, fake_transcriber) -> tuple[threading.Th
     in the returned dict once the thread ends."""
     fake_transcriber.release = threading.Event()
     first: dict = {}
-    running = threading.Thread(target=lambda: first.setdefault(
-        "response", httpx.post(live_server + URL, files=audio_file(), timeout=30)))
+    running = threading.Thread(
+        target=lambda: first.setdefault("response", httpx.post(live_server + URL, files=audio_file(), timeout=30))
+    )
     running.start()
     assert fake_transcriber.started.wait(10)
     return running, first
@@ -95,8 +99,10 @@ def test_a_client_that_hangs_up_while_queued_is_dropped_without_inference(contai
     running, first = hold_the_only_slot(live_server, fake_transcriber)
     with pytest.raises(httpx.ReadTimeout):  # queued behind the first; this client gives up and closes
         httpx.post(live_server + URL, files=audio_file(), data={"model": "tiny.en"}, timeout=1.0)
-    wait_for(lambda: metric(live_server, "whisperx_requests_cancelled_total", 'while="queued"') == 1,
-             what="the server dropped the queued request")
+    wait_for(
+        lambda: metric(live_server, "whisperx_requests_cancelled_total", 'while="queued"') == 1,
+        what="the server dropped the queued request",
+    )
     fake_transcriber.release.set()
     running.join(timeout=30)
     assert first["response"].status_code == 200
@@ -113,8 +119,11 @@ def hang_up_once_running(live_server: str, fake_transcriber, headers: dict | Non
     request = httpx.Request("POST", live_server + URL, files=audio_file(), headers=headers)
     body = request.read()
     host, port = request.url.host, request.url.port
-    head = [f"POST {URL} HTTP/1.1", f"Host: {host}:{port}", *(f"{k}: {v}" for k, v in request.headers.items()
-                                                                 if k.lower() != "host")]
+    head = [
+        f"POST {URL} HTTP/1.1",
+        f"Host: {host}:{port}",
+        *(f"{k}: {v}" for k, v in request.headers.items() if k.lower() != "host"),
+    ]
     with socket.create_connection((host, port)) as connection:
         connection.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
         assert fake_transcriber.started.wait(10)

@@ -28,14 +28,17 @@ def test_curl_may_send_it_as_a_json_object(client, fake_transcriber):
     assert fake_transcriber.calls[-1].vad == VadTuning(threshold=0.3)
 
 
-@pytest.mark.parametrize("fields", [
-    {"chunking_strategy[type]": "server_vad", "chunking_strategy[threshold]": "2"},
-    {"chunking_strategy[type]": "server_vad", "chunking_strategy[silence_duration_ms]": "-5"},
-    {"chunking_strategy[type]": "client_vad"},
-    {"chunking_strategy[type]": "server_vad", "chunking_strategy[bogus]": "1"},
-    {"chunking_strategy": "sometimes"},
-    {"chunking_strategy": "{not json"},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"chunking_strategy[type]": "server_vad", "chunking_strategy[threshold]": "2"},
+        {"chunking_strategy[type]": "server_vad", "chunking_strategy[silence_duration_ms]": "-5"},
+        {"chunking_strategy[type]": "client_vad"},
+        {"chunking_strategy[type]": "server_vad", "chunking_strategy[bogus]": "1"},
+        {"chunking_strategy": "sometimes"},
+        {"chunking_strategy": "{not json"},
+    ],
+)
 def test_bad_values_are_400s_naming_the_param(client, fields):
     response = client.post(URL, files=audio_file(), data=fields)
     assert response.status_code == 400, response.text

@@ -18,7 +18,10 @@ async def test_healthcheck_answers_while_a_transcription_is_running(container, f
     app = create_app(container)
     # AsyncTestClient runs the lifespan; requests go through httpx's ASGI transport, which,
     # unlike the test client's own transport, lets two requests run at once on this loop.
-    async with AsyncTestClient(app), httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test") as client:
+    async with (
+        AsyncTestClient(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://test") as client,
+    ):
 
         async def transcribe() -> None:
             responses["transcription"] = await client.post("/v1/audio/transcriptions", files=audio_file())

@@ -13,12 +13,23 @@ from tests.conftest import audio_file, pin
 URL = "/v1/audio/transcriptions"
 
 
-def followed(live_server: str, fake_transcriber, request_id: str, headers: dict | None = None) -> tuple[threading.Thread, dict]:
+def followed(
+    live_server: str, fake_transcriber, request_id: str, headers: dict | None = None
+) -> tuple[threading.Thread, dict]:
     fake_transcriber.release = threading.Event()
     answered: dict = {}
-    sender = threading.Thread(target=lambda: answered.setdefault("response", httpx.post(
-        live_server + URL, files=audio_file(2.0), data={"response_format": "verbose_json"},
-        headers={"X-Request-ID": request_id, **(headers or {})}, timeout=30)))
+    sender = threading.Thread(
+        target=lambda: answered.setdefault(
+            "response",
+            httpx.post(
+                live_server + URL,
+                files=audio_file(2.0),
+                data={"response_format": "verbose_json"},
+                headers={"X-Request-ID": request_id, **(headers or {})},
+                timeout=30,
+            ),
+        )
+    )
     sender.start()
     assert fake_transcriber.started.wait(10)
     return sender, answered
@@ -62,16 +73,23 @@ def test_results_are_kept_for_a_bounded_time_and_number(live_server):
     for request_id in ("r1", "r2", "r3"):
         response = httpx.post(live_server + URL, files=audio_file(), headers={"X-Request-ID": request_id}, timeout=30)
         assert response.status_code == 200
-    kept = [rid for rid in ("r1", "r2", "r3")
-            if httpx.get(f"{live_server}{URL}/{rid}/result", timeout=10).status_code == 200]
+    kept = [
+        rid
+        for rid in ("r1", "r2", "r3")
+        if httpx.get(f"{live_server}{URL}/{rid}/result", timeout=10).status_code == 200
+    ]
     assert kept == ["r2", "r3"], "the oldest finished one made room"
     time.sleep(1.1)
     assert httpx.get(f"{live_server}{URL}/r3/result", timeout=10).status_code == 404  # past RESULTS__TTL_SECONDS
 
 
 def test_a_failed_request_is_followed_to_its_error(live_server):
-    response = httpx.post(live_server + URL, files={"file": ("x.wav", b"not audio", "audio/wav")},
-                          headers={"X-Request-ID": "broken-1"}, timeout=30)
+    response = httpx.post(
+        live_server + URL,
+        files={"file": ("x.wav", b"not audio", "audio/wav")},
+        headers={"X-Request-ID": "broken-1"},
+        timeout=30,
+    )
     assert response.status_code == 400
     status = httpx.get(f"{live_server}{URL}/broken-1/status", timeout=10).json()
     assert status["status"] == "failed" and status["error"]["code"] == "invalid_audio"

@@ -38,8 +38,12 @@ def base_url() -> Iterator[str]:
 
 
 @schema.parametrize()
-@settings(max_examples=60, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 def test_no_input_makes_the_server_fail(case, base_url):
     check(case, case.call(base_url=base_url, timeout=30))
     if isinstance(case.body, dict) and "file" in case.body:

@@ -15,10 +15,20 @@ def test_info_tells_a_client_what_this_server_is(client):
     assert info["max_upload_size_bytes"] == 25 * 1024 * 1024 and info["max_audio_seconds"] == 14400
     assert "diarized_json" in info["response_formats"] and "srt" in info["response_formats"]
     assert info["stages"]["transcription"] == {"backend": "whisperx", "default_model": "base"}
-    assert info["queue"] == {"running": 0, "waiting": 0, "max_concurrent_transcriptions": 8, "max_queued_requests": 16,
-                             "uploads_receiving": 0, "max_concurrent_uploads": 32}
-    assert info["jobs"] == {"unfinished": 0, "max_unfinished": 1000, "max_unfinished_per_key": 100,
-                            "live_workers": None}
+    assert info["queue"] == {
+        "running": 0,
+        "waiting": 0,
+        "max_concurrent_transcriptions": 8,
+        "max_queued_requests": 16,
+        "uploads_receiving": 0,
+        "max_concurrent_uploads": 32,
+    }
+    assert info["jobs"] == {
+        "unfinished": 0,
+        "max_unfinished": 1000,
+        "max_unfinished_per_key": 100,
+        "live_workers": None,
+    }
 
 
 @pin(API_KEY="sk-1", MAX_CONCURRENT_TRANSCRIPTIONS="2", MAX_UPLOAD_SIZE_BYTES="1000")
@@ -26,7 +36,9 @@ def test_info_is_open_and_says_a_key_is_needed(container):
     with TestClient(create_app(container)) as client:
         info = client.get("/info")
         assert info.status_code == 200 and info.json()["auth_required"] is True
-        assert info.json()["max_upload_size_bytes"] == 1000 and info.json()["queue"]["max_concurrent_transcriptions"] == 2
+        assert (
+            info.json()["max_upload_size_bytes"] == 1000 and info.json()["queue"]["max_concurrent_transcriptions"] == 2
+        )
         assert client.get("/models/catalog").status_code == 401  # the catalog needs a key like /models/list
 
 

@@ -48,8 +48,15 @@ def test_submit_poll_and_fetch_the_result_in_every_format(client):
     assert client.get(f"{URL}/{accepted['id']}/status").json() == job  # the original server's spelling
     stored = client.get(accepted["result_url"])
     assert stored.json()["words"] and stored.json()["text"] == "Hello world. How are you?"
-    for fmt, marker in [("json", '"text"'), ("text", "Hello world."), ("srt", "00:00:00,000 --> "),
-                        ("vtt", "WEBVTT"), ("vtt_json", "vtt_text"), ("aud", "\t"), ("verbose_json", '"words"')]:
+    for fmt, marker in [
+        ("json", '"text"'),
+        ("text", "Hello world."),
+        ("srt", "00:00:00,000 --> "),
+        ("vtt", "WEBVTT"),
+        ("vtt_json", "vtt_text"),
+        ("aud", "\t"),
+        ("verbose_json", '"words"'),
+    ]:
         rendered = client.get(accepted["result_url"], params={"response_format": fmt})
         assert rendered.status_code == 200 and marker in rendered.text, fmt
     assert client.get(accepted["result_url"], params={"response_format": "docx"}).status_code == 400
@@ -61,7 +68,7 @@ def test_events_stream_status_changes_until_the_job_ends(client, fake_transcribe
     threading.Timer(0.5, fake_transcriber.release.set).start()
     with client.stream("GET", f"{URL}/{accepted['id']}/events") as response:
         assert response.headers["content-type"].startswith("text/event-stream")
-        events = [json.loads(line[len("data: "):]) for line in response.iter_lines() if line]
+        events = [json.loads(line[len("data: ") :]) for line in response.iter_lines() if line]
     statuses = [e["status"] for e in events]
     assert statuses[0] in ("queued", "running") and statuses[-1] == "succeeded"
     assert "running" in statuses and any(e["stage"] == "transcribe" for e in events)
@@ -178,15 +185,36 @@ def test_callback_is_signed_retried_and_carries_the_result(container):
     assert envelope["result"].startswith("1\n00:00:00,000 --> ")
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1/hook", "http://localhost:8080/hook", "http://10.1.2.3/hook", "http://192.168.0.10/hook",
-    "http://169.254.169.254/latest/meta-data", "http://100.64.0.1/hook", "http://[::1]/hook", "http://[fd00::1]/",
-    "http://0.0.0.0/", "ftp://example.com/hook", "not a url", "http://no-such-host.invalid/hook",
-    "http://example.com:99999/", "http://[::1/", f"http://{'a' * 64}.example.com/", "http://[::ffff:127.0.0.1]/",
-    "http://[64:ff9b::7f00:1]/", "http://[2002:7f00:1::]/", "http://user:pw@example.com/", "https://x.io/" + "a" * 2100,
-    "https://example.com/a\x00b", "https://example.com/a\nb", "https://exa\tmple.com/", "https://example.com/a b",
-    "https://example.com/\x7f",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/hook",
+        "http://localhost:8080/hook",
+        "http://10.1.2.3/hook",
+        "http://192.168.0.10/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://100.64.0.1/hook",
+        "http://[::1]/hook",
+        "http://[fd00::1]/",
+        "http://0.0.0.0/",
+        "ftp://example.com/hook",
+        "not a url",
+        "http://no-such-host.invalid/hook",
+        "http://example.com:99999/",
+        "http://[::1/",
+        f"http://{'a' * 64}.example.com/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[64:ff9b::7f00:1]/",
+        "http://[2002:7f00:1::]/",
+        "http://user:pw@example.com/",
+        "https://x.io/" + "a" * 2100,
+        "https://example.com/a\x00b",
+        "https://example.com/a\nb",
+        "https://exa\tmple.com/",
+        "https://example.com/a b",
+        "https://example.com/\x7f",
+    ],
+)
 def test_callbacks_to_internal_or_bad_urls_are_refused_at_submit(client, url):
     response = client.post(URL, files=audio_file(), data={"async": "true", "callback_url": url})
     assert response.status_code == 400 and response.json()["error"]["param"] == "callback_url"
@@ -215,8 +243,9 @@ def test_a_local_job_takes_an_inference_slot_like_a_request(client, container, f
     answered: dict = {}
     request = threading.Thread(target=lambda: answered.setdefault("response", client.post(URL, files=audio_file())))
     request.start()
-    condition_met(lambda: container.http.limiter().statistics().tasks_waiting == 1,
-                  what="the request waiting for the job's slot")
+    condition_met(
+        lambda: container.http.limiter().statistics().tasks_waiting == 1, what="the request waiting for the job's slot"
+    )
     assert "response" not in answered and len(fake_transcriber.calls) == 1  # waiting for the job's slot
     fake_transcriber.release.set()
     request.join(timeout=30)

@@ -37,10 +37,17 @@ def test_bad_input_corpus_is_400_and_the_server_keeps_serving(client, payload):
     assert client.post(URL, files=audio_file()).status_code == 200
 
 
-@pytest.mark.parametrize(("field", "cap"), [
-    ("model", 256), ("prompt", 4096), ("response_format", 32), ("language", 16), ("hotwords", 1024),
-    ("callback_url", 2048),
-])
+@pytest.mark.parametrize(
+    ("field", "cap"),
+    [
+        ("model", 256),
+        ("prompt", 4096),
+        ("response_format", 32),
+        ("language", 16),
+        ("hotwords", 1024),
+        ("callback_url", 2048),
+    ],
+)
 def test_every_text_field_has_a_cap(client, field, cap):
     extra = {"async": "true"} if field == "callback_url" else {}
     over = client.post(URL, files=audio_file(), data={field: "a" * (cap + 1), **extra})
@@ -60,10 +67,15 @@ def test_a_text_field_past_its_byte_limit_is_refused_naming_it_while_it_streams_
 
 def test_a_known_speaker_reference_may_be_a_few_megabytes_and_no_more(client):
     big = "data:audio/wav;base64," + "A" * (3 * 1024 * 1024)
-    within = client.post(URL, files=audio_file(), data={"known_speaker_names[]": "ann", "known_speaker_references[]": big})
+    within = client.post(
+        URL, files=audio_file(), data={"known_speaker_names[]": "ann", "known_speaker_references[]": big}
+    )
     assert within.status_code != 413  # read whole, then refused or used as audio
-    over = client.post(URL, files=audio_file(), data={"known_speaker_names[]": "ann",
-                                                      "known_speaker_references[]": big + "A" * (1024 * 1024 + 1)})
+    over = client.post(
+        URL,
+        files=audio_file(),
+        data={"known_speaker_names[]": "ann", "known_speaker_references[]": big + "A" * (1024 * 1024 + 1)},
+    )
     assert over.status_code == 413 and over.json()["error"]["param"] == "known_speaker_references[]"
 
 
@@ -83,7 +95,9 @@ def test_100_000_empty_fields_beside_a_file_are_refused_and_the_server_keeps_ser
 
 
 def test_one_file_only_and_only_as_file(client):
-    second = client.post(URL, files=[("file", ("a.wav", b"2.0", "audio/wav")), ("extra", ("b.wav", b"2.0", "audio/wav"))])
+    second = client.post(
+        URL, files=[("file", ("a.wav", b"2.0", "audio/wav")), ("extra", ("b.wav", b"2.0", "audio/wav"))]
+    )
     assert second.status_code == 400 and second.json()["error"]["param"] == "extra"
     as_text = client.post(URL, data={"file": "2.0"})
     assert as_text.status_code == 400 and as_text.json()["error"]["param"] == "file"
@@ -92,9 +106,15 @@ def test_one_file_only_and_only_as_file(client):
 def test_a_url_encoded_form_is_read_with_the_same_bounds(client):
     fields = client.post("/models/load", data={"model": "base"})  # curl -d model=base
     assert fields.status_code == 200, fields.text
-    over = client.post("/models/load", content=b"model=" + b"a" * (MAX_FIELD_BYTES + 1),
-                       headers={"content-type": "application/x-www-form-urlencoded"})
+    over = client.post(
+        "/models/load",
+        content=b"model=" + b"a" * (MAX_FIELD_BYTES + 1),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert over.status_code == 413 and over.json()["error"]["param"] == "model"
-    many = client.post("/models/load", content=b"&".join([b"x=1"] * (MAX_FORM_FIELDS + 1)),
-                       headers={"content-type": "application/x-www-form-urlencoded"})
+    many = client.post(
+        "/models/load",
+        content=b"&".join([b"x=1"] * (MAX_FORM_FIELDS + 1)),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert many.status_code == 400 and many.json()["error"]["param"] == "x"

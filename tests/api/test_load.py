@@ -27,9 +27,18 @@ def server(tmp_path):
     port = free_port()
     temp_dir = tmp_path / "tmp"
     temp_dir.mkdir()
-    env = {**os.environ, "UVICORN_HOST": "127.0.0.1", "UVICORN_PORT": str(port), "DATA_DIR": str(tmp_path / "data"),
-           "TMPDIR": str(temp_dir), "WHISPER__PRELOAD": "false", "LOG_LEVEL": "INFO",
-           "MAX_CONCURRENT_TRANSCRIPTIONS": "1", "MAX_QUEUED_REQUESTS": "12", "FAKE_INFERENCE_SECONDS": "0.1"}
+    env = {
+        **os.environ,
+        "UVICORN_HOST": "127.0.0.1",
+        "UVICORN_PORT": str(port),
+        "DATA_DIR": str(tmp_path / "data"),
+        "TMPDIR": str(temp_dir),
+        "WHISPER__PRELOAD": "false",
+        "LOG_LEVEL": "INFO",
+        "MAX_CONCURRENT_TRANSCRIPTIONS": "1",
+        "MAX_QUEUED_REQUESTS": "12",
+        "FAKE_INFERENCE_SECONDS": "0.1",
+    }
     log_path = tmp_path / "server.log"  # a file, not a pipe: a full pipe would stall the server
     with log_path.open("w") as log_file:
         process = subprocess.Popen([sys.executable, "-m", "tests.fake_server"], cwd=ROOT, env=env, stderr=log_file)
@@ -57,12 +66,18 @@ def hang_up_mid_upload(url: str, audio: bytes) -> None:
     """Send the headers and half the body, then close the socket."""
     host, port = url.removeprefix("http://").split(":")
     boundary = "x" * 16
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\n"
-            "Content-Type: audio/wav\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n'
+        "Content-Type: audio/wav\r\n\r\n"
+    ).encode()
     body = head + audio + f"\r\n--{boundary}--\r\n".encode()
     with socket.create_connection((host, int(port))) as connection:
-        connection.sendall((f"POST {URL} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {len(body)}\r\n"
-                            f"Content-Type: multipart/form-data; boundary={boundary}\r\n\r\n").encode())
+        connection.sendall(
+            (
+                f"POST {URL} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {len(body)}\r\n"
+                f"Content-Type: multipart/form-data; boundary={boundary}\r\n\r\n"
+            ).encode()
+        )
         connection.sendall(body[: len(body) // 2])
 
 

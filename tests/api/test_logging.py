@@ -15,8 +15,12 @@ def test_one_json_line_per_request_with_id_model_audio_and_stage_timings(contain
     try:
         with TestClient(create_app(container)) as client:
             capsys.readouterr()
-            client.post("/v1/audio/transcriptions", files=audio_file(3.5), data={"model": "tiny.en"},
-                        headers={"X-Request-ID": "req-42"})
+            client.post(
+                "/v1/audio/transcriptions",
+                files=audio_file(3.5),
+                data={"model": "tiny.en"},
+                headers={"X-Request-ID": "req-42"},
+            )
         lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
     finally:
         logging.getLogger().handlers.clear()
@@ -29,8 +33,9 @@ def test_one_json_line_per_request_with_id_model_audio_and_stage_timings(contain
 
 
 def test_error_bodies_carry_the_request_id_and_unknown_paths_get_one_too(client):
-    failed = client.post("/v1/audio/transcriptions", files=audio_file(), data={"temperature": "7"},
-                         headers={"X-Request-ID": "req-7"})
+    failed = client.post(
+        "/v1/audio/transcriptions", files=audio_file(), data={"temperature": "7"}, headers={"X-Request-ID": "req-7"}
+    )
     assert failed.status_code == 400 and failed.json()["error"]["request_id"] == "req-7"
     missing = client.get("/v1/no-such-route")
     assert missing.status_code == 404

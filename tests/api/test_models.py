@@ -9,11 +9,15 @@ def test_health(client):
         assert response.status_code == 200 and response.json() == {"status": "healthy"}
 
 
-@pytest.mark.parametrize(("prefix", "field", "name", "backend"), [
-    ("/models", "model", "base", "whisperx"), ("/align_models", "language", "en", "whisperx"),
-    # No HF_TOKEN in the test settings: `auto` chose the embedded diarizer.
-    ("/diarize_models", "model", "pyannote/speaker-diarization-community-1", "speaker_clustering"),
-])
+@pytest.mark.parametrize(
+    ("prefix", "field", "name", "backend"),
+    [
+        ("/models", "model", "base", "whisperx"),
+        ("/align_models", "language", "en", "whisperx"),
+        # No HF_TOKEN in the test settings: `auto` chose the embedded diarizer.
+        ("/diarize_models", "model", "pyannote/speaker-diarization-community-1", "speaker_clustering"),
+    ],
+)
 def test_stage_models_list_load_unload(client, prefix, field, name, backend):
     listed = client.get(f"{prefix}/list").json()
     assert listed["backend"] == backend
@@ -27,7 +31,9 @@ def test_stage_models_list_load_unload(client, prefix, field, name, backend):
     assert again.status_code == 404 and again.json()["error"]["param"] == field
 
 
-@pytest.mark.parametrize(("prefix", "field"), [("/models", "model"), ("/align_models", "language"), ("/diarize_models", "model")])
+@pytest.mark.parametrize(
+    ("prefix", "field"), [("/models", "model"), ("/align_models", "language"), ("/diarize_models", "model")]
+)
 def test_stage_model_errors(client, prefix, field):
     missing = client.post(f"{prefix}/load", data={})
     assert missing.status_code == 400 and missing.json()["error"]["param"] == field

@@ -11,8 +11,13 @@ from tests.conftest import audio_file, translations_deprecated_by_the_client
 @pytest.fixture
 def openai_client(client) -> openai.OpenAI:
     # Litestar's TestClient is an httpx.Client, so the real client speaks to the app in-process.
-    return openai.OpenAI(api_key="unused", base_url=f"{client.base_url}/v1", http_client=client,
-                         _strict_response_validation=True, max_retries=0)
+    return openai.OpenAI(
+        api_key="unused",
+        base_url=f"{client.base_url}/v1",
+        http_client=client,
+        _strict_response_validation=True,
+        max_retries=0,
+    )
 
 
 def upload():
@@ -27,8 +32,13 @@ def test_json(openai_client, fake_transcriber):
 
 def test_verbose_json_with_both_granularities(openai_client):
     result = openai_client.audio.transcriptions.create(
-        model="whisper-1", file=upload(), response_format="verbose_json", timestamp_granularities=["word", "segment"],
-        language="en", prompt="greeting", temperature=0.2,
+        model="whisper-1",
+        file=upload(),
+        response_format="verbose_json",
+        timestamp_granularities=["word", "segment"],
+        language="en",
+        prompt="greeting",
+        temperature=0.2,
     )
     assert result.language == "english" and result.duration == 2.0
     assert [w.word for w in result.words] == ["Hello", "world.", "How", "are", "you?"]
@@ -36,8 +46,9 @@ def test_verbose_json_with_both_granularities(openai_client):
 
 
 def test_single_granularity_is_sent_as_one_repeated_part(openai_client, fake_transcriber):
-    result = openai_client.audio.transcriptions.create(model="whisper-1", file=upload(), response_format="verbose_json",
-                                                       timestamp_granularities=["word"])
+    result = openai_client.audio.transcriptions.create(
+        model="whisper-1", file=upload(), response_format="verbose_json", timestamp_granularities=["word"]
+    )
     assert result.words and result.segments is None
     assert fake_transcriber.calls[-1].word_timestamps is True
 
@@ -49,8 +60,9 @@ def test_text_formats_come_back_as_strings(openai_client, fmt):
 
 
 def test_extra_whisperx_fields_through_extra_body(openai_client, fake_transcriber):
-    openai_client.audio.transcriptions.create(model="whisper-1", file=upload(),
-                                              extra_body={"diarize": True, "hotwords": "Zoë", "align": False})
+    openai_client.audio.transcriptions.create(
+        model="whisper-1", file=upload(), extra_body={"diarize": True, "hotwords": "Zoë", "align": False}
+    )
     options = fake_transcriber.calls[-1]
     assert options.diarize is True and options.hotwords == "Zoë" and options.align is False
 
@@ -77,9 +89,14 @@ def test_models_list(openai_client):
 
 
 def test_the_newest_params_as_the_official_client_sends_them(openai_client, fake_transcriber):
-    result = openai_client.audio.transcriptions.create(model="gpt-4o-transcribe", file=upload(), response_format="json",
-                                                       keywords=["WhisperX", "Litestar"], languages=["en", "de"],
-                                                       include=["logprobs"])
+    result = openai_client.audio.transcriptions.create(
+        model="gpt-4o-transcribe",
+        file=upload(),
+        response_format="json",
+        keywords=["WhisperX", "Litestar"],
+        languages=["en", "de"],
+        include=["logprobs"],
+    )
     assert [language.code for language in result.languages] == ["en"] and result.logprobs == []
     options = fake_transcriber.calls[-1]
     assert options.hotwords == "WhisperX, Litestar" and options.languages == ("en", "de") and options.logprobs

@@ -42,17 +42,23 @@ def sdk(url: str, **kwargs) -> openai.AsyncOpenAI:
 
 
 def session(turn_detection: dict | None | str = "server_vad", **extra) -> dict:
-    audio_input: dict = {"format": {"type": "audio/pcm", "rate": 24000},
-                         "transcription": {"model": "gpt-4o-transcribe", "language": "en"}}
-    audio_input["turn_detection"] = ({"type": "server_vad", "threshold": 0.5, "prefix_padding_ms": 300,
-                                      "silence_duration_ms": 500} if turn_detection == "server_vad" else turn_detection)
+    audio_input: dict = {
+        "format": {"type": "audio/pcm", "rate": 24000},
+        "transcription": {"model": "gpt-4o-transcribe", "language": "en"},
+    }
+    audio_input["turn_detection"] = (
+        {"type": "server_vad", "threshold": 0.5, "prefix_padding_ms": 300, "silence_duration_ms": 500}
+        if turn_detection == "server_vad"
+        else turn_detection
+    )
     return {"type": "transcription", "audio": {"input": audio_input}, **extra}
 
 
 async def send_audio(connection, audio: bytes, pause: float = 0.01) -> None:
     for offset in range(0, len(audio), CHUNK):
-        await connection.send({"type": "input_audio_buffer.append",
-                               "audio": base64.b64encode(audio[offset : offset + CHUNK]).decode()})
+        await connection.send(
+            {"type": "input_audio_buffer.append", "audio": base64.b64encode(audio[offset : offset + CHUNK]).decode()}
+        )
         await asyncio.sleep(pause)  # lets the server's decoder loop run between appends
 
 
@@ -94,19 +100,24 @@ async def test_a_server_vad_turn_streams_deltas_while_speaking_and_completes_aft
         events = await events_until(connection, completed)
 
     types = [e.type for e in events]
-    started, stopped = events[types.index("input_audio_buffer.speech_started")], \
-        events[types.index("input_audio_buffer.speech_stopped")]
+    started, stopped = (
+        events[types.index("input_audio_buffer.speech_started")],
+        events[types.index("input_audio_buffer.speech_stopped")],
+    )
     assert started.audio_start_ms == 500 - 300 - 500 % 32  # speech at the first loud frame, less the padding
     assert 3500 <= stopped.audio_end_ms <= 3500 + 500 + 64  # the end of speech plus the silence that ended it
     assert started.item_id == stopped.item_id
     deltas = [e for e in events if e.type == "conversation.item.input_audio_transcription.delta"]
     assert types.index("conversation.item.input_audio_transcription.delta") < types.index(
-        "input_audio_buffer.speech_stopped"), "text arrives while the person is still speaking"
+        "input_audio_buffer.speech_stopped"
+    ), "text arrives while the person is still speaking"
     done = events[-1]
     assert done.item_id == started.item_id and done.content_index == 0
     assert done.transcript == "one two three four five six"
     assert "".join(d.delta for d in deltas) == done.transcript
-    assert done.usage.type == "duration" and done.usage.seconds == pytest.approx((stopped.audio_end_ms - 200) / 1000, abs=0.05)
+    assert done.usage.type == "duration" and done.usage.seconds == pytest.approx(
+        (stopped.audio_end_ms - 200) / 1000, abs=0.05
+    )
     committed = events[types.index("input_audio_buffer.committed")]
     assert committed.item_id == done.item_id
     added = events[types.index("conversation.item.added")]
@@ -166,22 +177,41 @@ async def test_clear_drops_the_buffer_and_an_empty_commit_is_an_error_the_sessio
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize(("message", "code", "param"), [
-    ("{not json", "invalid_json", None),
-    ('{"type": "response.create"}', "invalid_event_type", "type"),
-    ('{"type": "input_audio_buffer.append", "audio": "%%%"}', "invalid_value", "audio"),
-    ('{"type": "input_audio_buffer.append"}', "invalid_value", "audio"),
-    ('{"type": "session.update", "session": {"audio": {}}}', "invalid_value", "session.type"),
-    ('{"type": "session.update", "session": {"type": "transcription", "audio": {"input": {"turn_detection":'
-     ' {"type": "server_vad", "threshold": 2}}}}}', "invalid_value", "session.audio.input.turn_detection.threshold"),
-    ('{"type": "session.update", "session": {"type": "transcription", "audio": {"input": {"format":'
-     ' {"type": "audio/pcm", "rate": 16000}}}}}', "invalid_value", "session.audio.input.format.rate"),
-    ('{"type": "session.update", "session": {"type": "realtime"}}', "invalid_value", "session.type"),
-    ('{"type": "session.update", "session": {"type": "transcription", "audio": {"input": {"transcription":'
-     ' {"language": "klingon"}}}}}', "invalid_value", "session.audio.input.transcription.language"),
-    ('{"type": "session.update", "session": {"type": "transcription", "audio": {"input": {"transcription":'
-     ' {"model": "no-such-model"}}}}}', "model_not_found", "session.audio.input.transcription.model"),
-])
+@pytest.mark.parametrize(
+    ("message", "code", "param"),
+    [
+        ("{not json", "invalid_json", None),
+        ('{"type": "response.create"}', "invalid_event_type", "type"),
+        ('{"type": "input_audio_buffer.append", "audio": "%%%"}', "invalid_value", "audio"),
+        ('{"type": "input_audio_buffer.append"}', "invalid_value", "audio"),
+        ('{"type": "session.update", "session": {"audio": {}}}', "invalid_value", "session.type"),
+        (
+            '{"type": "session.update", "session": {"type": "transcription", "audio": {"input": {"turn_detection":'
+            ' {"type": "server_vad", "threshold": 2}}}}}',
+            "invalid_value",
+            "session.audio.input.turn_detection.threshold",
+        ),
+        (
+            '{"type": "session.update", "session": {"type": "transcription", "audio": {"input": {"format":'
+            ' {"type": "audio/pcm", "rate": 16000}}}}}',
+            "invalid_value",
+            "session.audio.input.format.rate",
+        ),
+        ('{"type": "session.update", "session": {"type": "realtime"}}', "invalid_value", "session.type"),
+        (
+            '{"type": "session.update", "session": {"type": "transcription", "audio": {"input": {"transcription":'
+            ' {"language": "klingon"}}}}}',
+            "invalid_value",
+            "session.audio.input.transcription.language",
+        ),
+        (
+            '{"type": "session.update", "session": {"type": "transcription", "audio": {"input": {"transcription":'
+            ' {"model": "no-such-model"}}}}}',
+            "model_not_found",
+            "session.audio.input.transcription.model",
+        ),
+    ],
+)
 async def test_a_bad_event_gets_an_error_event_and_the_session_goes_on(live_server, message, code, param):
     async with websockets.connect(f"{live_server.replace('http', 'ws')}/v1/realtime?intent=transcription") as socket:
         assert json.loads(await socket.recv())["type"] == "session.created"
@@ -211,8 +241,9 @@ async def test_a_model_the_operator_does_not_allow_is_refused_as_over_http(live_
 
 @pytest.mark.anyio
 async def test_logprobs_come_with_every_delta_and_the_completed_transcript(live_server):
-    updated, events = await one_turn(live_server, session(include=["item.input_audio_transcription.logprobs"]),
-                                     loud(1.5) + quiet(1.0))
+    updated, events = await one_turn(
+        live_server, session(include=["item.input_audio_transcription.logprobs"]), loud(1.5) + quiet(1.0)
+    )
     assert updated.session.include == ["item.input_audio_transcription.logprobs"]
     deltas = [e for e in events if e.type.endswith(".delta")]
     assert all(d.logprobs and len(d.logprobs) == len(d.delta.split()) for d in deltas)
@@ -223,8 +254,9 @@ async def test_logprobs_come_with_every_delta_and_the_completed_transcript(live_
 
 @pytest.mark.anyio
 async def test_partials_when_asked_show_the_unstable_tail_and_never_reach_the_transcript(live_server):
-    updated, events = await one_turn(live_server, session(include=["item.input_audio_transcription.partial"]),
-                                     loud(2.0) + quiet(1.0))
+    updated, events = await one_turn(
+        live_server, session(include=["item.input_audio_transcription.partial"]), loud(2.0) + quiet(1.0)
+    )
     assert updated.session.include == ["item.input_audio_transcription.partial"]
     partials = [e for e in events if e.type == "conversation.item.input_audio_transcription.partial"]
     assert partials and all(p.item_id == events[-1].item_id for p in partials)
@@ -263,8 +295,12 @@ async def test_the_input_format_is_fixed_once_audio_has_been_sent(live_server):
         await connection.send({"type": "session.update", "session": session(turn_detection=None)})
         await connection.recv()
         await send_audio(connection, loud(0.2))
-        await connection.send({"type": "session.update", "session": {"type": "transcription", "audio": {
-            "input": {"format": {"type": "audio/pcmu"}}}}})
+        await connection.send(
+            {
+                "type": "session.update",
+                "session": {"type": "transcription", "audio": {"input": {"format": {"type": "audio/pcmu"}}}},
+            }
+        )
         error = await connection.recv()
     assert error.type == "error" and error.error.param == "session.audio.input.format.type"
 
@@ -287,9 +323,13 @@ def ws(url: str, query: str = "intent=transcription") -> str:
 @pin(API_KEY="sk-live")
 @pytest.mark.anyio
 async def test_keys_come_as_a_bearer_header_or_as_the_browser_subprotocol(live_server):
-    async with sdk(live_server, api_key="sk-live").realtime.connect(extra_query={"intent": "transcription"}) as connection:
+    async with sdk(live_server, api_key="sk-live").realtime.connect(
+        extra_query={"intent": "transcription"}
+    ) as connection:
         assert (await connection.recv()).type == "session.created"
-    async with websockets.connect(ws(live_server), subprotocols=["realtime", "openai-insecure-api-key.sk-live"]) as socket:
+    async with websockets.connect(
+        ws(live_server), subprotocols=["realtime", "openai-insecure-api-key.sk-live"]
+    ) as socket:
         assert socket.subprotocol == "realtime"
         assert json.loads(await socket.recv())["type"] == "session.created"
     event, code = await refused(ws(live_server), subprotocols=["realtime", "openai-insecure-api-key.wrong"])
@@ -333,8 +373,9 @@ async def test_a_session_ends_at_its_maximum_length(live_server):
     async with websockets.connect(ws(live_server)) as socket:
         await socket.recv()
         for _ in range(5):  # busy, not idle, until the time is up
-            await socket.send(json.dumps({"type": "input_audio_buffer.append",
-                                          "audio": base64.b64encode(quiet(0.1)).decode()}))
+            await socket.send(
+                json.dumps({"type": "input_audio_buffer.append", "audio": base64.b64encode(quiet(0.1)).decode()})
+            )
             await asyncio.sleep(0.1)
         messages = [json.loads(m) async for m in socket]
     assert messages[-1]["error"]["code"] == "session_expired"
@@ -348,12 +389,15 @@ async def test_appends_and_untranscribed_audio_are_bounded(live_server):
         await socket.recv()
         await socket.send(json.dumps({"type": "session.update", "session": session(turn_detection=None)}))
         await socket.recv()
-        await socket.send(json.dumps({"type": "input_audio_buffer.append", "audio": base64.b64encode(bytes(2000)).decode()}))
+        await socket.send(
+            json.dumps({"type": "input_audio_buffer.append", "audio": base64.b64encode(bytes(2000)).decode()})
+        )
         assert json.loads(await socket.recv())["error"]["code"] == "audio_too_large"
         codes = []
         for _ in range(80):  # 2 s of audio in 25 ms appends, never committed
-            await socket.send(json.dumps({"type": "input_audio_buffer.append",
-                                          "audio": base64.b64encode(loud(0.025)).decode()}))
+            await socket.send(
+                json.dumps({"type": "input_audio_buffer.append", "audio": base64.b64encode(loud(0.025)).decode()})
+            )
         while "input_audio_buffer_full" not in codes:
             event = json.loads(await asyncio.wait_for(socket.recv(), 5))
             codes.append(event.get("error", {}).get("code"))
@@ -367,8 +411,9 @@ async def test_silence_between_turns_is_not_held(live_server):
         await socket.send(json.dumps({"type": "session.update", "session": session()}))
         await socket.recv()
         for _ in range(30):  # 3 s of silence, three times the buffer limit
-            await socket.send(json.dumps({"type": "input_audio_buffer.append",
-                                          "audio": base64.b64encode(quiet(0.1)).decode()}))
+            await socket.send(
+                json.dumps({"type": "input_audio_buffer.append", "audio": base64.b64encode(quiet(0.1)).decode()})
+            )
         await socket.send(json.dumps({"type": "input_audio_buffer.clear"}))
         assert json.loads(await socket.recv())["type"] == "input_audio_buffer.cleared"  # and no error before it
 
@@ -392,16 +437,18 @@ async def test_without_keys_other_sites_and_rebinding_names_are_refused(live_ser
 @pytest.mark.anyio
 async def test_trusted_hosts_may_name_the_server_and_be_origins(live_server):
     port = live_server.rsplit(":", 1)[1]
-    async with websockets.connect(ws(f"http://speech.lan:{port}"), origin="https://speech.lan", host="127.0.0.1",
-                                  port=int(port)) as socket:
+    async with websockets.connect(
+        ws(f"http://speech.lan:{port}"), origin="https://speech.lan", host="127.0.0.1", port=int(port)
+    ) as socket:
         assert json.loads(await socket.recv())["type"] == "session.created"
 
 
 @pin(API_KEY="sk-live")
 @pytest.mark.anyio
 async def test_with_keys_the_key_decides_not_the_origin(live_server):
-    async with websockets.connect(ws(live_server), origin="https://app.example",
-                                  subprotocols=["realtime", "openai-insecure-api-key.sk-live"]) as socket:
+    async with websockets.connect(
+        ws(live_server), origin="https://app.example", subprotocols=["realtime", "openai-insecure-api-key.sk-live"]
+    ) as socket:
         assert json.loads(await socket.recv())["type"] == "session.created"
 
 
@@ -412,7 +459,9 @@ async def test_an_append_that_would_overfill_the_buffer_is_refused_before_it_is_
     async with websockets.connect(ws(live_server)) as socket:
         await socket.recv()
         # 3 s at the 48 kB/s of audio/pcm: over the 1 s limit with nothing held yet.
-        await socket.send(json.dumps({"type": "input_audio_buffer.append", "audio": base64.b64encode(bytes(144_000)).decode()}))
+        await socket.send(
+            json.dumps({"type": "input_audio_buffer.append", "audio": base64.b64encode(bytes(144_000)).decode()})
+        )
         error = json.loads(await socket.recv())
         assert error["error"]["code"] == "input_audio_buffer_full" and error["error"]["param"] == "audio"
         assert vad_calls == []
@@ -425,8 +474,9 @@ async def test_audio_cannot_run_far_ahead_of_the_clock_even_when_silence_is_drop
         await socket.recv()
         codes = []
         for _ in range(30):  # 3 s of silence at once: nothing is held, but it is 2 s ahead of the clock
-            await socket.send(json.dumps({"type": "input_audio_buffer.append",
-                                          "audio": base64.b64encode(quiet(0.1)).decode()}))
+            await socket.send(
+                json.dumps({"type": "input_audio_buffer.append", "audio": base64.b64encode(quiet(0.1)).decode()})
+            )
         await socket.send(json.dumps({"type": "input_audio_buffer.clear"}))
         while (event := json.loads(await asyncio.wait_for(socket.recv(), 5)))["type"] != "input_audio_buffer.cleared":
             codes.append(event["error"]["code"])
@@ -446,7 +496,9 @@ async def test_a_large_append_is_converted_in_bounded_pieces_off_the_event_loop(
     live_audio = container.realtime.live_audio()
     async with websockets.connect(ws(live_server)) as socket:
         await socket.recv()
-        await socket.send(json.dumps({"type": "input_audio_buffer.append", "audio": base64.b64encode(loud(30)).decode()}))
+        await socket.send(
+            json.dumps({"type": "input_audio_buffer.append", "audio": base64.b64encode(loud(30)).decode()})
+        )
         await socket.send(json.dumps({"type": "input_audio_buffer.clear"}))
         while json.loads(await asyncio.wait_for(socket.recv(), 10))["type"] != "input_audio_buffer.cleared":
             pass
@@ -477,8 +529,9 @@ async def test_turns_waiting_for_their_transcript_are_bounded(live_server, fake_
             await socket.recv()
             codes = []
             for _ in range(3):
-                await socket.send(json.dumps({"type": "input_audio_buffer.append",
-                                              "audio": base64.b64encode(loud(0.2)).decode()}))
+                await socket.send(
+                    json.dumps({"type": "input_audio_buffer.append", "audio": base64.b64encode(loud(0.2)).decode()})
+                )
                 await socket.send(json.dumps({"type": "input_audio_buffer.commit"}))
                 await asyncio.sleep(0.1)
             while len(codes) < 3:

@@ -24,15 +24,24 @@ def reference(seconds: float) -> str:
 
 
 def official(client, key: str = "unused") -> openai.OpenAI:
-    return openai.OpenAI(api_key=key, base_url=f"{client.base_url}/v1", http_client=client,
-                         _strict_response_validation=True, max_retries=0)
+    return openai.OpenAI(
+        api_key=key,
+        base_url=f"{client.base_url}/v1",
+        http_client=client,
+        _strict_response_validation=True,
+        max_retries=0,
+    )
 
 
 def test_known_speakers_through_the_official_client(client):
     result = official(client).audio.transcriptions.create(
-        model="gpt-4o-transcribe-diarize", file=audio_file()["file"], response_format="diarized_json",
-        chunking_strategy="auto", known_speaker_names=["Alice", "Bob"],
-        known_speaker_references=[reference(4.0), reference(5.0)])  # Alice sounds like 1-2 s; Bob is silent
+        model="gpt-4o-transcribe-diarize",
+        file=audio_file()["file"],
+        response_format="diarized_json",
+        chunking_strategy="auto",
+        known_speaker_names=["Alice", "Bob"],
+        known_speaker_references=[reference(4.0), reference(5.0)],
+    )  # Alice sounds like 1-2 s; Bob is silent
     assert [(s.speaker, s.text) for s in result.segments] == [("SPEAKER_00", "Hello world."), ("Alice", "How are you?")]
 
 
@@ -42,37 +51,65 @@ def test_the_diarizing_model_diarizes_by_itself_with_diarized_json_as_its_format
     body = response.json()
     assert {s["speaker"] for s in body["segments"]} == {"SPEAKER_00", "SPEAKER_01"}
     plain = client.post(URL, files=audio_file(), data={"model": "gpt-4o-transcribe"})
-    assert plain.json() == {"text": "Hello world. How are you?", "languages": [{"code": "en"}],
-                            "usage": plain.json()["usage"]}
+    assert plain.json() == {
+        "text": "Hello world. How are you?",
+        "languages": [{"code": "en"}],
+        "usage": plain.json()["usage"],
+    }
 
 
 def test_known_speakers_name_speakers_in_every_format_that_shows_them(client):
     fields = {"known_speaker_names[]": "Alice", "known_speaker_references[]": reference(4.0)}
-    verbose = client.post(URL, files=audio_file(), data={**fields, "response_format": "verbose_json",
-                                                          "timestamp_granularities[]": ["segment", "word"]}).json()
+    verbose = client.post(
+        URL,
+        files=audio_file(),
+        data={**fields, "response_format": "verbose_json", "timestamp_granularities[]": ["segment", "word"]},
+    ).json()
     assert [s["speaker"] for s in verbose["segments"]] == ["SPEAKER_00", "Alice"]
     assert {w["speaker"] for w in verbose["words"][2:]} == {"Alice"}
     srt = client.post(URL, files=audio_file(), data={**fields, "response_format": "srt"}).text
     assert "[Alice]" in srt or "Alice:" in srt
 
 
-@pytest.mark.parametrize(("fields", "param"), [
-    ({"known_speaker_names[]": ["Alice", "Bob"], "known_speaker_references[]": [reference(4.0)]},
-     "known_speaker_references[]"),
-    ({"known_speaker_names[]": "Alice", "known_speaker_references[]": reference(1.5)}, "known_speaker_references[]"),
-    ({"known_speaker_names[]": "Alice", "known_speaker_references[]": reference(10.5)}, "known_speaker_references[]"),
-    ({"known_speaker_names[]": "Alice", "known_speaker_references[]": "data:audio/wav;base64,"
-      + base64.b64encode(b"not audio").decode()}, "known_speaker_references[]"),
-    ({"known_speaker_names[]": "Alice", "known_speaker_references[]": "https://example.com/alice.wav"},
-     "known_speaker_references[]"),
-    ({"known_speaker_names[]": "Alice", "known_speaker_references[]": "data:audio/wav;base64,%%%"},
-     "known_speaker_references[]"),
-    ({"known_speaker_names[]": ["A", "B", "C", "D", "E"]}, "known_speaker_names[]"),
-    ({"known_speaker_names[]": ["A", "A"], "known_speaker_references[]": [reference(4.0), reference(5.0)]},
-     "known_speaker_names[]"),
-    ({"known_speaker_names[]": "x" * 65, "known_speaker_references[]": reference(4.0)}, "known_speaker_names[]"),
-    ({"known_speaker_names[]": "Nobody"}, "known_speaker_names[]"),  # no references and nobody enrolled
-])
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        (
+            {"known_speaker_names[]": ["Alice", "Bob"], "known_speaker_references[]": [reference(4.0)]},
+            "known_speaker_references[]",
+        ),
+        (
+            {"known_speaker_names[]": "Alice", "known_speaker_references[]": reference(1.5)},
+            "known_speaker_references[]",
+        ),
+        (
+            {"known_speaker_names[]": "Alice", "known_speaker_references[]": reference(10.5)},
+            "known_speaker_references[]",
+        ),
+        (
+            {
+                "known_speaker_names[]": "Alice",
+                "known_speaker_references[]": "data:audio/wav;base64," + base64.b64encode(b"not audio").decode(),
+            },
+            "known_speaker_references[]",
+        ),
+        (
+            {"known_speaker_names[]": "Alice", "known_speaker_references[]": "https://example.com/alice.wav"},
+            "known_speaker_references[]",
+        ),
+        (
+            {"known_speaker_names[]": "Alice", "known_speaker_references[]": "data:audio/wav;base64,%%%"},
+            "known_speaker_references[]",
+        ),
+        ({"known_speaker_names[]": ["A", "B", "C", "D", "E"]}, "known_speaker_names[]"),
+        (
+            {"known_speaker_names[]": ["A", "A"], "known_speaker_references[]": [reference(4.0), reference(5.0)]},
+            "known_speaker_names[]",
+        ),
+        ({"known_speaker_names[]": "x" * 65, "known_speaker_references[]": reference(4.0)}, "known_speaker_names[]"),
+        ({"known_speaker_names[]": "Nobody"}, "known_speaker_names[]"),  # no references and nobody enrolled
+    ],
+)
 def test_bad_known_speakers_get_a_400_naming_the_param(client, fields, param):
     response = client.post(URL, files=audio_file(), data={"response_format": "diarized_json", **fields})
     assert response.status_code == 400, response.text
@@ -92,20 +129,39 @@ def test_an_enrolled_voice_is_named_by_name_alone(client):
     assert enrolled.status_code == 201
     alice = enrolled.json()
     assert alice["object"] == "speaker" and alice["name"] == "Alice" and alice["seconds"] == 4.0
-    assert alice["id"].startswith("spk_") and set(alice) == {"id", "object", "name", "created_at", "seconds",
-                                                             "voice_model", "needs_reenrollment"}
+    assert alice["id"].startswith("spk_") and set(alice) == {
+        "id",
+        "object",
+        "name",
+        "created_at",
+        "seconds",
+        "voice_model",
+        "needs_reenrollment",
+    }
     assert alice["voice_model"] == "fake-voices" and alice["needs_reenrollment"] is False
     assert client.get(f"/v1/speakers/{alice['id']}").json() == alice
-    assert client.get("/v1/speakers").json() == {"object": "list", "data": [alice], "first_id": alice["id"],
-                                                  "last_id": alice["id"], "has_more": False}
+    assert client.get("/v1/speakers").json() == {
+        "object": "list",
+        "data": [alice],
+        "first_id": alice["id"],
+        "last_id": alice["id"],
+        "has_more": False,
+    }
 
     result = official(client).audio.transcriptions.create(
-        model="gpt-4o-transcribe-diarize", file=audio_file()["file"], response_format="diarized_json",
-        chunking_strategy="auto", known_speaker_names=["Alice"])
+        model="gpt-4o-transcribe-diarize",
+        file=audio_file()["file"],
+        response_format="diarized_json",
+        chunking_strategy="auto",
+        known_speaker_names=["Alice"],
+    )
     assert [s.speaker for s in result.segments] == ["SPEAKER_00", "Alice"]
 
-    assert client.delete(f"/v1/speakers/{alice['id']}").json() == {"id": alice["id"], "object": "speaker.deleted",
-                                                                   "deleted": True}
+    assert client.delete(f"/v1/speakers/{alice['id']}").json() == {
+        "id": alice["id"],
+        "object": "speaker.deleted",
+        "deleted": True,
+    }
     assert client.get(f"/v1/speakers/{alice['id']}").status_code == 404
     assert client.get("/v1/speakers").json()["data"] == []
     gone = client.post(URL, files=audio_file(), data={"known_speaker_names[]": "Alice"})
@@ -119,8 +175,9 @@ def test_a_voice_enrolled_with_another_voice_model_must_be_enrolled_again(client
     from app.domain.models import SpeakerProfile
     from tests.fakes import voice
 
-    container.jobs.speaker_registry().add(SpeakerProfile(id="spk_old", owner="anonymous", name="Alice", voice=voice(4),
-                                                         created_at=1.0, seconds=5.0))
+    container.jobs.speaker_registry().add(
+        SpeakerProfile(id="spk_old", owner="anonymous", name="Alice", voice=voice(4), created_at=1.0, seconds=5.0)
+    )
     old = client.get("/v1/speakers/spk_old").json()
     assert old["voice_model"] == "resemblyzer" and old["needs_reenrollment"] is True
     refused = client.post(URL, files=audio_file(), data={"known_speaker_names[]": "Alice"})
@@ -129,16 +186,18 @@ def test_a_voice_enrolled_with_another_voice_model_must_be_enrolled_again(client
     assert "resemblyzer" in error["message"] and "enrol the voice again" in error["message"]
 
     assert enrol(client, "Alice", 4.0).json()["needs_reenrollment"] is False
-    response = client.post(URL, files=audio_file(), data={"known_speaker_names[]": "Alice",
-                                                          "response_format": "diarized_json"})
+    response = client.post(
+        URL, files=audio_file(), data={"known_speaker_names[]": "Alice", "response_format": "diarized_json"}
+    )
     assert [s["speaker"] for s in response.json()["segments"]] == ["SPEAKER_00", "Alice"]
 
 
 def test_the_latest_enrolment_of_a_name_is_the_one_used(client):
     enrol(client, "Alice", 5.0)
     enrol(client, "Alice", 4.0)  # the voice that speaks at 1-2 s
-    response = client.post(URL, files=audio_file(), data={"known_speaker_names[]": "Alice",
-                                                          "response_format": "diarized_json"})
+    response = client.post(
+        URL, files=audio_file(), data={"known_speaker_names[]": "Alice", "response_format": "diarized_json"}
+    )
     assert [s["speaker"] for s in response.json()["segments"]] == ["SPEAKER_00", "Alice"]
 
 
@@ -172,9 +231,16 @@ def test_each_key_sees_only_its_own_speakers(client):
 
 
 def test_known_speakers_travel_with_an_async_job_as_voices(client):
-    accepted = client.post(URL, files=audio_file(), data={"async": "true", "response_format": "diarized_json",
-                                                          "known_speaker_names[]": "Alice",
-                                                          "known_speaker_references[]": reference(4.0)})
+    accepted = client.post(
+        URL,
+        files=audio_file(),
+        data={
+            "async": "true",
+            "response_format": "diarized_json",
+            "known_speaker_names[]": "Alice",
+            "known_speaker_references[]": reference(4.0),
+        },
+    )
     assert accepted.status_code == 202
     result_url = accepted.json()["result_url"]
     for _ in range(200):
@@ -188,11 +254,20 @@ def test_rttm_is_the_diarizers_own_turns_and_diarizes_by_itself(client, fake_dia
     fake_diarizer.turns = (SpeakerTurn(0.0, 1.2, "SPEAKER_00"), SpeakerTurn(0.9, 2.0, "SPEAKER_01"))  # cross-talk
     response = client.post(URL, files=audio_file(), data={"response_format": "rttm"})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
-    assert response.text.splitlines() == ["SPEAKER audio 1 0.000 1.200 <NA> <NA> SPEAKER_00 <NA> <NA>",
-                                          "SPEAKER audio 1 0.900 1.100 <NA> <NA> SPEAKER_01 <NA> <NA>"]
+    assert response.text.splitlines() == [
+        "SPEAKER audio 1 0.000 1.200 <NA> <NA> SPEAKER_00 <NA> <NA>",
+        "SPEAKER audio 1 0.900 1.100 <NA> <NA> SPEAKER_01 <NA> <NA>",
+    ]
     assert fake_diarizer.calls  # rttm implies diarize
-    named = client.post(URL, files=audio_file(), data={"response_format": "rttm", "known_speaker_names[]": "Alice",
-                                                       "known_speaker_references[]": reference(4.0)})
+    named = client.post(
+        URL,
+        files=audio_file(),
+        data={
+            "response_format": "rttm",
+            "known_speaker_names[]": "Alice",
+            "known_speaker_references[]": reference(4.0),
+        },
+    )
     assert named.text.split("\n")[1].split()[7] == "Alice"  # known speakers name the turns too
 
 
@@ -215,7 +290,9 @@ def test_a_job_gives_its_turns_as_rttm_and_refuses_rttm_when_it_was_not_diarized
 def test_num_speakers_fixes_the_count_for_the_diarizer(client, fake_diarizer):
     assert client.post(URL, files=audio_file(), data={"diarize": "true", "num_speakers": "3"}).status_code == 200
     assert (fake_diarizer.calls[-1].min_speakers, fake_diarizer.calls[-1].max_speakers) == (3, 3)
-    client.post(URL, files=audio_file(), data={"num_speakers": "2", "min_speakers": "2", "response_format": "diarized_json"})
+    client.post(
+        URL, files=audio_file(), data={"num_speakers": "2", "min_speakers": "2", "response_format": "diarized_json"}
+    )
     assert (fake_diarizer.calls[-1].min_speakers, fake_diarizer.calls[-1].max_speakers) == (2, 2)
     clash = client.post(URL, files=audio_file(), data={"diarize": "true", "num_speakers": "2", "max_speakers": "3"})
     assert clash.status_code == 400 and clash.json()["error"]["param"] == "num_speakers"
@@ -230,14 +307,16 @@ def test_references_and_enrolments_are_decoded_inside_admission(client, fake_tra
     try:
         assert fake_transcriber.started.wait(10)  # the one inference slot is taken
         assert enrol(client, "Alice").status_code == 429
-        referenced = client.post(URL, files=audio_file(), data={"known_speaker_names[]": "Alice",
-                                                                "known_speaker_references[]": reference(4.0)})
+        referenced = client.post(
+            URL,
+            files=audio_file(),
+            data={"known_speaker_names[]": "Alice", "known_speaker_references[]": reference(4.0)},
+        )
         assert referenced.status_code == 429
     finally:
         fake_transcriber.release.set()
         busy.join(10)
     assert enrol(client, "Alice").status_code == 201
-
 
 
 @pin(MAX_SPEAKERS_PER_KEY="3")

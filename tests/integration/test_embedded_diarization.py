@@ -48,9 +48,16 @@ def as_annotation(turns) -> Annotation:
 def built_meetings(real_container):
     """(reference turns, diarization) of the ten held-out meetings `make bench-diarization` builds."""
     diarizer = real_container.diarization.diarizer()
-    return [(made.turns, diarizer.diarize(Audio(samples=made.samples, duration=made.samples.size / SAMPLE_RATE),
-                                          TranscriptionOptions(model="base")))
-            for made in meetings(HELD_OUT, 10, seed=2)]
+    return [
+        (
+            made.turns,
+            diarizer.diarize(
+                Audio(samples=made.samples, duration=made.samples.size / SAMPLE_RATE),
+                TranscriptionOptions(model="base"),
+            ),
+        )
+        for made in meetings(HELD_OUT, 10, seed=2)
+    ]
 
 
 def test_finds_the_two_speakers_unaided(diarization):
@@ -79,10 +86,16 @@ def test_turns_are_ordered_and_inside_the_audio(diarization):
 
 
 def test_diarized_transcription_over_http(real_client):
-    response = real_client.post(URL, files=sample_upload(), data={
-        "diarize": "true", "speaker_embeddings": "true", "response_format": "verbose_json",
-        "timestamp_granularities[]": ["word", "segment"],
-    })
+    response = real_client.post(
+        URL,
+        files=sample_upload(),
+        data={
+            "diarize": "true",
+            "speaker_embeddings": "true",
+            "response_format": "verbose_json",
+            "timestamp_granularities[]": ["word", "segment"],
+        },
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     TranscriptionVerbose.model_validate(body, strict=True)
@@ -155,7 +168,8 @@ def test_three_synthetic_voices_are_told_apart_with_or_without_the_count(real_co
     audio = PyAVDecoder().decode(io.BytesIO((FIXTURES / "three_speakers.wav").read_bytes()))
     unaided = real_container.diarization.diarizer().diarize(audio, TranscriptionOptions(model="base"))
     counted = real_container.diarization.diarizer().diarize(
-        audio, TranscriptionOptions(model="base", min_speakers=3, max_speakers=3))
+        audio, TranscriptionOptions(model="base", min_speakers=3, max_speakers=3)
+    )
     for result in (unaided, counted):
         assert len(result.speakers) == 3
 

@@ -32,13 +32,18 @@ def data_url(samples: np.ndarray) -> str:
 
 def test_names_land_on_the_right_speech(real_client):
     call = load(PYANNOTE_SAMPLE / "sample.wav")
-    client = openai.OpenAI(api_key="unused", base_url=f"{real_client.base_url}/v1", http_client=real_client,
-                           max_retries=0)
+    client = openai.OpenAI(
+        api_key="unused", base_url=f"{real_client.base_url}/v1", http_client=real_client, max_retries=0
+    )
     result = client.audio.transcriptions.create(
-        model="gpt-4o-transcribe-diarize", file=("call.wav", wav(between(call, 14.4, 21.5))),
-        response_format="diarized_json", chunking_strategy="auto", language="en",
+        model="gpt-4o-transcribe-diarize",
+        file=("call.wav", wav(between(call, 14.4, 21.5))),
+        response_format="diarized_json",
+        chunking_strategy="auto",
+        language="en",
         known_speaker_names=["Diane", "Sheila"],
-        known_speaker_references=[data_url(between(call, 10.6, 14.45)), data_url(between(call, 21.8, 27.8))])
+        known_speaker_references=[data_url(between(call, 10.6, 14.45)), data_url(between(call, 21.8, 27.8))],
+    )
     by_speaker = {}
     for segment in result.segments:
         by_speaker.setdefault(segment.speaker, []).append(segment.text)
@@ -53,8 +58,11 @@ def enrolled(real_client) -> Iterator[None]:
     call = load(PYANNOTE_SAMPLE / "sample.wav")
     ids = []
     for name, (start, end) in {"Diane": (10.6, 14.45), "Sheila": (21.8, 27.8)}.items():
-        response = real_client.post("/v1/speakers", data={"name": name},
-                                    files={"file": (f"{name}.wav", wav(between(call, start, end)), "audio/wav")})
+        response = real_client.post(
+            "/v1/speakers",
+            data={"name": name},
+            files={"file": (f"{name}.wav", wav(between(call, start, end)), "audio/wav")},
+        )
         assert response.status_code == 201, response.text
         ids.append(response.json()["id"])
     yield
@@ -64,9 +72,11 @@ def enrolled(real_client) -> Iterator[None]:
 
 def test_enrolled_voices_name_speakers_by_name_alone(real_client, enrolled):
     call = load(PYANNOTE_SAMPLE / "sample.wav")
-    response = real_client.post("/v1/audio/transcriptions", files={"file": ("call.wav", wav(between(call, 14.4, 21.5)))},
-                                data={"response_format": "diarized_json", "language": "en",
-                                      "known_speaker_names[]": ["Sheila", "Diane"]})
+    response = real_client.post(
+        "/v1/audio/transcriptions",
+        files={"file": ("call.wav", wav(between(call, 14.4, 21.5)))},
+        data={"response_format": "diarized_json", "language": "en", "known_speaker_names[]": ["Sheila", "Diane"]},
+    )
     assert response.status_code == 200, response.text
     said: dict[str, str] = {}
     for segment in response.json()["segments"]:
@@ -110,13 +120,18 @@ def misnamed_share(segments, turns, names: tuple[str, ...]) -> float:
 
 @pytest.mark.parametrize("seconds", [2.5, 10.0])
 def test_short_references_name_people_of_another_meeting_and_nobody_else(real_client, council_meeting, seconds):
-    client = openai.OpenAI(api_key="unused", base_url=f"{real_client.base_url}/v1", http_client=real_client,
-                           max_retries=0)
+    client = openai.OpenAI(
+        api_key="unused", base_url=f"{real_client.base_url}/v1", http_client=real_client, max_retries=0
+    )
     names = (*NAMED, ABSENT)
     result = client.audio.transcriptions.create(
-        model="gpt-4o-transcribe-diarize", file=("meeting.wav", wav(council_meeting.samples)),
-        response_format="diarized_json", chunking_strategy="auto", known_speaker_names=list(names),
-        known_speaker_references=[data_url(reference(council_meeting, person, seconds)) for person in names])
+        model="gpt-4o-transcribe-diarize",
+        file=("meeting.wav", wav(council_meeting.samples)),
+        response_format="diarized_json",
+        chunking_strategy="auto",
+        known_speaker_names=list(names),
+        known_speaker_references=[data_url(reference(council_meeting, person, seconds)) for person in names],
+    )
     segments = [(s.start, s.end, s.speaker) for s in result.segments]
     shown = {speaker for _, _, speaker in segments}
     assert set(NAMED) <= shown and ABSENT not in shown, shown  # both named, the absent name unused
@@ -126,14 +141,19 @@ def test_short_references_name_people_of_another_meeting_and_nobody_else(real_cl
 def test_the_registry_names_people_enrolled_from_other_meetings(real_client, council_meeting):
     ids = []
     for person in (*NAMED, ABSENT):
-        response = real_client.post("/v1/speakers", data={"name": person},
-                                    files={"file": ("ref.wav", wav(reference(council_meeting, person, 10.0)), "audio/wav")})
+        response = real_client.post(
+            "/v1/speakers",
+            data={"name": person},
+            files={"file": ("ref.wav", wav(reference(council_meeting, person, 10.0)), "audio/wav")},
+        )
         assert response.status_code == 201 and response.json()["voice_model"] == "campplus-3dspeaker-cn-en-common"
         ids.append(response.json()["id"])
     try:
-        response = real_client.post("/v1/audio/transcriptions", files={"file": ("meeting.wav", wav(council_meeting.samples))},
-                                    data={"response_format": "diarized_json",
-                                          "known_speaker_names[]": [*NAMED, ABSENT]})
+        response = real_client.post(
+            "/v1/audio/transcriptions",
+            files={"file": ("meeting.wav", wav(council_meeting.samples))},
+            data={"response_format": "diarized_json", "known_speaker_names[]": [*NAMED, ABSENT]},
+        )
         assert response.status_code == 200, response.text
         segments = [(s["start"], s["end"], s["speaker"]) for s in response.json()["segments"]]
         assert misnamed_share(segments, council_meeting.turns, (*NAMED, ABSENT)) <= 0.25, segments

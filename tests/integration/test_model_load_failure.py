@@ -23,14 +23,21 @@ def test_a_corrupt_model_directory_fails_alone_and_can_be_retried(tmp_path):
     for name in tiny.files:
         shutil.copy(source / name, broken / name)
     (broken / "model.bin").write_bytes(b"\x00" * 4096)  # truncated / corrupt weights
-    settings = Settings.from_env({"DATA_DIR": str(tmp_path / "data"), "ALLOW_DOWNLOADS": "false",
-                                  "WHISPER__MODEL": "tiny.en", "WHISPER__MODELS_DIR": str(tmp_path / "models"),
-                                  "WHISPER__CPU_THREADS": "2"})
+    settings = Settings.from_env(
+        {
+            "DATA_DIR": str(tmp_path / "data"),
+            "ALLOW_DOWNLOADS": "false",
+            "WHISPER__MODEL": "tiny.en",
+            "WHISPER__MODELS_DIR": str(tmp_path / "models"),
+            "WHISPER__CPU_THREADS": "2",
+        }
+    )
     speech = (FIXTURES / "en_fox.wav").read_bytes()
 
     def transcribe(client: TestClient, model: str):
-        return client.post(URL, files={"file": ("fox.wav", speech, "audio/wav")},
-                           data={"model": model, "align": "false"})
+        return client.post(
+            URL, files={"file": ("fox.wav", speech, "audio/wav")}, data={"model": model, "align": "false"}
+        )
 
     with TestClient(create_app(settings=settings), timeout=300) as client:
         failed = transcribe(client, "my-tiny")

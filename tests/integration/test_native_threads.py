@@ -31,18 +31,27 @@ def voluntary_switches(pid: int) -> dict[str, int]:
             status = (task / "status").read_text()
         except OSError:  # the thread ended meanwhile
             continue
-        switches[task.name] = next(int(line.split()[1]) for line in status.splitlines()
-                                   if line.startswith("voluntary_ctxt_switches"))
+        switches[task.name] = next(
+            int(line.split()[1]) for line in status.splitlines() if line.startswith("voluntary_ctxt_switches")
+        )
     return switches
 
 
 def test_a_request_decodes_without_its_compute_threads_sleeping_at_every_step(tmp_path):
     port = free_port()
-    env = {**os.environ, "UVICORN_HOST": "127.0.0.1", "UVICORN_PORT": str(port), "WHISPER__MODEL": "tiny.en",
-           "WHISPER__CPU_THREADS": "0", "ALLOW_DOWNLOADS": "false", "DATA_DIR": str(tmp_path),
-           "LOG_LEVEL": "WARNING"}
-    server = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "UVICORN_HOST": "127.0.0.1",
+        "UVICORN_PORT": str(port),
+        "WHISPER__MODEL": "tiny.en",
+        "WHISPER__CPU_THREADS": "0",
+        "ALLOW_DOWNLOADS": "false",
+        "DATA_DIR": str(tmp_path),
+        "LOG_LEVEL": "WARNING",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     speech = {"file": ("sample.wav", (PYANNOTE_SAMPLE / "sample.wav").read_bytes(), "audio/wav")}
 

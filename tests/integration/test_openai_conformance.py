@@ -36,27 +36,41 @@ def server(real_container) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def client(server) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{server}/v1", api_key="unused", _strict_response_validation=True,
-                         max_retries=0, timeout=300)
+    return openai.OpenAI(
+        base_url=f"{server}/v1", api_key="unused", _strict_response_validation=True, max_retries=0, timeout=300
+    )
 
 
 @pytest.fixture(scope="module")
 def strict_server(tmp_path_factory) -> Iterator[str]:
-    settings = Settings.from_env({
-        "DATA_DIR": str(tmp_path_factory.mktemp("strict")), "ALLOW_DOWNLOADS": "false", "API_KEY": KEY,
-        "WHISPER__MODEL": "tiny.en", "WHISPER__CPU_THREADS": "2", "MAX_UPLOAD_SIZE_BYTES": "400000",
-        "MAX_CONCURRENT_TRANSCRIPTIONS": "1", "MAX_QUEUED_REQUESTS": "0",
-    })
+    settings = Settings.from_env(
+        {
+            "DATA_DIR": str(tmp_path_factory.mktemp("strict")),
+            "ALLOW_DOWNLOADS": "false",
+            "API_KEY": KEY,
+            "WHISPER__MODEL": "tiny.en",
+            "WHISPER__CPU_THREADS": "2",
+            "MAX_UPLOAD_SIZE_BYTES": "400000",
+            "MAX_CONCURRENT_TRANSCRIPTIONS": "1",
+            "MAX_QUEUED_REQUESTS": "0",
+        }
+    )
     with serving(create_app(build_container(settings))) as url:
         yield url
 
 
 def strict_client(url: str, **options) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{url}/v1", api_key=KEY, _strict_response_validation=True, timeout=300,
-                         **{"max_retries": 0, **options})
+    return openai.OpenAI(
+        base_url=f"{url}/v1",
+        api_key=KEY,
+        _strict_response_validation=True,
+        timeout=300,
+        **{"max_retries": 0, **options},
+    )
 
 
 # --- response formats -------------------------------------------------------------------------
+
 
 def test_json_and_usage(client):
     result = client.audio.transcriptions.create(model="whisper-1", file=FOX, response_format="json")
@@ -65,8 +79,9 @@ def test_json_and_usage(client):
 
 
 def test_verbose_json_with_both_granularities(client):
-    result = client.audio.transcriptions.create(model="whisper-1", file=FOX, response_format="verbose_json",
-                                                timestamp_granularities=["word", "segment"])
+    result = client.audio.transcriptions.create(
+        model="whisper-1", file=FOX, response_format="verbose_json", timestamp_granularities=["word", "segment"]
+    )
     assert result.language == "english" and 6 < result.duration < 8
     assert result.segments and result.words
     assert all(s.start < s.end for s in result.segments)
@@ -77,8 +92,9 @@ def test_verbose_json_with_both_granularities(client):
 
 @pytest.mark.parametrize("granularities, words, segments", [(["word"], True, False), (["segment"], False, True)])
 def test_one_granularity(client, granularities, words, segments):
-    result = client.audio.transcriptions.create(model="whisper-1", file=FOX, response_format="verbose_json",
-                                                timestamp_granularities=granularities)
+    result = client.audio.transcriptions.create(
+        model="whisper-1", file=FOX, response_format="verbose_json", timestamp_granularities=granularities
+    )
     assert bool(result.words) is words and bool(result.segments) is segments
 
 
@@ -92,8 +108,9 @@ def test_text_srt_and_vtt_are_strings(client):
 
 
 def test_diarized_json_labels_two_speakers(client):
-    result = client.audio.transcriptions.create(model="whisper-1", file=PYANNOTE_SAMPLE / "sample.wav",
-                                                response_format="diarized_json")
+    result = client.audio.transcriptions.create(
+        model="whisper-1", file=PYANNOTE_SAMPLE / "sample.wav", response_format="diarized_json"
+    )
     assert result.task == "transcribe" and result.segments
     assert {s.speaker for s in result.segments} == {"SPEAKER_00", "SPEAKER_01"}
 
@@ -121,11 +138,11 @@ def test_translations_in_every_format(client, fmt):
 
 # --- how the file is given --------------------------------------------------------------------
 
+
 def test_file_as_path_bytes_and_tuple(client):
     as_path = client.audio.transcriptions.create(model="whisper-1", file=Path(FOX))
     as_bytes = client.audio.transcriptions.create(model="whisper-1", file=FOX.read_bytes())  # name "upload"
-    as_tuple = client.audio.transcriptions.create(model="whisper-1",
-                                                  file=("fox.wav", FOX.read_bytes(), "audio/wav"))
+    as_tuple = client.audio.transcriptions.create(model="whisper-1", file=("fox.wav", FOX.read_bytes(), "audio/wav"))
     with FOX.open("rb") as handle:
         as_handle = client.audio.transcriptions.create(model="whisper-1", file=handle)
     assert as_path.text == as_bytes.text == as_tuple.text == as_handle.text
@@ -133,19 +150,23 @@ def test_file_as_path_bytes_and_tuple(client):
 
 # --- request options --------------------------------------------------------------------------
 
+
 def test_language_prompt_and_temperatures(client):
-    german = client.audio.transcriptions.create(model="whisper-1", file=GERMAN, language="de",
-                                                response_format="verbose_json")
+    german = client.audio.transcriptions.create(
+        model="whisper-1", file=GERMAN, language="de", response_format="verbose_json"
+    )
     assert german.language == "german" and "morgen" in german.text.lower()
-    prompted = client.audio.transcriptions.create(model="whisper-1", file=FOX, prompt="The quick brown fox.",
-                                                  temperature=0.0)
+    prompted = client.audio.transcriptions.create(
+        model="whisper-1", file=FOX, prompt="The quick brown fox.", temperature=0.0
+    )
     warm = client.audio.transcriptions.create(model="whisper-1", file=FOX, temperature=0.2)
     assert "fox" in prompted.text.lower() and "fox" in warm.text.lower()
 
 
 def test_raw_response_exposes_the_request_id(client):
-    raw = client.audio.transcriptions.with_raw_response.create(model="whisper-1", file=FOX,
-                                                               extra_headers={"X-Request-ID": "conformance-1"})
+    raw = client.audio.transcriptions.with_raw_response.create(
+        model="whisper-1", file=FOX, extra_headers={"X-Request-ID": "conformance-1"}
+    )
     assert raw.request_id == "conformance-1" and raw.parse().text
     generated = client.audio.transcriptions.with_raw_response.create(model="whisper-1", file=FOX)
     assert generated.request_id and len(generated.request_id) == 32
@@ -161,11 +182,12 @@ def test_stream(client):
 
 def test_async_client(server):
     async def main() -> None:
-        async with openai.AsyncOpenAI(base_url=f"{server}/v1", api_key="unused", _strict_response_validation=True,
-                                      max_retries=0, timeout=300) as client:
-            verbose = await client.audio.transcriptions.create(model="whisper-1", file=FOX,
-                                                               response_format="verbose_json",
-                                                               timestamp_granularities=["word"])
+        async with openai.AsyncOpenAI(
+            base_url=f"{server}/v1", api_key="unused", _strict_response_validation=True, max_retries=0, timeout=300
+        ) as client:
+            verbose = await client.audio.transcriptions.create(
+                model="whisper-1", file=FOX, response_format="verbose_json", timestamp_granularities=["word"]
+            )
             assert verbose.words and "fox" in verbose.text.lower()
             with translations_deprecated_by_the_client():
                 translated = await client.audio.translations.create(model="whisper-1", file=GERMAN)
@@ -180,6 +202,7 @@ def test_async_client(server):
 
 
 # --- errors -----------------------------------------------------------------------------------
+
 
 def test_400_bad_request(client):
     with pytest.raises(openai.BadRequestError) as caught:
@@ -213,8 +236,11 @@ def test_429_when_busy_and_the_clients_retry(strict_server):
     long_call = (PYANNOTE_SAMPLE / "sample.wav").read_bytes()[:380_000]  # ~12 s of speech, under the limit
     client = strict_client(strict_server)
     finished: dict = {}
-    busy = threading.Thread(target=lambda: finished.setdefault(
-        "text", client.audio.transcriptions.create(model="whisper-1", file=("call.wav", long_call)).text))
+    busy = threading.Thread(
+        target=lambda: finished.setdefault(
+            "text", client.audio.transcriptions.create(model="whisper-1", file=("call.wav", long_call)).text
+        )
+    )
     busy.start()
     wait_for(lambda: info(strict_server)["queue"]["running"] == 1, what="the first request holding the only slot")
     with pytest.raises(openai.RateLimitError) as caught:
@@ -230,8 +256,9 @@ def test_429_when_busy_and_the_clients_retry(strict_server):
 
 
 def test_logprobs_on_json_spell_the_text(client):
-    result = client.audio.transcriptions.create(model="gpt-4o-transcribe", file=FOX, response_format="json",
-                                                include=["logprobs"])
+    result = client.audio.transcriptions.create(
+        model="gpt-4o-transcribe", file=FOX, response_format="json", include=["logprobs"]
+    )
     assert result.logprobs and "".join(t.token for t in result.logprobs) == result.text
     assert all(t.logprob <= 0 and bytes(int(b) for b in t.bytes).decode() == t.token for t in result.logprobs)
     plain = client.audio.transcriptions.create(model="gpt-4o-transcribe", file=FOX, response_format="json")
@@ -239,8 +266,11 @@ def test_logprobs_on_json_spell_the_text(client):
 
 
 def test_logprobs_come_with_every_delta_and_with_done(client):
-    events = list(client.audio.transcriptions.create(model="gpt-4o-transcribe", file=FIXTURES / "en_weather.wav",
-                                                     stream=True, include=["logprobs"]))
+    events = list(
+        client.audio.transcriptions.create(
+            model="gpt-4o-transcribe", file=FIXTURES / "en_weather.wav", stream=True, include=["logprobs"]
+        )
+    )
     deltas = [e for e in events if e.type == "transcript.text.delta"]
     (done,) = [e for e in events if e.type == "transcript.text.done"]
     assert deltas and all(e.logprobs and "".join(t.token for t in e.logprobs) == e.delta for e in deltas)
@@ -251,8 +281,9 @@ def test_languages_are_detected_among_the_ones_given_and_reported(client):
     beach = FIXTURES / "es_beach.wav"
     detected = client.audio.transcriptions.create(model="gpt-4o-transcribe", file=beach, response_format="json")
     assert [language.code for language in detected.languages] == ["es"]
-    restricted = client.audio.transcriptions.create(model="gpt-4o-transcribe", file=beach, response_format="json",
-                                                    languages=["it", "pt"])
+    restricted = client.audio.transcriptions.create(
+        model="gpt-4o-transcribe", file=beach, response_format="json", languages=["it", "pt"]
+    )
     assert restricted.languages[0].code in ("it", "pt")
 
 
@@ -264,6 +295,8 @@ def test_a_recording_that_switches_language_reports_each(client, tmp_path):
     mixed = tmp_path / "mixed.wav"
     with wave.open(str(mixed), "wb") as target:  # half a minute of Spanish, then of German
         target.setnchannels(1), target.setsampwidth(2), target.setframerate(16000)
-        target.writeframes(samples(FIXTURES / "es_beach.wav") * 5 + bytes(32000 * 2) + samples(FIXTURES / "de_coffee.wav") * 5)
+        target.writeframes(
+            samples(FIXTURES / "es_beach.wav") * 5 + bytes(32000 * 2) + samples(FIXTURES / "de_coffee.wav") * 5
+        )
     result = client.audio.transcriptions.create(model="gpt-4o-transcribe", file=mixed, response_format="json")
     assert {"es", "de"} <= {language.code for language in result.languages}

@@ -28,9 +28,15 @@ def upload(path):
 @pytest.fixture(scope="module")
 def conversation(real_client) -> dict:
     """A real two-person phone call (pyannote's sample), base model, word and segment times."""
-    response = real_client.post(URL, files=upload(SAMPLE), data={
-        "model": "whisper-1", "response_format": "verbose_json", "timestamp_granularities[]": ["word", "segment"],
-    })
+    response = real_client.post(
+        URL,
+        files=upload(SAMPLE),
+        data={
+            "model": "whisper-1",
+            "response_format": "verbose_json",
+            "timestamp_granularities[]": ["word", "segment"],
+        },
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -63,7 +69,9 @@ def test_words_timed_while_decoding_are_the_cross_attention_aligners_without_its
     assert len(while_decoding.words) == len(afterwards.words) >= 60
     for decoded, aligned in zip(while_decoding.words, afterwards.words):
         assert decoded.word == aligned.word
-        assert decoded.start == pytest.approx(aligned.start, abs=0.02) and decoded.end == pytest.approx(aligned.end, abs=0.02)
+        assert decoded.start == pytest.approx(aligned.start, abs=0.02) and decoded.end == pytest.approx(
+            aligned.end, abs=0.02
+        )
 
 
 def test_word_times_are_real(conversation):
@@ -93,19 +101,29 @@ def test_words_fall_inside_their_own_segment(real_container):
         assert all(segment.start <= w.start <= w.end <= segment.end for w in segment.words)
 
 
-@pytest.mark.parametrize(("fixture", "said"), [
-    ("en_fox.wav", "the quick brown fox jumps over the lazy dog she sells sea shells by the sea shore"),
-    ("en_weather.wav", "good morning everyone today the weather is sunny and warm so we will walk to the park after lunch"),
-])
+@pytest.mark.parametrize(
+    ("fixture", "said"),
+    [
+        ("en_fox.wav", "the quick brown fox jumps over the lazy dog she sells sea shells by the sea shore"),
+        (
+            "en_weather.wav",
+            "good morning everyone today the weather is sunny and warm so we will walk to the park after lunch",
+        ),
+    ],
+)
 def test_english_only_model_on_synthetic_speech(real_client, fixture, said):
-    response = real_client.post(URL, files=upload(FIXTURES / fixture), data={"model": "tiny.en", "response_format": "json"})
+    response = real_client.post(
+        URL, files=upload(FIXTURES / fixture), data={"model": "tiny.en", "response_format": "json"}
+    )
     assert response.status_code == 200
     text = response.json()["text"]
     assert similarity(said, text) >= 0.85, text
 
 
 def test_language_is_detected(real_client):
-    body = real_client.post(URL, files=upload(FIXTURES / "de_coffee.wav"), data={"response_format": "verbose_json"}).json()
+    body = real_client.post(
+        URL, files=upload(FIXTURES / "de_coffee.wav"), data={"response_format": "verbose_json"}
+    ).json()
     assert body["language"] == "german"
     said = "Guten Morgen. Ich trinke jeden Tag einen Kaffee und lese die Zeitung."
     assert similarity(said, body["text"]) >= 0.75, body["text"]
@@ -115,7 +133,9 @@ SPANISH = set(words_of("Hola, me llamo Carlos. Hoy hace buen tiempo y vamos a la
 
 
 def test_translation_of_spanish_speech_is_english(real_client):
-    response = real_client.post("/v1/audio/translations", files=upload(FIXTURES / "es_beach.wav"), data={"response_format": "verbose_json"})
+    response = real_client.post(
+        "/v1/audio/translations", files=upload(FIXTURES / "es_beach.wav"), data={"response_format": "verbose_json"}
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["task"] == "translate"
@@ -126,28 +146,49 @@ def test_translation_of_spanish_speech_is_english(real_client):
 
 @pytest.mark.parametrize("fmt", ["srt", "vtt"])
 def test_subtitles_parse_and_follow_the_speech(real_client, fmt):
-    response = real_client.post(URL, files=upload(FIXTURES / "en_fox.wav"), data={"response_format": fmt, "model": "tiny.en"})
+    response = real_client.post(
+        URL, files=upload(FIXTURES / "en_fox.wav"), data={"response_format": fmt, "model": "tiny.en"}
+    )
     assert response.status_code == 200
     cues = parse_srt(response.text) if fmt == "srt" else parse_vtt(response.text)
     assert len(cues) >= 2, response.text  # one cue per sentence after alignment
     assert all(a.end <= b.start + 1e-3 for a, b in zip(cues, cues[1:]))
-    assert similarity("the quick brown fox jumps over the lazy dog she sells sea shells by the sea shore",
-                      " ".join(c.text for c in cues)) >= 0.85
+    assert (
+        similarity(
+            "the quick brown fox jumps over the lazy dog she sells sea shells by the sea shore",
+            " ".join(c.text for c in cues),
+        )
+        >= 0.85
+    )
 
 
 def test_highlight_words_on_real_speech(real_client):
-    response = real_client.post(URL, files=upload(FIXTURES / "en_fox.wav"),
-                                data={"response_format": "srt", "highlight_words": "true", "model": "tiny.en"})
+    response = real_client.post(
+        URL,
+        files=upload(FIXTURES / "en_fox.wav"),
+        data={"response_format": "srt", "highlight_words": "true", "model": "tiny.en"},
+    )
     cues = parse_srt(response.text)
     underlined = [c for c in cues if "<u>" in c.text]
     assert len(underlined) >= 8 and all(c.text.count("<u>") == 1 for c in underlined)
 
 
 def test_decoding_options_run_for_real(real_client):
-    response = real_client.post(URL, files=upload(FIXTURES / "en_fox.wav"), data={
-        "model": "tiny.en", "temperature": "0.2", "prompt": "Foxes and dogs.", "hotwords": "fox",
-        "suppress_numerals": "false", "chunk_size": "10", "batch_size": "2", "align": "false", "response_format": "verbose_json",
-    })
+    response = real_client.post(
+        URL,
+        files=upload(FIXTURES / "en_fox.wav"),
+        data={
+            "model": "tiny.en",
+            "temperature": "0.2",
+            "prompt": "Foxes and dogs.",
+            "hotwords": "fox",
+            "suppress_numerals": "false",
+            "chunk_size": "10",
+            "batch_size": "2",
+            "align": "false",
+            "response_format": "verbose_json",
+        },
+    )
     assert response.status_code == 200
     body = response.json()
     assert "fox" in words_of(body["text"]) and "aligner" not in body
@@ -155,24 +196,37 @@ def test_decoding_options_run_for_real(real_client):
 
 
 def test_silence_is_an_empty_transcript(real_client):
-    body = real_client.post(URL, files=upload(FIXTURES / "silence.wav"), data={"response_format": "verbose_json", "language": "en"}).json()
+    body = real_client.post(
+        URL, files=upload(FIXTURES / "silence.wav"), data={"response_format": "verbose_json", "language": "en"}
+    ).json()
     assert body["text"] == "" and body["segments"] == []
 
 
 def test_model_errors_with_the_real_resolver(real_client):
-    assert real_client.post(URL, files=upload(FIXTURES / "silence.wav"), data={"model": "../../etc/passwd"}).status_code == 400
+    assert (
+        real_client.post(URL, files=upload(FIXTURES / "silence.wav"), data={"model": "../../etc/passwd"}).status_code
+        == 400
+    )
     missing = real_client.post(URL, files=upload(FIXTURES / "silence.wav"), data={"model": "large-v3"})
     assert missing.status_code == 404 and "base, tiny.en" in missing.json()["error"]["message"]
-    english_only = real_client.post(URL, files=upload(FIXTURES / "de_coffee.wav"), data={"model": "tiny.en", "language": "de"})
+    english_only = real_client.post(
+        URL, files=upload(FIXTURES / "de_coffee.wav"), data={"model": "tiny.en", "language": "de"}
+    )
     assert english_only.status_code == 400 and english_only.json()["error"]["param"] == "language"
 
 
 def test_openai_client_strict_validation_on_real_output(real_client):
-    client = openai.OpenAI(api_key="unused", base_url=f"{real_client.base_url}/v1", http_client=real_client,
-                           _strict_response_validation=True, max_retries=0)
+    client = openai.OpenAI(
+        api_key="unused",
+        base_url=f"{real_client.base_url}/v1",
+        http_client=real_client,
+        _strict_response_validation=True,
+        max_retries=0,
+    )
     with (FIXTURES / "en_fox.wav").open("rb") as f:
-        result = client.audio.transcriptions.create(model="tiny.en", file=f, response_format="verbose_json",
-                                                    timestamp_granularities=["word"])
+        result = client.audio.transcriptions.create(
+            model="tiny.en", file=f, response_format="verbose_json", timestamp_granularities=["word"]
+        )
     assert result.words and result.words[0].start <= result.words[0].end
     with (FIXTURES / "es_beach.wav").open("rb") as f:
         with translations_deprecated_by_the_client():
@@ -213,8 +267,11 @@ def test_diarization_without_a_pyannote_model_says_what_to_set(real_settings):
 
     from app.entrypoints.http import create_app
 
-    settings = msgspec.structs.replace(real_settings, backends=msgspec.structs.replace(real_settings.backends, diarization="whisperx"),
-                                       whisper=msgspec.structs.replace(real_settings.whisper, preload=False))
+    settings = msgspec.structs.replace(
+        real_settings,
+        backends=msgspec.structs.replace(real_settings.backends, diarization="whisperx"),
+        whisper=msgspec.structs.replace(real_settings.whisper, preload=False),
+    )
     with TestClient(create_app(settings=settings)) as client:
         response = client.post(URL, files=upload(FIXTURES / "en_fox.wav"), data={"model": "tiny.en", "diarize": "true"})
     assert response.status_code == 503
@@ -228,19 +285,26 @@ def test_both_vads_find_the_speech(real_settings, vad_method):
     from app.adapters.audio import PyAVDecoder
     from app.container import build_container
 
-    settings = msgspec.structs.replace(real_settings, whisper=msgspec.structs.replace(real_settings.whisper, vad_method=vad_method))
+    settings = msgspec.structs.replace(
+        real_settings, whisper=msgspec.structs.replace(real_settings.whisper, vad_method=vad_method)
+    )
     container = build_container(settings)
     audio = PyAVDecoder().decode(io.BytesIO((FIXTURES / "en_fox.wav").read_bytes()))
     chunks = container.transcription.vad().speech_chunks(audio.samples, 30)
     assert chunks and chunks[0][0] < 0.5 and chunks[-1][1] > 5.5
     transcript = container.transcription.transcriber().transcribe(audio, TranscriptionOptions(model="tiny.en"))
-    assert similarity("the quick brown fox jumps over the lazy dog she sells sea shells by the sea shore", transcript.text) >= 0.85
+    assert (
+        similarity("the quick brown fox jumps over the lazy dog she sells sea shells by the sea shore", transcript.text)
+        >= 0.85
+    )
 
 
 def test_streaming_with_the_real_model(real_client):
-    response = real_client.post(URL, files=upload(FIXTURES / "en_weather.wav"), data={"stream": "true", "model": "tiny.en"})
+    response = real_client.post(
+        URL, files=upload(FIXTURES / "en_weather.wav"), data={"stream": "true", "model": "tiny.en"}
+    )
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
-    events = [json.loads(chunk[len("data: "):]) for chunk in response.text.split("\n\n") if chunk]
+    events = [json.loads(chunk[len("data: ") :]) for chunk in response.text.split("\n\n") if chunk]
     assert events[-1]["type"] == "transcript.text.done"
     deltas = [e["delta"] for e in events if e["type"] == "transcript.text.delta"]
     assert deltas and "".join(deltas) == events[-1]["text"]
@@ -258,9 +322,10 @@ def test_a_long_stream_says_what_the_plain_request_says(real_client):
     fox, weather = load(FIXTURES / "en_fox.wav"), load(FIXTURES / "en_weather.wav")
     pause = np.zeros(16_000 * 3, dtype=np.float32)
     long = wav(np.concatenate([weather, pause, call, pause, fox, pause, call[: 16_000 * 20], pause, weather]))
-    streamed = real_client.post(URL, files={"file": ("long.wav", long, "audio/wav")},
-                                data={"stream": "true", "language": "en"})
-    events = [json.loads(chunk[len("data: "):]) for chunk in streamed.text.split("\n\n") if chunk]
+    streamed = real_client.post(
+        URL, files={"file": ("long.wav", long, "audio/wav")}, data={"stream": "true", "language": "en"}
+    )
+    events = [json.loads(chunk[len("data: ") :]) for chunk in streamed.text.split("\n\n") if chunk]
     plain = real_client.post(URL, files={"file": ("long.wav", long, "audio/wav")}, data={"language": "en"})
     assert events[-1]["type"] == "transcript.text.done"
     assert events[-1]["text"] == plain.json()["text"]
@@ -340,8 +405,10 @@ def test_language_detections_waiting_together_go_through_the_decoder_as_one_batc
     from tests.realtime import load
 
     model = real_container.transcription.whisper_models().get("base")
-    encoded = {name: model.encode(log_mel_window(load(FIXTURES / name), n_mels_of(model), 1000)[None])
-               for name in ("en_fox.wav", "de_coffee.wav")}
+    encoded = {
+        name: model.encode(log_mel_window(load(FIXTURES / name), n_mels_of(model), 1000)[None])
+        for name in ("en_fox.wav", "de_coffee.wav")
+    }
     alone = {name: model.window_languages(rows)[0][0][0] for name, rows in encoded.items()}
     busy, release = threading.Event(), threading.Event()
 

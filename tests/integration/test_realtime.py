@@ -56,8 +56,9 @@ async def test_a_real_call_is_transcribed_live_turn_by_turn(realtime_server):
     # 0.25 s from 5.5 to 12 s said "dying" 3 times in 27), so whether a live run keeps it moves with the
     # decodings' timing on a busy machine; live runs measured 0-9 % from the file text, a stalled one 98 %.
     async with openai.AsyncOpenAI(base_url=f"{realtime_server}/v1", api_key="unused", max_retries=0) as client:
-        file_text = (await client.audio.transcriptions.create(model="base", file=("call.wav", wav(call)),
-                                                              language="en")).text
+        file_text = (
+            await client.audio.transcriptions.create(model="base", file=("call.wav", wav(call)), language="en")
+        ).text
     assert word_error_rate(file_text, session.transcript) <= 0.15, (file_text, session.transcript)
 
 

@@ -25,12 +25,26 @@ FOX = (FIXTURES / "en_fox.wav").read_bytes()
 def server(tmp_path_factory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("security")
     port = free_port()
-    env = {**os.environ, "UVICORN_HOST": "127.0.0.1", "UVICORN_PORT": str(port), "DATA_DIR": str(tmp / "data"),
-           "WHISPER__MODEL": "tiny.en", "WHISPER__CPU_THREADS": "2", "ALLOW_DOWNLOADS": "false",
-           "BACKENDS__DIARIZATION": "whisperx", "MODELS__IDLE_UNLOAD_SECONDS": "1", "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "UVICORN_HOST": "127.0.0.1",
+        "UVICORN_PORT": str(port),
+        "DATA_DIR": str(tmp / "data"),
+        "WHISPER__MODEL": "tiny.en",
+        "WHISPER__CPU_THREADS": "2",
+        "ALLOW_DOWNLOADS": "false",
+        "BACKENDS__DIARIZATION": "whisperx",
+        "MODELS__IDLE_UNLOAD_SECONDS": "1",
+        "LOG_LEVEL": "WARNING",
+    }
     with (tmp / "server.log").open("w") as log:
-        process = subprocess.Popen([str(Path(sys.executable).parent / "whisperx-api-server"), "serve"], cwd=ROOT,
-                                   env=env, stdout=log, stderr=log)
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "whisperx-api-server"), "serve"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_healthy(url, 180)
@@ -45,11 +59,14 @@ def post(server: str, content: bytes = FOX, **data: str) -> httpx.Response:
     return httpx.post(server + URL, files={"file": ("upload.bin", content)}, data=data, timeout=120)
 
 
-@pytest.mark.parametrize("script", [
-    b"ffconcat version 1.0\nfile 'tests/fixtures/en_fox.wav'\n",
-    b"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\ntests/fixtures/en_fox.wav\n#EXT-X-ENDLIST\n",
-    b"v=0\no=- 0 0 IN IP4 127.0.0.1\ns=x\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 5004 RTP/AVP 0\n",
-])
+@pytest.mark.parametrize(
+    "script",
+    [
+        b"ffconcat version 1.0\nfile 'tests/fixtures/en_fox.wav'\n",
+        b"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\ntests/fixtures/en_fox.wav\n#EXT-X-ENDLIST\n",
+        b"v=0\no=- 0 0 IN IP4 127.0.0.1\ns=x\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 5004 RTP/AVP 0\n",
+    ],
+)
 def test_uploads_cannot_make_the_decoder_read_anything_else(server, script):
     response = post(server, script)
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_audio"
@@ -61,8 +78,9 @@ def test_a_real_recording_still_transcribes(server):
     assert response.status_code == 200 and "fox" in response.json()["text"].lower()
 
 
-@pytest.mark.parametrize("model", ["attacker/model-with-a-payload", "Systran/faster-whisper-large-v3", "/etc/passwd",
-                                   "../../models/x"])
+@pytest.mark.parametrize(
+    "model", ["attacker/model-with-a-payload", "Systran/faster-whisper-large-v3", "/etc/passwd", "../../models/x"]
+)
 def test_a_client_cannot_name_an_arbitrary_model(server, model):
     response = post(server, model=model)
     assert response.status_code in (400, 404) and response.json()["error"]["param"] == "model"
@@ -85,8 +103,16 @@ def test_prompt_and_hotwords_are_capped_and_fit_the_decoder(server):
     assert at_caps.status_code == 200, at_caps.text
 
 
-@pytest.mark.parametrize("url", ["http://example.com:99999/", "http://[::1/", f"http://{'a' * 64}.example.com/",
-                                 "http://[::ffff:127.0.0.1]/hook", "http://[64:ff9b::7f00:1]/hook"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.com:99999/",
+        "http://[::1/",
+        f"http://{'a' * 64}.example.com/",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://[64:ff9b::7f00:1]/hook",
+    ],
+)
 def test_bad_callback_urls_are_400s(server, url):
     response = post(server, **{"async": "true", "callback_url": url})
     assert response.status_code == 400 and response.json()["error"]["param"] == "callback_url"
@@ -136,15 +162,20 @@ def test_agents_transcribe_real_speech_over_mcp_http_and_stdio(server):
     arguments = {"audio_base64": base64.b64encode(FOX).decode(), "response_format": "verbose_json"}
 
     async def over_http():
-        async with (httpx.AsyncClient(timeout=120) as http,
-                    streamable_http_client(f"{server}/mcp", http_client=http) as (read, write, _),
-                    ClientSession(read, write) as session):
+        async with (
+            httpx.AsyncClient(timeout=120) as http,
+            streamable_http_client(f"{server}/mcp", http_client=http) as (read, write, _),
+            ClientSession(read, write) as session,
+        ):
             await session.initialize()
             return await session.call_tool("transcribe", arguments)
 
     async def over_stdio():
-        parameters = StdioServerParameters(command=str(Path(sys.executable).parent / "whisperx-api-server"),
-                                           args=["mcp"], env={**os.environ, "WHISPERX_API_URL": server})
+        parameters = StdioServerParameters(
+            command=str(Path(sys.executable).parent / "whisperx-api-server"),
+            args=["mcp"],
+            env={**os.environ, "WHISPERX_API_URL": server},
+        )
         async with stdio_client(parameters) as (read, write), ClientSession(read, write) as session:
             await session.initialize()
             names = {tool.name for tool in (await session.list_tools()).tools}
@@ -162,8 +193,14 @@ def test_a_real_transcription_is_followed_from_another_connection(server):
     import threading
 
     answered: dict = {}
-    sender = threading.Thread(target=lambda: answered.setdefault("response", httpx.post(
-        server + URL, files={"file": ("fox.wav", FOX)}, headers={"X-Request-ID": "fox-followed"}, timeout=120)))
+    sender = threading.Thread(
+        target=lambda: answered.setdefault(
+            "response",
+            httpx.post(
+                server + URL, files={"file": ("fox.wav", FOX)}, headers={"X-Request-ID": "fox-followed"}, timeout=120
+            ),
+        )
+    )
     sender.start()
     seen: list[str] = []
     while sender.is_alive() or not seen or seen[-1] != "succeeded":

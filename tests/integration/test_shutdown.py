@@ -34,9 +34,17 @@ def long_speech(repeats: int) -> bytes:
 
 
 def server_env(tmp_path, port: int) -> dict[str, str]:
-    return {**os.environ, "UVICORN_HOST": "127.0.0.1", "UVICORN_PORT": str(port), "WHISPER__MODEL": "tiny.en",
-            "ALLOW_DOWNLOADS": "false", "DATA_DIR": str(tmp_path), "BACKENDS__DIARIZATION": "whisperx",
-            "SHUTDOWN_GRACE_SECONDS": "120", "LOG_LEVEL": "WARNING"}
+    return {
+        **os.environ,
+        "UVICORN_HOST": "127.0.0.1",
+        "UVICORN_PORT": str(port),
+        "WHISPER__MODEL": "tiny.en",
+        "ALLOW_DOWNLOADS": "false",
+        "DATA_DIR": str(tmp_path),
+        "BACKENDS__DIARIZATION": "whisperx",
+        "SHUTDOWN_GRACE_SECONDS": "120",
+        "LOG_LEVEL": "WARNING",
+    }
 
 
 def test_sigterm_drains_in_flight_work_then_exits_cleanly(tmp_path):
@@ -51,8 +59,12 @@ def test_sigterm_drains_in_flight_work_then_exits_cleanly(tmp_path):
         audio = long_speech(8)  # four minutes: several seconds of work
 
         def transcribe() -> None:
-            result["response"] = httpx.post(f"{url}/v1/audio/transcriptions", files={"file": ("call.wav", audio)},
-                                            data={"align": "false"}, timeout=300)
+            result["response"] = httpx.post(
+                f"{url}/v1/audio/transcriptions",
+                files={"file": ("call.wav", audio)},
+                data={"align": "false"},
+                timeout=300,
+            )
 
         worker = threading.Thread(target=transcribe)
         worker.start()
@@ -62,7 +74,9 @@ def test_sigterm_drains_in_flight_work_then_exits_cleanly(tmp_path):
         wait_for(lambda: httpx.get(f"{url}/healthcheck", timeout=5).status_code == 503, what="the drain")
         health = httpx.get(f"{url}/healthcheck", timeout=5)
         assert health.status_code == 503 and health.json() == {"status": "draining"}
-        refused = httpx.post(f"{url}/v1/audio/transcriptions", files={"file": ("call.wav", audio[:200_000])}, timeout=30)
+        refused = httpx.post(
+            f"{url}/v1/audio/transcriptions", files={"file": ("call.wav", audio[:200_000])}, timeout=30
+        )
         assert refused.status_code == 503 and refused.headers["retry-after"]
         assert refused.json()["error"]["code"] == "shutting_down"
         worker.join(timeout=300)
@@ -79,9 +93,14 @@ def test_sigterm_to_the_make_run_group_still_lets_the_request_finish(tmp_path):
     and then make's forwarded copy of it, which must not count as a second, forcing one."""
     port = free_port()
     venv = Path(sys.executable).parent.parent
-    group = subprocess.Popen(["make", "--no-print-directory", "run", f"VENV={venv}"], cwd=ROOT,
-                             env=server_env(tmp_path, port), start_new_session=True,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    group = subprocess.Popen(
+        ["make", "--no-print-directory", "run", f"VENV={venv}"],
+        cwd=ROOT,
+        env=server_env(tmp_path, port),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_healthy(url, 240)
@@ -89,8 +108,12 @@ def test_sigterm_to_the_make_run_group_still_lets_the_request_finish(tmp_path):
         audio = long_speech(24)  # twelve minutes: work that outlasts uvicorn's own 5 s shutdown grace
 
         def transcribe() -> None:
-            result["response"] = httpx.post(f"{url}/v1/audio/transcriptions", files={"file": ("call.wav", audio)},
-                                            data={"response_format": "verbose_json"}, timeout=300)  # more than one stage: more places to be cancelled
+            result["response"] = httpx.post(
+                f"{url}/v1/audio/transcriptions",
+                files={"file": ("call.wav", audio)},
+                data={"response_format": "verbose_json"},
+                timeout=300,
+            )  # more than one stage: more places to be cancelled
 
         worker = threading.Thread(target=transcribe)
         worker.start()
@@ -111,17 +134,31 @@ def test_sigterm_to_the_make_run_group_still_lets_the_request_finish(tmp_path):
 def test_sigterm_waits_for_a_running_local_job(tmp_path):
     """An async job holds an inference slot without being an HTTP request: the drain waits for it too."""
     port = free_port()
-    env = {**os.environ, "UVICORN_HOST": "127.0.0.1", "UVICORN_PORT": str(port), "DATA_DIR": str(tmp_path),
-           "WHISPER__PRELOAD": "false", "LOG_LEVEL": "WARNING", "FAKE_INFERENCE_SECONDS": "4",
-           "SHUTDOWN_GRACE_SECONDS": "60"}
+    env = {
+        **os.environ,
+        "UVICORN_HOST": "127.0.0.1",
+        "UVICORN_PORT": str(port),
+        "DATA_DIR": str(tmp_path),
+        "WHISPER__PRELOAD": "false",
+        "LOG_LEVEL": "WARNING",
+        "FAKE_INFERENCE_SECONDS": "4",
+        "SHUTDOWN_GRACE_SECONDS": "60",
+    }
     server = subprocess.Popen([sys.executable, "-m", "tests.fake_server"], cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_healthy(url, 60)
-        job = httpx.post(f"{url}/v1/audio/transcriptions", files={"file": ("a.wav", tone_wav(1.0))},
-                         data={"async": "true"}, timeout=30).json()
-        wait_for(lambda: httpx.get(f"{url}/v1/audio/transcriptions/{job['id']}", timeout=5).json()["status"] == "running",
-                 30, "the job running")
+        job = httpx.post(
+            f"{url}/v1/audio/transcriptions",
+            files={"file": ("a.wav", tone_wav(1.0))},
+            data={"async": "true"},
+            timeout=30,
+        ).json()
+        wait_for(
+            lambda: httpx.get(f"{url}/v1/audio/transcriptions/{job['id']}", timeout=5).json()["status"] == "running",
+            30,
+            "the job running",
+        )
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=60) == 0
     finally:

@@ -10,8 +10,13 @@ from tests.integration.conftest import PYANNOTE_SAMPLE
 from tests.subtitles import Cue, parse_srt, parse_vtt
 
 URL = "/v1/audio/transcriptions"
-RECORDINGS = [PYANNOTE_SAMPLE / "sample.wav", FIXTURES / "en_weather.wav", FIXTURES / "es_beach.wav",
-              FIXTURES / "de_coffee.wav", FIXTURES / "three_speakers.wav"]
+RECORDINGS = [
+    PYANNOTE_SAMPLE / "sample.wav",
+    FIXTURES / "en_weather.wav",
+    FIXTURES / "es_beach.wav",
+    FIXTURES / "de_coffee.wav",
+    FIXTURES / "three_speakers.wav",
+]
 SPEAKER_LABEL = "]: "
 
 

@@ -22,7 +22,9 @@ def test_padding_and_threshold_reach_the_vad():
     unpadded = vad.speech_chunks(samples, chunk, VadTuning(speech_pad_ms=0))
     assert speech_seconds(unpadded) < speech_seconds(default) - 2  # prefix_padding_ms: less audio around speech
     # silence_duration_ms: the longer the silence that ends speech, the more pauses stay inside it.
-    short, long = (speech_seconds(vad.speech_chunks(samples, chunk, VadTuning(speech_pad_ms=0, min_silence_ms=ms)))
-                   for ms in (50, 2000))
+    short, long = (
+        speech_seconds(vad.speech_chunks(samples, chunk, VadTuning(speech_pad_ms=0, min_silence_ms=ms)))
+        for ms in (50, 2000)
+    )
     assert short < speech_seconds(unpadded) < long
     assert vad.speech_chunks(samples, chunk, VadTuning(threshold=0.999)) == []  # threshold: nothing is that sure

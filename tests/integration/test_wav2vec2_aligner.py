@@ -24,7 +24,13 @@ from tests.conftest import FIXTURES
 @pytest.fixture(scope="module")
 def tiny_wav2vec2_dir(tmp_path_factory):
     import torch
-    from transformers import Wav2Vec2Config, Wav2Vec2CTCTokenizer, Wav2Vec2FeatureExtractor, Wav2Vec2ForCTC, Wav2Vec2Processor
+    from transformers import (
+        Wav2Vec2Config,
+        Wav2Vec2CTCTokenizer,
+        Wav2Vec2FeatureExtractor,
+        Wav2Vec2ForCTC,
+        Wav2Vec2Processor,
+    )
 
     root = tmp_path_factory.mktemp("align_models")
     model_dir = root / "en"
@@ -33,20 +39,40 @@ def tiny_wav2vec2_dir(tmp_path_factory):
     for letter in "abcdefghijklmnopqrstuvwxyz'":
         vocab[letter] = len(vocab)
     (root / "vocab.json").write_text(json.dumps(vocab))
-    tokenizer = Wav2Vec2CTCTokenizer(str(root / "vocab.json"), unk_token="<unk>", pad_token="<pad>", word_delimiter_token="|")
-    extractor = Wav2Vec2FeatureExtractor(feature_size=1, sampling_rate=16000, padding_value=0.0, do_normalize=True, return_attention_mask=False)
+    tokenizer = Wav2Vec2CTCTokenizer(
+        str(root / "vocab.json"), unk_token="<unk>", pad_token="<pad>", word_delimiter_token="|"
+    )
+    extractor = Wav2Vec2FeatureExtractor(
+        feature_size=1, sampling_rate=16000, padding_value=0.0, do_normalize=True, return_attention_mask=False
+    )
     Wav2Vec2Processor(feature_extractor=extractor, tokenizer=tokenizer).save_pretrained(model_dir)
     torch.manual_seed(0)
-    config = Wav2Vec2Config(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
-                            conv_dim=(32, 32, 32), conv_stride=(5, 4, 16), conv_kernel=(10, 8, 16), num_conv_pos_embeddings=16,
-                            num_conv_pos_embedding_groups=2, pad_token_id=0)
+    config = Wav2Vec2Config(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        conv_dim=(32, 32, 32),
+        conv_stride=(5, 4, 16),
+        conv_kernel=(10, 8, 16),
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=2,
+        pad_token_id=0,
+    )
     Wav2Vec2ForCTC(config).eval().save_pretrained(model_dir)
     return root
 
 
 def test_wav2vec2_aligner_loads_a_local_model_and_times_every_word(tiny_wav2vec2_dir, tmp_path):
-    settings = Settings.from_env({"DATA_DIR": str(tmp_path), "ALLOW_DOWNLOADS": "false", "WHISPER__MODEL": "tiny.en",
-                                  "ALIGNMENT__MODELS_DIR": str(tiny_wav2vec2_dir)})
+    settings = Settings.from_env(
+        {
+            "DATA_DIR": str(tmp_path),
+            "ALLOW_DOWNLOADS": "false",
+            "WHISPER__MODEL": "tiny.en",
+            "ALIGNMENT__MODELS_DIR": str(tiny_wav2vec2_dir),
+        }
+    )
     container = build_container(settings)
     assert "en" in container.alignment.models().available()
     audio = PyAVDecoder().decode(io.BytesIO((FIXTURES / "en_fox.wav").read_bytes()))
@@ -69,7 +95,9 @@ def test_wav2vec2_aligner_loads_a_local_model_and_times_every_word(tiny_wav2vec2
 
 
 def test_a_language_without_a_model_falls_back_to_cross_attention(tiny_wav2vec2_dir, tmp_path):
-    settings = Settings.from_env({"DATA_DIR": str(tmp_path), "ALLOW_DOWNLOADS": "false", "ALIGNMENT__MODELS_DIR": str(tiny_wav2vec2_dir)})
+    settings = Settings.from_env(
+        {"DATA_DIR": str(tmp_path), "ALLOW_DOWNLOADS": "false", "ALIGNMENT__MODELS_DIR": str(tiny_wav2vec2_dir)}
+    )
     container = build_container(settings)
     audio = PyAVDecoder().decode(io.BytesIO((FIXTURES / "de_coffee.wav").read_bytes()))
     result = container.pipeline().run_audio(audio, TranscriptionOptions(model="base", word_timestamps=True))
@@ -90,8 +118,15 @@ def dashwood_transcript(audio, model: str):
 @pytest.mark.parametrize("backend", ["whisperx", "cross_attention"])
 def test_every_aligner_keeps_mr_dashwood_in_one_sentence(backend, tiny_wav2vec2_dir, tmp_path):
     """The same abbreviation-aware splitter cuts the sentences, whichever aligner timed the words."""
-    settings = Settings.from_env({"DATA_DIR": str(tmp_path), "ALLOW_DOWNLOADS": "false", "WHISPER__MODEL": "tiny.en",
-                                  "ALIGNMENT__MODELS_DIR": str(tiny_wav2vec2_dir), "BACKENDS__ALIGNMENT": backend})
+    settings = Settings.from_env(
+        {
+            "DATA_DIR": str(tmp_path),
+            "ALLOW_DOWNLOADS": "false",
+            "WHISPER__MODEL": "tiny.en",
+            "ALIGNMENT__MODELS_DIR": str(tiny_wav2vec2_dir),
+            "BACKENDS__ALIGNMENT": backend,
+        }
+    )
     container = build_container(settings)
     aligner = container.alignment.aligners()[0]
     audio = PyAVDecoder().decode(io.BytesIO((FIXTURES / "en_fox.wav").read_bytes()))

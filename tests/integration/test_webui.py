@@ -76,11 +76,16 @@ def test_upload_read_play_and_export(page: Page, tmp_path: Path):
     assert abs(position - start) < 0.05, "clicking a segment seeks the audio to it"
     word = page.locator(".word").nth(2)
     word.click()
-    assert abs(page.evaluate("document.getElementById('player').currentTime") - float(word.get_attribute("data-start"))) < 0.05
+    assert (
+        abs(page.evaluate("document.getElementById('player').currentTime") - float(word.get_attribute("data-start")))
+        < 0.05
+    )
 
     # During playback the word being spoken is highlighted.
-    page.evaluate(f"const p = document.getElementById('player'); p.pause(); p.currentTime = "
-                  f"{float(word.get_attribute('data-start')) + 0.01}; p.dispatchEvent(new Event('timeupdate'))")
+    page.evaluate(
+        f"const p = document.getElementById('player'); p.pause(); p.currentTime = "
+        f"{float(word.get_attribute('data-start')) + 0.01}; p.dispatchEvent(new Event('timeupdate'))"
+    )
     expect(word).to_have_class("word now")
 
     with page.expect_download() as download:
@@ -158,8 +163,9 @@ def test_the_page_knows_the_servers_limits_and_asks_for_a_key_before_any_401(bro
     from app.config.settings import Settings
     from tests.fake_server import fake_container
 
-    settings = Settings.from_env({"DATA_DIR": str(tmp_path), "WHISPER__PRELOAD": "false", "API_KEY": "sk-page",
-                                  "MAX_UPLOAD_SIZE_BYTES": "1000"})
+    settings = Settings.from_env(
+        {"DATA_DIR": str(tmp_path), "WHISPER__PRELOAD": "false", "API_KEY": "sk-page", "MAX_UPLOAD_SIZE_BYTES": "1000"}
+    )
     with serving(create_app(fake_container(settings))) as url:
         context = browser.new_context(base_url=url)
         page = context.new_page()
@@ -180,8 +186,19 @@ def test_phone_width_and_keyboard(browser: Browser, base_url: str):
     page = context.new_page()
     page.goto("/")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scrolling"
-    for control in ("Model", "Language", "Response format", "Hotwords", "Prompt", "Word timestamps", "Align words",
-                    "Label speakers", "Min speakers", "Max speakers", "Language spoken"):
+    for control in (
+        "Model",
+        "Language",
+        "Response format",
+        "Hotwords",
+        "Prompt",
+        "Word timestamps",
+        "Align words",
+        "Label speakers",
+        "Min speakers",
+        "Max speakers",
+        "Language spoken",
+    ):
         # "Language" alone is also in "Language spoken" (Live): that one label is matched exactly.
         expect(page.get_by_label(control, exact=control == "Language")).to_be_visible()
     page.keyboard.press("Tab")
@@ -193,8 +210,14 @@ def test_phone_width_and_keyboard(browser: Browser, base_url: str):
 
 def test_the_same_file_runs_again_with_other_options(page: Page):
     jobs: list[str] = []
-    page.on("request", lambda request: jobs.append(request.url)
-            if request.method == "POST" and request.url.endswith("/v1/audio/transcriptions") else None)
+    page.on(
+        "request",
+        lambda request: (
+            jobs.append(request.url)
+            if request.method == "POST" and request.url.endswith("/v1/audio/transcriptions")
+            else None
+        ),
+    )
     transcribe(page, FOX)
     expect(page.locator("#segments li").first).to_be_visible(timeout=120_000)
     page.get_by_label("Label speakers").check()  # a changed option, the same recording: no file chosen again
@@ -220,9 +243,17 @@ def test_a_dark_system_gets_the_dark_theme(browser: Browser, base_url: str):
 
 def test_live_mode_shows_the_words_spoken_into_the_microphone(browser: Browser, base_url: str, tmp_path: Path):
     # A second Chromium whose fake microphone plays the recording once, then silence (ending the turn).
-    with closing(browser.browser_type.launch(executable_path=shutil.which("chromium"), args=[
-            "--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={FOX}%noloop"])) as browser_with_microphone:
+    with closing(
+        browser.browser_type.launch(
+            executable_path=shutil.which("chromium"),
+            args=[
+                "--no-sandbox",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-audio-capture={FOX}%noloop",
+            ],
+        )
+    ) as browser_with_microphone:
         context = browser_with_microphone.new_context(base_url=base_url, accept_downloads=True)
         context.grant_permissions(["microphone"])
         page = context.new_page()

@@ -36,7 +36,9 @@ def imports_of(path: Path, known: set[str]) -> set[str]:
         for name in names:
             if name.startswith("app"):
                 # `from app.x import y`: y may be a module or a name in app.x.
-                found.add(name if name in known else name.rsplit(".", 1)[0] if name.rsplit(".", 1)[0] in known else name)
+                found.add(
+                    name if name in known else name.rsplit(".", 1)[0] if name.rsplit(".", 1)[0] in known else name
+                )
     return {name for name in found if name in known}
 
 
@@ -54,7 +56,7 @@ def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
         state[node] = 1
         for target in sorted(graph.get(node, ())):
             if state.get(target) == 1:
-                cycles.append(path[path.index(target):] + [target])
+                cycles.append(path[path.index(target) :] + [target])
             elif target not in state:
                 visit(target, path + [target])
         state[node] = 2
@@ -82,31 +84,58 @@ def test_a_circle_would_be_found(tmp_path, monkeypatch):
     assert find_cycles(graph) == [["app.loop.a", "app.loop.b", "app.loop.a"]]
 
 
-@pytest.mark.parametrize(("layer", "forbidden"), [
-    ("app.api", ("app.adapters", "app.container", "app.entrypoints")),
-    ("app.adapters", ("app.api", "app.container", "app.entrypoints", "app.services")),
-    ("app.domain", ("app.api", "app.adapters", "app.container", "app.entrypoints", "app.services", "app.config",
-                    "app.schemas")),
-    ("app.services", ("app.api", "app.adapters", "app.container", "app.entrypoints")),
-    ("app.schemas", ("app.api", "app.adapters", "app.container", "app.entrypoints", "app.services")),
-])
+@pytest.mark.parametrize(
+    ("layer", "forbidden"),
+    [
+        ("app.api", ("app.adapters", "app.container", "app.entrypoints")),
+        ("app.adapters", ("app.api", "app.container", "app.entrypoints", "app.services")),
+        (
+            "app.domain",
+            (
+                "app.api",
+                "app.adapters",
+                "app.container",
+                "app.entrypoints",
+                "app.services",
+                "app.config",
+                "app.schemas",
+            ),
+        ),
+        ("app.services", ("app.api", "app.adapters", "app.container", "app.entrypoints")),
+        ("app.schemas", ("app.api", "app.adapters", "app.container", "app.entrypoints", "app.services")),
+    ],
+)
 def test_each_layer_imports_only_what_is_below_it(graph, layer, forbidden):
-    offending = sorted(f"{module} -> {target}" for module, targets in graph.items()
-                       if module == layer or module.startswith(layer + ".")
-                       for target in targets if target.startswith(forbidden))
+    offending = sorted(
+        f"{module} -> {target}"
+        for module, targets in graph.items()
+        if module == layer or module.startswith(layer + ".")
+        for target in targets
+        if target.startswith(forbidden)
+    )
     assert offending == []
 
 
 def test_the_domain_imports_no_framework():
-    frameworks = re.compile(r"^\s*(from|import)\s+(litestar|uvicorn|anyio|dependency_injector|celery|redis|httpx|"
-                            r"torch|whisperx|faster_whisper|pyannote|av|msgspec|structlog)\b", re.MULTILINE)
+    frameworks = re.compile(
+        r"^\s*(from|import)\s+(litestar|uvicorn|anyio|dependency_injector|celery|redis|httpx|"
+        r"torch|whisperx|faster_whisper|pyannote|av|msgspec|structlog)\b",
+        re.MULTILINE,
+    )
     offending = [str(p.relative_to(APP)) for p in (APP / "domain").rglob("*.py") if frameworks.search(p.read_text())]
     assert offending == []
 
 
 def test_only_the_container_interprets_backend_names():
-    compared = re.compile(r"""(==|!=|\bin\b)\s*\(?\s*["'](%s)["']|["'](%s)["']\s*(==|!=)""" % (
-        "|".join(BACKEND_NAMES), "|".join(BACKEND_NAMES)))
-    offending = [f"{p.relative_to(APP)}:{n}" for p in APP.rglob("*.py") if p.name != "container.py"
-                 for n, line in enumerate(p.read_text().splitlines(), 1) if compared.search(line)]
+    compared = re.compile(
+        r"""(==|!=|\bin\b)\s*\(?\s*["'](%s)["']|["'](%s)["']\s*(==|!=)"""
+        % ("|".join(BACKEND_NAMES), "|".join(BACKEND_NAMES))
+    )
+    offending = [
+        f"{p.relative_to(APP)}:{n}"
+        for p in APP.rglob("*.py")
+        if p.name != "container.py"
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if compared.search(line)
+    ]
     assert offending == []

@@ -31,7 +31,9 @@ def test_stereo_is_mixed_down():
     assert audio.samples.ndim == 1 and audio.duration == pytest.approx(SPEECH_SECONDS, abs=0.05)
 
 
-@pytest.mark.parametrize("payload", [b"", b"hello, this is text", bytes(range(256)) * 40, b"\x89PNG\r\n\x1a\n" + b"\0" * 100])
+@pytest.mark.parametrize(
+    "payload", [b"", b"hello, this is text", bytes(range(256)) * 40, b"\x89PNG\r\n\x1a\n" + b"\0" * 100]
+)
 def test_non_audio_is_invalid_audio(payload):
     with pytest.raises(InvalidAudio) as error:
         PyAVDecoder().decode(io.BytesIO(payload))
@@ -96,8 +98,9 @@ def test_long_audio_is_decoded_without_overshooting_its_buffer():
 SCRIPTS = {
     "ffconcat with a relative path": b"ffconcat version 1.0\nfile 'tests/fixtures/en_fox.wav'\n",
     "ffconcat with an absolute path": f"ffconcat version 1.0\nfile '{SPEECH}'\n".encode(),
-    "HLS playlist": (b"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n" + str(SPEECH).encode()
-                     + b"\n#EXT-X-ENDLIST\n"),
+    "HLS playlist": (
+        b"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n" + str(SPEECH).encode() + b"\n#EXT-X-ENDLIST\n"
+    ),
     "SDP session": b"v=0\no=- 0 0 IN IP4 127.0.0.1\ns=x\nc=IN IP4 127.0.0.1\nt=0 0\nm=audio 5004 RTP/AVP 0\n",
 }
 

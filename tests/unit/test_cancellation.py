@@ -50,9 +50,13 @@ class CancellingTranscriber(FakeTranscriber):
 def test_a_cancelled_pipeline_starts_no_further_stage():
     cancellation = Cancellation()
     aligner, diarizer = FakeAligner(), FakeDiarizer()
-    pipeline = TranscriptionPipeline(FakeDecoder(), CancellingTranscriber(cancellation), [aligner], diarizer,
-                                     FakeVoicePrinter())
+    pipeline = TranscriptionPipeline(
+        FakeDecoder(), CancellingTranscriber(cancellation), [aligner], diarizer, FakeVoicePrinter()
+    )
     with pytest.raises(Cancelled):
-        cancellation.run(lambda: pipeline.run(io.BytesIO(b"2"), TranscriptionOptions(model="base", diarize=True,
-                                                                                       word_timestamps=True)))
+        cancellation.run(
+            lambda: pipeline.run(
+                io.BytesIO(b"2"), TranscriptionOptions(model="base", diarize=True, word_timestamps=True)
+            )
+        )
     assert aligner.calls == 0 and diarizer.calls == []

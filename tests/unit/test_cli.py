@@ -29,9 +29,24 @@ def test_defaults_are_the_servers(requests):
 
 
 def test_options_map_to_the_api_fields(requests):
-    request = request_for(["--diarize", "--min-speakers", "2", "--max-speakers", "3", "--language", "de",
-                           "--word-timestamps", "--format", "verbose_json", "--model", "tiny.en", "--no-align"],
-                          requests)
+    request = request_for(
+        [
+            "--diarize",
+            "--min-speakers",
+            "2",
+            "--max-speakers",
+            "3",
+            "--language",
+            "de",
+            "--word-timestamps",
+            "--format",
+            "verbose_json",
+            "--model",
+            "tiny.en",
+            "--no-align",
+        ],
+        requests,
+    )
     options = request.options
     assert options.diarize and (options.min_speakers, options.max_speakers) == (2, 3)
     assert options.language == "de" and options.model == "tiny.en" and not options.align

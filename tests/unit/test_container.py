@@ -27,15 +27,27 @@ def test_default_backends_are_the_whisperx_adapters():
     # No HF_TOKEN and no local pyannote pipeline: `auto` picks the embedded diarizer.
     assert container.diarization.backend() == "speaker_clustering"
     assert container.diarization.diarizer().name == "speaker_clustering"
-    assert sorted(container.formats.formatters()) == ["aud", "diarized_json", "json", "rttm", "srt", "text", "verbose_json", "vtt",
-                                                      "vtt_json"]
+    assert sorted(container.formats.formatters()) == [
+        "aud",
+        "diarized_json",
+        "json",
+        "rttm",
+        "srt",
+        "text",
+        "verbose_json",
+        "vtt",
+        "vtt_json",
+    ]
 
 
-@pytest.mark.parametrize(("env", "request_windows", "shared_windows"), [
-    ({}, 4, 8),
-    ({"WHISPER__SHARED_BATCH_SIZE": "2"}, 4, 2),
-    ({"WHISPER__BATCH_SIZE": "16"}, 16, 16),
-])
+@pytest.mark.parametrize(
+    ("env", "request_windows", "shared_windows"),
+    [
+        ({}, 4, 8),
+        ({"WHISPER__SHARED_BATCH_SIZE": "2"}, 4, 2),
+        ({"WHISPER__BATCH_SIZE": "16"}, 16, 16),
+    ],
+)
 def test_a_request_hands_in_its_batch_and_requests_at_once_share_larger_ones(env, request_windows, shared_windows):
     container = build_container(Settings.from_env({"WHISPER__INFERENCE_DEVICE": "cpu", **env}))
     assert container.core.batch_size() == request_windows
@@ -52,7 +64,8 @@ def test_alignment_backends_are_mixable():
 @pytest.fixture
 def plugin_on_path(tmp_path: Path, monkeypatch):
     """A third-party package registering a transcription backend through an entry point."""
-    (tmp_path / "echo_backend.py").write_text(textwrap.dedent("""
+    (tmp_path / "echo_backend.py").write_text(
+        textwrap.dedent("""
         from app.domain.models import Transcript, Segment
 
         class EchoTranscriber:
@@ -65,7 +78,8 @@ def plugin_on_path(tmp_path: Path, monkeypatch):
 
         def factory(settings):
             return EchoTranscriber(settings)
-    """))
+    """)
+    )
     dist = tmp_path / "echo_backend-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: echo-backend\nVersion: 1.0\n")

@@ -48,8 +48,11 @@ async def test_a_session_with_many_finished_turns_does_not_starve_another_sessio
     def settled(done: int) -> bool:
         """`done` decodings ended, the next one runs, and every session with turns left has queued one."""
         left = sum(1 for name, count in turns.items() if count > sum(label[0] == name for label in transcriber.order))
-        return (len(transcriber.order) == done and transcriber.entered == min(done + 1, 13)
-                and queue.waiting == max(0, left - 1))
+        return (
+            len(transcriber.order) == done
+            and transcriber.entered == min(done + 1, 13)
+            and queue.waiting == max(0, left - 1)
+        )
 
     async with anyio.create_task_group() as tasks:
         for name in ("A", "C", "D"):  # one client's three sessions: some final is always waiting

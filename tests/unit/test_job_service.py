@@ -38,7 +38,12 @@ class Jobs:
 
 @pytest.fixture
 def jobs(tmp_path) -> Jobs:
-    store, dispatcher, clock, transcriber = SqliteJobStore(tmp_path / "jobs.sqlite3"), RecordingDispatcher(), Clock(), FakeTranscriber()
+    store, dispatcher, clock, transcriber = (
+        SqliteJobStore(tmp_path / "jobs.sqlite3"),
+        RecordingDispatcher(),
+        Clock(),
+        FakeTranscriber(),
+    )
     pipeline = TranscriptionPipeline(FakeDecoder(), transcriber, [FakeAligner()], FakeDiarizer(), FakeVoicePrinter())
     service = JobService(store, dispatcher, NoCallbacks(), result_ttl_seconds=60, clock=clock)
     runner = JobRunner(store, NoCallbacks(), pipeline, result_ttl_seconds=60, max_attempts=2, clock=clock)
@@ -59,8 +64,9 @@ def test_a_job_runs_once_even_if_delivered_twice(jobs):
 
 def test_a_live_workers_job_is_not_taken_over_but_a_silent_ones_is(jobs):
     job = submit(jobs)
-    jobs.store.transition(job.id, {JobStatus.QUEUED}, status=JobStatus.RUNNING, updated_at=jobs.clock.now,
-                          increment_attempts=True)
+    jobs.store.transition(
+        job.id, {JobStatus.QUEUED}, status=JobStatus.RUNNING, updated_at=jobs.clock.now, increment_attempts=True
+    )
     with pytest.raises(JobStillRunning):
         jobs.runner.run(job.id, stale_after=10)
     jobs.clock.now += 11  # no heartbeat for longer than stale_after: the worker died
@@ -71,8 +77,9 @@ def test_a_live_workers_job_is_not_taken_over_but_a_silent_ones_is(jobs):
 def test_a_job_that_keeps_killing_workers_ends_failed(jobs):
     job = submit(jobs)
     for _ in range(2):  # two starts that never finished
-        jobs.store.transition(job.id, {JobStatus.QUEUED, JobStatus.RUNNING}, status=JobStatus.RUNNING,
-                              increment_attempts=True)
+        jobs.store.transition(
+            job.id, {JobStatus.QUEUED, JobStatus.RUNNING}, status=JobStatus.RUNNING, increment_attempts=True
+        )
     failed = jobs.runner.run(job.id)
     assert failed.status is JobStatus.FAILED and failed.error.code == "job_attempts_exceeded"
     assert jobs.transcriber.calls == [] and jobs.store.audio(job.id) is None
@@ -84,7 +91,11 @@ def test_a_failed_job_keeps_the_errors_own_status_and_type(jobs):
     expected = InvalidAudio("x")
     assert failed.status is JobStatus.FAILED
     assert (failed.error.status, failed.error.type, failed.error.code, failed.error.param) == (
-        400, "invalid_request_error", expected.code, "file")
+        400,
+        "invalid_request_error",
+        expected.code,
+        "file",
+    )
 
 
 def test_other_owners_and_expired_jobs_are_not_found(jobs):
@@ -123,8 +134,15 @@ def test_a_result_that_cannot_be_stored_ends_the_job_failed(jobs, monkeypatch):
 
 def test_one_key_cannot_fill_the_queue(tmp_path):
     store = SqliteJobStore(tmp_path / "jobs.sqlite3")
-    service = JobService(store, RecordingDispatcher(), NoCallbacks(), result_ttl_seconds=60, max_unfinished=10,
-                         max_unfinished_per_owner=2, clock=Clock())
+    service = JobService(
+        store,
+        RecordingDispatcher(),
+        NoCallbacks(),
+        result_ttl_seconds=60,
+        max_unfinished=10,
+        max_unfinished_per_owner=2,
+        clock=Clock(),
+    )
     options = TranscriptionOptions(model="base")
     for _ in range(2):
         service.submit("alice", b"2.0", options, RenderOptions(), "json")
@@ -141,8 +159,9 @@ class BrokenBroker(RecordingDispatcher):
 
 def test_a_job_the_broker_refuses_is_failed_at_once_and_frees_the_quota(tmp_path):
     store, clock = SqliteJobStore(tmp_path / "jobs.sqlite3"), Clock()
-    service = JobService(store, BrokenBroker(), NoCallbacks(), result_ttl_seconds=60, max_unfinished_per_owner=1,
-                         clock=clock)
+    service = JobService(
+        store, BrokenBroker(), NoCallbacks(), result_ttl_seconds=60, max_unfinished_per_owner=1, clock=clock
+    )
     for _ in range(2):  # the second would be over the quota if the first were still queued
         with pytest.raises(JobQueueUnavailable):
             service.submit("alice", b"2.0", TranscriptionOptions(model="base"), RenderOptions(), "json")
@@ -155,8 +174,9 @@ def test_a_followed_request_a_restart_cut_short_expires_like_any_other(tmp_path)
     store, clock = SqliteJobStore(tmp_path / "jobs.sqlite3"), Clock()
     tracker = RequestTracker(store, ttl_seconds=60, max_entries=10, clock=clock)
     tracker.start("req-1", "alice", TranscriptionOptions(model="base"), RenderOptions(), "json")
-    dispatcher = LocalJobDispatcher(run_job=lambda job_id: None, store=store, run_in_slot=None, failed_request_ttl_seconds=60,
-                                    clock=clock)
+    dispatcher = LocalJobDispatcher(
+        run_job=lambda job_id: None, store=store, run_in_slot=None, failed_request_ttl_seconds=60, clock=clock
+    )
     dispatcher.recover()  # the next process finds it still running
     failed = store.get("req-1")
     assert failed.status is JobStatus.FAILED and failed.error.code == "server_restarted"

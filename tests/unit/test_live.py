@@ -57,8 +57,12 @@ def test_the_next_turns_padding_never_reaches_into_the_previous_turn():
 
 
 def hypothesis(*words: str, language: str = "en", whole: tuple[bool, ...] | None = None) -> Hypothesis:
-    return Hypothesis(tokens=tuple(hash(w) % 50_000 for w in words), pieces=tuple(words),
-                      whole=whole or tuple(True for _ in words), language=language)
+    return Hypothesis(
+        tokens=tuple(hash(w) % 50_000 for w in words),
+        pieces=tuple(words),
+        whole=whole or tuple(True for _ in words),
+        language=language,
+    )
 
 
 def text(tokens) -> str:

@@ -37,8 +37,9 @@ class TickingClock:
 
 
 def test_runs_the_stages_in_order_and_times_them():
-    timed = TranscriptionPipeline(FakeDecoder(), FakeTranscriber(), [FakeAligner()], FakeDiarizer(), FakeVoicePrinter(),
-                                  clock=TickingClock())
+    timed = TranscriptionPipeline(
+        FakeDecoder(), FakeTranscriber(), [FakeAligner()], FakeDiarizer(), FakeVoicePrinter(), clock=TickingClock()
+    )
     result = run(timed, word_timestamps=True)
     transcript = result.transcript
     assert transcript.text == "Hello world. How are you?"
@@ -98,9 +99,18 @@ def test_the_transcriber_times_words_while_decoding_where_its_aligner_would_be_t
 
 def test_the_transcriber_is_not_asked_to_time_words_the_response_cannot_show_or_another_aligner_gives():
     transcriber = FakeTranscriber(aligns_while_decoding="cross_attention")
-    assert run(pipeline(FakeAligner(name="cross_attention"), transcriber=transcriber), align=False).transcript.aligner is None
-    assert run(pipeline(FakeAligner(name="cross_attention"), transcriber=transcriber), task=Task.TRANSLATE,
-               word_timestamps=True).transcript.aligner is None
+    assert (
+        run(pipeline(FakeAligner(name="cross_attention"), transcriber=transcriber), align=False).transcript.aligner
+        is None
+    )
+    assert (
+        run(
+            pipeline(FakeAligner(name="cross_attention"), transcriber=transcriber),
+            task=Task.TRANSLATE,
+            word_timestamps=True,
+        ).transcript.aligner
+        is None
+    )
     only_wav2vec2 = FakeAligner(name="wav2vec2")
     assert run(pipeline(only_wav2vec2, transcriber=transcriber), word_timestamps=True).transcript.aligner == "wav2vec2"
     assert transcriber.asked_to_time_words == [] and only_wav2vec2.calls == 1
@@ -139,7 +149,9 @@ def test_a_diarizer_refuses_options_it_cannot_honour_before_anything_is_transcri
     with pytest.raises(InvalidRequest) as refused:
         run(pipeline(transcriber=transcriber, diarizer=diarizer), diarize=True, max_speakers=2)
     assert refused.value.param == "max_speakers" and transcriber.calls == [] and diarizer.calls == []
-    assert run(pipeline(transcriber=transcriber, diarizer=diarizer), diarize=True).transcript.diarizer == "fake_diarizer"
+    assert (
+        run(pipeline(transcriber=transcriber, diarizer=diarizer), diarize=True).transcript.diarizer == "fake_diarizer"
+    )
     assert run(pipeline(transcriber=transcriber, diarizer=diarizer), max_speakers=2).transcript.diarizer is None
 
 

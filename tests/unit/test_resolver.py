@@ -20,8 +20,9 @@ def fake_ct2_dir(path: Path) -> Path:
 
 @pytest.fixture
 def resolver(tmp_path: Path) -> WhisperModelResolver:
-    return WhisperModelResolver("base", BundledModelInstaller(tmp_path / "data"), models_dir=tmp_path / "models",
-                                allow_download=False)
+    return WhisperModelResolver(
+        "base", BundledModelInstaller(tmp_path / "data"), models_dir=tmp_path / "models", allow_download=False
+    )
 
 
 @pytest.mark.parametrize("alias", ["whisper-1", "", None, "  whisper-1 "])
@@ -29,7 +30,9 @@ def test_whisper_1_and_empty_mean_the_configured_default(resolver, alias):
     assert resolver.canonical(alias) == "base"
 
 
-@pytest.mark.parametrize("name", ["../etc/passwd", "/etc/passwd", "a/../../b", "models\\x", "a/b/c", "~root", "x\ny", "a b"])
+@pytest.mark.parametrize(
+    "name", ["../etc/passwd", "/etc/passwd", "a/../../b", "models\\x", "a/b/c", "~root", "x\ny", "a b"]
+)
 def test_path_tricks_are_rejected(resolver, name):
     with pytest.raises(InvalidRequest) as error:
         resolver.resolve(name)
@@ -59,8 +62,9 @@ def test_a_checksum_mismatch_refuses_the_model(tmp_path, monkeypatch):
     (package / "__init__.py").write_text("")
     (package / "model" / "model.bin").write_bytes(b"not what we reviewed")
     monkeypatch.syspath_prepend(str(tmp_path))
-    model = BundledModel(name="evil", description="", package="evil_models", subdir="model",
-                         files={"model.bin": "0" * 64})
+    model = BundledModel(
+        name="evil", description="", package="evil_models", subdir="model", files={"model.bin": "0" * 64}
+    )
     with pytest.raises(ModelLoadFailed, match="checksum"):
         BundledModelInstaller(tmp_path / "data").path(model)
 
@@ -87,8 +91,11 @@ def test_unknown_names_are_404_listing_what_is_available(resolver):
 
 
 def test_missing_package_is_not_listed(tmp_path, monkeypatch):
-    monkeypatch.setitem(bundled.BUNDLED_MODELS, "ghost", BundledModel(name="ghost", description="", package="no_such_pkg",
-                                                                       subdir="m", files={}))
+    monkeypatch.setitem(
+        bundled.BUNDLED_MODELS,
+        "ghost",
+        BundledModel(name="ghost", description="", package="no_such_pkg", subdir="m", files={}),
+    )
     resolver = WhisperModelResolver("base", BundledModelInstaller(tmp_path), allow_download=False)
     assert "ghost" not in resolver.available()
     with pytest.raises(ModelNotFound):
@@ -112,19 +119,23 @@ class HubSpy:
         return str(fake_ct2_dir(self.root / name.replace("/", "--") / str(len(self.asked))))
 
 
-@pytest.mark.parametrize(("downloadable", "name", "fetched"), [
-    (None, "small", True),  # faster-whisper's own names
-    (None, "attacker/model-with-a-payload", False),  # any other repository: never asked for
-    (["org/approved"], "org/approved", True),
-    (["org/approved"], "small", False),  # MODELS__DOWNLOADABLE replaces the default list
-])
+@pytest.mark.parametrize(
+    ("downloadable", "name", "fetched"),
+    [
+        (None, "small", True),  # faster-whisper's own names
+        (None, "attacker/model-with-a-payload", False),  # any other repository: never asked for
+        (["org/approved"], "org/approved", True),
+        (["org/approved"], "small", False),  # MODELS__DOWNLOADABLE replaces the default list
+    ],
+)
 def test_the_hub_is_asked_only_for_allow_listed_names(tmp_path, monkeypatch, downloadable, name, fetched):
     import faster_whisper.utils
 
     spy = HubSpy(tmp_path / "hub")
     monkeypatch.setattr(faster_whisper.utils, "download_model", spy)
-    resolver = WhisperModelResolver("base", BundledModelInstaller(tmp_path / "data"), allow_download=True,
-                                    downloadable=downloadable)
+    resolver = WhisperModelResolver(
+        "base", BundledModelInstaller(tmp_path / "data"), allow_download=True, downloadable=downloadable
+    )
     if fetched:
         assert resolver.resolve(name).source == "hub" and spy.asked
     else:

@@ -13,16 +13,23 @@ def sentences(text: str, language: str = "en") -> list[str]:
 
 def test_titles_and_initials_do_not_end_a_sentence():
     assert sentences("And Mr. John Dashwood came home. He was tired.") == [
-        "And Mr. John Dashwood came home.", "He was tired."]
+        "And Mr. John Dashwood came home.",
+        "He was tired.",
+    ]
     assert sentences("Ask Dr. Watson and J. R. R. Tolkien. Then go.") == [
-        "Ask Dr. Watson and J. R. R. Tolkien.", "Then go."]
+        "Ask Dr. Watson and J. R. R. Tolkien.",
+        "Then go.",
+    ]
 
 
-@pytest.mark.parametrize(("text", "language", "expected"), [
-    ("Das ist z.B. gut. Ja.", "de", ["Das ist z.B. gut.", "Ja."]),
-    ("Bonjour M. Dupont. Merci.", "fr", ["Bonjour M. Dupont.", "Merci."]),
-    ("Hola Sra. García. Adiós.", "es", ["Hola Sra. García.", "Adiós."]),
-])
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("Das ist z.B. gut. Ja.", "de", ["Das ist z.B. gut.", "Ja."]),
+        ("Bonjour M. Dupont. Merci.", "fr", ["Bonjour M. Dupont.", "Merci."]),
+        ("Hola Sra. García. Adiós.", "es", ["Hola Sra. García.", "Adiós."]),
+    ],
+)
 def test_each_language_knows_its_abbreviations(text, language, expected):
     assert sentences(text, language) == expected
 

@@ -25,19 +25,36 @@ def test_defaults():
 
 
 def test_nested_names_use_double_underscores_and_strings_are_converted():
-    settings = Settings.from_env({
-        "WHISPER__MODEL": "tiny.en", "WHISPER__BATCH_SIZE": "4", "WHISPER__PRELOAD": "false",
-        "BACKENDS__ALIGNMENT": "cross_attention", "ALIGNMENT__MODELS": '{"en": "/models/w2v-en"}',
-        "DEFAULT_LANGUAGE": "", "LOG_FORMAT": "json", "HF_TOKEN": "secret", "UNRELATED": "x",
-    })
-    assert settings.whisper.model == "tiny.en" and settings.whisper.batch_size == 4 and settings.whisper.preload is False
+    settings = Settings.from_env(
+        {
+            "WHISPER__MODEL": "tiny.en",
+            "WHISPER__BATCH_SIZE": "4",
+            "WHISPER__PRELOAD": "false",
+            "BACKENDS__ALIGNMENT": "cross_attention",
+            "ALIGNMENT__MODELS": '{"en": "/models/w2v-en"}',
+            "DEFAULT_LANGUAGE": "",
+            "LOG_FORMAT": "json",
+            "HF_TOKEN": "secret",
+            "UNRELATED": "x",
+        }
+    )
+    assert (
+        settings.whisper.model == "tiny.en" and settings.whisper.batch_size == 4 and settings.whisper.preload is False
+    )
     assert settings.backends.alignment == "cross_attention"
     assert settings.alignment.models == {"en": "/models/w2v-en"}
     assert settings.default_language is None and settings.log_format == "json" and settings.hf_token == "secret"
 
 
-@pytest.mark.parametrize("env", [{"WHISPER__BATCH_SIZE": "many"}, {"LOG_FORMAT": "xml"}, {"ALIGNMENT__MODELS": "not json"},
-                                 {"WHISPER__INFERENCE_DEVICE": "tpu"}])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"WHISPER__BATCH_SIZE": "many"},
+        {"LOG_FORMAT": "xml"},
+        {"ALIGNMENT__MODELS": "not json"},
+        {"WHISPER__INFERENCE_DEVICE": "tpu"},
+    ],
+)
 def test_bad_values_fail_with_the_setting_named(env):
     with pytest.raises(SettingsError) as error:
         Settings.from_env(env)
@@ -46,9 +63,17 @@ def test_bad_values_fail_with_the_setting_named(env):
 
 def test_device_defaults_are_decided_in_one_place():
     assert (resolve_batch_size(0, "cpu"), resolve_batch_size(0, "cuda"), resolve_batch_size(16, "cpu")) == (4, 8, 16)
-    assert (resolve_shared_batch_size(0, 4), resolve_shared_batch_size(0, 16), resolve_shared_batch_size(2, 4)) == (8, 16, 2)
-    assert (resolve_batch_wait_seconds(None, "cpu"), resolve_batch_wait_seconds(None, "cuda"),
-            resolve_batch_wait_seconds(5, "cpu"), resolve_batch_wait_seconds(-1, "cuda")) == (0.0, 0.02, 0.005, 0.0)
+    assert (resolve_shared_batch_size(0, 4), resolve_shared_batch_size(0, 16), resolve_shared_batch_size(2, 4)) == (
+        8,
+        16,
+        2,
+    )
+    assert (
+        resolve_batch_wait_seconds(None, "cpu"),
+        resolve_batch_wait_seconds(None, "cuda"),
+        resolve_batch_wait_seconds(5, "cpu"),
+        resolve_batch_wait_seconds(-1, "cuda"),
+    ) == (0.0, 0.02, 0.005, 0.0)
     assert (resolve_compute_type("auto", "cpu"), resolve_compute_type("auto", "cuda")) == ("int8", "float16")
     assert resolve_compute_type("float32", "cuda") == "float32" and resolve_device("cpu") == "cpu"
 
@@ -61,4 +86,6 @@ def test_cuda_without_a_visible_gpu_serves_on_the_cpu_and_says_why():
         assert resolve_device("cuda", gpu_visible=lambda: False) == "cpu"
         assert resolve_device("auto", gpu_visible=lambda: False) == "cpu"
     assert [log["event"] for log in logs] == ["no CUDA GPU is visible: serving on the CPU"]
-    assert resolve_device("cuda", gpu_visible=lambda: True) == resolve_device("auto", gpu_visible=lambda: True) == "cuda"
+    assert (
+        resolve_device("cuda", gpu_visible=lambda: True) == resolve_device("auto", gpu_visible=lambda: True) == "cuda"
+    )

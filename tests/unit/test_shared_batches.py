@@ -30,8 +30,9 @@ class RecordingModel:
         return [f"{extra}:{row.sum():g}" for row, extra in zip(rows, extras)]
 
 
-def call_in_thread(batches: SharedBatches, model: RecordingModel, key: str, names: list[str],
-                   results: dict[str, object]) -> threading.Thread:
+def call_in_thread(
+    batches: SharedBatches, model: RecordingModel, key: str, names: list[str], results: dict[str, object]
+) -> threading.Thread:
     rows = np.ones((len(names), 2)) * len(names)
 
     def work() -> None:
@@ -212,8 +213,9 @@ def test_when_a_shared_batch_fails_each_call_runs_again_alone_and_only_the_one_t
     assert isinstance(results["poison"], RuntimeError) and batches.stats.retried == 3
 
 
-@pytest.mark.parametrize("failure", [RuntimeError("CUDA failed with error out of memory"), RuntimeError("std::bad_alloc"),
-                                     MemoryError()])
+@pytest.mark.parametrize(
+    "failure", [RuntimeError("CUDA failed with error out of memory"), RuntimeError("std::bad_alloc"), MemoryError()]
+)
 def test_the_model_running_out_of_memory_is_told_to_the_request_as_such(failure) -> None:
     def run(rows: np.ndarray, extras: list) -> list:
         raise failure

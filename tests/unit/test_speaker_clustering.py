@@ -21,12 +21,18 @@ def evidence(truth: list[int], label_of=lambda window, speaker: speaker % 3) -> 
             if cell < cells and truth[cell] >= 0:
                 labels[c, j] = label_of(c, truth[cell])
     truth_arr = np.array(truth)
-    return LocalSpeakers(labels=labels, second=np.full_like(labels, -1), first_cell=np.arange(windows) * STEP,
-                         speech=truth_arr >= 0, overlap=np.zeros(cells, dtype=bool))
+    return LocalSpeakers(
+        labels=labels,
+        second=np.full_like(labels, -1),
+        first_cell=np.arange(windows) * STEP,
+        speech=truth_arr >= 0,
+        overlap=np.zeros(cells, dtype=bool),
+    )
 
 
-def talking_over(local: LocalSpeakers, truth: list[int], under: dict[int, int],
-                 label_of=lambda window, speaker: speaker % 3) -> LocalSpeakers:
+def talking_over(
+    local: LocalSpeakers, truth: list[int], under: dict[int, int], label_of=lambda window, speaker: speaker % 3
+) -> LocalSpeakers:
     """`local` with `under[cell]` (a global speaker) heard under the dominant voice at those cells."""
     second = np.full_like(local.labels, -1)
     overlap = np.zeros(local.cells, dtype=bool)
@@ -35,12 +41,14 @@ def talking_over(local: LocalSpeakers, truth: list[int], under: dict[int, int],
         for c in range(local.labels.shape[0]):
             if 0 <= cell - c * STEP < CELLS_PER_WINDOW:
                 second[c, cell - c * STEP] = label_of(c, speaker)
-    return LocalSpeakers(labels=local.labels, second=second, first_cell=local.first_cell, speech=local.speech,
-                         overlap=overlap)
+    return LocalSpeakers(
+        labels=local.labels, second=second, first_cell=local.first_cell, speech=local.speech, overlap=overlap
+    )
 
 
 def voice_of(truth: list[int], voices: dict[int, np.ndarray]):
     """A fake encoder: each stretch has the voice of the speaker most of its cells belong to."""
+
     def embed(stretches: list[np.ndarray]) -> np.ndarray:
         out = []
         for cells in stretches:
@@ -48,6 +56,7 @@ def voice_of(truth: list[int], voices: dict[int, np.ndarray]):
             vector = voices[max(set(speakers), key=speakers.count)]
             out.append(vector / np.linalg.norm(vector))
         return np.stack(out)
+
     return embed
 
 
@@ -140,7 +149,9 @@ def test_cross_talk_carries_both_speakers_named_by_the_windows():
 def test_cross_talk_no_window_can_name_goes_to_the_nearest_other_speaker():
     # The voice under A at cells 10-12 is a local label that dominates nowhere in its windows.
     truth = turns((0, 3), (1, 3))
-    local = talking_over(evidence(truth), truth, {c: 2 for c in range(10, 13)}, label_of=lambda window, speaker: speaker)
+    local = talking_over(
+        evidence(truth), truth, {c: 2 for c in range(10, 13)}, label_of=lambda window, speaker: speaker
+    )
     second = cross_talk(local, np.array(truth))
     assert (second[10:13] == -1).all()  # B (cells 30+) is further than a second away
     near = talking_over(evidence(truth), truth, {c: 2 for c in range(25, 28)}, label_of=lambda window, speaker: speaker)
@@ -169,8 +180,12 @@ def test_a_stray_stretch_does_not_take_a_speakers_place_when_the_count_is_given(
     # Three people and one odd 1 s stretch (noise, a laugh) whose voice is like nobody's: told there are
     # three speakers, the three people are kept apart and the stray joins the closest of them.
     truth = turns((0, 6), (1, 6), (3, 1), (2, 6), (0, 6), (1, 6), (2, 6))
-    voices = {0: np.array([1.0, 0.0, 0.0, 0.0]), 1: np.array([0.0, 1.0, 0.0, 0.0]), 2: np.array([0.0, 0.8, 0.6, 0.0]),
-              3: np.array([0.0, 0.0, 0.3, 1.0])}
+    voices = {
+        0: np.array([1.0, 0.0, 0.0, 0.0]),
+        1: np.array([0.0, 1.0, 0.0, 0.0]),
+        2: np.array([0.0, 0.8, 0.6, 0.0]),
+        3: np.array([0.0, 0.0, 0.3, 1.0]),
+    }
     labels = cluster(evidence(truth), voice_of(truth, voices), min_speakers=3, max_speakers=3)
     a, b, stray, c = labels[30], labels[90], labels[125], labels[160]
     assert speakers_of(labels) == 3 and len({a, b, c}) == 3 and stray == c

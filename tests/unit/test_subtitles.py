@@ -10,8 +10,15 @@ from app.domain.subtitles import cues_of
 RULES = SubtitleRules()
 
 
-def spoken(text: str, *, words_per_second: float = 3.0, speaker: str | None = None, start: float = 0.0,
-           pause_after_sentence: float = 0.0, language: str = "en") -> Transcript:
+def spoken(
+    text: str,
+    *,
+    words_per_second: float = 3.0,
+    speaker: str | None = None,
+    start: float = 0.0,
+    pause_after_sentence: float = 0.0,
+    language: str = "en",
+) -> Transcript:
     """One segment of `text`, its words evenly spaced; a pause after each sentence end when asked."""
     words, at = [], start
     for piece in text.split():
@@ -25,9 +32,11 @@ def joined(transcript: Transcript) -> list[str]:
     return [w.word for s in transcript.segments for w in s.words]
 
 
-LONG = ("so what we are going to do today is walk through the whole plan from the beginning to the very end "
-        "and then we will talk about the budget and who is going to pay for all of it in the next quarter "
-        "because nobody has decided that yet and it matters a great deal to everyone in this room")
+LONG = (
+    "so what we are going to do today is walk through the whole plan from the beginning to the very end "
+    "and then we will talk about the budget and who is going to pay for all of it in the next quarter "
+    "because nobody has decided that yet and it matters a great deal to everyone in this room"
+)
 
 
 def test_lines_cues_and_durations_stay_within_the_norms():
@@ -48,13 +57,19 @@ def test_no_word_is_left_alone_on_a_line():
 def test_cues_end_at_sentence_ends_and_pauses():
     text = "We met on Monday. The plan was simple and everyone agreed to it. Then the rain came."
     cues = cues_of(spoken(text, pause_after_sentence=0.6), RULES, marks_speakers=False)
-    assert [c.text.replace("\n", " ") for c in cues] == ["We met on Monday.", "The plan was simple and everyone agreed to it.",
-                                                        "Then the rain came."]
+    assert [c.text.replace("\n", " ") for c in cues] == [
+        "We met on Monday.",
+        "The plan was simple and everyone agreed to it.",
+        "Then the rain came.",
+    ]
 
 
 def test_a_short_cue_stays_up_for_the_minimum_and_fast_speech_is_given_reading_time():
-    quick = spoken("Yes. " + "absolutely everything considered, unquestionably magnificent.", words_per_second=8,
-                   pause_after_sentence=2.0)
+    quick = spoken(
+        "Yes. " + "absolutely everything considered, unquestionably magnificent.",
+        words_per_second=8,
+        pause_after_sentence=2.0,
+    )
     first, second = cues_of(quick, RULES, marks_speakers=False)
     assert first.text == "Yes." and first.end - first.start >= 5 / 6 - 1e-6
     assert len(second.text.replace("\n", "")) / (second.end - second.start) <= 20 + 1e-6  # nothing follows: room
@@ -85,8 +100,10 @@ def two_people(first: str, second: str, gap: float = 0.1) -> Transcript:
 
 
 def test_a_change_of_speaker_starts_a_new_cue_or_a_dialogue_line():
-    long_turns = two_people("I think we should ship the release on Friday after the review",
-                            "No, we need another week to test the installer properly")
+    long_turns = two_people(
+        "I think we should ship the release on Friday after the review",
+        "No, we need another week to test the installer properly",
+    )
     cues = cues_of(long_turns, RULES, marks_speakers=True)
     assert all(len({w.speaker for w in c.words}) == 1 for c in cues)
     assert all(c.lines[0].text.startswith("[SPEAKER_0") for c in cues)
@@ -106,8 +123,9 @@ def test_speaker_marks_count_towards_the_line_width(marks):
 def test_languages_without_spaces_are_joined_as_written():
     words = tuple(Word(ch, i * 0.2, i * 0.2 + 0.15) for i, ch in enumerate("今天天气很好我们去公园散步吧"))
     segment = Segment(id=0, start=0, end=3.0, text="今天天气很好我们去公园散步吧", words=words)
-    (cue,) = cues_of(Transcript(task=Task.TRANSCRIBE, language="zh", duration=3.0, segments=(segment,)), RULES,
-                     marks_speakers=False)
+    (cue,) = cues_of(
+        Transcript(task=Task.TRANSCRIBE, language="zh", duration=3.0, segments=(segment,)), RULES, marks_speakers=False
+    )
     assert cue.text == "今天天气很好我们去公园散步吧"
 
 
@@ -125,6 +143,7 @@ def test_a_word_timed_in_pieces_is_never_broken_across_lines_or_cues():
     words = tuple(Word(piece, i * 0.3, i * 0.3 + 0.25) for i, piece in enumerate(pieces))
     segment = Segment(id=0, start=0.0, end=4.0, text=text, words=words)
     narrow = SubtitleRules(max_line_width=30)
-    cues = cues_of(Transcript(task=Task.TRANSCRIBE, language="en", duration=4.0, segments=(segment,)), narrow,
-                   marks_speakers=False)
+    cues = cues_of(
+        Transcript(task=Task.TRANSCRIBE, language="en", duration=4.0, segments=(segment,)), narrow, marks_speakers=False
+    )
     assert [w for c in cues for w in c.text.split()] == text.split()

@@ -21,14 +21,30 @@ def receiver() -> Iterator[WebhookReceiver]:
 
 
 def job(url: str) -> Job:
-    return Job(id="job_1", owner="o", status=JobStatus.SUCCEEDED, options=TranscriptionOptions(model="base"),
-               render=RenderOptions(), response_format="json", created_at=0.0, updated_at=0.0, callback_url=url)
+    return Job(
+        id="job_1",
+        owner="o",
+        status=JobStatus.SUCCEEDED,
+        options=TranscriptionOptions(model="base"),
+        render=RenderOptions(),
+        response_format="json",
+        created_at=0.0,
+        updated_at=0.0,
+        callback_url=url,
+    )
 
 
 def notifier(tmp_path, resolve, clock: Clock | None = None, **kwargs) -> WebhookNotifier:
-    return WebhookNotifier(SqliteOutbox(tmp_path / "jobs.sqlite3"), secret="s", allowed_hosts=["hooks.test"],
-                           envelope=lambda j: b'{"id": "%s"}' % j.id.encode(), resolve=resolve,
-                           clock=clock or Clock(), first_retry_seconds=1.0, **kwargs)
+    return WebhookNotifier(
+        SqliteOutbox(tmp_path / "jobs.sqlite3"),
+        secret="s",
+        allowed_hosts=["hooks.test"],
+        envelope=lambda j: b'{"id": "%s"}' % j.id.encode(),
+        resolve=resolve,
+        clock=clock or Clock(),
+        first_retry_seconds=1.0,
+        **kwargs,
+    )
 
 
 def test_the_request_goes_to_the_address_that_was_checked(tmp_path, receiver, monkeypatch):
@@ -91,8 +107,14 @@ def test_a_delivery_is_given_up_after_its_attempts(tmp_path, receiver):
 
 def test_a_host_that_turned_internal_is_not_called(tmp_path, receiver):
     addresses = iter([["93.184.215.14"], ["127.0.0.1"]])
-    sender = WebhookNotifier(SqliteOutbox(tmp_path / "jobs.sqlite3"), secret=None, allowed_hosts=[],
-                             envelope=lambda j: b"{}", resolve=lambda host, port: next(addresses), clock=Clock())
+    sender = WebhookNotifier(
+        SqliteOutbox(tmp_path / "jobs.sqlite3"),
+        secret=None,
+        allowed_hosts=[],
+        envelope=lambda j: b"{}",
+        resolve=lambda host, port: next(addresses),
+        clock=Clock(),
+    )
     url = f"http://rebinding.test:{receiver.port}/hook"
     sender.check(url)  # public at submit
     sender.notify(job(url))

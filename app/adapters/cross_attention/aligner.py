@@ -40,11 +40,16 @@ class CrossAttentionAligner:
                 timed: list[list[Segment]] = [[] for _ in batch]
                 lengths = [file_window_frames(min(s.end, audio.duration) - s.start, self.fit_windows) for s in batch]
                 for frames, indices in by_length(lengths).items():
-                    windows = np.stack([log_mel_window(between(samples, batch[j].start, batch[j].end), n_mels, frames)
-                                        for j in indices])
+                    windows = np.stack(
+                        [
+                            log_mel_window(between(samples, batch[j].start, batch[j].end), n_mels, frames)
+                            for j in indices
+                        ]
+                    )
                     rows = [batch[j] for j in indices]
-                    for j, sentences in zip(indices, timed_sentences(model, tokenizer, model.encode(windows), rows,
-                                                                     transcript.language)):
+                    for j, sentences in zip(
+                        indices, timed_sentences(model, tokenizer, model.encode(windows), rows, transcript.language)
+                    ):
                         timed[j] = sentences
                 segments.extend(s for sentences in timed for s in sentences)
         return transcript.with_segments(renumber(segments), aligner=self.name)

@@ -35,8 +35,9 @@ def alignment_tokenizer(model, language: str) -> Tokenizer:
     raise AlignmentUnavailable(language, f"model '{model.name}' is English-only")
 
 
-def timed_sentences(model, tokenizer: Tokenizer, encoder_output, segments: Sequence[Segment | None],
-                    language: str) -> list[list[Segment]]:
+def timed_sentences(
+    model, tokenizer: Tokenizer, encoder_output, segments: Sequence[Segment | None], language: str
+) -> list[list[Segment]]:
     """Row i of `encoder_output` is the window that starts at `segments[i].start` and holds that
     segment's audio; each segment comes back as its sentences with timed words (a None row: [])."""
     rows = [_text_tokens(tokenizer, s) if s is not None else [] for s in segments]
@@ -71,7 +72,13 @@ def _frames(segment: Segment | None) -> int:
 def _sentences(segment: Segment, alignment: list[dict], language: str) -> list[Segment]:
     merge_punctuations(alignment, _PREPEND, _APPEND)
     timed = [
-        (w["word"], list(w["tokens"]), segment.start + float(w["start"]), segment.start + float(w["end"]), float(w["probability"]))
+        (
+            w["word"],
+            list(w["tokens"]),
+            segment.start + float(w["start"]),
+            segment.start + float(w["end"]),
+            float(w["probability"]),
+        )
         for w in alignment
         if w["word"].strip()
     ]
@@ -81,14 +88,19 @@ def _sentences(segment: Segment, alignment: list[dict], language: str) -> list[S
     for part in split_sentences(timed, lambda item: item[0], language):
         count = sum(len(toks) for _, toks, *_ in part)
         # Each sentence keeps its own tokens' log probabilities (the parts cover the tokens in order).
-        own = segment.token_logprobs[offset : offset + count] if len(segment.token_logprobs) == len(segment.tokens) else ()
+        own = (
+            segment.token_logprobs[offset : offset + count]
+            if len(segment.token_logprobs) == len(segment.tokens)
+            else ()
+        )
         sentences.append(_sentence(segment, part, own))
         offset += count
     return sentences
 
 
-def _sentence(segment: Segment, part: list[tuple[str, list[int], float, float, float]],
-              token_logprobs: tuple[TokenLogprob, ...]) -> Segment:
+def _sentence(
+    segment: Segment, part: list[tuple[str, list[int], float, float, float]], token_logprobs: tuple[TokenLogprob, ...]
+) -> Segment:
     words = monotonic_words(
         [Word(word=w.strip(), start=round(s, 3), end=round(e, 3), score=round(p, 3)) for w, _, s, e, p in part],
         segment.start,

@@ -19,8 +19,9 @@ class SubtitleFormatter:
     def render(self, transcript: Transcript, options: RenderOptions) -> str:
         cues = cues_of(transcript, options.subtitles, self.marks_speakers)
         shown = [shown for cue in cues for shown in _displays(cue, options.highlight_words, self)]
-        return self.header + "".join(self.block(index, start, end, text)
-                                     for index, (start, end, text) in enumerate(shown, start=1))
+        return self.header + "".join(
+            self.block(index, start, end, text) for index, (start, end, text) in enumerate(shown, start=1)
+        )
 
     def block(self, index: int, start: float, end: float, text: str) -> str:
         raise NotImplementedError
@@ -39,8 +40,10 @@ def _displays(cue: Cue, highlight_words: bool, formatter: SubtitleFormatter) -> 
     underlined) and the plain cue in the pauses between, as whisperX writes them."""
 
     def shown(line_index: int | None, word_index: int | None) -> str:
-        return "\n".join(formatter.line_text(line, word_index if index == line_index else None)
-                         for index, line in enumerate(cue.lines))
+        return "\n".join(
+            formatter.line_text(line, word_index if index == line_index else None)
+            for index, line in enumerate(cue.lines)
+        )
 
     positions = [(li, wi) for li, line in enumerate(cue.lines) for wi in range(len(line.words))]
     if not highlight_words or not positions:

@@ -16,6 +16,11 @@ class DiarizedJsonFormatter:
     def render(self, transcript: Transcript, options: RenderOptions) -> bytes:
         segments = [diarized_segment(s) for s in transcript.segments]
         return msgspec.json.encode(
-            DiarizedTranscription(task=transcript.task.value, duration=round(transcript.duration, 3), text=transcript.text,
-                                  segments=segments, usage=usage(transcript))
+            DiarizedTranscription(
+                task=transcript.task.value,
+                duration=round(transcript.duration, 3),
+                text=transcript.text,
+                segments=segments,
+                usage=usage(transcript),
+            )
         )

@@ -16,9 +16,11 @@ class JsonFormatter:
 
     def render(self, transcript: Transcript, options: RenderOptions) -> bytes:
         languages = transcript.languages or ((transcript.language,) if transcript.language else ())
-        return msgspec.json.encode(TextTranscription(
-            text=transcript.text,
-            languages=[TranscriptionLanguage(code=code) for code in languages],
-            logprobs=wire_logprobs(transcript_logprobs(transcript)) if options.logprobs else msgspec.UNSET,
-            usage=usage(transcript),
-        ))
+        return msgspec.json.encode(
+            TextTranscription(
+                text=transcript.text,
+                languages=[TranscriptionLanguage(code=code) for code in languages],
+                logprobs=wire_logprobs(transcript_logprobs(transcript)) if options.logprobs else msgspec.UNSET,
+                usage=usage(transcript),
+            )
+        )

@@ -23,5 +23,7 @@ class RttmFormatter:
         for turn in sorted(transcript.speaker_turns or (), key=lambda t: (t.start, t.end, t.speaker)):
             # RTTM fields are separated by whitespace: a known speaker's name must stay one field.
             speaker = _SPACE.sub("_", turn.speaker.strip()) or "unknown"
-            lines.append(f"SPEAKER {self.file_id} 1 {turn.start:.3f} {turn.end - turn.start:.3f} <NA> <NA> {speaker} <NA> <NA>\n")
+            lines.append(
+                f"SPEAKER {self.file_id} 1 {turn.start:.3f} {turn.end - turn.start:.3f} <NA> <NA> {speaker} <NA> <NA>\n"
+            )
         return "".join(lines)

@@ -23,7 +23,8 @@ class VttFormatter(SubtitleFormatter):
         return f"{timestamp(start, '.')} --> {timestamp(end, '.')}\n{text}\n\n"
 
     def line_text(self, line: CueLine, highlighted: int | None) -> str:
-        escaped = replace(line, words=tuple(replace(w, text=_escaped(w.text)) for w in line.words),
-                          mark=_escaped(line.mark))
+        escaped = replace(
+            line, words=tuple(replace(w, text=_escaped(w.text)) for w in line.words), mark=_escaped(line.mark)
+        )
         text = super().line_text(escaped, highlighted)
         return f"<v {line.speaker}>{text}" if line.speaker is not None else text

@@ -85,5 +85,18 @@ def register_job_task(app: Celery, run_job: Callable[..., object], store: JobSto
 
 def run_worker(app: Celery, name: str) -> None:
     """Serve jobs one at a time until stopped (blocks)."""
-    app.worker_main(["worker", "--pool=solo", "--concurrency=1", "--loglevel=WARNING", "--without-gossip",
-                     "--without-mingle", "--without-heartbeat", "-Q", QUEUE, "-n", name])
+    app.worker_main(
+        [
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-Q",
+            QUEUE,
+            "-n",
+            name,
+        ]
+    )

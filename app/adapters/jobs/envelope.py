@@ -23,6 +23,9 @@ class JobEnvelopeRenderer:
         if transcript is not None:
             formatter = self.formatters[job.response_format]
             body = formatter.render(transcript, job.render)
-            result = msgspec.json.decode(body) if formatter.media_type == "application/json" else (
-                body.decode() if isinstance(body, bytes) else body)
+            result = (
+                msgspec.json.decode(body)
+                if formatter.media_type == "application/json"
+                else (body.decode() if isinstance(body, bytes) else body)
+            )
         return msgspec.json.encode(JobEnvelope(**msgspec.structs.asdict(view), result=result))

@@ -23,8 +23,14 @@ class LocalJobDispatcher:
     """Dispatched job ids wait in a queue; `run_here` (the server's lifespan) takes them one at a
     time, so a long job never holds more than one slot and synchronous requests still get theirs."""
 
-    def __init__(self, run_job: Callable[[str], object], store: SqliteJobStore, run_in_slot: RunInSlot,
-                 failed_request_ttl_seconds: float = 3600, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        run_job: Callable[[str], object],
+        store: SqliteJobStore,
+        run_in_slot: RunInSlot,
+        failed_request_ttl_seconds: float = 3600,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.run_job = run_job  # JobRunner.run
         self.store = store
         self.run_in_slot = run_in_slot
@@ -41,10 +47,15 @@ class LocalJobDispatcher:
         for job in self.store.unfinished():
             if job.is_tracked_request:  # its client's connection died with the process: it cannot resume
                 now = self.clock()
-                self.store.transition(job.id, {JobStatus.RUNNING}, status=JobStatus.FAILED, stage=None,
-                                      updated_at=now, expires_at=now + self.failed_request_ttl_seconds,
-                                      error=JobError("The server restarted while this request ran.",
-                                                     code="server_restarted", status=503))
+                self.store.transition(
+                    job.id,
+                    {JobStatus.RUNNING},
+                    status=JobStatus.FAILED,
+                    stage=None,
+                    updated_at=now,
+                    expires_at=now + self.failed_request_ttl_seconds,
+                    error=JobError("The server restarted while this request ran.", code="server_restarted", status=503),
+                )
                 continue
             if job.status is JobStatus.RUNNING:
                 self.store.transition(job.id, {JobStatus.RUNNING}, status=JobStatus.QUEUED, stage=None)
@@ -74,8 +85,9 @@ class LocalJobDispatcher:
         does not count as one of its JOBS__MAX_ATTEMPTS (those are for jobs that kill their worker)."""
         job = self.store.get(job_id)
         if job is not None and job.status is JobStatus.RUNNING:
-            self.store.transition(job_id, {JobStatus.RUNNING}, status=JobStatus.QUEUED, stage=None,
-                                  attempts=max(0, job.attempts - 1))
+            self.store.transition(
+                job_id, {JobStatus.RUNNING}, status=JobStatus.QUEUED, stage=None, attempts=max(0, job.attempts - 1)
+            )
             logger.info("running job handed back for the next start", job_id=job_id)
 
 

@@ -44,8 +44,9 @@ class RedisJobStore:
     def update(self, job_id: str, **changes: Any) -> None:
         self._change(job_id, lambda job: None if job.status.terminal else replace(job, **changes))
 
-    def transition(self, job_id: str, from_statuses: Collection[JobStatus], *, increment_attempts: bool = False,
-                   **changes: Any) -> Job | None:
+    def transition(
+        self, job_id: str, from_statuses: Collection[JobStatus], *, increment_attempts: bool = False, **changes: Any
+    ) -> Job | None:
         def apply(job: Job) -> Job | None:
             if job.status not in from_statuses:
                 return None
@@ -81,8 +82,11 @@ class RedisJobStore:
         gone = [job_id for job_id, job in jobs.items() if job is None]  # expired unseen
         if gone:
             self.redis.srem(UNFINISHED, *gone)
-        return sum(1 for job in jobs.values()
-                   if job is not None and not job.is_tracked_request and (owner is None or job.owner == owner))
+        return sum(
+            1
+            for job in jobs.values()
+            if job is not None and not job.is_tracked_request and (owner is None or job.owner == owner)
+        )
 
     def delete_expired(self, now: float) -> int:
         return 0  # Redis expires the keys itself
@@ -157,8 +161,10 @@ class RedisOutbox:
         if data is None:
             return
         with self.redis.pipeline() as pipe:
-            pipe.set(_key("delivery", delivery_id), encode(replace(decode_delivery(data), attempts=attempts,
-                                                                   next_attempt_at=at)))
+            pipe.set(
+                _key("delivery", delivery_id),
+                encode(replace(decode_delivery(data), attempts=attempts, next_attempt_at=at)),
+            )
             pipe.zadd(OUTBOX, {delivery_id: at}, xx=True)
             pipe.execute()
 

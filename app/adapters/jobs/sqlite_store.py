@@ -40,8 +40,10 @@ class SqliteJobStore:
 
     def create(self, job: Job, audio: bytes) -> None:
         with self._lock:
-            self._db.execute("INSERT INTO jobs (id, status, expires_at, job, audio) VALUES (?, ?, ?, ?, ?)",
-                             (job.id, job.status.value, job.expires_at, encode(job), audio))
+            self._db.execute(
+                "INSERT INTO jobs (id, status, expires_at, job, audio) VALUES (?, ?, ?, ?, ?)",
+                (job.id, job.status.value, job.expires_at, encode(job), audio),
+            )
 
     def get(self, job_id: str) -> Job | None:
         row = self._db.execute("SELECT job FROM jobs WHERE id = ?", (job_id,)).fetchone()
@@ -53,8 +55,9 @@ class SqliteJobStore:
             if job is not None and not job.status.terminal:
                 self._write(replace(job, **changes))
 
-    def transition(self, job_id: str, from_statuses: Collection[JobStatus], *, increment_attempts: bool = False,
-                   **changes: Any) -> Job | None:
+    def transition(
+        self, job_id: str, from_statuses: Collection[JobStatus], *, increment_attempts: bool = False, **changes: Any
+    ) -> Job | None:
         with self._lock:
             job = self.get(job_id)
             if job is None or job.status not in from_statuses:
@@ -95,13 +98,16 @@ class SqliteJobStore:
 
     def unfinished(self) -> list[Job]:
         """Jobs a previous process left queued or running."""
-        rows = self._db.execute("SELECT job FROM jobs WHERE status IN (?, ?)",
-                                (JobStatus.QUEUED.value, JobStatus.RUNNING.value)).fetchall()
+        rows = self._db.execute(
+            "SELECT job FROM jobs WHERE status IN (?, ?)", (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+        ).fetchall()
         return [decode_job(row[0]) for row in rows]
 
     def _write(self, job: Job) -> None:
-        self._db.execute("UPDATE jobs SET status = ?, expires_at = ?, job = ? WHERE id = ?",
-                         (job.status.value, job.expires_at, encode(job), job.id))
+        self._db.execute(
+            "UPDATE jobs SET status = ?, expires_at = ?, job = ? WHERE id = ?",
+            (job.status.value, job.expires_at, encode(job), job.id),
+        )
 
     def close(self) -> None:
         self._db.close()
@@ -125,17 +131,22 @@ class SqliteOutbox:
 
     def add(self, delivery: Delivery) -> None:
         with self._lock:
-            self._db.execute("INSERT INTO deliveries (id, next_attempt_at, delivery) VALUES (?, ?, ?)",
-                             (delivery.id, delivery.next_attempt_at, encode(delivery)))
+            self._db.execute(
+                "INSERT INTO deliveries (id, next_attempt_at, delivery) VALUES (?, ?, ?)",
+                (delivery.id, delivery.next_attempt_at, encode(delivery)),
+            )
 
     def claim_due(self, now: float, lease_seconds: float) -> Delivery | None:
         with self._lock:
-            row = self._db.execute("SELECT delivery FROM deliveries WHERE next_attempt_at <= ? "
-                                   "ORDER BY next_attempt_at LIMIT 1", (now,)).fetchone()
+            row = self._db.execute(
+                "SELECT delivery FROM deliveries WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT 1", (now,)
+            ).fetchone()
             if row is None:
                 return None
             delivery = decode_delivery(row[0])
-            self._db.execute("UPDATE deliveries SET next_attempt_at = ? WHERE id = ?", (now + lease_seconds, delivery.id))
+            self._db.execute(
+                "UPDATE deliveries SET next_attempt_at = ? WHERE id = ?", (now + lease_seconds, delivery.id)
+            )
             return delivery
 
     def retry_at(self, delivery_id: str, attempts: int, at: float) -> None:
@@ -143,8 +154,10 @@ class SqliteOutbox:
             row = self._db.execute("SELECT delivery FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
             if row is not None:
                 changed = replace(decode_delivery(row[0]), attempts=attempts, next_attempt_at=at)
-                self._db.execute("UPDATE deliveries SET next_attempt_at = ?, delivery = ? WHERE id = ?",
-                                 (at, encode(changed), delivery_id))
+                self._db.execute(
+                    "UPDATE deliveries SET next_attempt_at = ?, delivery = ? WHERE id = ?",
+                    (at, encode(changed), delivery_id),
+                )
 
     def remove(self, delivery_id: str) -> None:
         with self._lock:
@@ -171,15 +184,19 @@ class SqliteSpeakerRegistry:
 
     def add(self, profile: SpeakerProfile) -> None:
         with self._lock:
-            self._db.execute("INSERT INTO speakers (id, owner, created_at, profile) VALUES (?, ?, ?, ?)",
-                             (profile.id, profile.owner, profile.created_at, encode(profile)))
+            self._db.execute(
+                "INSERT INTO speakers (id, owner, created_at, profile) VALUES (?, ?, ?, ?)",
+                (profile.id, profile.owner, profile.created_at, encode(profile)),
+            )
 
     def list(self, owner: str) -> list[SpeakerProfile]:
         rows = self._db.execute("SELECT profile FROM speakers WHERE owner = ? ORDER BY created_at", (owner,))
         return [decode_speaker(row[0]) for row in rows.fetchall()]
 
     def get(self, owner: str, speaker_id: str) -> SpeakerProfile | None:
-        row = self._db.execute("SELECT profile FROM speakers WHERE owner = ? AND id = ?", (owner, speaker_id)).fetchone()
+        row = self._db.execute(
+            "SELECT profile FROM speakers WHERE owner = ? AND id = ?", (owner, speaker_id)
+        ).fetchone()
         return decode_speaker(row[0]) if row else None
 
     def delete(self, owner: str, speaker_id: str) -> bool:

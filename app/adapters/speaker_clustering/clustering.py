@@ -68,8 +68,10 @@ def stretches(local: LocalSpeakers) -> list[np.ndarray]:
         # Split eagerly (a quarter of the windows seeing a change is enough): a missed change is never
         # undone. Speech only Silero heard is a stretch of its own: the windows cannot see a change
         # in it, and it often bridges two people's turns.
-        if current and (differ[current[-1]] >= CHANGE_SHARE * (same[current[-1]] + differ[current[-1]]) > 0
-                        or (vad_only is not None and vad_only[cell] != vad_only[current[-1]])):
+        if current and (
+            differ[current[-1]] >= CHANGE_SHARE * (same[current[-1]] + differ[current[-1]]) > 0
+            or (vad_only is not None and vad_only[cell] != vad_only[current[-1]])
+        ):
             runs.append(np.array(current))
             current = []
         current.append(cell)
@@ -110,8 +112,9 @@ def window_votes(local: LocalSpeakers, runs: list[np.ndarray]) -> tuple[np.ndarr
     return total, count
 
 
-def cluster(local: LocalSpeakers, embed: Embedder, min_speakers: int | None = None,
-            max_speakers: int | None = None) -> np.ndarray:
+def cluster(
+    local: LocalSpeakers, embed: Embedder, min_speakers: int | None = None, max_speakers: int | None = None
+) -> np.ndarray:
     """Speaker index per cell (-1 = no speech), speakers numbered in order of first appearance."""
     labels = np.full(local.cells, -1)
     runs = stretches(local)
@@ -134,8 +137,9 @@ def cluster(local: LocalSpeakers, embed: Embedder, min_speakers: int | None = No
     return labels
 
 
-def _agglomerate(voices: np.ndarray, seconds: np.ndarray, votes: np.ndarray, min_speakers: int | None,
-                 max_speakers: int | None) -> np.ndarray:
+def _agglomerate(
+    voices: np.ndarray, seconds: np.ndarray, votes: np.ndarray, min_speakers: int | None, max_speakers: int | None
+) -> np.ndarray:
     """Speaker number (0..k-1) of each voice.
 
     Only clusters heard for long enough count as speakers: the dendrogram is cut where the voices
@@ -156,8 +160,9 @@ def _agglomerate(voices: np.ndarray, seconds: np.ndarray, votes: np.ndarray, min
     speakers_after = [int((seconds >= least).sum())]  # clusters heard long enough after each merge
     for step, (left, right) in enumerate(tree[:, :2].astype(int)):
         heard[n + step] = heard[left] + heard[right]
-        speakers_after.append(speakers_after[-1] + int(heard[n + step] >= least)
-                              - int(heard[left] >= least) - int(heard[right] >= least))
+        speakers_after.append(
+            speakers_after[-1] + int(heard[n + step] >= least) - int(heard[left] >= least) - int(heard[right] >= least)
+        )
     merges = int(np.searchsorted(tree[:, 2], SAME_SPEAKER, side="right"))  # average linkage: heights only rise
     count = max(speakers_after[merges], 1)
     wanted = min(max(count, min_speakers or 1), max_speakers or n, n)

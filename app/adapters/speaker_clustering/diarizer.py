@@ -59,13 +59,13 @@ def _stretches(samples: np.ndarray, spans: Sequence[tuple[float, float]]) -> lis
     current: list[np.ndarray] = []
     size = 0
     for start, end in spans:
-        span = samples[int(start * SAMPLE_RATE): int(end * SAMPLE_RATE)][:left]
+        span = samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)][:left]
         left -= span.shape[0]
         while span.shape[0]:
             taken = span[: most - size]
             current.append(taken)
             size += taken.shape[0]
-            span = span[taken.shape[0]:]
+            span = span[taken.shape[0] :]
             if size == most:
                 pieces.append(np.concatenate(current))
                 current, size = [], 0
@@ -97,15 +97,18 @@ class SpeakerClusteringDiarizer:
 
         def embed(stretches: list[np.ndarray]) -> np.ndarray:
             limit = int(MAX_EMBED_SECONDS / CELL_SECONDS)
-            return self.encoder.embed_many([np.concatenate([samples[c * cell : (c + 1) * cell] for c in cells[:limit]])
-                                            for cells in stretches])
+            return self.encoder.embed_many(
+                [np.concatenate([samples[c * cell : (c + 1) * cell] for c in cells[:limit]]) for cells in stretches]
+            )
 
         labels = cluster(local, embed, options.min_speakers, options.max_speakers)
         turns = _turns(labels, cross_talk(local, labels), duration)
         exclusive = _turns(labels, np.full_like(labels, -1), duration)
         names = {raw: f"SPEAKER_{i:02d}" for i, raw in enumerate(dict.fromkeys(t[2] for t in turns))}
-        return Diarization(turns=tuple(SpeakerTurn(start, end, names[raw]) for start, end, raw in turns),
-                           exclusive=tuple(SpeakerTurn(start, end, names[raw]) for start, end, raw in exclusive))
+        return Diarization(
+            turns=tuple(SpeakerTurn(start, end, names[raw]) for start, end, raw in turns),
+            exclusive=tuple(SpeakerTurn(start, end, names[raw]) for start, end, raw in exclusive),
+        )
 
 
 def _turns(labels: np.ndarray, talked_over_by: np.ndarray, duration: float) -> list[tuple[float, float, int]]:
@@ -116,6 +119,11 @@ def _turns(labels: np.ndarray, talked_over_by: np.ndarray, duration: float) -> l
         edges = np.flatnonzero(speaking[1:] != speaking[:-1])
         for start, end in zip(edges[::2], edges[1::2]):
             # Plain floats: the turns are stored with job results, and msgspec encodes no numpy scalars.
-            turns.append((round(float(start) * CELL_SECONDS, 3), round(min(float(end) * CELL_SECONDS, duration), 3),
-                          int(speaker)))
+            turns.append(
+                (
+                    round(float(start) * CELL_SECONDS, 3),
+                    round(min(float(end) * CELL_SECONDS, duration), 3),
+                    int(speaker),
+                )
+            )
     return sorted(turns)

@@ -57,8 +57,12 @@ class SegmentationModel:
         from pyannote.audio import Inference, Model
 
         path = os.path.join(os.path.dirname(whisperx.__file__), "assets", "pytorch_model.bin")
-        return Inference(Model.from_pretrained(path), step=WINDOW_STEP_SECONDS, skip_aggregation=True,
-                         device=torch.device("cuda" if self.device == "cuda" else "cpu"))
+        return Inference(
+            Model.from_pretrained(path),
+            step=WINDOW_STEP_SECONDS,
+            skip_aggregation=True,
+            device=torch.device("cuda" if self.device == "cuda" else "cpu"),
+        )
 
     def warm_up(self) -> None:
         self._inference.get()
@@ -74,8 +78,10 @@ class SegmentationModel:
         window = inference.model.specifications.duration
         if duration < window:  # one window, padded with silence
             samples = np.pad(samples, (0, int(window * sample_rate) - samples.shape[0]))
-        scores = inference({"waveform": torch.from_numpy(np.ascontiguousarray(samples))[None], "sample_rate": sample_rate},
-                           hook=lambda **_: checkpoint())  # called after each batch of windows
+        scores = inference(
+            {"waveform": torch.from_numpy(np.ascontiguousarray(samples))[None], "sample_rate": sample_rate},
+            hook=lambda **_: checkpoint(),
+        )  # called after each batch of windows
         local = pool(scores.data, window, duration)
         vad_only = silero_speech(samples[: int(duration * sample_rate)], local.cells) & ~local.speech
         return replace(local, speech=local.speech | vad_only, vad_only=vad_only)
@@ -87,10 +93,11 @@ def silero_speech(samples: np.ndarray, cells: int) -> np.ndarray:
 
     speech = np.zeros(cells, dtype=bool)
     cell = CELL_SECONDS * SAMPLE_RATE
-    options = VadOptions(threshold=SILERO_THRESHOLD, min_speech_duration_ms=100, min_silence_duration_ms=300,
-                         speech_pad_ms=0)
+    options = VadOptions(
+        threshold=SILERO_THRESHOLD, min_speech_duration_ms=100, min_silence_duration_ms=300, speech_pad_ms=0
+    )
     for stretch in get_speech_timestamps(samples, options):
-        speech[int(stretch["start"] // cell): int(np.ceil(stretch["end"] / cell))] = True
+        speech[int(stretch["start"] // cell) : int(np.ceil(stretch["end"] / cell))] = True
     return speech
 
 
@@ -99,7 +106,9 @@ def pool(scores: np.ndarray, window: float, duration: float) -> LocalSpeakers:
     windows, frames, _ = scores.shape
     cells_per_window = int(round(window / CELL_SECONDS))
     step_cells = int(round(WINDOW_STEP_SECONDS / CELL_SECONDS))
-    cell_of_frame = np.minimum(((np.arange(frames) + 0.5) * (window / frames) / CELL_SECONDS).astype(int), cells_per_window - 1)
+    cell_of_frame = np.minimum(
+        ((np.arange(frames) + 0.5) * (window / frames) / CELL_SECONDS).astype(int), cells_per_window - 1
+    )
     pooled = np.zeros((windows, cells_per_window, scores.shape[2]), dtype=np.float32)
     counts = np.bincount(cell_of_frame, minlength=cells_per_window).astype(np.float32)
     for cell in range(cells_per_window):
@@ -117,9 +126,14 @@ def pool(scores: np.ndarray, window: float, duration: float) -> LocalSpeakers:
     for c in range(windows):
         cells = first_cell[c] + np.arange(cells_per_window)
         keep = cells < total
-        votes[cells[keep]] += (labels[c, keep] >= 0)
+        votes[cells[keep]] += labels[c, keep] >= 0
         overlaps[cells[keep]] += active[c, keep].sum(axis=1) >= 2
         covered[cells[keep]] += 1
     covered = np.maximum(covered, 1)
-    return LocalSpeakers(labels=labels, second=second, first_cell=first_cell, speech=votes / covered > 0.5,
-                         overlap=overlaps / covered > 0.5)
+    return LocalSpeakers(
+        labels=labels,
+        second=second,
+        first_cell=first_cell,
+        speech=votes / covered > 0.5,
+        overlap=overlaps / covered > 0.5,
+    )

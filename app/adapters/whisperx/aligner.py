@@ -116,7 +116,9 @@ class Wav2Vec2ModelStore:
 
         name, local_only = self._source(language)
         if name is None and local_only:
-            raise AlignmentUnavailable(language, "no local wav2vec2 model (ALIGNMENT__MODELS_DIR) and downloads are disabled")
+            raise AlignmentUnavailable(
+                language, "no local wav2vec2 model (ALIGNMENT__MODELS_DIR) and downloads are disabled"
+            )
         try:
             return whisperx.load_align_model(
                 language_code=language,
@@ -169,10 +171,14 @@ class Wav2Vec2Aligner:
         result = whisperx.align(source, model, metadata, samples, self.models.device)
         raw = [w for piece in result["segments"] for w in piece.get("words", [])]
         words = [
-            Word(word=w["word"], start=float(w.get("start", segment.start)),
-                 end=float(w.get("end", w.get("start", segment.start))),
-                 score=float(w["score"]) if "score" in w else None)
-            for w in raw if w["word"].strip()
+            Word(
+                word=w["word"],
+                start=float(w.get("start", segment.start)),
+                end=float(w.get("end", w.get("start", segment.start))),
+                score=float(w["score"]) if "score" in w else None,
+            )
+            for w in raw
+            if w["word"].strip()
         ]
         return monotonic_words(words, segment.start, segment.end) if words else []
 

@@ -78,8 +78,9 @@ class SharedBatches:
     # memory back to the system here).
     after_batch: Callable[[], object] = lambda: None
 
-    def run(self, key: Hashable, inputs: np.ndarray, extras: list[Any], run: BatchRunner,
-            wait_for_company: bool = True) -> Sequence[Any]:
+    def run(
+        self, key: Hashable, inputs: np.ndarray, extras: list[Any], run: BatchRunner, wait_for_company: bool = True
+    ) -> Sequence[Any]:
         """`run(inputs, extras)`, possibly as part of a larger batch; this call's results in order.
         Calls with equal `key` must mean the same computation (`run` of the first one is used).
         `wait_for_company=False`: never gather (a live turn, whose latency is what matters)."""

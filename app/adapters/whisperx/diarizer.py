@@ -18,9 +18,17 @@ class PyannoteModelStore:
     ones the settings name (DIARIZATION__MODEL, DIARIZATION__MODELS): loading a pipeline runs code
     its repository names, so a request never chooses an arbitrary one."""
 
-    def __init__(self, default_model: str, device: str, token: str | None, cache_dir: Path | None,
-                 allow_download: bool = True, allowed_models: Collection[str] = (), max_loaded: int = 0,
-                 idle_seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        default_model: str,
+        device: str,
+        token: str | None,
+        cache_dir: Path | None,
+        allow_download: bool = True,
+        allowed_models: Collection[str] = (),
+        max_loaded: int = 0,
+        idle_seconds: float = 0.0,
+    ) -> None:
         self.default_model = default_model
         self.allowed_models = frozenset({default_model, *allowed_models})
         self.allow_download = allow_download
@@ -69,7 +77,9 @@ class PyannoteModelStore:
             raise ModelLoadFailed(f"Diarization model '{name}' cannot be loaded: {reason}.", param="diarize")
         try:
             return DiarizationPipeline(
-                model_name=name, token=self.token, device=self.device,
+                model_name=name,
+                token=self.token,
+                device=self.device,
                 cache_dir=str(self.cache_dir) if self.cache_dir else None,
             )
         except Exception as exc:  # noqa: BLE001 - hub, auth and file errors all mean "cannot load"
@@ -85,19 +95,22 @@ class PyannoteModelStore:
                 param="diarize",
             ) from exc
 
-
     def unavailable_reason(self, name: str | None = None) -> str | None:
         """Why the model surely cannot load now (None: it may), without touching the network."""
         name = name or self.default_model
         if Path(name).expanduser().is_dir() or self._cached(name):
             return None
         if not self.allow_download:
-            return ("it is not in the local hub cache and downloads are disabled (ALLOW_DOWNLOADS=false or "
-                    "HF_HUB_OFFLINE=1); set DIARIZATION__MODEL to a local pyannote pipeline directory, "
-                    "or allow downloads and set HF_TOKEN")
+            return (
+                "it is not in the local hub cache and downloads are disabled (ALLOW_DOWNLOADS=false or "
+                "HF_HUB_OFFLINE=1); set DIARIZATION__MODEL to a local pyannote pipeline directory, "
+                "or allow downloads and set HF_TOKEN"
+            )
         if not self.token:
-            return ("pyannote's pipelines are gated on the hub: set HF_TOKEN to a token that has accepted the "
-                    "model's terms, or set DIARIZATION__MODEL to a local pyannote pipeline directory")
+            return (
+                "pyannote's pipelines are gated on the hub: set HF_TOKEN to a token that has accepted the "
+                "model's terms, or set DIARIZATION__MODEL to a local pyannote pipeline directory"
+            )
         return None
 
     def why_default_unusable(self) -> str | None:

@@ -42,8 +42,10 @@ class WhisperUtteranceTranscriber:
     def _decode(self, model: ScoredWhisperModel, audio: Audio, request: UtteranceRequest) -> Hypothesis:
         samples = float_samples(audio.samples[-WINDOW_SAMPLES:])
         # A turn is short: its window is fitted to it (the encoder's cost grows with the input).
-        encoded = model.encode(log_mel_window(samples, n_mels_of(model), fitted_frames(len(samples) / SAMPLE_RATE))[None],
-                               wait_for_company=False)  # one turn at a time (DecodeQueue): nobody to wait for
+        encoded = model.encode(
+            log_mel_window(samples, n_mels_of(model), fitted_frames(len(samples) / SAMPLE_RATE))[None],
+            wait_for_company=False,
+        )  # one turn at a time (DecodeQueue): nobody to wait for
         language, language_probability = self._language(model, encoded, request.language)
         tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language)
         prefix = list(request.prefix)
@@ -59,11 +61,11 @@ class WhisperUtteranceTranscriber:
             return_logits_vocab=request.logprobs,
         )[0]
         sequence = result.sequences_ids[0]
-        generated = sequence[len(prefix):] if sequence[: len(prefix)] == prefix else sequence
+        generated = sequence[len(prefix) :] if sequence[: len(prefix)] == prefix else sequence
         tokens = [t for t in generated if t < tokenizer.eot]
         logprobs: tuple[float, ...] = ()
         if request.logprobs and result.logits:
-            logprobs = token_logprobs(result.logits[0][len(prefix):], tokens)
+            logprobs = token_logprobs(result.logits[0][len(prefix) :], tokens)
         pieces, whole, token_bytes = token_pieces(model.hf_tokenizer, tokens)
         # ctranslate2's score is length-normalised; undo it as the file transcriber does.
         average = result.scores[0] * len(sequence) / (len(sequence) + 1) if result.scores else 0.0
@@ -82,8 +84,10 @@ class WhisperUtteranceTranscriber:
     def _language(self, model: ScoredWhisperModel, encoded, language: str | None) -> tuple[str, float]:
         if not model.model.is_multilingual:
             if language not in (None, "en"):
-                raise InvalidRequest(f"Model '{model.name}' is English-only; language '{language}' needs a multilingual model.",
-                                     param="session.audio.input.transcription.language")
+                raise InvalidRequest(
+                    f"Model '{model.name}' is English-only; language '{language}' needs a multilingual model.",
+                    param="session.audio.input.transcription.language",
+                )
             return "en", 1.0
         if language:
             return language, 1.0

@@ -55,16 +55,28 @@ class ScoredWhisperModel(WhisperModel):
         windows other requests are encoding at the same time. It is kept on the host: rows of
         different requests are joined and split there, and the decoder takes host input on any device."""
         features = features[np.newaxis] if features.ndim == 2 else features
-        rows = self.batches.run(("encode", features.shape[1:]), features, [None] * len(features),
-                                memory_errors_named(self._encode_rows), wait_for_company=wait_for_company)
+        rows = self.batches.run(
+            ("encode", features.shape[1:]),
+            features,
+            [None] * len(features),
+            memory_errors_named(self._encode_rows),
+            wait_for_company=wait_for_company,
+        )
         return ctranslate2.StorageView.from_array(np.ascontiguousarray(rows))
 
     def window_languages(self, encoder_output, wait_for_company: bool = True) -> list[list[tuple[str, float]]]:
         """Per window, every language token (`<|en|>`) with its probability, likeliest first: one
         decoder step, taken together with other requests' windows of the same length."""
         rows = np.asarray(encoder_output)
-        return list(self.batches.run(("detect", rows.shape[1:]), rows, [None] * len(rows),
-                                     memory_errors_named(self._detect_rows), wait_for_company=wait_for_company))
+        return list(
+            self.batches.run(
+                ("detect", rows.shape[1:]),
+                rows,
+                [None] * len(rows),
+                memory_errors_named(self._detect_rows),
+                wait_for_company=wait_for_company,
+            )
+        )
 
     def _detect_rows(self, rows: np.ndarray, _: list) -> list:
         return self.model.detect_language(ctranslate2.StorageView.from_array(np.ascontiguousarray(rows)))
@@ -75,8 +87,9 @@ class ScoredWhisperModel(WhisperModel):
         peaks at ~0.6 GB more, for no speed gain (one window already fills the cores)."""
         if self.model.device != "cpu":
             return np.asarray(self.model.encode(get_ctranslate2_storage(features), to_cpu=True))
-        return np.concatenate([np.asarray(self.model.encode(get_ctranslate2_storage(window[np.newaxis])))
-                               for window in features])
+        return np.concatenate(
+            [np.asarray(self.model.encode(get_ctranslate2_storage(window[np.newaxis]))) for window in features]
+        )
 
     def prompt_tokens(self, tokenizer: Tokenizer, prompt: str | None, hotwords: str | None) -> list[int]:
         """faster-whisper's decoder prompt, with `hotwords` and `prompt` sharing one budget of half the
@@ -103,13 +116,22 @@ class ScoredWhisperModel(WhisperModel):
         if encoder_output is None:
             encoder_output = self.encode(features)
         if temperature > 0:
-            search = {"beam_size": 1, "num_hypotheses": options.best_of, "sampling_topk": 0, "sampling_temperature": temperature}
+            search = {
+                "beam_size": 1,
+                "num_hypotheses": options.best_of,
+                "sampling_topk": 0,
+                "sampling_temperature": temperature,
+            }
         else:
             search = {"beam_size": options.beam_size, "patience": options.patience}
-        search.update(length_penalty=options.length_penalty, max_length=self.max_length,
-                      suppress_blank=options.suppress_blank, suppress_tokens=tuple(options.suppress_tokens),
-                      no_repeat_ngram_size=options.no_repeat_ngram_size,
-                      repetition_penalty=options.repetition_penalty)
+        search.update(
+            length_penalty=options.length_penalty,
+            max_length=self.max_length,
+            suppress_blank=options.suppress_blank,
+            suppress_tokens=tuple(options.suppress_tokens),
+            no_repeat_ngram_size=options.no_repeat_ngram_size,
+            repetition_penalty=options.repetition_penalty,
+        )
         results = self.generate(np.asarray(encoder_output), [prompt] * features.shape[0], search)
         best_tokens = []
         for result in results:
@@ -139,23 +161,39 @@ class ScoredWhisperModel(WhisperModel):
         """The decoder's results for these windows, decoded together with other requests' windows of
         the same length and search options (each window keeps its own prompt)."""
         key = ("generate", encoder_output.shape[1:], tuple(sorted(search.items())))
-        return self.batches.run(key, encoder_output, prompts, memory_errors_named(
-            lambda rows, row_prompts: self.generate_rows(rows, row_prompts, search)))
+        return self.batches.run(
+            key,
+            encoder_output,
+            prompts,
+            memory_errors_named(lambda rows, row_prompts: self.generate_rows(rows, row_prompts, search)),
+        )
 
     def generate_rows(self, rows: np.ndarray, prompts: list[list[int]], search: dict[str, Any]) -> list:
         """One decoder batch as it is: these encoder output rows, each with its prompt."""
-        return self.model.generate(ctranslate2.StorageView.from_array(np.ascontiguousarray(rows)), prompts,
-                                   return_scores=True, return_no_speech_prob=True,
-                                   **{**search, "suppress_tokens": list(search["suppress_tokens"])})
+        return self.model.generate(
+            ctranslate2.StorageView.from_array(np.ascontiguousarray(rows)),
+            prompts,
+            return_scores=True,
+            return_no_speech_prob=True,
+            **{**search, "suppress_tokens": list(search["suppress_tokens"])},
+        )
 
     def _scores(self, encoder_output, prompt: list[int], sequences: list[list[int]]) -> list[tuple[float, ...]]:
         """Each decoded token's log probability: the beam search reports none per token, so the chosen
         tokens are forced through the decoder once more (greedy, as cheap as one more decoding)."""
-        forced = self.model.generate(encoder_output, [prompt + tokens for tokens in sequences], beam_size=1,
-                                     max_length=self.max_length, suppress_blank=False, suppress_tokens=[],
-                                     return_logits_vocab=True)
-        return [token_logprobs(result.logits[0][: len(tokens)], tokens) if result.logits else ()
-                for result, tokens in zip(forced, sequences)]
+        forced = self.model.generate(
+            encoder_output,
+            [prompt + tokens for tokens in sequences],
+            beam_size=1,
+            max_length=self.max_length,
+            suppress_blank=False,
+            suppress_tokens=[],
+            return_logits_vocab=True,
+        )
+        return [
+            token_logprobs(result.logits[0][: len(tokens)], tokens) if result.logits else ()
+            for result, tokens in zip(forced, sequences)
+        ]
 
 
 def memory_errors_named(run: Callable[..., T]) -> Callable[..., T]:
@@ -183,9 +221,17 @@ def compression_ratio(text: str) -> float:
 class WhisperModelStore:
     """ModelStore for the transcription stage."""
 
-    def __init__(self, resolver: WhisperModelResolver, device: str, compute_type: str, cpu_threads: int,
-                 max_loaded: int = 0, idle_seconds: float = 0.0, batch_windows: int = 1,
-                 batch_wait_seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        resolver: WhisperModelResolver,
+        device: str,
+        compute_type: str,
+        cpu_threads: int,
+        max_loaded: int = 0,
+        idle_seconds: float = 0.0,
+        batch_windows: int = 1,
+        batch_wait_seconds: float = 0.0,
+    ) -> None:
         self.resolver = resolver
         self.device = device
         self.compute_type = compute_type
@@ -229,14 +275,19 @@ class WhisperModelStore:
         try:
             # On a thread that ends with the load: the OpenMP team converting the weights goes with it
             # (app/adapters/native_threads.py), leaving only the model's own.
-            model = on_own_thread(lambda: ScoredWhisperModel(
-                str(resolved.path),
-                device=self.device,
-                compute_type=self.compute_type,
-                cpu_threads=self.cpu_threads,
-                local_files_only=True,
-                batches=SharedBatches(self.batch_windows, self.batch_wait_seconds, after_batch=release_freed_memory),
-            ), name=f"load {name}")
+            model = on_own_thread(
+                lambda: ScoredWhisperModel(
+                    str(resolved.path),
+                    device=self.device,
+                    compute_type=self.compute_type,
+                    cpu_threads=self.cpu_threads,
+                    local_files_only=True,
+                    batches=SharedBatches(
+                        self.batch_windows, self.batch_wait_seconds, after_batch=release_freed_memory
+                    ),
+                ),
+                name=f"load {name}",
+            )
         except (RuntimeError, ValueError, OSError, MemoryError) as exc:
             raise ModelLoadFailed(f"Model '{name}' could not be loaded: {exc}", param="model") from exc
         model.name = name

@@ -81,13 +81,24 @@ class WhisperXTranscriber:
         self._numeral_tokens: dict[str, list[int]] = {}
         self._numeral_lock = threading.Lock()
 
-    def transcribe(self, audio: Audio, options: Options, on_segment: SegmentSink | None = None,
-                   time_words: WordTimesWanted | None = None) -> Transcript:
+    def transcribe(
+        self,
+        audio: Audio,
+        options: Options,
+        on_segment: SegmentSink | None = None,
+        time_words: WordTimesWanted | None = None,
+    ) -> Transcript:
         with self.models.use(options.model) as model:
             return self._transcribe(model, audio, options, on_segment, time_words)
 
-    def _transcribe(self, model: ScoredWhisperModel, audio: Audio, options: Options,
-                    on_segment: SegmentSink | None, time_words: WordTimesWanted | None) -> Transcript:
+    def _transcribe(
+        self,
+        model: ScoredWhisperModel,
+        audio: Audio,
+        options: Options,
+        on_segment: SegmentSink | None,
+        time_words: WordTimesWanted | None,
+    ) -> Transcript:
         samples = audio.samples  # 16-bit PCM: windows are converted one by one (`between`)
         n_mels = n_mels_of(model)
 
@@ -97,7 +108,9 @@ class WhisperXTranscriber:
             would otherwise hold every mel spectrogram at once."""
             checkpoint()  # a batch boundary: a cancelled request decodes no further batch
             out = []
-            for frames, indices in by_length([self._frames(start, end, audio.duration) for start, end in batch]).items():
+            for frames, indices in by_length(
+                [self._frames(start, end, audio.duration) for start, end in batch]
+            ).items():
                 features = np.stack([log_mel_window(between(samples, *batch[i]), n_mels, frames) for i in indices])
                 out.append((indices, features, model.encode(features)))
             return out
@@ -120,10 +133,14 @@ class WhisperXTranscriber:
 
         language = self._language(model, samples, first_batch, first_groups, audio.duration, options, detect)
         detected = [language]
-        tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task=options.task.value, language=language)
+        tokenizer = Tokenizer(
+            model.hf_tokenizer, model.model.is_multilingual, task=options.task.value, language=language
+        )
         asr_options = self._asr_options(model, tokenizer, options)
 
-        word_tokenizer = alignment_tokenizer(model, language) if time_words is not None and time_words(language) else None
+        word_tokenizer = (
+            alignment_tokenizer(model, language) if time_words is not None and time_words(language) else None
+        )
 
         segments: list[Segment] = []
         later = ((batch, encoded(batch)) for batch in batches)
@@ -132,10 +149,18 @@ class WhisperXTranscriber:
             for indices, features, encoder_output in groups:
                 checkpoint()
                 detected += self._confident_languages(model, encoder_output, options, detect)
-                decoded_group = model.decode_batch(features, tokenizer, asr_options, options.temperature,
-                                                   encoder_output=encoder_output, logprobs=options.logprobs)
-                rows = [self._segment(*batch[i], decoded, audio, options, model) if decoded.text.strip() else None
-                        for i, decoded in zip(indices, decoded_group)]
+                decoded_group = model.decode_batch(
+                    features,
+                    tokenizer,
+                    asr_options,
+                    options.temperature,
+                    encoder_output=encoder_output,
+                    logprobs=options.logprobs,
+                )
+                rows = [
+                    self._segment(*batch[i], decoded, audio, options, model) if decoded.text.strip() else None
+                    for i, decoded in zip(indices, decoded_group)
+                ]
                 if word_tokenizer is not None:
                     timed = timed_sentences(model, word_tokenizer, encoder_output, rows, language)
                 else:
@@ -158,12 +183,16 @@ class WhisperXTranscriber:
         )
 
     @staticmethod
-    def _segment(start: float, end: float, decoded, audio: Audio, options: Options, model: ScoredWhisperModel) -> Segment:
+    def _segment(
+        start: float, end: float, decoded, audio: Audio, options: Options, model: ScoredWhisperModel
+    ) -> Segment:
         logprobs = ()
         if decoded.logprobs:
             pieces, _, raw = token_pieces(model.hf_tokenizer, decoded.tokens)
-            logprobs = tuple(TokenLogprob(token=piece, bytes=tuple(data), logprob=round(score, 6))
-                             for piece, data, score in zip(pieces, raw, decoded.logprobs))
+            logprobs = tuple(
+                TokenLogprob(token=piece, bytes=tuple(data), logprob=round(score, 6))
+                for piece, data, score in zip(pieces, raw, decoded.logprobs)
+            )
         return Segment(
             id=0,
             seek=int(round(start * FRAMES_PER_SECOND)),  # mel frames, as OpenAI reports it
@@ -183,7 +212,9 @@ class WhisperXTranscriber:
         requests share the model's batches; Whisper's full 30 s when fitting is off."""
         return file_window_frames(min(end, duration) - start, self.fit_windows)
 
-    def _batches(self, samples: np.ndarray, options: Options, *, first_alone: bool) -> Iterator[Sequence[tuple[float, float]]]:
+    def _batches(
+        self, samples: np.ndarray, options: Options, *, first_alone: bool
+    ) -> Iterator[Sequence[tuple[float, float]]]:
         """Speech chunks in batches, the first chunk short: at most FIRST_CHUNK_SECONDS, cut at a pause,
         found in the file's first minute, and with `first_alone` in a batch of its own (a stream's first
         words wait neither for VAD over the whole file nor for a 30 s window's decoding). Plain requests
@@ -201,21 +232,40 @@ class WhisperXTranscriber:
         first = heads[0]
         if first_alone:
             yield [first]
-        remaining = samples[int(first[1] * SAMPLE_RATE):]
-        rest = self.vad.speech_chunks(remaining, options.chunk_size, options.vad) if remaining.shape[0] >= SAMPLE_RATE // 10 else []
+        remaining = samples[int(first[1] * SAMPLE_RATE) :]
+        rest = (
+            self.vad.speech_chunks(remaining, options.chunk_size, options.vad)
+            if remaining.shape[0] >= SAMPLE_RATE // 10
+            else []
+        )
         rest = [(start + first[1], end + first[1]) for start, end in rest]
         yield from _batches(rest, size) if first_alone else _batches([first, *rest], size)
 
-    def _language(self, model: ScoredWhisperModel, samples: np.ndarray, first_batch, first_groups,
-                  duration: float, options: Options, detect: Callable[[object], list[tuple[str, float]]]) -> str:
+    def _language(
+        self,
+        model: ScoredWhisperModel,
+        samples: np.ndarray,
+        first_batch,
+        first_groups,
+        duration: float,
+        options: Options,
+        detect: Callable[[object], list[tuple[str, float]]],
+    ) -> str:
         if not model.model.is_multilingual:
             if options.task is Task.TRANSLATE:
-                raise InvalidRequest(f"Model '{model.name}' is English-only and cannot translate; use a multilingual model.", param="model")
+                raise InvalidRequest(
+                    f"Model '{model.name}' is English-only and cannot translate; use a multilingual model.",
+                    param="model",
+                )
             if options.language not in (None, "en"):
-                raise InvalidRequest(f"Model '{model.name}' is English-only; language '{options.language}' needs a multilingual model.", param="language")
+                raise InvalidRequest(
+                    f"Model '{model.name}' is English-only; language '{options.language}' needs a multilingual model.",
+                    param="language",
+                )
             if options.languages and "en" not in options.languages:
-                raise InvalidRequest(f"Model '{model.name}' is English-only; 'languages[]' must include 'en'.",
-                                     param="languages[]")
+                raise InvalidRequest(
+                    f"Model '{model.name}' is English-only; 'languages[]' must include 'en'.", param="languages[]"
+                )
             return "en"
         if options.language:
             return options.language
@@ -239,8 +289,9 @@ class WhisperXTranscriber:
         return _detections(model, encoder_output, options.languages)[0][0]
 
     @staticmethod
-    def _confident_languages(model: ScoredWhisperModel, encoder_output, options: Options,
-                             detect: Callable[[object], list[tuple[str, float]]]) -> list[str]:
+    def _confident_languages(
+        model: ScoredWhisperModel, encoder_output, options: Options, detect: Callable[[object], list[tuple[str, float]]]
+    ) -> list[str]:
         """Languages that windows of this batch are confidently in: a recording that switches language
         reports each (`languages` of `json`); the decoding keeps the recording's language."""
         if options.language or not model.model.is_multilingual:

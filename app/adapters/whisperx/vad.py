@@ -32,7 +32,9 @@ class PyannoteVad:
     def warm_up(self) -> None:
         self._model.get()
 
-    def speech_chunks(self, samples: np.ndarray, chunk_size: int, tuning: VadTuning = VadTuning()) -> list[tuple[float, float]]:
+    def speech_chunks(
+        self, samples: np.ndarray, chunk_size: int, tuning: VadTuning = VadTuning()
+    ) -> list[tuple[float, float]]:
         """`tuning.threshold` is the onset; pyannote's model has no padding or silence settings."""
         from whisperx.vads import Pyannote
 
@@ -58,7 +60,9 @@ class SileroVad:
 
         get_vad_model()
 
-    def speech_chunks(self, samples: np.ndarray, chunk_size: int, tuning: VadTuning = VadTuning()) -> list[tuple[float, float]]:
+    def speech_chunks(
+        self, samples: np.ndarray, chunk_size: int, tuning: VadTuning = VadTuning()
+    ) -> list[tuple[float, float]]:
         from faster_whisper.vad import VadOptions, get_speech_timestamps
         from whisperx.diarize import Segment as SpeechRegion
         from whisperx.vads.vad import Vad
@@ -66,9 +70,12 @@ class SileroVad:
         # faster-whisper's BatchedInferencePipeline settings: split long speech at chunk_size; a
         # request's chunking_strategy may set the threshold, the padding and the silence that ends speech.
         threshold = tuning.threshold if tuning.threshold is not None else self.threshold
-        options = VadOptions(threshold=threshold, max_speech_duration_s=chunk_size,
-                             min_silence_duration_ms=tuning.min_silence_ms if tuning.min_silence_ms is not None else 160,
-                             speech_pad_ms=tuning.speech_pad_ms if tuning.speech_pad_ms is not None else 400)
+        options = VadOptions(
+            threshold=threshold,
+            max_speech_duration_s=chunk_size,
+            min_silence_duration_ms=tuning.min_silence_ms if tuning.min_silence_ms is not None else 160,
+            speech_pad_ms=tuning.speech_pad_ms if tuning.speech_pad_ms is not None else 400,
+        )
         regions = []
         # Block by block: get_speech_timestamps makes several whole-input copies, which for an
         # hour of audio is over half a gigabyte at once.

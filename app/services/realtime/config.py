@@ -73,18 +73,28 @@ class SessionConfig:
         if self.turn_detection is not None:
             turn = RealtimeTurnDetection(
                 type="semantic_vad" if self.semantic_eagerness else "server_vad",
-                threshold=self.turn_detection.threshold, prefix_padding_ms=self.turn_detection.prefix_padding_ms,
-                silence_duration_ms=self.turn_detection.silence_duration_ms, eagerness=self.semantic_eagerness)
+                threshold=self.turn_detection.threshold,
+                prefix_padding_ms=self.turn_detection.prefix_padding_ms,
+                silence_duration_ms=self.turn_detection.silence_duration_ms,
+                eagerness=self.semantic_eagerness,
+            )
         return RealtimeSessionView(
             id=session_id,
             expires_at=expires_at,
-            audio=RealtimeAudio(input=RealtimeAudioInput(
-                format=RealtimeAudioFormat(type=self.audio_format, rate=24000 if self.audio_format == "audio/pcm" else None),
-                noise_reduction=RealtimeNoiseReduction(type=self.noise_reduction) if self.noise_reduction else None,
-                transcription=RealtimeTranscriptionConfig(model=self.model or "whisper-1", language=self.language,
-                                                          prompt=self.prompt) if self.transcribe else None,
-                turn_detection=turn,
-            )),
+            audio=RealtimeAudio(
+                input=RealtimeAudioInput(
+                    format=RealtimeAudioFormat(
+                        type=self.audio_format, rate=24000 if self.audio_format == "audio/pcm" else None
+                    ),
+                    noise_reduction=RealtimeNoiseReduction(type=self.noise_reduction) if self.noise_reduction else None,
+                    transcription=RealtimeTranscriptionConfig(
+                        model=self.model or "whisper-1", language=self.language, prompt=self.prompt
+                    )
+                    if self.transcribe
+                    else None,
+                    turn_detection=turn,
+                )
+            ),
             include=[name for name, on in ((LOGPROBS, self.logprobs), (PARTIALS, self.partials)) if on],
         )
 
@@ -103,12 +113,14 @@ class SessionConfig:
             if audio_input.turn_detection is not msgspec.UNSET:
                 config = config._with_turn_detection(audio_input.turn_detection)
         if update.include is not msgspec.UNSET:
-            config = replace(config, logprobs=LOGPROBS in (update.include or []),
-                             partials=PARTIALS in (update.include or []))
+            config = replace(
+                config, logprobs=LOGPROBS in (update.include or []), partials=PARTIALS in (update.include or [])
+            )
         return config
 
-    def _with_transcription(self, value: RealtimeTranscriptionConfig | None,
-                            check_model: Callable[[str | None], None]) -> SessionConfig:
+    def _with_transcription(
+        self, value: RealtimeTranscriptionConfig | None, check_model: Callable[[str | None], None]
+    ) -> SessionConfig:
         if value is None:
             return replace(self, transcribe=False)
         param = "session.audio.input.transcription"
@@ -116,8 +128,11 @@ class SessionConfig:
             language = validated_language(value.language, param=f"{param}.language")
             check_model(value.model)
         except DomainError as exc:
-            raise RealtimeEventError(exc.message, param=exc.param if exc.param and exc.param.startswith("session")
-                                     else f"{param}.model", code=exc.code) from None
+            raise RealtimeEventError(
+                exc.message,
+                param=exc.param if exc.param and exc.param.startswith("session") else f"{param}.model",
+                code=exc.code,
+            ) from None
         return replace(self, transcribe=True, model=value.model, language=language, prompt=value.prompt)
 
     def _with_turn_detection(self, value: RealtimeTurnDetection | None) -> SessionConfig:
@@ -126,11 +141,25 @@ class SessionConfig:
         defaults = TurnDetection()
         if value.type == "semantic_vad":
             eagerness = value.eagerness or "auto"
-            return replace(self, semantic_eagerness=eagerness, turn_detection=TurnDetection(
-                threshold=defaults.threshold, prefix_padding_ms=defaults.prefix_padding_ms,
-                silence_duration_ms=EAGERNESS_SILENCE_MS[eagerness]))
-        return replace(self, semantic_eagerness=None, turn_detection=TurnDetection(
-            threshold=value.threshold if value.threshold is not None else defaults.threshold,
-            prefix_padding_ms=value.prefix_padding_ms if value.prefix_padding_ms is not None else defaults.prefix_padding_ms,
-            silence_duration_ms=value.silence_duration_ms if value.silence_duration_ms is not None
-            else defaults.silence_duration_ms))
+            return replace(
+                self,
+                semantic_eagerness=eagerness,
+                turn_detection=TurnDetection(
+                    threshold=defaults.threshold,
+                    prefix_padding_ms=defaults.prefix_padding_ms,
+                    silence_duration_ms=EAGERNESS_SILENCE_MS[eagerness],
+                ),
+            )
+        return replace(
+            self,
+            semantic_eagerness=None,
+            turn_detection=TurnDetection(
+                threshold=value.threshold if value.threshold is not None else defaults.threshold,
+                prefix_padding_ms=value.prefix_padding_ms
+                if value.prefix_padding_ms is not None
+                else defaults.prefix_padding_ms,
+                silence_duration_ms=value.silence_duration_ms
+                if value.silence_duration_ms is not None
+                else defaults.silence_duration_ms,
+            ),
+        )

@@ -17,8 +17,15 @@ from app.services.realtime.session import RealtimeSession, Send
 class RealtimeService:
     """Opens sessions within REALTIME__MAX_SESSIONS; the WebSocket edge runs each one."""
 
-    def __init__(self, *, live_audio: LiveAudio, decoder: DecodeQueue, limits: RealtimeLimits,
-                 model_policy: ModelPolicy | None = None, default_language: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        live_audio: LiveAudio,
+        decoder: DecodeQueue,
+        limits: RealtimeLimits,
+        model_policy: ModelPolicy | None = None,
+        default_language: str | None = None,
+    ) -> None:
         self.live_audio = live_audio
         self.decoder = decoder
         self.limits = limits
@@ -39,9 +46,15 @@ class RealtimeService:
             self._per_owner[owner] = self._per_owner.get(owner, 0) + 1
         session_id = f"sess_{secrets.token_hex(12)}"
         try:
-            yield RealtimeSession(session_id=session_id, live_audio=self.live_audio,
-                                  decoder=self.decoder, check_model=self._check_model, limits=self.limits,
-                                  send=send, default_language=self.default_language)
+            yield RealtimeSession(
+                session_id=session_id,
+                live_audio=self.live_audio,
+                decoder=self.decoder,
+                check_model=self._check_model,
+                limits=self.limits,
+                send=send,
+                default_language=self.default_language,
+            )
         finally:
             self.open_sessions -= 1
             self.decoder.forget(session_id)

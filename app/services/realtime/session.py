@@ -122,9 +122,18 @@ class LiveItem:
 
 
 class RealtimeSession:
-    def __init__(self, *, session_id: str, live_audio: LiveAudio, decoder: DecodeQueue,
-                 check_model: Callable[[str | None], None], limits: RealtimeLimits, send: Send,
-                 default_language: str | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        session_id: str,
+        live_audio: LiveAudio,
+        decoder: DecodeQueue,
+        check_model: Callable[[str | None], None],
+        limits: RealtimeLimits,
+        send: Send,
+        default_language: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.id = session_id
         self.live_audio = live_audio
         self.decoder = decoder
@@ -158,8 +167,11 @@ class RealtimeSession:
                 with anyio.fail_after(self.limits.max_session_seconds):
                     await self._receive(events)
             except TimeoutError:
-                closed = await self._closing(1000, "session_expired", "The session reached its maximum duration of "
-                                             f"{self.limits.max_session_seconds:g} seconds.")
+                closed = await self._closing(
+                    1000,
+                    "session_expired",
+                    f"The session reached its maximum duration of {self.limits.max_session_seconds:g} seconds.",
+                )
             except SessionClosed as exc:
                 closed = exc
             finally:
@@ -176,8 +188,9 @@ class RealtimeSession:
                 except StopAsyncIteration:
                     return
             if idle.cancelled_caught:
-                raise await self._closing(1000, "idle_timeout", "No event from the client for "
-                                          f"{self.limits.idle_timeout_seconds:g} seconds.")
+                raise await self._closing(
+                    1000, "idle_timeout", f"No event from the client for {self.limits.idle_timeout_seconds:g} seconds."
+                )
             await self.handle(event)
 
     async def handle(self, event: RealtimeClientEvent | RealtimeErrorBody) -> None:
@@ -205,8 +218,11 @@ class RealtimeSession:
         config = self.config.updated(event.session, self.check_model)
         if config.audio_format != self.config.audio_format:
             if self.audio.received or self.current is not None:
-                raise RealtimeEventError("The input audio format cannot change once audio has been sent.",
-                                         param="session.audio.input.format.type", code="invalid_value")
+                raise RealtimeEventError(
+                    "The input audio format cannot change once audio has been sent.",
+                    param="session.audio.input.format.type",
+                    code="invalid_value",
+                )
             self._pcm = self.live_audio.pcm_stream(config.audio_format)
         if config.turn_detection != self.config.turn_detection:
             self._detector = self._new_detector(self.audio.received, config.turn_detection)
@@ -217,8 +233,11 @@ class RealtimeSession:
 
     async def _append(self, event: InputAudioBufferAppendEvent) -> None:
         if len(event.audio) > self.limits.max_append_bytes * 4 // 3 + 4:
-            raise RealtimeEventError(f"An append may carry at most {self.limits.max_append_bytes} bytes of audio.",
-                                     param="audio", code="audio_too_large")
+            raise RealtimeEventError(
+                f"An append may carry at most {self.limits.max_append_bytes} bytes of audio.",
+                param="audio",
+                code="audio_too_large",
+            )
         # Bounded before any of it is decoded: the append counts, and so does audio that ran ahead of
         # the clock (silence is trimmed as it comes, so the buffer alone would never fill).
         seconds = _decoded_size(event.audio) / REALTIME_BYTES_PER_SECOND.get(self.config.audio_format, SAMPLE_RATE * 2)
@@ -228,13 +247,18 @@ class RealtimeSession:
             raise RealtimeEventError(
                 f"With this append the session would hold {held:.0f} s of audio not yet transcribed (the limit is "
                 f"{limit:g} s): send audio no faster than it can be transcribed, or commit.",
-                param="audio", code="input_audio_buffer_full")
+                param="audio",
+                code="input_audio_buffer_full",
+            )
         ahead = self.audio.received / SAMPLE_RATE + seconds - (self.clock() - self._opened)
         if ahead > self.limits.max_ahead_seconds:
             raise RealtimeEventError(
                 f"With this append the session would have received {ahead:.0f} s more audio than time has passed "
                 f"(the limit is {self.limits.max_ahead_seconds:g} s, REALTIME__MAX_AHEAD_SECONDS): send audio no "
-                "faster than real time.", param="audio", code="input_audio_buffer_full")
+                "faster than real time.",
+                param="audio",
+                code="input_audio_buffer_full",
+            )
         # Base64, conversion and the VAD are CPU work: in a thread, so no session stalls the event loop.
         samples, probabilities = await anyio.to_thread.run_sync(self._convert, event.audio)
         if not len(samples):
@@ -258,7 +282,7 @@ class RealtimeSession:
         samples: list[np.ndarray] = []
         probabilities: list[float] = []
         for start in range(0, len(data), CONVERT_PIECE_BYTES):
-            piece = self._pcm.feed(data[start: start + CONVERT_PIECE_BYTES])
+            piece = self._pcm.feed(data[start : start + CONVERT_PIECE_BYTES])
             if len(piece):
                 samples.append(piece)
                 probabilities += self._vad.feed(piece)
@@ -282,7 +306,9 @@ class RealtimeSession:
         if item is None or ms(held) < MIN_COMMIT_MS:
             raise RealtimeEventError(
                 f"Error committing input audio buffer: buffer too small. Expected at least {MIN_COMMIT_MS}ms of "
-                f"audio, but buffer only has {ms(held)}ms of audio.", code="input_audio_buffer_commit_empty")
+                f"audio, but buffer only has {ms(held)}ms of audio.",
+                code="input_audio_buffer_commit_empty",
+            )
         if self._queue_full():
             raise self._queue_full_error()
         if self._detector is not None:
@@ -293,9 +319,11 @@ class RealtimeSession:
         return self.config.transcribe and len(self.pending) >= self.limits.max_pending_turns
 
     def _queue_full_error(self) -> RealtimeEventError:
-        return RealtimeEventError(f"{len(self.pending)} turns are waiting to be transcribed (the limit is "
-                                  f"{self.limits.max_pending_turns}, REALTIME__MAX_PENDING_TURNS): commit less often.",
-                                  code="too_many_pending_turns")
+        return RealtimeEventError(
+            f"{len(self.pending)} turns are waiting to be transcribed (the limit is "
+            f"{self.limits.max_pending_turns}, REALTIME__MAX_PENDING_TURNS): commit less often.",
+            code="too_many_pending_turns",
+        )
 
     async def _commit(self, item: LiveItem, end: int) -> None:
         if self._queue_full():  # a VAD turn while the queue is full: dropped, and the client told
@@ -370,14 +398,21 @@ class RealtimeSession:
         if self.config.partials and item.agreement.previous is not None and item.end is None:
             tail = item.agreement.previous.text
             await self._add(item)
-            await self.send(TranscriptionPartialEvent, item_id=item.id, content_index=0,
-                            text=tail.lstrip() if not item.sent else tail)
+            await self.send(
+                TranscriptionPartialEvent,
+                item_id=item.id,
+                content_index=0,
+                text=tail.lstrip() if not item.sent else tail,
+            )
 
     async def _finish(self, item: LiveItem) -> None:
         """The turn is committed: decode what is left of it and send `completed`."""
         assert item.end is not None
-        heard_all = (item.agreement.previous is not None and item.heard_in_full
-                     and item.heard_until >= (item.speech_end or item.end))
+        heard_all = (
+            item.agreement.previous is not None
+            and item.heard_in_full
+            and item.heard_until >= (item.speech_end or item.end)
+        )
         if heard_all:
             last = item.agreement.previous
         else:
@@ -387,8 +422,14 @@ class RealtimeSession:
         await self._send_delta(item, item.agreement.finish(last))
         tokens = item.tokens
         logprobs = [_logprob(t) for t in tokens] if self.config.logprobs else None
-        await self.send(TranscriptionCompletedEvent, item_id=item.id, content_index=0, transcript=item.sent,
-                        usage=DurationUsage(seconds=round((item.end - item.start) / SAMPLE_RATE, 3)), logprobs=logprobs)
+        await self.send(
+            TranscriptionCompletedEvent,
+            item_id=item.id,
+            content_index=0,
+            transcript=item.sent,
+            usage=DurationUsage(seconds=round((item.end - item.start) / SAMPLE_RATE, 3)),
+            logprobs=logprobs,
+        )
 
     async def _finish_window(self, item: LiveItem, cut: int) -> None:
         """A turn outgrew Whisper's window: the window ends at `cut`, its text is final, a new one begins."""
@@ -403,21 +444,33 @@ class RealtimeSession:
     async def _decode(self, item: LiveItem, start: int, end: int, *, final: bool) -> Hypothesis | None:
         context = "".join(t.piece for t in item.earlier_windows).strip()[-PROMPT_CONTEXT_CHARS:]
         prompt = " ".join(p for p in (self.config.prompt, context) if p) or None
-        request = UtteranceRequest(model=self.config.model or "", language=self.config.language or item.language,
-                                   prompt=prompt, prefix=item.agreement.prefix, final=final,
-                                   logprobs=self.config.logprobs)
+        request = UtteranceRequest(
+            model=self.config.model or "",
+            language=self.config.language or item.language,
+            prompt=prompt,
+            prefix=item.agreement.prefix,
+            final=final,
+            logprobs=self.config.logprobs,
+        )
         samples = self.audio.between(start, end)
         try:
-            return await self.decoder.decode(Audio(samples=samples, duration=len(samples) / SAMPLE_RATE), request,
-                                             session=self.id)
+            return await self.decoder.decode(
+                Audio(samples=samples, duration=len(samples) / SAMPLE_RATE), request, session=self.id
+            )
         except Exception as exc:  # noqa: BLE001 - reported to the client as the item's failure
             if not final:
                 logger.warning("live hypothesis failed", session=self.id, item=item.id, error=str(exc)[:300])
                 return None
             item.failed = True
             known = isinstance(exc, DomainError)
-            await self.send(TranscriptionFailedEvent, item_id=item.id, content_index=0, error=error_of(exc) if known
-                            else internal_error("The server had an error while transcribing this item."))
+            await self.send(
+                TranscriptionFailedEvent,
+                item_id=item.id,
+                content_index=0,
+                error=error_of(exc)
+                if known
+                else internal_error("The server had an error while transcribing this item."),
+            )
             if not known:
                 logger.exception("realtime transcription failed", session=self.id, item=item.id)
             return None
@@ -430,15 +483,23 @@ class RealtimeSession:
             return
         item.sent += delta
         await self._add(item)
-        await self.send(TranscriptionDeltaEvent, item_id=item.id, content_index=0, delta=delta,
-                        logprobs=[_logprob(t) for t in tokens] if self.config.logprobs else None)
+        await self.send(
+            TranscriptionDeltaEvent,
+            item_id=item.id,
+            content_index=0,
+            delta=delta,
+            logprobs=[_logprob(t) for t in tokens] if self.config.logprobs else None,
+        )
 
     async def _add(self, item: LiveItem) -> None:
         if item.added:
             return
         item.added = True
-        await self.send(ItemAddedEvent, item=RealtimeItem(id=item.id, status="completed" if item.end else "in_progress"),
-                        previous_item_id=self._last_item_id)
+        await self.send(
+            ItemAddedEvent,
+            item=RealtimeItem(id=item.id, status="completed" if item.end else "in_progress"),
+            previous_item_id=self._last_item_id,
+        )
 
     # --- audio bookkeeping ---
 
@@ -461,7 +522,9 @@ class RealtimeSession:
     def _trim(self) -> None:
         """Drop audio nothing needs any more: before every open window, keeping what a turn heard in
         the next frames would reach back to (its prefix padding, from a frame not yet complete)."""
-        padding = (self.config.turn_detection.prefix_padding_ms if self.config.turn_detection else 0) * SAMPLE_RATE // 1000
+        padding = (
+            (self.config.turn_detection.prefix_padding_ms if self.config.turn_detection else 0) * SAMPLE_RATE // 1000
+        )
         keep = self.audio.received - padding - VAD_FRAME_SAMPLES
         for item in (*self.pending, *([self.current] if self.current else [])):
             keep = min(keep, item.window_start)
@@ -471,13 +534,16 @@ class RealtimeSession:
         return self.config.view(self.id, self.expires_at)
 
     async def _closing(self, code: int, error_code: str, message: str) -> SessionClosed:
-        await self.send(RealtimeErrorEvent, error=RealtimeErrorBody(type="invalid_request_error", code=error_code,
-                                                                     message=message))
+        await self.send(
+            RealtimeErrorEvent, error=RealtimeErrorBody(type="invalid_request_error", code=error_code, message=message)
+        )
         return SessionClosed(code, message)
 
 
 def _logprob(token: StableToken) -> LogProb:
-    return LogProb(token=token.piece, bytes=list(token.data), logprob=token.logprob if token.logprob is not None else 0.0)
+    return LogProb(
+        token=token.piece, bytes=list(token.data), logprob=token.logprob if token.logprob is not None else 0.0
+    )
 
 
 def _decoded_size(encoded: str) -> int:
