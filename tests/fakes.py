@@ -55,6 +55,9 @@ class FakeTranscriber:
     aligns_while_decoding: str | None = None  # set by a test: times words like that aligner, while decoding
     asked_to_time_words: list[str] = field(default_factory=list)  # languages it was asked about
 
+    def times_words_like(self, aligner: str) -> bool:
+        return aligner == self.aligns_while_decoding
+
     def transcribe(self, audio: Audio, options: TranscriptionOptions, on_segment=None, time_words=None) -> Transcript:
         self.calls.append(options)
         model = self.default_model if options.model in DEFAULT_MODEL_ALIASES else options.model
@@ -128,6 +131,9 @@ class FakeDiarizer:
     turns: tuple[SpeakerTurn, ...] = (SpeakerTurn(0.0, 1.0, "SPEAKER_00"), SpeakerTurn(1.0, 2.0, "SPEAKER_01"))
     name: str = "fake_diarizer"
     calls: list[TranscriptionOptions] = field(default_factory=list)
+
+    def check(self, options: TranscriptionOptions) -> None:
+        """Honours every option."""
 
     def diarize(self, audio: Audio, options: TranscriptionOptions) -> Diarization:
         self.calls.append(options)

@@ -1,19 +1,32 @@
-"""Third-party backends (entry points) as complete port implementations.
+"""Third-party backends (entry points, app/config/backends.py) as complete port implementations.
 
 A plugin written against an older port may leave out what the port now declares: a transcriber
-without `aligns_while_decoding` (it cannot time words while decoding) or `time_words`, an aligner
-without `can_align` (it may align any language), a backend without a model store. Wrapped here
-once, every backend answers the pipeline the same questions.
+without `times_words_like` (it cannot time words while decoding) or the `time_words` keyword, an
+aligner without `can_align` (it may align any language), a diarizer without `check` (it honours
+every option), a backend without a model store. Wrapped here once, every backend answers the
+pipeline the same questions; this is the one module that asks a backend what it has.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from importlib.metadata import EntryPoint
 from typing import Any
 
+from app.config.backends import Stage
+from app.config.settings import Settings
 from app.domain.errors import ModelNotFound, StageUnavailable
 from app.domain.live import Hypothesis, UtteranceRequest
-from app.domain.models import Audio, Transcript, TranscriptionOptions
-from app.domain.ports import SegmentSink, WordTimesWanted
+from app.domain.models import Audio, Diarization, Transcript, TranscriptionOptions
+from app.domain.ports.alignment import Aligner
+from app.domain.ports.models import ModelStore
+from app.domain.ports.speakers import Diarizer
+from app.domain.ports.transcription import SegmentSink, Transcriber, WordTimesWanted
+
+
+def build(entry_point: EntryPoint, settings: Settings) -> Any:
+    """The backend an entry point's factory makes from the server's settings."""
+    return entry_point.load()(settings)
 
 
 class NoModels:
@@ -38,7 +51,7 @@ class NoModels:
         return []
 
 
-def models_of(backend: Any) -> Any:
+def models_of(backend: Any) -> ModelStore:
     """The backend's model store, or NoModels."""
     models = getattr(backend, "models", None)
     return models if models is not None else NoModels()
@@ -50,7 +63,10 @@ class PluginTranscriber:
     def __init__(self, backend: Any) -> None:
         self.backend = backend
         self.name: str = backend.name
-        self.aligns_while_decoding: str | None = getattr(backend, "aligns_while_decoding", None)
+
+    def times_words_like(self, aligner: str) -> bool:
+        times_words_like = getattr(self.backend, "times_words_like", None)
+        return times_words_like is not None and bool(times_words_like(aligner))
 
     def transcribe(
         self,
@@ -73,10 +89,38 @@ class PluginAligner:
 
     def can_align(self, language: str) -> bool:
         can_align = getattr(self.backend, "can_align", None)
-        return True if can_align is None else can_align(language)
+        return True if can_align is None else bool(can_align(language))
 
     def align(self, audio: Audio, transcript: Transcript, options: TranscriptionOptions) -> Transcript:
         return self.backend.align(audio, transcript, options)
+
+
+class PluginDiarizer:
+    """A third-party Diarizer: one without `check` honours every option."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+        self.name: str = backend.name
+
+    def check(self, options: TranscriptionOptions) -> None:
+        check = getattr(self.backend, "check", None)
+        if check is not None:
+            check(options)
+
+    def diarize(self, audio: Audio, options: TranscriptionOptions) -> Diarization:
+        return self.backend.diarize(audio, options)
+
+
+def aligner_chain(backend: Any) -> list[Aligner]:
+    """A plugin aligner is its stage's whole chain."""
+    return [PluginAligner(backend)]
+
+
+AS_PORT: dict[Stage, Callable[[Any], Transcriber | list[Aligner] | Diarizer]] = {
+    "transcription": PluginTranscriber,
+    "alignment": aligner_chain,
+    "diarization": PluginDiarizer,
+}
 
 
 class NoLiveTranscription:

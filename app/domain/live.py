@@ -142,10 +142,9 @@ class StableToken:
 
 # Two hypotheses only confirm each other's words when the later one heard at least this much more
 # audio: a word at the very end of a hypothesis may be cut short, and two decodings a fraction of a
-# second apart often mishear it the same way ("this is Diane" heard twice as "this is dying" when both
-# end inside the name). whisper_streaming's default chunk is 1 s for the same reason. A turn's first
-# words are confirmed by the next hypothesis, whatever it heard: they must appear about a second after
-# speech starts, and waiting a gap for them too delays them by a second (measured).
+# second apart often mishear it the same way (whisper_streaming's default chunk is 1 s for the same
+# reason). A turn's first words are confirmed by the next hypothesis, whatever it heard: a gap there
+# would delay them by as much.
 AGREEMENT_GAP_SAMPLES = SAMPLE_RATE
 FIRST_WORDS_GAP_SAMPLES = 0
 

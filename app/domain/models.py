@@ -185,6 +185,15 @@ class TranscriptionOptions:
     vad: VadTuning = VadTuning()
     known_speakers: tuple[KnownSpeaker, ...] = ()  # diarized speakers who sound like one of these get its name
 
+    def __post_init__(self) -> None:
+        if self.task is Task.TRANSLATE:  # its English text is not what the audio says: nothing to align it to
+            object.__setattr__(self, "align", False)
+            object.__setattr__(self, "word_timestamps", False)
+
+    @property
+    def wants_alignment(self) -> bool:
+        return self.align or self.word_timestamps
+
 
 @dataclass(frozen=True, slots=True)
 class SubtitleRules:

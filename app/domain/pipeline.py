@@ -12,24 +12,16 @@ from app.domain.cancellation import checkpoint
 from app.domain.errors import AlignmentUnavailable, StageUnavailable
 from app.domain.models import (
     Audio,
+    Segment,
     StageTimings,
-    Task,
     Transcript,
     TranscriptionOptions,
     TranscriptionResult,
 )
-from app.domain.ports import (
-    Aligner,
-    AudioDecoder,
-    ChecksDiarizationOptions,
-    Diarizer,
-    ProgressSink,
-    SegmentSink,
-    StageSink,
-    Transcriber,
-    VoicePrinter,
-    WordTimesWanted,
-)
+from app.domain.ports.alignment import Aligner
+from app.domain.ports.audio import AudioDecoder
+from app.domain.ports.speakers import Diarizer, VoicePrinter
+from app.domain.ports.transcription import ProgressSink, SegmentSink, StageSink, Transcriber, WordTimesWanted
 from app.domain.speakers import assign_speakers, match_known_speakers, rename_speakers, spans_of
 
 logger = logging.getLogger(__name__)
@@ -102,15 +94,14 @@ class TranscriptionPipeline:
 
         if on_progress is not None:
             on_segment = _with_progress(on_segment, on_progress, audio.duration)
-        if options.diarize and isinstance(self.diarizer, ChecksDiarizationOptions):
+        if options.diarize:
             self.diarizer.check(options)  # refused before the transcription, not after it
         t0 = self._clock()
         stage("transcribe")
         time_words = self._words_while_decoding(options)
-        # Asked only of a transcriber that can: a plugin backend written before it needs no such keyword.
         transcript = self.transcriber.transcribe(audio, options, on_segment=on_segment, time_words=time_words)
         t1 = self._clock()
-        if self._wants_alignment(options) and transcript.segments and transcript.aligner is None:
+        if options.wants_alignment and transcript.segments and transcript.aligner is None:
             stage("align")
             transcript = self._align(audio, transcript, options)
         t2 = self._clock()
@@ -132,21 +123,16 @@ class TranscriptionPipeline:
             transcript = transcript.with_segments(transcript.segments, speaker_embeddings=voices)
         return rename_speakers(transcript, match_known_speakers(voices, options.known_speakers))
 
-    @staticmethod
-    def _wants_alignment(options: TranscriptionOptions) -> bool:
-        # Translated text is English while the audio is not: aligning it to the audio is meaningless.
-        if options.task is Task.TRANSLATE:
-            return False
-        return options.align or options.word_timestamps
-
     def _words_while_decoding(self, options: TranscriptionOptions) -> WordTimesWanted | None:
         """The transcriber times words itself where its aligner is the one the chain would use: no
         aligner ahead of it has a model for the language. That saves a second pass over the audio."""
-        own = self.transcriber.aligns_while_decoding
-        names = [aligner.name for aligner in self.aligners]
-        if own is None or own not in names or not self._wants_alignment(options):
+        if not options.wants_alignment:
             return None
-        ahead = self.aligners[: names.index(own)]
+        names = [aligner.name for aligner in self.aligners]
+        own = next((index for index, name in enumerate(names) if self.transcriber.times_words_like(name)), None)
+        if own is None:
+            return None
+        ahead = self.aligners[:own]
         return lambda language: not any(aligner.can_align(language) for aligner in ahead)
 
     def _align(self, audio: Audio, transcript: Transcript, options: TranscriptionOptions) -> Transcript:
@@ -175,7 +161,7 @@ class TranscriptionPipeline:
 def _with_progress(on_segment: SegmentSink | None, on_progress: ProgressSink, duration: float) -> SegmentSink:
     """Also report the share of the audio transcribed (0..1) as each segment is decoded."""
 
-    def both(segment) -> None:
+    def both(segment: Segment) -> None:
         if on_segment is not None:
             on_segment(segment)
         on_progress(min(1.0, segment.end / duration) if duration > 0 else 0.0)

@@ -152,7 +152,7 @@ def rename_speakers(transcript: Transcript, names: dict[str, str]) -> Transcript
         else transcript.speaker_embeddings
     )
     turns = (
-        tuple(replace(t, speaker=rename(t.speaker)) for t in transcript.speaker_turns)
+        tuple(replace(t, speaker=names.get(t.speaker, t.speaker)) for t in transcript.speaker_turns)
         if transcript.speaker_turns is not None
         else None
     )

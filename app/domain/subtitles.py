@@ -16,7 +16,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.domain.models import SubtitleRules, Transcript
+from app.domain.models import Segment, SubtitleRules, Transcript
 from app.domain.sentences import ends_sentence
 
 # Languages written without spaces between words: their words are joined as they are.
@@ -77,7 +77,7 @@ def transcript_words(transcript: Transcript) -> list[CueWord]:
     return _monotonic(words)
 
 
-def _as_written(segment, joiner: str) -> list[CueWord]:
+def _as_written(segment: Segment, joiner: str) -> list[CueWord]:
     """The segment's timed words as its text writes them: an aligner may time "slow-thru" as "slow"
     and "-thru", which a line break must never part, so pieces of one written word become one."""
     timed = [
@@ -296,7 +296,7 @@ class CueBuilder:
     # --- when cues show ---
 
     def _timed(self, groups: list[tuple[Sequence[CueWord], tuple[CueLine, ...]]]) -> list[Cue]:
-        rules, cues = self.rules, []
+        rules, cues = self.rules, list[Cue]()
         for index, (words, lines) in enumerate(groups):
             # Times on the millisecond grid subtitles are written in, a minimum rounded up, not down.
             # A cue starts with its first word, or when the one before ends if that is later.
@@ -336,49 +336,8 @@ def _break_penalty(word: str) -> float:
 
 # Words that belong with the word after them: a line should not end on one.
 _CLINGING = frozenset(
-    {
-        "a",
-        "an",
-        "the",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "for",
-        "and",
-        "or",
-        "but",
-        "with",
-        "by",
-        "from",
-        "my",
-        "your",
-        "his",
-        "her",
-        "our",
-        "their",
-        "its",
-        "this",
-        "that",
-        "i",
-        "le",
-        "la",
-        "les",
-        "de",
-        "des",
-        "du",
-        "un",
-        "une",
-        "el",
-        "los",
-        "las",
-        "der",
-        "die",
-        "das",
-        "ein",
-        "eine",
-    }
+    "a an the of to in on at for and or but with by from my your his her our their its this that i"
+    " le la les de des du un une el los las der die das ein eine".split()
 )
 
 

@@ -127,15 +127,75 @@ def test_the_domain_imports_no_framework():
 
 
 def test_only_the_container_interprets_backend_names():
-    compared = re.compile(
-        r"""(==|!=|\bin\b)\s*\(?\s*["'](%s)["']|["'](%s)["']\s*(==|!=)"""
-        % ("|".join(BACKEND_NAMES), "|".join(BACKEND_NAMES))
-    )
+    names = "|".join(BACKEND_NAMES)
+    compared = re.compile(rf"""(==|!=|\bin\b)\s*\(?\s*["']({names})["']|["']({names})["']\s*(==|!=)""")
     offending = [
         f"{p.relative_to(APP)}:{n}"
         for p in APP.rglob("*.py")
-        if p.name != "container.py"
+        if p.relative_to(APP).parts[0] != "container"
         for n, line in enumerate(p.read_text().splitlines(), 1)
         if compared.search(line)
     ]
     assert offending == []
+
+
+PORTS = APP / "domain" / "ports"
+PLUGIN_ADAPTER = APP / "adapters" / "plugins.py"
+
+
+def port_surface() -> tuple[set[str], set[str]]:
+    """The Protocols the ports declare, and every method and attribute name they declare."""
+    protocols: set[str] = set()
+    members: set[str] = set()
+    for path in PORTS.glob("*.py"):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.ClassDef) and any(ast.unparse(base).endswith("Protocol") for base in node.bases):
+                protocols.add(node.name)
+                for item in node.body:
+                    if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+                        members.add(item.name)
+                    elif isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+                        members.add(item.target.id)
+    return protocols, members
+
+
+def probes(source: str, protocols: set[str], members: set[str]) -> list[int]:
+    """Lines that ask an object whether it implements a port or a capability: `isinstance` against a
+    port's Protocol, `getattr`/`hasattr` of a name a port declares."""
+    found: list[int] = []
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and len(node.args) >= 2):
+            continue
+        kind, target = node.func.id, node.args[1]
+        if kind == "isinstance" and any(isinstance(n, ast.Name) and n.id in protocols for n in ast.walk(target)):
+            found.append(node.lineno)
+        elif kind in ("getattr", "hasattr") and isinstance(target, ast.Constant) and target.value in members:
+            found.append(node.lineno)
+    return found
+
+
+def test_only_the_plugin_adapter_probes_what_a_backend_can_do():
+    """Every port answers its capabilities itself; a third-party backend that may not is wrapped once
+    in app/adapters/plugins.py. (Litestar's own `isinstance` checks of typed dependencies are its own.)"""
+    protocols, members = port_surface()
+    offending = [
+        f"{path.relative_to(APP)}:{line}"
+        for path in APP.rglob("*.py")
+        if path != PLUGIN_ADAPTER
+        for line in probes(path.read_text(), protocols, members)
+    ]
+    assert offending == []
+
+
+def test_a_capability_probe_would_be_found():
+    protocols, members = port_surface()
+    assert {"Transcriber", "ChecksOptions", "Formatter"} <= protocols
+    assert {"times_words_like", "check", "can_align"} <= members
+    source = (
+        "def run(diarizer, transcriber, value):\n"
+        "    if isinstance(diarizer, ChecksOptions):\n"
+        "        diarizer.check(value)\n"
+        "    own = getattr(transcriber, 'times_words_like', None)\n"
+        "    fine = getattr(value, '_rolled', False)\n"
+    )
+    assert probes(source, protocols, members) == [2, 4]

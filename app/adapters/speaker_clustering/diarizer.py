@@ -86,6 +86,9 @@ class SpeakerClusteringDiarizer:
         self.encoder = encoder
         self._lock = threading.Lock()  # the models are shared; one diarization at a time
 
+    def check(self, options: TranscriptionOptions) -> None:
+        """Every option is honoured."""
+
     def diarize(self, audio: Audio, options: TranscriptionOptions) -> Diarization:
         samples = float_samples(audio.samples)
         with self._lock:

@@ -82,7 +82,7 @@ class PyannoteModelStore:
                 device=self.device,
                 cache_dir=str(self.cache_dir) if self.cache_dir else None,
             )
-        except Exception as exc:  # noqa: BLE001 - hub, auth and file errors all mean "cannot load"
+        except Exception as exc:
             local = Path(name).expanduser().is_dir()
             hint = (
                 f"the directory '{name}' is not a pyannote pipeline"
@@ -137,6 +137,9 @@ class WhisperXDiarizer:
     def __init__(self, models: PyannoteModelStore) -> None:
         self.models = models
         self._lock = threading.Lock()  # one pyannote pipeline run at a time per process
+
+    def check(self, options: TranscriptionOptions) -> None:
+        """Every option is honoured."""
 
     def diarize(self, audio: Audio, options: TranscriptionOptions) -> Diarization:
         try:
