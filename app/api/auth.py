@@ -13,7 +13,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers import BaseRouteHandler
 
 from app.config.api_keys import ApiKeys
-from app.domain.errors import ApiKeyRefused
+from app.services.errors import ApiKeyRefused
 
 
 def bearer(connection: ASGIConnection) -> str | None:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import msgspec
 import structlog
 from litestar import Request, Response
-from litestar.types import Send
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import HTTPResponseBodyEvent, Send
 
 from app.api.middleware import current_request_id
-from app.domain.errors import ClientGone, DomainError, error_type_of
+from app.domain.errors import DomainError, error_type_of
 from app.schemas.errors import ErrorBody, ErrorResponse
+from app.services.errors import ClientGone
 
 logger = structlog.get_logger(__name__)
 
@@ -91,4 +92,5 @@ async def send_error(send: Send, status: int, body: ErrorBody, headers: dict[str
             ],
         }
     )
-    await send({"type": "http.response.body", "body": content})
+    body_event: HTTPResponseBodyEvent = {"type": "http.response.body", "body": content, "more_body": False}
+    await send(body_event)

@@ -1,7 +1,7 @@
 """Request forms read with their bounds enforced while the body streams in.
 
-Litestar's form parser keeps any text field whole, however long, and counts parts only; a 24 MB
-field would then be decoded on the event loop. Here each part is checked as its bytes arrive: a
+Litestar's form parser keeps any text field whole, however long, and counts parts only; a field of
+megabytes would then be decoded on the event loop. Here each part is checked as its bytes arrive: a
 form with too many parts is refused at the first part too many, a text field at the first byte over
 its limit. The one file part spools to a temporary file, as Litestar's does (in memory up to 1 MiB).
 """
@@ -12,7 +12,7 @@ import io
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, cast
 from urllib.parse import unquote_plus
 
 import anyio
@@ -21,7 +21,8 @@ from litestar.exceptions import InternalServerException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from multipart import MultipartSegment, ParserError, PushMultipartParser
 
-from app.domain.errors import ClientGone, InvalidRequest, RequestTooLarge
+from app.domain.errors import InvalidRequest
+from app.services.errors import ClientGone, RequestTooLarge
 
 MAX_FORM_FIELDS = 256  # parts of one form; a full transcription request has under 150
 MAX_FIELD_BYTES = 64 * 1024  # one text field
@@ -104,7 +105,7 @@ async def _multipart(chunks: AsyncIterator[bytes], boundary: str) -> Form:
                                     f"Only one file may be uploaded, as '{FILE_FIELD}'; '{name}' is a file too.",
                                     param=name,
                                 )
-                            file = form.file = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)
+                            file = form.file = cast(BinaryIO, tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES))
                         elif name == FILE_FIELD:
                             raise InvalidRequest(f"'{FILE_FIELD}' must be an uploaded file.", param=FILE_FIELD)
                     elif event:

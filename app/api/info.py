@@ -14,7 +14,7 @@ from app.api.models import Stages
 from app.api.transcriptions import Formatters
 from app.config.api_keys import ApiKeys
 from app.config.settings import Settings
-from app.domain.ports import WorkerRegistry
+from app.domain.ports.jobs import WorkerRegistry
 from app.schemas.info import JobsInfo, QueueInfo, ServerInfo, StageInfo
 from app.services.admission import Admission, UploadGate
 from app.services.jobs import JobService

@@ -13,13 +13,13 @@ import binascii
 import io
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import msgspec
 from litestar import asgi
 from litestar.connection import ASGIConnection
-from litestar.types import Guard, Message, Receive, Scope, Send
+from litestar.types import Guard, Receive, ReceiveMessage, Scope, Send
 from mcp.server.fastmcp import FastMCP
 from mcp.server.fastmcp.exceptions import ToolError
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
@@ -31,12 +31,13 @@ from app.api.errors import domain_error_body, error_body, send_error
 from app.api.models import Stages
 from app.config.api_keys import ApiKeys
 from app.config.settings import Settings
-from app.domain.errors import ClientGone, DomainError, InvalidRequest, RequestTooLarge
+from app.domain.errors import DomainError, InvalidRequest
 from app.domain.model_policy import ModelPolicy
-from app.domain.ports import Formatter
+from app.domain.ports.rendering import Formatter
 from app.schemas.jobs import job_view
 from app.services.admission import UploadGate
 from app.services.audio_requests import AudioRequestParser, fields_from
+from app.services.errors import ClientGone, RequestTooLarge
 from app.services.jobs import JobService
 from app.services.transcription import Caller, Finished, TranscriptionService
 
@@ -99,7 +100,8 @@ class McpEndpoint:
                 return
             token = _owner.set((scope.get("state") or {}).get("owner", "anonymous"))
             try:
-                await self.sessions.handle_request(scope, _replay(body, receive), send)
+                # The MCP SDK types ASGI messages as plain mappings; Litestar's are TypedDicts of the same shape.
+                await self.sessions.handle_request(cast(Any, scope), cast(Any, _replay(body, receive)), cast(Any, send))
             finally:
                 _owner.reset(token)
 
@@ -206,7 +208,7 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
         message = await receive()
         if message["type"] == "http.disconnect":
             raise ClientGone()
-        chunk = message.get("body", b"")
+        chunk = cast(bytes, message.get("body", b""))
         size += len(chunk)
         if size > limit:
             raise too_large
@@ -219,7 +221,7 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     """`receive` for the MCP app: the body read already, then whatever the connection says next."""
     delivered = False
 
-    async def replayed() -> Message:
+    async def replayed() -> ReceiveMessage:
         nonlocal delivered
         if not delivered:
             delivered = True

@@ -65,7 +65,7 @@ class RequestLogMiddleware(ASGIMiddleware):
             await next_app(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
-            self.metrics().observe_request(scope.get("path_template"), scope.get("method", ""), status, seconds)
+            self.metrics().observe_request(scope.get("path_template"), str(scope.get("method", "")), status, seconds)
             logger.info(
                 "request",
                 method=scope.get("method"),

@@ -14,7 +14,7 @@ from litestar.types import Guard
 from app.api.forms import read_form
 from app.domain.errors import ModelNotFound
 from app.domain.model_policy import ModelPolicy
-from app.domain.ports import ModelStore
+from app.domain.ports.models import ModelStore
 from app.schemas.models import (
     CatalogModel,
     ModelCatalog,

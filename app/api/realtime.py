@@ -8,6 +8,7 @@ browsers use), parses each client message into an event (a message it cannot par
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import cast
 
 import anyio
 import msgspec
@@ -19,7 +20,7 @@ from litestar.exceptions import WebSocketDisconnect
 from app.api.auth import authenticate, bearer, foreign_browser_refusal
 from app.config.api_keys import ApiKeys
 from app.config.settings import Settings
-from app.domain.errors import ApiKeyRefused, DomainError
+from app.domain.errors import DomainError
 from app.schemas.realtime import (
     REALTIME_CLIENT_EVENT_TYPES,
     RealtimeClientEvent,
@@ -30,6 +31,7 @@ from app.schemas.realtime import (
     internal_error,
 )
 from app.services.audio_requests import param_of
+from app.services.errors import ApiKeyRefused
 from app.services.realtime import RealtimeService, SessionClosed
 
 logger = structlog.get_logger(__name__)
@@ -70,7 +72,7 @@ class _Connection:
                 break
             if message["type"] == "websocket.disconnect":
                 break
-            text, data = message.get("text"), message.get("bytes")
+            text, data = cast(str | None, message.get("text")), cast(bytes | None, message.get("bytes"))
             if text is not None and len(text) > PARSE_IN_THREAD_CHARS:  # a large append: not on the event loop
                 yield await anyio.to_thread.run_sync(parse_event, text, data)
             else:

@@ -19,7 +19,6 @@ from app.services.admission import Admission, UploadGate
 from app.services.audio_requests import struct_of
 from app.services.speakers import SpeakerService
 
-
 MAX_PAGE = 100  # speakers in one page of GET /v1/speakers
 
 

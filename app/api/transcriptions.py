@@ -16,7 +16,7 @@ from app.api.middleware import client_request_id
 from app.api.openapi import TranscriptionOperation, TranslationOperation
 from app.api.sse import sse_response
 from app.config.settings import Settings
-from app.domain.ports import Formatter
+from app.domain.ports.rendering import Formatter
 from app.schemas.jobs import JobAccepted, job_view
 from app.schemas.transcription import ErrorEvent, TextDeltaEvent, TextDoneEvent, diarized_segment, wire_logprobs
 from app.services.admission import UploadGate

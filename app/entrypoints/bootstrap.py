@@ -55,7 +55,7 @@ def start_housekeeping(container: Application, also: Callable[[], None] | None =
                 notifier.deliver_due()
                 for store in stores.values():
                     store.unload_idle()
-            except Exception:  # noqa: BLE001 - a broken store must not end the loop; it is retried
+            except Exception:
                 logger.exception("housekeeping failed")
 
     worker = threading.Thread(target=work_until_stopped, name="housekeeping", daemon=True)

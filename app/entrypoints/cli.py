@@ -10,12 +10,14 @@ transcribed here and the same file posted to the server with the same fields giv
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from app.domain.models import Segment
 from app.services.audio_requests import fields_from
-
 
 # File extension per response format, for the files `transcribe` writes.
 EXTENSIONS = {
@@ -101,10 +103,10 @@ def transcribe(args: argparse.Namespace) -> int:
             try:
                 with path.open("rb") as source:
                     request = build_request(fields_of(args), source)
-                    audio = pipeline.decoder.decode(request.file)
+                    audio = pipeline.decoder.decode(request.audio)
                 bar = progress.add_task(path.name, total=max(audio.duration, 0.01))
                 result = pipeline.run_audio(
-                    audio, request.options, on_segment=lambda s, bar=bar: progress.update(bar, completed=s.end)
+                    audio, request.options, on_segment=functools.partial(_advance, progress, bar)
                 )
                 progress.update(bar, completed=audio.duration)
             except (DomainError, OSError) as exc:
@@ -141,3 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _advance(progress: Any, bar: Any, segment: Segment) -> None:
+    """A file's progress bar, up to the segment just transcribed."""
+    progress.update(bar, completed=segment.end)

@@ -35,7 +35,7 @@ class DrainingServer(uvicorn.Server):
         self.grace_seconds = grace_seconds
         self._first_signal_at: float | None = None
 
-    def handle_exit(self, sig, frame) -> None:  # noqa: ANN001 - uvicorn's signature
+    def handle_exit(self, sig, frame) -> None:
         if self._first_signal_at is not None:
             if time.monotonic() - self._first_signal_at > SAME_SIGNAL_SECONDS:
                 super().handle_exit(sig, frame)  # asked again: uvicorn forces the exit

@@ -13,6 +13,8 @@ from app.domain.errors import DomainError
 from app.schemas.transcription import LanguageCode, LogProb, ModelName, Prompt
 
 RealtimeFormatType = Literal["audio/pcm", "audio/pcmu", "audio/pcma"]
+Eagerness = Literal["low", "medium", "high", "auto"]
+NoiseReductionType = Literal["near_field", "far_field"]
 Probability = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
 PaddingMs = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
 SilenceMs = Annotated[int, msgspec.Meta(ge=32, le=10_000)]  # one VAD frame at least
@@ -35,11 +37,11 @@ class RealtimeTurnDetection(msgspec.Struct, kw_only=True):
     threshold: Probability | None = None
     prefix_padding_ms: PaddingMs | None = None
     silence_duration_ms: SilenceMs | None = None
-    eagerness: Literal["low", "medium", "high", "auto"] | None = None  # semantic_vad
+    eagerness: Eagerness | None = None  # semantic_vad
 
 
 class RealtimeNoiseReduction(msgspec.Struct, kw_only=True):
-    type: Literal["near_field", "far_field"] | None = None
+    type: NoiseReductionType | None = None
 
 
 class RealtimeAudioInputUpdate(msgspec.Struct, kw_only=True):

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import anyio
 
 from app.domain.cancellation import Cancellation
-from app.domain.errors import Cancelled, ClientGone, Draining, Overloaded, UploadsBusy, UploadTimedOut
+from app.domain.errors import Cancelled
+from app.services.errors import ClientGone, Draining, Overloaded, UploadsBusy, UploadTimedOut
 
 T = TypeVar("T")
 # Returns when the client has hung up (the HTTP edge watches its connection for that).
@@ -43,6 +44,11 @@ class UploadGate:
             self.receiving -= 1
 
 
+def inference_slots(count: int) -> anyio.CapacityLimiter:
+    """The slots requests and live decodings share (MAX_CONCURRENT_TRANSCRIPTIONS, at least one)."""
+    return anyio.CapacityLimiter(max(1, count))
+
+
 class Admission:
     """Counts admitted requests on the event loop (no lock needed: one thread mutates it).
 
@@ -51,7 +57,7 @@ class Admission:
 
     def __init__(self, limiter: anyio.CapacityLimiter, max_queued: int) -> None:
         self.limiter = limiter
-        self.max_queued = max_queued
+        self.max_queued = max(0, max_queued)
         self.admitted = 0
         self.draining = False  # set on SIGTERM/SIGINT (app/entrypoints/server.py)
         # Requests whose client hung up: dropped while queued, or stopped while they ran.
@@ -155,7 +161,7 @@ class Admission:
             raise ClientGone() from None
         if error is not None:
             raise error
-        return result
+        return cast(T, result)
 
 
 def _captured(work: Callable[[], T]) -> tuple[T | None, Exception | None]:

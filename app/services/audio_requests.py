@@ -20,8 +20,8 @@ from app.domain.errors import InvalidRequest
 from app.domain.languages import validated_language
 from app.domain.model_policy import ModelPolicy
 from app.domain.models import DIARIZE_MODEL_ALIASES, RenderOptions, SubtitleRules, Task, TranscriptionOptions, VadTuning
-from app.domain.ports import Formatter
 from app.schemas.transcription import ServerVad, TranscriptionForm, TranslationForm
+from app.services.formats import Formats
 from app.services.transcription import AudioRequest, ExecutionMode
 
 Fields = Mapping[str, Sequence[str]]  # each field's values, in the order they came
@@ -96,11 +96,7 @@ class AudioRequestParser:
     """The audio endpoints' fields -> AudioRequest, with the server's defaults and limits."""
 
     def __init__(
-        self,
-        settings: Settings,
-        formatters: Mapping[str, Formatter],
-        default_batch_size: int,
-        model_policy: ModelPolicy,
+        self, settings: Settings, formatters: Formats, default_batch_size: int, model_policy: ModelPolicy
     ) -> None:
         self.settings = settings
         self.formatters = formatters
@@ -116,7 +112,9 @@ class AudioRequestParser:
         response_format = self.response_format(fields.response_format or ("diarized_json" if diarizing_model else None))
         names, references = _known_speakers(fields)
         language = validated_language(fields.language if "language" in given else settings.default_language)
-        languages = tuple(dict.fromkeys(validated_language(code, param="languages[]") for code in fields.languages))
+        languages = tuple(
+            dict.fromkeys(filter(None, (validated_language(c, param="languages[]") for c in fields.languages)))
+        )
         if language is not None and languages and language not in languages:
             raise InvalidRequest(f"'language' is '{language}', which 'languages[]' does not list.", param="languages[]")
         min_speakers, max_speakers = fields.min_speakers, fields.max_speakers
@@ -130,8 +128,9 @@ class AudioRequestParser:
             raise InvalidRequest("'min_speakers' must not be greater than 'max_speakers'.", param="min_speakers")
         words = "word" in fields.timestamp_granularities
         formatter = self.formatters[response_format]
+        shows_speakers = formatter.needs_diarization
         # A speaker format asks for diarization by itself, and so do the diarizing model and known speakers.
-        diarize = fields.diarize or formatter.needs_diarization or diarizing_model or bool(names)
+        diarize = fields.diarize or shows_speakers or diarizing_model or bool(names)
         options = TranscriptionOptions(
             model=fields.model,
             task=Task.TRANSCRIBE,
@@ -162,7 +161,7 @@ class AudioRequestParser:
             subtitles=self._subtitle_rules(fields),
             logprobs="logprobs" in fields.include,
         )
-        if fields.stream and not formatter.needs_diarization:
+        if fields.stream and not shows_speakers:
             # A plain stream carries text deltas only: word times and speakers have nowhere to go.
             # A speaker format streams speaker segments after the deltas, so it keeps its stages.
             options = replace(options, align=False, diarize=False, word_timestamps=False)
@@ -171,6 +170,7 @@ class AudioRequestParser:
             options,
             render,
             response_format,
+            shows_speakers,
             mode=_mode(fields, stream=fields.stream),
             callback_url=fields.callback_url,
             audio_url=fields.audio_url,
@@ -186,7 +186,6 @@ class AudioRequestParser:
             task=Task.TRANSLATE,
             prompt=fields.prompt,
             temperature=fields.temperature,
-            align=False,
             chunk_size=fields.chunk_size or self.settings.whisper.chunk_size,
             batch_size=fields.batch_size or self.default_batch_size,
         )
@@ -212,13 +211,7 @@ class AudioRequestParser:
         )
 
     def response_format(self, value: str | None) -> str:
-        chosen = value or self.settings.default_response_format
-        if chosen not in self.formatters:
-            names = ", ".join(sorted(self.formatters))
-            raise InvalidRequest(
-                f"Unsupported response_format '{chosen[:40]}'. Supported: {names}.", param="response_format"
-            )
-        return chosen
+        return self.formatters.chosen(value)
 
 
 def _one_source(fields: TranslationForm, source: BinaryIO | None) -> BinaryIO | None:

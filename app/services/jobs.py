@@ -13,6 +13,7 @@ import io
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import structlog
 
@@ -28,7 +29,7 @@ from app.domain.errors import (
 )
 from app.domain.models import Job, JobError, JobStatus, RenderOptions, Transcript, TranscriptionOptions
 from app.domain.pipeline import TranscriptionPipeline
-from app.domain.ports import JobDispatcher, JobNotifier, JobStore
+from app.domain.ports.jobs import JobDispatcher, JobNotifier, JobStore
 
 logger = structlog.get_logger(__name__)
 
@@ -94,7 +95,7 @@ class JobService:
         self.store.create(job, audio)
         try:
             self.dispatcher.dispatch(job.id)
-        except Exception:  # noqa: BLE001 - the broker failed: the job must not sit QUEUED, holding the quota
+        except Exception:
             logger.exception("job could not be dispatched", job_id=job.id)
             self.store.transition(
                 job.id,
@@ -230,7 +231,7 @@ class JobRunner:
             raise
         try:
             self.store.put_result(job_id, result.transcript)
-        except Exception as exc:  # noqa: BLE001 - the store failed, not the job: say so and end it
+        except Exception as exc:
             logger.exception("job result could not be stored", job_id=job_id)
             return self._finish(
                 job_id,
@@ -241,7 +242,7 @@ class JobRunner:
             )
         return self._finish(job_id, JobStatus.SUCCEEDED, progress=1.0)
 
-    def _finish(self, job_id: str, status: JobStatus, **changes) -> Job | None:
+    def _finish(self, job_id: str, status: JobStatus, **changes: Any) -> Job | None:
         now = self.clock()
         job = self.store.transition(
             job_id,

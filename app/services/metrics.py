@@ -14,7 +14,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from app.domain.models import TranscriptionResult
-from app.domain.ports import ModelStore
+from app.domain.ports.models import ModelStore
 from app.services.admission import Admission
 
 UNMATCHED_ROUTE = "unmatched"  # 404s for unknown paths: one label value, whatever was asked

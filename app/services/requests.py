@@ -9,12 +9,13 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any
 
 import structlog
 
 from app.domain.errors import DomainError
 from app.domain.models import Job, JobError, JobStatus, RenderOptions, Transcript, TranscriptionOptions
-from app.domain.ports import JobStore
+from app.domain.ports.jobs import JobStore
 from app.services.jobs import job_error
 
 logger = structlog.get_logger(__name__)
@@ -86,7 +87,7 @@ class RequestTracker:
                     self._mine.pop(request_id, None)
                 excess -= 1
 
-    def _end(self, request_id: str, status: JobStatus, **changes) -> None:
+    def _end(self, request_id: str, status: JobStatus, **changes: Any) -> None:
         now = self.clock()
         self.store.transition(
             request_id,
@@ -115,7 +116,7 @@ class TrackedRequest:
     def succeeded(self, transcript: Transcript) -> None:
         try:
             self.tracker.store.put_result(self.request_id, transcript)
-        except Exception:  # noqa: BLE001 - the client has its answer; only the copy is lost
+        except Exception:
             logger.exception("a followed request's result could not be stored", request_id=self.request_id)
             self.tracker._end(
                 self.request_id,

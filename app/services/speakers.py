@@ -3,6 +3,7 @@ registry of enrolled voices (`/v1/speakers`), both turned into the voice prints 
 
 from __future__ import annotations
 
+import builtins
 import io
 import secrets
 import time
@@ -11,7 +12,8 @@ from typing import BinaryIO
 
 from app.domain.errors import AudioTooLong, InvalidAudio, InvalidRequest, SpeakerLimitReached, SpeakerNotFound
 from app.domain.models import Audio, KnownSpeaker, SpeakerProfile
-from app.domain.ports import AudioDecoder, SpeakerRegistry, VoicePrinter
+from app.domain.ports.audio import AudioDecoder
+from app.domain.ports.speakers import SpeakerRegistry, VoicePrinter
 
 MAX_KNOWN_SPEAKERS = 4  # OpenAI's limit
 REFERENCE_SECONDS = (2.0, 10.0)  # OpenAI's bounds for a reference
@@ -85,10 +87,10 @@ class SpeakerService:
         self.registry.add(profile)
         return profile
 
-    def list(self, owner: str) -> list[SpeakerProfile]:
+    def list(self, owner: str) -> builtins.list[SpeakerProfile]:
         return self.registry.list(owner)
 
-    def page(self, owner: str, limit: int, after: str | None = None) -> tuple[list[SpeakerProfile], bool]:
+    def page(self, owner: str, limit: int, after: str | None = None) -> tuple[builtins.list[SpeakerProfile], bool]:
         """Up to `limit` profiles, oldest first, after the one with id `after`; and whether more follow."""
         profiles = self.registry.list(owner)
         if after is not None:

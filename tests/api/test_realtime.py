@@ -17,7 +17,7 @@ import openai
 import pytest
 import websockets
 
-from app.services.realtime.session import CONVERT_PIECE_BYTES
+from app.services.realtime.intake import CONVERT_PIECE_BYTES
 from tests.conftest import pin, until
 
 RATE = 16_000  # the fake PCM stream takes bytes at 16 kHz as they are

@@ -63,7 +63,7 @@ async def test_a_session_with_many_finished_turns_does_not_starve_another_sessio
         await until(lambda: queue.waiting == 3)
         for done in range(1, 14):
             transcriber.gate.release()
-            await until(lambda: settled(done))
+            await until(lambda done=done: settled(done))
     assert len(transcriber.order) == 13
     assert transcriber.order.index("B-live") <= 4, transcriber.order  # one round, not after all twelve finals
 
@@ -81,7 +81,7 @@ async def test_within_a_round_a_finished_turn_goes_before_a_live_hypothesis():
         await until(lambda: queue.waiting == 2)
         for done in range(1, 4):
             transcriber.gate.release()
-            await until(lambda: len(transcriber.order) == done)
+            await until(lambda done=done: len(transcriber.order) == done)
     assert transcriber.order == ["first", "final", "live"]
 
 

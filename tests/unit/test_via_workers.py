@@ -12,9 +12,10 @@ from app.domain.errors import JobTimedOut
 from app.domain.models import JobStatus, RenderOptions, TranscriptionOptions
 from app.domain.pipeline import TranscriptionPipeline
 from app.services.admission import Admission
+from app.services.executions import ViaWorkers
 from app.services.jobs import JobRunner, JobService
 from app.services.requests import RequestTracker
-from app.services.transcription import AudioRequest, Caller, ViaWorkers
+from app.services.transcription import AudioRequest, Caller
 from tests.fakes import (
     Clock,
     FakeAligner,

@@ -11,9 +11,12 @@ from app.domain.errors import DomainError
 from app.domain.languages import validated_language
 from app.domain.live import TurnDetection
 from app.schemas.realtime import (
+    Eagerness,
+    NoiseReductionType,
     RealtimeAudio,
     RealtimeAudioFormat,
     RealtimeAudioInput,
+    RealtimeFormatType,
     RealtimeNoiseReduction,
     RealtimeSessionUpdate,
     RealtimeSessionView,
@@ -57,16 +60,21 @@ class SessionClosed(Exception):
 
 @dataclass(frozen=True, slots=True)
 class SessionConfig:
-    audio_format: str = "audio/pcm"
-    noise_reduction: str | None = None
+    audio_format: RealtimeFormatType = "audio/pcm"
+    noise_reduction: NoiseReductionType | None = None
     transcribe: bool = True
     model: str | None = None
     language: str | None = None
     prompt: str | None = None
     turn_detection: TurnDetection | None = TurnDetection()
-    semantic_eagerness: str | None = None
+    semantic_eagerness: Eagerness | None = None
     logprobs: bool = False
     partials: bool = False
+
+    @property
+    def prefix_padding_ms(self) -> int:
+        """Audio kept before a detected turn's start (none when the client commits turns)."""
+        return self.turn_detection.prefix_padding_ms if self.turn_detection is not None else 0
 
     def view(self, session_id: str, expires_at: int) -> RealtimeSessionView:
         turn = None

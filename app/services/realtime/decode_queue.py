@@ -9,7 +9,7 @@ import anyio
 
 from app.domain.live import Hypothesis, UtteranceRequest
 from app.domain.models import Audio
-from app.domain.ports import UtteranceTranscriber
+from app.domain.ports.transcription import UtteranceTranscriber
 
 
 class DecodeQueue:

@@ -6,9 +6,9 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from app.domain.errors import TooManySessions
 from app.domain.model_policy import ModelPolicy
-from app.domain.ports import LiveAudio
+from app.domain.ports.audio import LiveAudio
+from app.services.errors import TooManySessions
 from app.services.realtime.config import RealtimeLimits
 from app.services.realtime.decode_queue import DecodeQueue
 from app.services.realtime.session import RealtimeSession, Send
