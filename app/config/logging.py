@@ -10,7 +10,7 @@ import structlog
 
 
 def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
-    shared = [
+    shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,  # request_id and request facts land in every event
         structlog.stdlib.add_logger_name,
         structlog.stdlib.add_log_level,

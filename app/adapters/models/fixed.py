@@ -37,6 +37,9 @@ class FixedModelStore:
         self._loaded = True
         return self.model_id
 
+    def warm_up(self) -> None:
+        self.load(self.model_id)
+
     def unload(self, name: str) -> bool:
         self._check(name)
         was_loaded = self._loaded

@@ -40,6 +40,7 @@ class WhisperModelResolver:
         allow_download: bool = True,
         hub_cache_dir: Path | None = None,
         downloadable: Collection[str] | None = None,
+        allowed: Collection[str] = (),
     ) -> None:
         self.default_model = default_model
         self.installer = installer
@@ -48,6 +49,7 @@ class WhisperModelResolver:
         self.hub_cache_dir = hub_cache_dir
         # None: faster-whisper's own names (its download_model maps each to a Systran repository).
         self.downloadable = frozenset(downloadable) if downloadable is not None else None
+        self.allowed = frozenset(allowed)  # MODELS__ALLOWED: downloadable too
 
     def canonical(self, name: str | None) -> str:
         """The name a request means: the default for `whisper-1`/empty, else the name itself, checked."""
@@ -89,12 +91,15 @@ class WhisperModelResolver:
 
     def requestable(self) -> list[str]:
         """`available`, plus the allow-listed hub names when downloads are allowed."""
-        from faster_whisper.utils import available_models
-
         names = set(self.available())
         if self.allow_download:
-            names.update(self.downloadable if self.downloadable is not None else available_models())
+            names.update(self._hub_names())
         return sorted(names)
+
+    def _hub_names(self) -> frozenset[str]:
+        from faster_whisper.utils import available_models
+
+        return (self.downloadable if self.downloadable is not None else frozenset(available_models())) | self.allowed
 
     def _in_models_dir(self, name: str) -> Path | None:
         if self.models_dir is None:
@@ -106,10 +111,7 @@ class WhisperModelResolver:
         return candidate
 
     def may_download(self, name: str) -> bool:
-        from faster_whisper.utils import available_models
-
-        allowed = self.downloadable if self.downloadable is not None else available_models()
-        return name in allowed or name == self.default_model
+        return name in self._hub_names() or name == self.default_model
 
     def _from_hub(self, name: str) -> Path | None:
         from faster_whisper.utils import download_model
@@ -125,7 +127,7 @@ class WhisperModelResolver:
             return None
         try:
             return Path(download_model(name, cache_dir=cache))
-        except Exception as exc:  # noqa: BLE001 - offline, unknown repo, no permission: all mean "not here"
+        except Exception as exc:
             message = str(exc)
             if "404" in message or "Repository Not Found" in message or "LocalEntryNotFound" in type(exc).__name__:
                 return None

@@ -1,0 +1,166 @@
+"""The whole application: the stage and serving containers joined, the pipeline and the request services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dependency_injector import containers, providers
+
+from app.adapters.plugins import AS_PORT, NoLiveTranscription, build, models_of
+from app.config.backends import Stage, plugin_entry_points
+from app.config.settings import Settings
+from app.container.serving import Formatting, HttpPolicy, Jobs, Realtime
+from app.container.stages import Alignment, Core, Diarization, Transcription
+from app.domain.model_policy import ModelPolicy
+from app.domain.pipeline import TranscriptionPipeline
+from app.domain.ports.models import ModelStore
+from app.services.audio_requests import AudioRequestParser
+from app.services.executions import AsJob, InProcess, Streamed, ViaWorkers
+from app.services.speakers import SpeakerService
+from app.services.transcription import TranscriptionService
+
+# Celery-mode synchronous requests read their job's state this often (any replica can serve them).
+JOB_POLL_SECONDS = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class StageModels:
+    """One pipeline stage as the model-management endpoints show it."""
+
+    backend: str
+    default: str | None
+    store: ModelStore
+
+
+class Application(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+
+    core = providers.Container(Core, settings=settings)
+    transcription = providers.Container(Transcription, settings=settings, core=core)
+    alignment = providers.Container(Alignment, settings=settings, core=core, transcription=transcription)
+    diarization = providers.Container(Diarization, settings=settings, core=core)
+    formats = providers.Container(Formatting, settings=settings)
+    # MODELS__ALLOWED, the same on every way in (HTTP, MCP, CLI, realtime).
+    model_policy = providers.ThreadSafeSingleton(
+        ModelPolicy, allowed=settings.provided.models.allowed, default=settings.provided.whisper.model
+    )
+
+    pipeline = providers.ThreadSafeSingleton(
+        TranscriptionPipeline,
+        decoder=core.decoder,
+        transcriber=transcription.transcriber,
+        aligners=alignment.aligners,
+        diarizer=diarization.diarizer,
+        voice_printer=diarization.voice_printer,
+    )
+    stages = providers.Dict(
+        transcription=providers.Factory(
+            StageModels, settings.provided.backends.transcription, transcription.default_model, transcription.models
+        ),
+        alignment=providers.Factory(
+            StageModels, settings.provided.backends.alignment, alignment.default_model, alignment.models
+        ),
+        diarization=providers.Factory(StageModels, diarization.backend, diarization.default_model, diarization.models),
+    )
+    stage_stores = providers.Dict(
+        transcription=transcription.models, alignment=alignment.models, diarization=diarization.models
+    )
+
+    http = providers.Container(HttpPolicy, settings=settings, stage_stores=stage_stores)
+    realtime = providers.Container(
+        Realtime, settings=settings, transcription=transcription, limiter=http.limiter, model_policy=model_policy
+    )
+    jobs = providers.Container(
+        Jobs,
+        settings=settings,
+        core=core,
+        pipeline=pipeline,
+        formatters=formats.formatters,
+        run_in_slot=http.admission.provided.run_in_slot,
+    )
+
+    # Form fields -> AudioRequest, for the HTTP API and the command line alike.
+    request_parser = providers.ThreadSafeSingleton(
+        AudioRequestParser,
+        settings=settings,
+        formatters=formats.formatters,
+        default_batch_size=core.batch_size,
+        model_policy=model_policy,
+    )
+
+    # The execution of each request mode (app/services/transcription.py): synchronous requests run
+    # here, or on the job workers when JOBS__BACKEND=celery.
+    executions = providers.Dict(
+        {
+            "sync": providers.Selector(
+                settings.provided.jobs.backend,
+                local=providers.Factory(
+                    InProcess, pipeline=pipeline, admission=http.admission, observer=http.metrics, tracker=jobs.requests
+                ),
+                celery=providers.Factory(
+                    ViaWorkers,
+                    jobs=jobs.service,
+                    admission=http.admission,
+                    poll_seconds=JOB_POLL_SECONDS,
+                    timeout_seconds=settings.provided.jobs.sync_timeout_seconds,
+                    tracker=jobs.requests,
+                ),
+            ),
+            "async": providers.Factory(AsJob, jobs=jobs.service),
+            "stream": providers.Factory(Streamed, pipeline=pipeline, admission=http.admission, observer=http.metrics),
+        }
+    )
+    speakers = providers.ThreadSafeSingleton(
+        SpeakerService,
+        decoder=core.decoder,
+        printer=diarization.voice_printer,
+        registry=jobs.speaker_registry,
+        max_per_owner=settings.provided.max_speakers_per_key,
+    )
+    transcription_service = providers.Factory(
+        TranscriptionService,
+        executions=executions,
+        fetcher=core.fetcher,
+        uploads=http.uploads,
+        speakers=speakers,
+        admission=http.admission,
+    )
+
+
+def _add_choice(selector: providers.Selector[Any], name: str, provider: providers.Provider[Any]) -> None:
+    """One more backend in a selector, keeping the ones it has (set_providers replaces them all)."""
+    selector.set_providers(**{**selector.providers, name: provider})
+
+
+def _register_plugins(container: Application) -> None:
+    """Each installed third-party backend as one more choice of its stage's selectors."""
+    stages: dict[Stage, tuple[Any, str, dict[str, providers.Provider[Any]]]] = {
+        # A third-party transcriber has no live decoding: realtime sessions say so.
+        "transcription": (
+            container.transcription,
+            "transcriber",
+            {"live_transcriber": providers.ThreadSafeSingleton(NoLiveTranscription), "warm_up": providers.Object(None)},
+        ),
+        "alignment": (container.alignment, "aligners", {}),
+        "diarization": (container.diarization, "diarizer", {"warm_up": providers.Object(None)}),
+    }
+    for stage, (sub, adapter, fixed) in stages.items():
+        for entry_point in plugin_entry_points(stage):
+            backend = providers.ThreadSafeSingleton(build, entry_point, container.settings)
+            choices: dict[str, providers.Provider[Any]] = {
+                adapter: providers.Callable(AS_PORT[stage], backend),
+                "models": providers.Callable(models_of, backend),
+                "default_model": providers.Object(None),
+                **fixed,
+            }
+            for selector, provider in choices.items():
+                _add_choice(getattr(sub, selector), entry_point.name, provider)
+
+
+def build_container(settings: Settings | None = None) -> Application:
+    """The application's container; BACKENDS__* were checked against the registered backends when the
+    settings loaded."""
+    container = Application(settings=settings or Settings.from_env())
+    _register_plugins(container)
+    return container
