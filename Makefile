@@ -10,7 +10,7 @@ export GLIBC_TUNABLES ?= glibc.malloc.hugetlb=1
 LOCKS ?= requirements.lock requirements-dev.lock
 STAMP := $(VENV)/.installed-$(shell cat $(LOCKS) 2>/dev/null | sha256sum | cut -c1-16)
 
-.PHONY: deps without-gpu-compiler install system-deps run test test-unit test-integration bench bench-realtime bench-diarization bench-subtitles bench-reliability image-test fixtures clean
+.PHONY: deps without-gpu-compiler install system-deps run lint test test-unit test-integration bench bench-realtime bench-diarization bench-subtitles bench-reliability image-test fixtures clean
 
 # deps: the pinned tree (slow, cached by the lock's hash); install: this project on top, editable, so
 # the `whisperx-api-server` command runs the checkout's code (seconds, every time).
@@ -45,7 +45,15 @@ system-deps:
 		$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q $(SYSTEM_PACKAGES); \
 	fi
 
-test: install system-deps
+# Style, formatting and types, as pyproject.toml's [tool.ruff] and [tool.mypy] configure them (seconds).
+# `make test` runs it first, so CI enforces it; `ruff format app tests scripts` fixes the formatting.
+LINTED := app tests scripts
+lint: install
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/mypy
+
+test: install system-deps lint
 	$(PY) -m pytest
 
 # Everything that needs no model, browser or Redis (fakes only): well under a minute.

@@ -37,7 +37,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import voices  # noqa: E402  (scripts/voices.py)
-
 from tests.realtime import word_error_rate  # noqa: E402
 
 SAMPLE_RATE = 16_000
@@ -147,7 +146,7 @@ def clients_rows(url_transcribe, uploads: list[tuple[str, bytes, float]]) -> lis
         latencies: dict[tuple[int, str], float] = {}
         shares = [uploads[2 * i :] + uploads[: 2 * i] for i in range(clients)]
 
-        def client(index: int, share: list[tuple[str, bytes, float]]) -> None:
+        def client(index: int, share: list[tuple[str, bytes, float]], latencies=latencies) -> None:
             for name, data, _ in share:
                 latencies[index, name] = url_transcribe(data)
 

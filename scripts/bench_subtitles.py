@@ -23,15 +23,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("ALLOW_DOWNLOADS", "false")
 
-import numpy as np  # noqa: E402
-from litestar.testing import TestClient  # noqa: E402
+import numpy as np
+from litestar.testing import TestClient
 
-from app.config.settings import Settings  # noqa: E402
-from app.container import build_container  # noqa: E402
-from app.entrypoints.http import create_app  # noqa: E402
-from scripts.meetings import meetings  # noqa: E402
-from scripts.voices import HELD_OUT, utterances  # noqa: E402
-from tests.subtitles import parse_srt  # noqa: E402
+from app.config.settings import Settings
+from app.container import build_container
+from app.entrypoints.http import create_app
+from scripts.meetings import meetings
+from scripts.voices import HELD_OUT, utterances
+from tests.subtitles import parse_srt
 
 RATE = 16000
 PYANNOTE_SAMPLE = Path(__import__("pyannote.audio", fromlist=["__file__"]).__file__).parent / "sample" / "sample.wav"

@@ -10,7 +10,7 @@ os.environ["HF_HOME"] = _HUB_HOME
 os.environ["HF_HUB_CACHE"] = os.path.join(_HUB_HOME, "hub")
 os.environ.pop("HF_TOKEN", None)
 
-import socket  # noqa: E402 - after the environment above
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,8 +30,8 @@ from app.entrypoints.http import create_app
 from tests.fakes import (
     FakeAligner,
     FakeDiarizer,
-    Fakes,
     FakeModelStore,
+    Fakes,
     FakeTranscriber,
     FakeUtteranceTranscriber,
     FakeVoicePrinter,

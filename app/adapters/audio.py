@@ -117,7 +117,7 @@ class PyAVDecoder:
                 for resampled in resampler.resample(frame):
                     out.append(resampled.to_ndarray().reshape(-1))
                 if limit is not None and out.size > limit:
-                    raise AudioTooLong(max_seconds)
+                    raise AudioTooLong(limit / SAMPLE_RATE)
             for resampled in resampler.resample(None):
                 out.append(resampled.to_ndarray().reshape(-1))
             return out.array()

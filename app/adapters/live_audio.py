@@ -7,6 +7,7 @@ come in one piece: PyAV's resampler carries its filter history, the VAD its recu
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import av
 import numpy as np
@@ -31,7 +32,7 @@ class PcmToSpeechRate:
                 f"Unsupported audio format '{audio_format[:40]}': use one of {', '.join(AUDIO_FORMATS)}.",
                 param="session.audio.input.format.type",
             )
-        self._codec = None
+        self._codec: Any = None  # av's AudioCodecContext for G.711; PCM16 is read directly
         if audio_format in G711_CODECS:
             self._codec = av.CodecContext.create(G711_CODECS[audio_format], "r")
             self._codec.sample_rate = G711_RATE
@@ -86,13 +87,13 @@ class LiveAudioStreams:
     """The LiveAudio port: one PCM converter and one VAD stream per session, over a shared model."""
 
     def __init__(self) -> None:
-        self._model = None
+        self._model: Any = None  # faster-whisper's Silero VAD, loaded on first use
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
         self._vad_session()
 
-    def _vad_session(self):
+    def _vad_session(self) -> Any:
         with self._lock:
             if self._model is None:
                 from faster_whisper.vad import get_vad_model

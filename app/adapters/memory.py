@@ -2,11 +2,9 @@
 
 A model batch allocates and frees hundreds of megabytes (the decoder's beams over each window's
 encoder output); glibc keeps much of what was freed in its arenas, so a long file's memory creeps
-up batch after batch. `malloc_trim(0)` returns the free pages: over the bench's hour the server held
-about 80 MB less on average and peaked 60 MB lower, in the same time (185 s against 182 s). The next
-batch faults those pages in again (0.27 M more page faults on a 2-minute file in 4 KB pages), which
-huge pages make cheap (GLIBC_TUNABLES in the Makefile and the images). Elsewhere than glibc it does
-nothing.
+up batch after batch. `malloc_trim(0)` returns the free pages, at no cost in time. The next batch
+faults those pages in again, which huge pages make cheap (GLIBC_TUNABLES in the Makefile and the
+images). Elsewhere than glibc it does nothing.
 """
 
 from __future__ import annotations

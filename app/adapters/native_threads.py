@@ -6,9 +6,8 @@ teams: once they outnumber the CPUs, every barrier spins 100 times instead of 30
 on a futex, so the decoder's many small parallel steps sleep and wake thousands of times a second.
 Loading a model converts its weights to the compute type in parallel on the loading thread; a request
 or start-up thread that lives on keeps that team, and the model's own worker thread (where every
-encode and decode runs) then has a second team beside it. Measured on two cores: the 122 s bench file
-took 6.8-7.7 s with the loader's team alive (33 k context switches per compute thread) and
-4.6-4.9 s without (~50).
+encode and decode runs) then has a second team beside it, which makes decoding much slower
+(docs/performance.md, "Why the code is as it is").
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ def on_own_thread(work: Callable[[], T], name: str) -> T:
     def run() -> None:
         try:
             outcome.append(work())
-        except BaseException as exc:  # handed to the caller, on the caller's thread
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, on the caller's thread
             failure.append(exc)
 
     thread = threading.Thread(target=run, name=name, daemon=True)

@@ -132,4 +132,4 @@ class OutboundPolicy:
 
 def _resolve(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(info[4][0] for info in infos))  # resolver order, without repeats
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))  # resolver order, without repeats

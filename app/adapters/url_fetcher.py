@@ -9,7 +9,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Collection
-from typing import BinaryIO
+from typing import BinaryIO, cast
 from urllib.parse import urljoin
 
 import httpx
@@ -64,7 +64,7 @@ class UrlAudioFetcher:
         declared = response.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             raise _too_big(self.max_bytes)
-        spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)
+        spool = cast(BinaryIO, tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES))
         try:
             size = 0
             for chunk in response.iter_bytes():

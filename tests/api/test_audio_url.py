@@ -20,7 +20,7 @@ class Recordings(BaseHTTPRequestHandler):
 
     redirect_to = ""
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         if self.path == "/speech":
             self._answer(200, b"2.5")
         elif self.path == "/big":

@@ -17,8 +17,8 @@ from app.entrypoints.http import create_app
 from tests.conftest import audio_file, pin
 from tests.conftest import wait_for as condition_met
 from tests.fake_server import fake_container
-from tests.webhooks import WebhookReceiver, verify_standard_webhook
 from tests.fakes import FakeDecoder, FakeTranscriber
+from tests.webhooks import WebhookReceiver, verify_standard_webhook
 
 URL = "/v1/audio/transcriptions"
 

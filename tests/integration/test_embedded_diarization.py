@@ -173,7 +173,7 @@ def test_three_synthetic_voices_are_told_apart_with_or_without_the_count(real_co
     for result in (unaided, counted):
         assert len(result.speakers) == 3
 
-        def speaker_at(t: float) -> str:
+        def speaker_at(t: float, result=result) -> str:
             return next(turn.speaker for turn in result.exclusive if turn.start <= t <= turn.end)
 
         a, b, c, a2, b2 = (speaker_at(t) for t in (2.5, 8.5, 14.5, 21.0, 27.0))

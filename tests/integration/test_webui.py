@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import shutil
-from contextlib import closing
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import httpx

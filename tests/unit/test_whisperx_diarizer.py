@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from app.adapters.whisperx.diarizer import PyannoteModelStore, WhisperXDiarizer
-from app.domain.errors import ModelNotFound, InvalidRequest, ModelLoadFailed, StageUnavailable
+from app.domain.errors import InvalidRequest, ModelLoadFailed, ModelNotFound, StageUnavailable
 from app.domain.models import Audio, TranscriptionOptions
 
 

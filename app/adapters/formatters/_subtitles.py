@@ -12,7 +12,7 @@ from app.domain.subtitles import Cue, CueLine, cues_of
 class SubtitleFormatter:
     """A Formatter of cues: `block` writes one, `marks_speakers` says whether speakers are in the text."""
 
-    media_type: ClassVar[str]
+    media_type: str
     marks_speakers: ClassVar[bool]
     header: ClassVar[str] = ""
 

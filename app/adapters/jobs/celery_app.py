@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from celery import Celery
 
 from app.domain.errors import JobStillRunning
-from app.domain.ports import JobStore
+from app.domain.ports.jobs import JobStore
 
 TASK_NAME = "whisperx_api_server.run_job"
 QUEUE = "whisperx-jobs"

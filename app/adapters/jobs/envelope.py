@@ -7,7 +7,8 @@ from collections.abc import Mapping
 import msgspec
 
 from app.domain.models import Job
-from app.domain.ports import Formatter, JobStore
+from app.domain.ports.jobs import JobStore
+from app.domain.ports.rendering import Formatter
 from app.schemas.jobs import JobEnvelope, job_view
 
 

@@ -3,6 +3,7 @@ each in an inference slot like any synchronous request (MAX_CONCURRENT_TRANSCRIP
 
 from __future__ import annotations
 
+import functools
 import queue
 import time
 from collections.abc import Awaitable, Callable
@@ -73,11 +74,11 @@ class LocalJobDispatcher:
                 await anyio.sleep(POLL_SECONDS)
                 continue
             try:
-                await self.run_in_slot(lambda job_id=job_id: self.run_job(job_id))
+                await self.run_in_slot(functools.partial(self.run_job, job_id))
             except anyio.get_cancelled_exc_class():
                 self._hand_back(job_id)
                 raise
-            except Exception:  # noqa: BLE001 - the job is already marked failed; keep serving the queue
+            except Exception:
                 logger.exception("job failed", job_id=job_id)
 
     def _hand_back(self, job_id: str) -> None:

@@ -21,13 +21,18 @@ PREFIX = "wxas"
 UNFINISHED = f"{PREFIX}:unfinished"  # ids of queued and running jobs, to bound the queue
 
 
+def _client(url: str) -> Any:
+    """A client whose replies are bytes (decode_responses stays off); redis-py types them `bytes | str`."""
+    return redis.Redis.from_url(url)
+
+
 def _key(kind: str, job_id: str) -> str:
     return f"{PREFIX}:{kind}:{job_id}"
 
 
 class RedisJobStore:
     def __init__(self, url: str) -> None:
-        self.redis = redis.Redis.from_url(url)
+        self.redis = _client(url)
 
     def create(self, job: Job, audio: bytes) -> None:
         with self.redis.pipeline() as pipe:
@@ -50,7 +55,7 @@ class RedisJobStore:
         def apply(job: Job) -> Job | None:
             if job.status not in from_statuses:
                 return None
-            extra = {"attempts": job.attempts + 1} if increment_attempts else {}
+            extra: dict[str, Any] = {"attempts": job.attempts + 1} if increment_attempts else {}
             return replace(job, **changes, **extra)
 
         return self._change(job_id, apply)
@@ -128,7 +133,7 @@ class RedisOutbox:
     """DeliveryOutbox on Redis: any API replica or worker sends what is due, one sender per delivery."""
 
     def __init__(self, url: str) -> None:
-        self.redis = redis.Redis.from_url(url)
+        self.redis = _client(url)
 
     def add(self, delivery: Delivery) -> None:
         with self.redis.pipeline() as pipe:
@@ -179,7 +184,7 @@ class RedisWorkerRegistry:
     """WorkerRegistry on Redis: a worker's key lives `ttl_seconds` after its last beat."""
 
     def __init__(self, url: str, ttl_seconds: float) -> None:
-        self.redis = redis.Redis.from_url(url)
+        self.redis = _client(url)
         self.ttl_ms = max(1, int(ttl_seconds * 1000))
 
     def beat(self, name: str) -> None:
@@ -194,7 +199,7 @@ class RedisSpeakerRegistry:
     """The speaker registry for the distributed mode: one hash per owner, speaker id -> voice print."""
 
     def __init__(self, url: str) -> None:
-        self.redis = redis.Redis.from_url(url)
+        self.redis = _client(url)
 
     @staticmethod
     def _key(owner: str) -> str:

@@ -25,7 +25,7 @@ import structlog
 from app.adapters.outbound import HostDoesNotResolve, OutboundPolicy, OutboundTarget, Resolver
 from app.domain.errors import InvalidRequest
 from app.domain.models import Delivery, Job
-from app.domain.ports import DeliveryOutbox
+from app.domain.ports.jobs import DeliveryOutbox
 
 logger = structlog.get_logger(__name__)
 LEASE_SECONDS = 60.0  # a claimed delivery is someone else's again after this (its sender died)
@@ -116,7 +116,7 @@ class WebhookNotifier:
         except httpx.HTTPError as exc:
             self._retry_or_drop(delivery, attempt, type(exc).__name__)
             return
-        except Exception as exc:  # noqa: BLE001 - anything else still costs an attempt, so it cannot loop forever
+        except Exception as exc:
             logger.exception("callback could not be sent", job_id=delivery.job_id)
             self._retry_or_drop(delivery, attempt, type(exc).__name__)
             return

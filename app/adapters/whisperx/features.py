@@ -11,7 +11,7 @@ from app.adapters.audio import float_samples
 from app.domain.audio import FRAMES_PER_SECOND, SAMPLE_RATE, WINDOW_FRAMES, WINDOW_SAMPLES, WINDOW_SECONDS
 
 # The encoder may read a short window padded to its length and a little over instead of Whisper's
-# full 30 s: its cost grows with the input (30 s: 0.6 s on two cores, 10 s: 0.08 s). Whisper's
+# full 30 s: its cost grows with the input. Whisper's
 # positional embeddings are simply cut, as whisper.cpp's `audio_ctx` does; the padding keeps the
 # end-of-audio cue the model was trained with.
 MIN_WINDOW_SECONDS = 10

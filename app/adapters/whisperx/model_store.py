@@ -9,7 +9,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import ctranslate2
 import numpy as np
@@ -83,8 +83,8 @@ class ScoredWhisperModel(WhisperModel):
 
     def _encode_rows(self, features: np.ndarray, _: list) -> np.ndarray:
         """On CPU the windows go through the encoder one at a time: its self-attention holds heads ×
-        1500² floats per window (72 MB for `base`, 144 MB for large), so a batch of 8 encoded together
-        peaks at ~0.6 GB more, for no speed gain (one window already fills the cores)."""
+        1500² floats per window, which a batch encoded together multiplies, for no speed gain (one window
+        already fills the cores)."""
         if self.model.device != "cpu":
             return np.asarray(self.model.encode(get_ctranslate2_storage(features), to_cpu=True))
         return np.concatenate(
@@ -161,11 +161,14 @@ class ScoredWhisperModel(WhisperModel):
         """The decoder's results for these windows, decoded together with other requests' windows of
         the same length and search options (each window keeps its own prompt)."""
         key = ("generate", encoder_output.shape[1:], tuple(sorted(search.items())))
-        return self.batches.run(
-            key,
-            encoder_output,
-            prompts,
-            memory_errors_named(lambda rows, row_prompts: self.generate_rows(rows, row_prompts, search)),
+        return cast(
+            Sequence[Any],
+            self.batches.run(
+                key,
+                encoder_output,
+                prompts,
+                memory_errors_named(lambda rows, row_prompts: self.generate_rows(rows, row_prompts, search)),
+            ),
         )
 
     def generate_rows(self, rows: np.ndarray, prompts: list[list[int]], search: dict[str, Any]) -> list:

@@ -27,7 +27,7 @@ from app.domain.cancellation import checkpoint
 from app.domain.errors import InvalidRequest
 from app.domain.models import Audio, Segment, Task, TokenLogprob, Transcript
 from app.domain.models import TranscriptionOptions as Options
-from app.domain.ports import SegmentSink, WordTimesWanted
+from app.domain.ports.transcription import SegmentSink, WordTimesWanted
 
 # whisperx's defaults (asr.load_model), single temperature: we decode each chunk once.
 _BASE_OPTIONS = TranscriptionOptions(
@@ -63,7 +63,7 @@ _BASE_OPTIONS = TranscriptionOptions(
 # A window detected in another language this surely is reported among the recording's languages.
 LANGUAGE_CONFIDENCE = 0.8
 # The first chunk is cut this short and decoded alone: the first words of a stream come after one
-# 10 s window's decoding (about 0.6 s on two cores), not a 30 s one's (2.6 s).
+# short window's decoding, not a full 30 s one's.
 FIRST_CHUNK_SECONDS = 8
 STREAM_HEAD_SECONDS = 60  # where the first speech chunk is looked for before the rest of the file
 DETECTION_SECONDS = 5  # a first chunk at least this long, and sure of its language, tells it itself
@@ -71,8 +71,6 @@ DETECTION_SECONDS = 5  # a first chunk at least this long, and sure of its langu
 
 class WhisperXTranscriber:
     name = "whisperx"
-    # Words are timed from the encoder output each batch was decoded from: no second encoder pass.
-    aligns_while_decoding = ALIGNER_NAME
 
     def __init__(self, models: WhisperModelStore, vad: PyannoteVad | SileroVad, fit_windows: bool = True) -> None:
         self.models = models
@@ -80,6 +78,15 @@ class WhisperXTranscriber:
         self.fit_windows = fit_windows  # WHISPER__FIT_WINDOWS
         self._numeral_tokens: dict[str, list[int]] = {}
         self._numeral_lock = threading.Lock()
+
+    def warm_up(self, model: str) -> None:
+        """Load `model` and the VAD before the first request needs them."""
+        self.models.load(model)
+        self.vad.warm_up()
+
+    def times_words_like(self, aligner: str) -> bool:
+        # Words are timed from the encoder output each batch was decoded from: no second encoder pass.
+        return aligner == ALIGNER_NAME
 
     def transcribe(
         self,
@@ -186,7 +193,7 @@ class WhisperXTranscriber:
     def _segment(
         start: float, end: float, decoded, audio: Audio, options: Options, model: ScoredWhisperModel
     ) -> Segment:
-        logprobs = ()
+        logprobs: tuple[TokenLogprob, ...] = ()
         if decoded.logprobs:
             pieces, _, raw = token_pieces(model.hf_tokenizer, decoded.tokens)
             logprobs = tuple(
@@ -271,9 +278,8 @@ class WhisperXTranscriber:
             return options.language
         # Detected from the first speech on (not leading silence). The first chunk's own encoder output
         # serves where it is all there is, or where it holds 5 s and is sure of its language (a short
-        # clip then pays no second encoder pass); otherwise Whisper's 30 s window decides. "Hello?
-        # Hello?" was taken for Korean, and 6 s holding a Russian and a French sentence for French at
-        # 0.20, whose decoder then left 15 s of a three-language meeting five words.
+        # clip then pays no second encoder pass); otherwise Whisper's 30 s window decides: a few
+        # seconds of speech, or of two languages, are easily taken for the wrong language.
         start = first_batch[0][0] if first_batch else 0.0
         if first_groups:
             first_end = first_batch[0][1]

@@ -15,6 +15,9 @@ VAD_OFFSET = 0.363
 _VAD_BLOCK_SAMPLES = SAMPLE_RATE * 120
 
 
+SERVER_TUNING = VadTuning()  # no request-level overrides: the server's settings
+
+
 class PyannoteVad:
     """Loaded on first use, once; returns speech chunks merged up to `chunk_size` seconds."""
 
@@ -33,7 +36,7 @@ class PyannoteVad:
         self._model.get()
 
     def speech_chunks(
-        self, samples: np.ndarray, chunk_size: int, tuning: VadTuning = VadTuning()
+        self, samples: np.ndarray, chunk_size: int, tuning: VadTuning = SERVER_TUNING
     ) -> list[tuple[float, float]]:
         """`tuning.threshold` is the onset; pyannote's model has no padding or silence settings."""
         from whisperx.vads import Pyannote
@@ -61,7 +64,7 @@ class SileroVad:
         get_vad_model()
 
     def speech_chunks(
-        self, samples: np.ndarray, chunk_size: int, tuning: VadTuning = VadTuning()
+        self, samples: np.ndarray, chunk_size: int, tuning: VadTuning = SERVER_TUNING
     ) -> list[tuple[float, float]]:
         from faster_whisper.vad import VadOptions, get_speech_timestamps
         from whisperx.diarize import Segment as SpeechRegion
@@ -76,7 +79,7 @@ class SileroVad:
             min_silence_duration_ms=tuning.min_silence_ms if tuning.min_silence_ms is not None else 160,
             speech_pad_ms=tuning.speech_pad_ms if tuning.speech_pad_ms is not None else 400,
         )
-        regions = []
+        regions: list[tuple[float, float]] = []
         # Block by block: get_speech_timestamps makes several whole-input copies, which for an
         # hour of audio is over half a gigabyte at once.
         for offset in range(0, samples.shape[0], _VAD_BLOCK_SAMPLES):
