@@ -18,7 +18,14 @@ from app.api.sse import sse_response
 from app.config.settings import Settings
 from app.domain.ports.rendering import Formatter
 from app.schemas.jobs import JobAccepted, job_view
-from app.schemas.transcription import ErrorEvent, TextDeltaEvent, TextDoneEvent, diarized_segment, wire_logprobs
+from app.schemas.transcription import (
+    ErrorEvent,
+    TextDeltaEvent,
+    TextDoneEvent,
+    diarized_segment,
+    segment_id,
+    wire_logprobs,
+)
 from app.services.admission import UploadGate
 from app.services.audio_requests import AudioRequestParser, Fields
 from app.services.transcription import (
@@ -120,8 +127,12 @@ async def _wire_events(events: AsyncIterator[StreamEvent]) -> AsyncIterator[obje
     types it as token counts only, and a duration there fails its strict validation."""
     async for event in events:
         match event:
-            case TextDelta(text=text, logprobs=logprobs):
-                yield TextDeltaEvent(delta=text, logprobs=wire_logprobs(logprobs) if logprobs is not None else UNSET)
+            case TextDelta(text=text, logprobs=logprobs, segment=segment):
+                yield TextDeltaEvent(
+                    delta=text,
+                    logprobs=wire_logprobs(logprobs) if logprobs is not None else UNSET,
+                    segment_id=segment_id(segment) if segment is not None else UNSET,
+                )
             case SpeakerSegment(segment=segment):
                 yield diarized_segment(segment)
             case TextDone(text=text, logprobs=logprobs):

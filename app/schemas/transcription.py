@@ -195,10 +195,15 @@ class DiarizedTranscription(msgspec.Struct, kw_only=True):
     usage: Usage
 
 
+def segment_id(segment: Segment) -> str:
+    """A speaker segment's id, as `diarized_json` and the segment and delta events of a stream give it."""
+    return f"seg_{segment.id}"
+
+
 def diarized_segment(segment: Segment) -> DiarizedSegmentOut:
     """One speaker segment, as `diarized_json` lists it and as `stream=true` sends it."""
     return DiarizedSegmentOut(
-        id=f"seg_{segment.id}",
+        id=segment_id(segment),
         start=segment.start,
         end=segment.end,
         text=segment.text,
@@ -210,6 +215,7 @@ class TextDeltaEvent(msgspec.Struct, kw_only=True):
     type: str = "transcript.text.delta"
     delta: str
     logprobs: list[LogProb] | msgspec.UnsetType = msgspec.UNSET
+    segment_id: str | msgspec.UnsetType = msgspec.UNSET  # a speaker format's: the segment the text belongs to
 
 
 class TextDoneEvent(msgspec.Struct, kw_only=True):

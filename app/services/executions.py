@@ -205,27 +205,39 @@ class Streamed:
         deltas: list[str] = []
         tokens: list[TokenLogprob] | None = [] if request.options.logprobs else None
 
-        def on_segment(segment: Segment) -> None:  # called in the worker thread
+        def delta_of(segment: Segment, speaker_segment: bool) -> TextDelta | None:
             text = segment.text.strip()
             if not text:
-                return
+                return None
             delta = text if not deltas else " " + text
             deltas.append(delta)
             own = segment_logprobs(segment, " " if len(deltas) > 1 else "") if tokens is not None else None
             if own is not None and tokens is not None:
                 tokens.extend(own)
-            anyio.from_thread.run_sync(send.send_nowait, TextDelta(delta, own))
+            return TextDelta(delta, own, segment if speaker_segment else None)
+
+        def on_segment(segment: Segment) -> None:  # called in the worker thread
+            delta = delta_of(segment, speaker_segment=False)
+            if delta is not None:
+                anyio.from_thread.run_sync(send.send_nowait, delta)
+
+        # A speaker format's text belongs to speaker segments, which only the whole recording's
+        # diarization gives: its deltas follow the run, each with the segment it belongs to.
+        live_text = None if request.shows_speakers else on_segment
 
         async def produce() -> None:
             async with send:
                 try:
                     result = await anyio.to_thread.run_sync(
-                        lambda: self.pipeline.run_audio(audio, request.options, on_segment=on_segment)
+                        lambda: self.pipeline.run_audio(audio, request.options, on_segment=live_text)
                     )
                     self.observer.observe_result(result)
                     _log_result(result, request.response_format)
                     if request.shows_speakers:
                         for segment in result.transcript.segments:
+                            delta = delta_of(segment, speaker_segment=True)
+                            if delta is not None:
+                                await send.send(delta)
                             await send.send(SpeakerSegment(segment))
                     await send.send(TextDone("".join(deltas), tuple(tokens) if tokens is not None else None))
                 except DomainError as exc:

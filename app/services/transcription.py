@@ -91,6 +91,7 @@ class Accepted:
 class TextDelta:
     text: str
     logprobs: tuple[TokenLogprob, ...] | None = None  # with `include[]=logprobs`: its tokens, spelling `text`
+    segment: Segment | None = None  # a speaker format's: the speaker segment the text belongs to
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,17 +102,19 @@ def test_a_stream_never_read_gives_its_slot_back(container):
     assert admission.admitted == 0
 
 
-def test_diarized_json_streams_speaker_segments_before_done(client, fake_diarizer):
+def test_diarized_json_streams_each_speaker_segment_with_the_deltas_that_belong_to_it(client, fake_diarizer):
     response = client.post(URL, files=audio_file(2.5), data={"stream": "true", "response_format": "diarized_json"})
     events = events_of(response.text)
     assert [e["type"] for e in events] == [
         "transcript.text.delta",
-        "transcript.text.delta",
         "transcript.text.segment",
+        "transcript.text.delta",
         "transcript.text.segment",
         "transcript.text.done",
     ]
-    assert events[2] == {
+    assert events[0] == {"type": "transcript.text.delta", "delta": "Hello world.", "segment_id": "seg_0"}
+    assert events[2] == {"type": "transcript.text.delta", "delta": " How are you?", "segment_id": "seg_1"}
+    assert events[1] == {
         "type": "transcript.text.segment",
         "id": "seg_0",
         "start": 0.0,
@@ -120,7 +122,8 @@ def test_diarized_json_streams_speaker_segments_before_done(client, fake_diarize
         "text": "Hello world.",
         "speaker": "SPEAKER_00",
     }
-    assert events[3]["speaker"] == "SPEAKER_01" and events[3]["text"] == "How are you?"
+    assert events[3]["id"] == "seg_1" and events[3]["speaker"] == "SPEAKER_01" and events[3]["text"] == "How are you?"
+    assert events[4]["text"] == "Hello world. How are you?"
     assert len(fake_diarizer.calls) == 1
 
 
@@ -135,5 +138,8 @@ def test_the_openai_client_reads_diarized_segment_events(client):
     stream = openai_client.audio.transcriptions.create(
         model="whisper-1", file=audio_file(2.5)["file"], stream=True, response_format="diarized_json"
     )
-    segments = [e for e in stream if e.type == "transcript.text.segment"]
+    events = list(stream)
+    segments = [e for e in events if e.type == "transcript.text.segment"]
     assert [(s.speaker, s.text) for s in segments] == [("SPEAKER_00", "Hello world."), ("SPEAKER_01", "How are you?")]
+    deltas = [e for e in events if e.type == "transcript.text.delta"]
+    assert [d.segment_id for d in deltas] == [s.id for s in segments]
