@@ -65,6 +65,11 @@ def programs(server_url: str) -> list[tuple[str, bytes, str, str | None]]:
         ("synthetic en (2 clips)", english, f"{TEXTS['en_weather.wav']} {TEXTS['en_fox.wav']}", "en"),
         ("synthetic es + de (detected)", other, f"{TEXTS['es_beach.wav']} {TEXTS['de_coffee.wav']}", None),
     ]
+    if COUNCIL:  # --council N: held-out real meetings too (scripts/council.py), the file transcript their yardstick
+        import council
+
+        for window in council.windows(council.HELD_OUT, COUNCIL, 2)[:COUNCIL]:
+            recordings.append((f"council {window.name}", window.samples, None, "en"))
     print("the file endpoint on the same recordings (the live text's yardstick):")
     chosen = []
     for name, samples, reference, language in recordings:
@@ -78,13 +83,21 @@ def programs(server_url: str) -> list[tuple[str, bytes, str, str | None]]:
     return chosen
 
 
+MODEL = "gpt-4o-transcribe"  # --model: e.g. gpt-4o-transcribe-diarize, to time turns with their speakers
+DELAY: str | None = None  # --delay: the sessions' `delay` (unset: the server's default, medium)
+COUNCIL = 0  # --council: how many held-out council meeting windows to add
+
+
 async def one_session(url: str, pcm: bytes, language: str | None):
     from openai import AsyncOpenAI
 
     client = AsyncOpenAI(base_url=f"{url}/v1", api_key="unused")
     async with client.realtime.connect(extra_query={"intent": "transcription"}) as connection:
         await connection.recv()  # session.created
-        return await run_session(connection, pcm, session=transcription_session(language=language))
+        session = transcription_session(language=language, model=MODEL)
+        if DELAY:
+            session["audio"]["input"]["transcription"]["delay"] = DELAY
+        return await run_session(connection, pcm, session=session)
 
 
 def summarize(values: list[float]) -> dict:
@@ -106,11 +119,13 @@ async def run_group(url: str, group: list[tuple[str, bytes, str, str | None]]) -
         first += [i.first_delta - i.started for i in items if i.first_delta is not None and i.started is not None]
         completed += [i.completed - i.stopped for i in items if i.completed is not None and i.stopped is not None]
         joined = all("".join(i.deltas) == (i.transcript or "") for i in items if i.completed is not None)
+        live = " ".join("".join(i.deltas) for i in items if i.deltas)
         rows.append(
             {
                 "recording": name,
                 "turns": len(items),
                 "wer": word_error_rate(reference, session.transcript),
+                "deltas_wer": word_error_rate(reference, live),
                 "deltas_join_to_completed": joined,
                 "errors": [str(e) for e in session.errors],
                 "transcript": session.transcript,
@@ -123,12 +138,18 @@ async def run_group(url: str, group: list[tuple[str, bytes, str, str | None]]) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=0, help="WHISPER__CPU_THREADS (0: every core)")
+    parser.add_argument("--model", default=MODEL, help="the sessions' transcription model")
+    parser.add_argument("--sessions", type=int, nargs="*", default=[1, 2, 3], help="how many at once")
+    parser.add_argument("--delay", choices=["minimal", "low", "medium", "high", "xhigh"], help="the sessions' delay")
+    parser.add_argument("--council", type=int, default=0, help="held-out council meeting windows to add")
     args = parser.parse_args()
+    globals()["MODEL"], globals()["DELAY"], globals()["COUNCIL"] = args.model, args.delay, args.council
     server = Server(args.threads, {"REALTIME__MAX_SESSIONS": "8"})
     results: dict[str, dict] = {}
     try:
         recordings = programs(server.url)
         plans = {1: [[r] for r in recordings], 2: [recordings[:2]], 3: [recordings]}
+        plans = {count: plans[count] for count in args.sessions}
         for count, groups in plans.items():
             merged: dict = {"groups": [], "recordings": []}
             for group in groups:
@@ -147,7 +168,8 @@ def main() -> None:
             )
             for row in merged["recordings"]:
                 print(
-                    f"    {row['recording']:<30} turns {row['turns']:>2}  WER {row['wer']:.1%}  "
+                    f"    {row['recording']:<30} turns {row['turns']:>2}  WER {row['wer']:.1%} (deltas "
+                    f"{row['deltas_wer']:.1%})  "
                     f"deltas join to completed: {row['deltas_join_to_completed']}  errors: {len(row['errors'])}"
                 )
     finally:

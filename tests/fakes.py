@@ -8,6 +8,8 @@ import threading
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
+import numpy as np
+
 from app.adapters.audio import float_samples
 from app.domain.cancellation import checkpoint
 from app.domain.errors import AlignmentUnavailable, AudioTooLong, InvalidAudio, ModelNotFound
@@ -282,9 +284,10 @@ class FakeUtteranceTranscriber:
     script: str = "one two three four five six seven eight nine ten eleven twelve"
     words_per_second: float = 2.0
     language: str = "en"
-    known_models: tuple[str, ...] = ("", "whisper-1", "gpt-4o-transcribe", "base")
+    known_models: tuple[str, ...] = (*sorted(DEFAULT_MODEL_ALIASES), "base")  # aliases mean the default model
     unsure_tail: bool = True
     fail_final: bool = False
+    misheard: dict[str, str] = field(default_factory=dict)  # set by a test: what quick (live) decodings hear instead
     requests: list = field(default_factory=list)
     calls: int = 0
     release: threading.Event | None = None  # when set by a test, every decoding waits for it
@@ -306,10 +309,15 @@ class FakeUtteranceTranscriber:
         if request.final and self.fail_final:
             raise InternalError()
         loud = float((np.abs(float_samples(audio.samples)) > 0.1).sum()) / 16_000
-        words = self.script.split()[: int(loud * self.words_per_second)]
+        script = self.script.split()
+        words = script[: int(loud * self.words_per_second)]
+        tokens = [script.index(w) for w in words]
+        if not request.final:  # the full beam hears right what a quick decoding may mishear
+            tokens = [t + 500 if w in self.misheard else t for t, w in zip(tokens, words, strict=True)]
+            words = [self.misheard.get(w, w) for w in words]
         if words and self.unsure_tail and not request.final:
             words[-1] = f"{words[-1]}{'?' * (self.calls % 3)}"  # the cut-off last word changes every time
-        tokens = [self.script.split().index(w) if w in self.script.split() else 1000 + self.calls for w in words]
+            tokens[-1] = 1000 + self.calls
         pieces = [f" {w}" for w in words]
         prefix = len(request.prefix)
         return Hypothesis(
@@ -338,6 +346,7 @@ class FakeVoicePrinter:
     speakers: tuple[tuple[float, float, int], ...] = ((0.0, 1.0, 3), (1.0, 2.0, 4))  # start, end, voice
     calls: int = 0
     model: str = "fake-voices"
+    by_level: bool = False  # set by a test: a live piece's voice is its speech's loudness in tenths (0.5: voice 5)
 
     def voice_print(self, audio: Audio, spans=None) -> tuple[float, ...]:
         self.calls += 1
@@ -345,6 +354,21 @@ class FakeVoicePrinter:
             return voice(int(audio.duration))
         middle = sum((s + e) / 2 for s, e in spans) / len(spans)
         return next((voice(v) for s, e, v in self.speakers if s <= middle < e), voice(7))
+
+    def voice_prints(self, audio: Audio, spans) -> list[tuple[float, ...]]:
+        if not self.by_level:
+            return [self.voice_print(audio, [span]) for span in spans]
+        self.calls += 1
+        levels = np.abs(float_samples(audio.samples))
+        return [_blend(levels[int(s * 16_000) : int(e * 16_000)]) for s, e in spans]
+
+
+def _blend(levels: np.ndarray) -> tuple[float, ...]:
+    """The voices of a piece's speech (its loud samples' levels in tenths), mixed in proportion, as an
+    encoder hears a piece two people speak in."""
+    counts = np.bincount(np.round(levels[levels > 0.1] * 10).astype(int), minlength=8)[:8]
+    mixed = counts / max(float(np.linalg.norm(counts)), 1e-12)
+    return tuple(float(x) for x in mixed)
 
 
 @dataclass

@@ -98,11 +98,15 @@ class Session:
 
 
 def transcription_session(
-    *, language: str | None = None, turn_detection: dict | None | str = "server_vad", **extra
+    *,
+    language: str | None = None,
+    turn_detection: dict | None | str = "server_vad",
+    model: str = "gpt-4o-transcribe",
+    **extra,
 ) -> dict:
     audio_input: dict = {
         "format": {"type": "audio/pcm", "rate": PCM_RATE},
-        "transcription": {"model": "gpt-4o-transcribe", **({"language": language} if language else {})},
+        "transcription": {"model": model, **({"language": language} if language else {})},
     }
     if turn_detection == "server_vad":
         audio_input["turn_detection"] = {

@@ -17,7 +17,7 @@ from litestar import WebSocket, websocket
 from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 
-from app.api.auth import authenticate, bearer, foreign_browser_refusal
+from app.api.auth import ANONYMOUS, authenticate, bearer, foreign_browser_refusal
 from app.config.api_keys import ApiKeys
 from app.config.settings import Settings
 from app.domain.errors import DomainError
@@ -195,7 +195,8 @@ async def realtime_session(
         await connection.refuse(POLICY_VIOLATION, owner)
         return
     try:
-        async with realtime.session(connection.send, owner) as session:
+        registry_owner = owner if owner is not None else ANONYMOUS  # whose enrolled voices it may name
+        async with realtime.session(connection.send, owner, registry_owner) as session:
             logger.info("realtime session opened", session=session.id)
             try:
                 await session.serve(connection.events())

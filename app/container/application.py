@@ -68,9 +68,6 @@ class Application(containers.DeclarativeContainer):
     )
 
     http = providers.Container(HttpPolicy, settings=settings, stage_stores=stage_stores)
-    realtime = providers.Container(
-        Realtime, settings=settings, transcription=transcription, limiter=http.limiter, model_policy=model_policy
-    )
     jobs = providers.Container(
         Jobs,
         settings=settings,
@@ -117,6 +114,15 @@ class Application(containers.DeclarativeContainer):
         printer=diarization.voice_printer,
         registry=jobs.speaker_registry,
         max_per_owner=settings.provided.max_speakers_per_key,
+    )
+    realtime = providers.Container(
+        Realtime,
+        settings=settings,
+        transcription=transcription,
+        limiter=http.limiter,
+        model_policy=model_policy,
+        voice_printer=diarization.voice_printer,
+        speakers=speakers,
     )
     transcription_service = providers.Factory(
         TranscriptionService,

@@ -24,6 +24,7 @@ from app.services.jobs import JobRunner, JobService
 from app.services.metrics import Metrics
 from app.services.realtime import DecodeQueue, RealtimeLimits, RealtimeService
 from app.services.requests import RequestTracker
+from app.services.speakers import SpeakerService
 
 
 class Formatting(containers.DeclarativeContainer):
@@ -141,6 +142,8 @@ class Realtime(containers.DeclarativeContainer):
     transcription = providers.DependenciesContainer()
     limiter = providers.Dependency(instance_of=CapacityLimiter)
     model_policy = providers.Dependency(instance_of=ModelPolicy)
+    voice_printer: providers.Dependency[Any] = providers.Dependency()  # live speakers' prints
+    speakers = providers.Dependency(instance_of=SpeakerService)  # names enrolled at /v1/speakers
 
     live_audio = providers.ThreadSafeSingleton(LiveAudioStreams)
     limits = providers.ThreadSafeSingleton(
@@ -162,6 +165,8 @@ class Realtime(containers.DeclarativeContainer):
         live_audio=live_audio,
         decoder=decoder,
         limits=limits,
+        voice_printer=voice_printer,
+        speakers=speakers,
         model_policy=model_policy,
         default_language=settings.provided.default_language,
     )

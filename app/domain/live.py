@@ -149,6 +149,26 @@ AGREEMENT_GAP_SAMPLES = SAMPLE_RATE
 FIRST_WORDS_GAP_SAMPLES = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Delay:
+    """What a session's `delay` (OpenAI's: minimal, low, medium, high, xhigh) waits for before text goes out."""
+
+    gap: int  # audio (samples) two hypotheses must be apart to confirm a word (Agreement.gap)
+    # `completed` comes from a fresh decoding of the turn with the full beam and no forced words, so it
+    # may correct what the deltas said; else it is exactly the deltas.
+    corrects: bool
+
+
+DELAYS = {
+    "minimal": Delay(gap=0, corrects=False),
+    "low": Delay(gap=AGREEMENT_GAP_SAMPLES, corrects=False),
+    "medium": Delay(gap=AGREEMENT_GAP_SAMPLES, corrects=True),
+    "high": Delay(gap=2 * AGREEMENT_GAP_SAMPLES, corrects=True),
+    "xhigh": Delay(gap=3 * AGREEMENT_GAP_SAMPLES, corrects=True),
+}
+DEFAULT_DELAY = "medium"
+
+
 @dataclass(slots=True)
 class Agreement:
     """LocalAgreement-2 (whisper_streaming): a token is stable once two hypotheses, each decoded
@@ -202,15 +222,7 @@ class Agreement:
         return [] if hypothesis.no_speech else self._take(hypothesis, len(hypothesis.tokens))
 
     def _take(self, hypothesis: Hypothesis, count: int) -> list[StableToken]:
-        taken = [
-            StableToken(
-                hypothesis.tokens[i],
-                hypothesis.pieces[i],
-                hypothesis.logprobs[i] if hypothesis.logprobs else None,
-                hypothesis.token_bytes[i] if hypothesis.token_bytes else b"",
-            )
-            for i in range(count)
-        ]
+        taken = tokens_of(hypothesis)[:count]
         self.stable.extend(taken)
         if count:
             # Later hypotheses continue after the new prefix: keep what each earlier one said there,
@@ -238,3 +250,16 @@ def _word_boundary(hypothesis: Hypothesis, limit: int) -> int:
 
 def ms(samples: int) -> int:
     return samples * 1000 // SAMPLE_RATE
+
+
+def tokens_of(hypothesis: Hypothesis) -> list[StableToken]:
+    """A hypothesis's tokens, with their text (and scores, when it has them)."""
+    return [
+        StableToken(
+            token,
+            hypothesis.pieces[i],
+            hypothesis.logprobs[i] if hypothesis.logprobs else None,
+            hypothesis.token_bytes[i] if hypothesis.token_bytes else b"",
+        )
+        for i, token in enumerate(hypothesis.tokens)
+    ]

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from app.domain.errors import DomainError
+from app.schemas.speakers import SpeakerName
 from app.schemas.transcription import LanguageCode, LogProb, ModelName, Prompt
 
 RealtimeFormatType = Literal["audio/pcm", "audio/pcmu", "audio/pcma"]
@@ -19,6 +20,7 @@ Probability = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
 PaddingMs = Annotated[int, msgspec.Meta(ge=0, le=10_000)]
 SilenceMs = Annotated[int, msgspec.Meta(ge=32, le=10_000)]  # one VAD frame at least
 EventId = Annotated[str, msgspec.Meta(max_length=512)]
+KnownSpeakerNames = Annotated[list[SpeakerName], msgspec.Meta(max_length=4)]  # OpenAI's limit
 
 
 class RealtimeAudioFormat(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -30,6 +32,11 @@ class RealtimeTranscriptionConfig(msgspec.Struct, kw_only=True):
     model: ModelName | None = None
     language: LanguageCode | None = None
     prompt: Prompt | None = None
+    # Our extension, with `gpt-4o-transcribe-diarize`: voices enrolled at /v1/speakers (by the session's
+    # API key) that segments are labelled with by name when they sound like them.
+    known_speaker_names: KnownSpeakerNames | msgspec.UnsetType = msgspec.UNSET
+    # How long text waits for accuracy (OpenAI's, docs/realtime.md); unset: medium.
+    delay: Literal["minimal", "low", "medium", "high", "xhigh"] | None = None
 
 
 class RealtimeTurnDetection(msgspec.Struct, kw_only=True):
@@ -204,6 +211,21 @@ class TranscriptionCompletedEvent(
     transcript: str
     usage: DurationUsage
     logprobs: list[LogProb] | None = None
+
+
+class TranscriptionSegmentEvent(
+    RealtimeServerEvent, kw_only=True, tag="conversation.item.input_audio_transcription.segment"
+):
+    """A stretch of one speaker in a turn (sessions whose model is `gpt-4o-transcribe-diarize`); start
+    and end in seconds from the start of the item's audio."""
+
+    item_id: str
+    content_index: int
+    id: str
+    start: float
+    end: float
+    speaker: str
+    text: str
 
 
 class TranscriptionPartialEvent(

@@ -542,3 +542,35 @@ async def test_turns_waiting_for_their_transcript_are_bounded(live_server, fake_
             assert codes == ["input_audio_buffer.committed", "input_audio_buffer.committed", "too_many_pending_turns"]
     finally:
         fake_live_transcriber.release.set()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("delay", "transcript"), [(None, "one two three four five six"), ("low", "one too three four five six")]
+)
+async def test_delay_decides_whether_completed_may_correct_the_deltas(
+    live_server, fake_live_transcriber, delay, transcript
+):
+    """Quick live decodings mishear "two" as "too", and the deltas send it. At the default delay
+    (`medium`) the turn is decoded afresh with the full beam when it ends, and `completed` says "two";
+    at `low` it is exactly the deltas."""
+    fake_live_transcriber.misheard = {"two": "too"}
+    config = session()
+    if delay:
+        config["audio"]["input"]["transcription"]["delay"] = delay
+    updated, events = await one_turn(live_server, config, quiet(0.5) + loud(3.0) + quiet(1.0))
+    assert updated.session.audio.input.transcription.delay == (delay or "medium")
+    deltas = "".join(e.delta for e in events if e.type == "conversation.item.input_audio_transcription.delta")
+    assert deltas == "one too three four five six"
+    assert events[-1].transcript == transcript
+
+
+@pytest.mark.anyio
+async def test_an_unknown_delay_is_refused_naming_it(live_server):
+    config = session()
+    config["audio"]["input"]["transcription"]["delay"] = "eventually"
+    async with sdk(live_server).realtime.connect(extra_query={"intent": "transcription"}) as connection:
+        await connection.recv()
+        await connection.send({"type": "session.update", "session": config})
+        error = await connection.recv()
+    assert error.type == "error" and error.error.param == "session.audio.input.transcription.delay"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import httpx
@@ -241,8 +241,10 @@ def test_a_dark_system_gets_the_dark_theme(browser: Browser, base_url: str):
     light.context.close()
 
 
-def test_live_mode_shows_the_words_spoken_into_the_microphone(browser: Browser, base_url: str, tmp_path: Path):
-    # A second Chromium whose fake microphone plays the recording once, then silence (ending the turn).
+@contextmanager
+def page_with_microphone(browser: Browser, base_url: str) -> Iterator[Page]:
+    """The page in a second Chromium whose fake microphone plays the recording once, then silence
+    (ending the turn)."""
     with closing(
         browser.browser_type.launch(
             executable_path=shutil.which("chromium"),
@@ -258,6 +260,26 @@ def test_live_mode_shows_the_words_spoken_into_the_microphone(browser: Browser, 
         context.grant_permissions(["microphone"])
         page = context.new_page()
         page.goto("/")
+        yield page
+
+
+def test_live_mode_shows_who_is_speaking(browser: Browser, base_url: str, tmp_path: Path):
+    with page_with_microphone(browser, base_url) as page:
+        page.get_by_label("Language spoken").fill("en")
+        page.get_by_label("Who is speaking").check()
+        page.get_by_role("button", name="Start").click()
+        expect(page.locator("#live-turns li .speaker").first).to_have_text("SPEAKER_00", timeout=60_000)
+        expect(page.locator("#live-turns li.done").first).to_contain_text("fox", timeout=60_000)
+        page.get_by_role("button", name="Stop").click()
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Download transcript").click()
+        saved = tmp_path / "live.txt"
+        download.value.save_as(saved)
+        assert "SPEAKER_00: " in saved.read_text()
+
+
+def test_live_mode_shows_the_words_spoken_into_the_microphone(browser: Browser, base_url: str, tmp_path: Path):
+    with page_with_microphone(browser, base_url) as page:
         page.get_by_label("Language spoken").fill("en")
         page.get_by_role("button", name="Start").click()
         turns = page.locator("#live-turns li")

@@ -48,8 +48,20 @@ class EncoderVoicePrinter:
         with self._lock:
             vectors = self.encoder.embed_many([float_samples(piece) for piece in pieces])
         weights = np.array([max(piece.shape[0], 1) for piece in pieces], dtype=np.float64)
-        mean = (vectors * weights[:, None]).sum(axis=0)
-        return tuple(float(x) for x in mean / max(float(np.linalg.norm(mean)), 1e-12))
+        return _normalised((vectors * weights[:, None]).sum(axis=0))
+
+    def voice_prints(self, audio: Audio, spans: Sequence[tuple[float, float]]) -> list[VoicePrint]:
+        samples = float_samples(audio.samples)
+        pieces = [samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)] for start, end in spans]
+        if not pieces:
+            return []
+        with self._lock:
+            vectors = self.encoder.embed_many(pieces)
+        return [_normalised(vector) for vector in vectors]
+
+
+def _normalised(vector: np.ndarray) -> VoicePrint:
+    return tuple(float(x) for x in vector / max(float(np.linalg.norm(vector)), 1e-12))
 
 
 def _stretches(samples: np.ndarray, spans: Sequence[tuple[float, float]]) -> list[np.ndarray]:

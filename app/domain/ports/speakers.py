@@ -33,6 +33,10 @@ class VoicePrinter(Protocol):
         """The voice in `audio` (only the `spans`, in seconds, when given)."""
         ...
 
+    def voice_prints(self, audio: Audio, spans: Sequence[tuple[float, float]]) -> list[VoicePrint]:
+        """One print per span (in seconds): the voices of the pieces of a live turn."""
+        ...
+
 
 class SpeakerRegistry(Protocol):
     """Voice prints people enrolled, per API key (owner)."""

@@ -13,6 +13,8 @@ import numpy as np
 from app.domain.audio import SAMPLE_RATE
 from app.domain.live import VAD_FRAME_SAMPLES
 
+SPEECH_PROBABILITY = 0.5  # a VAD frame this likely to be speech counts as speech
+
 
 class SessionAudio:
     def __init__(self, max_seconds: float) -> None:
@@ -40,6 +42,16 @@ class SessionAudio:
         if keep > self.start:
             self.samples = self.samples[keep - self.start :].copy()
             self.start = keep
+
+    def speech_share(self, first: int, last: int) -> float:
+        """The share of the VAD frames between session samples `first` and `last` that hold speech."""
+        frames_seen = self.received // VAD_FRAME_SAMPLES
+        heard = [
+            probability
+            for back, probability in enumerate(reversed(self._probabilities))
+            if first <= (frames_seen - 1 - back) * VAD_FRAME_SAMPLES < last
+        ]
+        return sum(p >= SPEECH_PROBABILITY for p in heard) / len(heard) if heard else 0.0
 
     def quietest_frame(self, first: int, last: int) -> int:
         """The start of the least speech-like VAD frame between session samples `first` and `last`

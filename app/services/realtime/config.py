@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any, cast
 
 import msgspec
 
 from app.domain.errors import DomainError
 from app.domain.languages import validated_language
-from app.domain.live import TurnDetection
+from app.domain.live import DEFAULT_DELAY, TurnDetection
+from app.domain.models import DIARIZE_MODEL_ALIASES
 from app.schemas.realtime import (
     Eagerness,
     NoiseReductionType,
@@ -70,6 +72,13 @@ class SessionConfig:
     semantic_eagerness: Eagerness | None = None
     logprobs: bool = False
     partials: bool = False
+    known_speaker_names: tuple[str, ...] = ()  # our extension: enrolled voices segments may be named after
+    delay: str = DEFAULT_DELAY  # what text waits for (domain/live.py's DELAYS)
+
+    @property
+    def diarize(self) -> bool:
+        """Whether turns are told apart by speaker (`gpt-4o-transcribe-diarize`, as OpenAI's)."""
+        return self.transcribe and (self.model or "").strip() in DIARIZE_MODEL_ALIASES
 
     @property
     def prefix_padding_ms(self) -> int:
@@ -96,7 +105,11 @@ class SessionConfig:
                     ),
                     noise_reduction=RealtimeNoiseReduction(type=self.noise_reduction) if self.noise_reduction else None,
                     transcription=RealtimeTranscriptionConfig(
-                        model=self.model or "whisper-1", language=self.language, prompt=self.prompt
+                        model=self.model or "whisper-1",
+                        language=self.language,
+                        prompt=self.prompt,
+                        known_speaker_names=list(self.known_speaker_names) or msgspec.UNSET,
+                        delay=cast(Any, self.delay),
                     )
                     if self.transcribe
                     else None,
@@ -141,7 +154,22 @@ class SessionConfig:
                 param=exc.param if exc.param and exc.param.startswith("session") else f"{param}.model",
                 code=exc.code,
             ) from None
-        return replace(self, transcribe=True, model=value.model, language=language, prompt=value.prompt)
+        names = tuple(name.strip() for name in value.known_speaker_names or ())
+        if len(set(names)) != len(names) or not all(names):
+            raise RealtimeEventError(
+                "`known_speaker_names` must be distinct, non-empty names.",
+                param=f"{param}.known_speaker_names",
+                code="invalid_value",
+            )
+        return replace(
+            self,
+            transcribe=True,
+            model=value.model,
+            language=language,
+            prompt=value.prompt,
+            known_speaker_names=names,
+            delay=value.delay or DEFAULT_DELAY,
+        )
 
     def _with_turn_detection(self, value: RealtimeTurnDetection | None) -> SessionConfig:
         if value is None:

@@ -18,6 +18,7 @@ from app.schemas.realtime import (
     TranscriptionDeltaEvent,
     TranscriptionFailedEvent,
     TranscriptionPartialEvent,
+    TranscriptionSegmentEvent,
     error_of,
     internal_error,
 )
@@ -32,6 +33,7 @@ class Emitter:
         self.session_id = session_id
         self._send = send
         self._events = itertools.count(1)
+        self._segments = 0  # segment ids are unique in the session
 
     async def send(self, event_type: type[RealtimeServerEvent], **fields: object) -> None:
         await self._send(event_type(event_id=f"event_{self.session_id[5:13]}{next(self._events):06d}", **fields))
@@ -73,14 +75,29 @@ class Emitter:
         )
 
     async def completed(self, item: LiveItem, *, logprobs: bool) -> None:
+        """The turn's final text: its finished windows' tokens (the deltas, or their correction)."""
         assert item.end is not None
         await self.send(
             TranscriptionCompletedEvent,
             item_id=item.id,
             content_index=0,
-            transcript=item.sent,
+            transcript="".join(t.piece for t in item.final).strip(),
             usage=DurationUsage(seconds=round((item.end - item.start) / SAMPLE_RATE, 3)),
-            logprobs=[_logprob(t) for t in item.tokens] if logprobs else None,
+            logprobs=[_logprob(t) for t in item.final] if logprobs else None,
+        )
+
+    async def segment(self, item: LiveItem, start: float, end: float, speaker: str, text: str) -> None:
+        """One speaker's stretch of the turn (`gpt-4o-transcribe-diarize`)."""
+        self._segments += 1
+        await self.send(
+            TranscriptionSegmentEvent,
+            item_id=item.id,
+            content_index=0,
+            id=f"seg_{self._segments:04d}",
+            start=start,
+            end=end,
+            speaker=speaker,
+            text=text,
         )
 
     async def failed(self, item: LiveItem, error: Exception) -> None:

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
+
+from app.domain.errors import InvalidRequest
 from app.domain.model_policy import ModelPolicy
+from app.domain.models import KnownSpeaker
 from app.domain.ports.audio import LiveAudio
+from app.domain.ports.speakers import VoicePrinter
 from app.services.errors import TooManySessions
 from app.services.realtime.config import RealtimeLimits
 from app.services.realtime.decode_queue import DecodeQueue
 from app.services.realtime.session import RealtimeSession, Send
+from app.services.realtime.speakers import LiveSpeakers
+from app.services.speakers import SpeakerService
 
 
 class RealtimeService:
@@ -23,10 +31,14 @@ class RealtimeService:
         live_audio: LiveAudio,
         decoder: DecodeQueue,
         limits: RealtimeLimits,
+        voice_printer: VoicePrinter,
+        speakers: SpeakerService,
         model_policy: ModelPolicy | None = None,
         default_language: str | None = None,
     ) -> None:
         self.live_audio = live_audio
+        self.voice_printer = voice_printer
+        self.speakers = speakers
         self.decoder = decoder
         self.limits = limits
         self.model_policy = model_policy or ModelPolicy(allowed=(), default="")
@@ -35,8 +47,12 @@ class RealtimeService:
         self._per_owner: dict[str, int] = {}
 
     @asynccontextmanager
-    async def session(self, send: Send, owner: str | None = None) -> AsyncIterator[RealtimeSession]:
-        """A new session; `owner` is the API key's owner id (None without keys: only the total counts)."""
+    async def session(
+        self, send: Send, owner: str | None = None, registry_owner: str | None = None
+    ) -> AsyncIterator[RealtimeSession]:
+        """A new session; `owner` is the API key's owner id (None without keys: only the total counts),
+        `registry_owner` whose enrolled voices `known_speaker_names` names (the same, or the anonymous
+        owner without keys)."""
         if self.open_sessions >= self.limits.max_sessions:
             raise TooManySessions(self.limits.max_sessions)
         if owner is not None and self._per_owner.get(owner, 0) >= self.limits.max_sessions_per_key:
@@ -53,6 +69,8 @@ class RealtimeService:
                 check_model=self._check_model,
                 limits=self.limits,
                 send=send,
+                speakers=LiveSpeakers(self.voice_printer, self.decoder.limiter),
+                known_speakers=functools.partial(self._known_speakers, registry_owner),
                 default_language=self.default_language,
             )
         finally:
@@ -62,6 +80,13 @@ class RealtimeService:
                 self._per_owner[owner] -= 1
                 if not self._per_owner[owner]:
                     del self._per_owner[owner]
+
+    async def _known_speakers(self, owner: str | None, names: tuple[str, ...]) -> tuple[KnownSpeaker, ...]:
+        if not names:
+            return ()
+        if owner is None:
+            raise InvalidRequest("This session has no speaker registry to name voices from.")
+        return await anyio.to_thread.run_sync(self.speakers.known_speakers, names, (), owner)
 
     def _check_model(self, name: str | None) -> None:
         """The operator's allow-list first (as HTTP answers 403), then whether the name exists."""

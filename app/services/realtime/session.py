@@ -10,11 +10,13 @@ and the events sent about them (emission.py). The configuration is SessionConfig
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import anyio
 
-from app.domain.live import PauseStarted, SpeechStarted, SpeechStopped, ms
+from app.domain.errors import DomainError
+from app.domain.live import DELAYS, PauseStarted, SpeechStarted, SpeechStopped, ms
+from app.domain.models import KnownSpeaker
 from app.domain.ports.audio import LiveAudio
 from app.schemas.realtime import (
     BufferClearedEvent,
@@ -39,10 +41,13 @@ from app.services.realtime.config import RealtimeEventError, RealtimeLimits, Ses
 from app.services.realtime.decode_queue import DecodeQueue
 from app.services.realtime.emission import Emitter, Send
 from app.services.realtime.intake import AudioIntake
+from app.services.realtime.speakers import LiveSpeakers
 from app.services.realtime.transcribing import TurnTranscriber
 from app.services.realtime.turns import WINDOW_CUT_SECONDS, LiveItem, Turns
 
-__all__ = ["RealtimeSession", "Send"]
+__all__ = ["KnownSpeakers", "RealtimeSession", "Send"]
+# The voices enrolled under these names (the session's API key's), or a DomainError.
+KnownSpeakers = Callable[[tuple[str, ...]], Awaitable[tuple[KnownSpeaker, ...]]]
 MIN_COMMIT_MS = 100  # OpenAI refuses to commit less than this
 
 
@@ -56,11 +61,14 @@ class RealtimeSession:
         check_model: Callable[[str | None], None],
         limits: RealtimeLimits,
         send: Send,
+        speakers: LiveSpeakers,
+        known_speakers: KnownSpeakers,
         default_language: str | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.id = session_id
         self.check_model = check_model
+        self.known_speakers = known_speakers
         self.limits = limits
         self.config = SessionConfig(language=default_language)
         self.expires_at = int(time.time() + limits.max_session_seconds)
@@ -70,7 +78,9 @@ class RealtimeSession:
         self.turns = Turns(self.audio, limits.max_pending_turns)
         self.turns.detect(self.config.turn_detection, 0)
         self.emitter = Emitter(session_id, send)
-        self.transcriber = TurnTranscriber(session_id, self.turns, decoder, limits, self.emitter, lambda: self.config)
+        self.transcriber = TurnTranscriber(
+            session_id, self.turns, decoder, limits, self.emitter, lambda: self.config, speakers
+        )
 
     async def serve(self, events: AsyncIterator[RealtimeClientEvent | RealtimeErrorBody]) -> None:
         """Run the session until the client leaves (the iterator ends) or a limit ends it: then it
@@ -137,6 +147,15 @@ class RealtimeSession:
                     code="invalid_value",
                 )
             self.intake.change_format(config.audio_format)
+        if config.known_speaker_names != self.config.known_speaker_names:
+            try:
+                known = await self.known_speakers(config.known_speaker_names)
+            except DomainError as exc:
+                raise RealtimeEventError(
+                    exc.message, param="session.audio.input.transcription.known_speaker_names", code=exc.code
+                ) from None
+            self.transcriber.speakers.know(known)
+        self.turns.agreement_gap = DELAYS[config.delay].gap  # for the turns to come
         if config.turn_detection != self.config.turn_detection:
             self.turns.detect(config.turn_detection, self.audio.received)
             if config.turn_detection is not None and self.turns.current is not None:

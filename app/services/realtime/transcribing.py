@@ -12,11 +12,13 @@ import structlog
 
 from app.domain.audio import SAMPLE_RATE
 from app.domain.errors import DomainError
-from app.domain.live import Hypothesis, StableToken, UtteranceRequest
+from app.domain.languages import word_joiner
+from app.domain.live import DELAYS, Hypothesis, StableToken, UtteranceRequest, tokens_of
 from app.domain.models import Audio
 from app.services.realtime.config import RealtimeLimits, SessionConfig
 from app.services.realtime.decode_queue import DecodeQueue
 from app.services.realtime.emission import Emitter
+from app.services.realtime.speakers import LiveSpeakers
 from app.services.realtime.turns import WINDOW_CUT_SECONDS, LiveItem, Turns
 
 logger = structlog.get_logger(__name__)
@@ -41,8 +43,10 @@ class TurnTranscriber:
         limits: RealtimeLimits,
         emitter: Emitter,
         config: Callable[[], SessionConfig],
+        speakers: LiveSpeakers,
     ) -> None:
         self.session_id = session_id
+        self.speakers = speakers
         self.turns = turns
         self.audio = turns.audio
         self.decoder = decoder
@@ -114,6 +118,7 @@ class TurnTranscriber:
         if last is None:
             return
         await self._delta(item, item.agreement.finish(last))
+        await self._close_window(item, item.window_start, item.end)
         await self.emitter.completed(item, logprobs=self.config().logprobs)
 
     async def _finish_window(self, item: LiveItem, cut: int) -> None:
@@ -121,17 +126,55 @@ class TurnTranscriber:
         last = await self._decode(item, item.window_start, cut, final=True)
         if last is not None:
             await self._delta(item, item.agreement.finish(last))
+            await self._close_window(item, item.window_start, cut)
         item.earlier_windows.extend(item.agreement.stable)
         item.agreement.restart()
         item.window_start = item.heard_until = cut
         self._trim()
+
+    async def _close_window(self, item: LiveItem, start: int, end: int) -> None:
+        """A window's deltas are all out: its final text (corrected by a fresh decoding where the
+        session's `delay` asks for it) goes to `completed`, and its speakers to segment events."""
+        final = item.agreement.stable
+        if DELAYS[self.config().delay].corrects:
+            fresh = await self._decode(item, start, end, final=True, prefix=(), fatal=False)
+            if fresh is not None and not fresh.repetitive and not fresh.no_speech:
+                final = tokens_of(fresh)
+        item.final.extend(final)
+        await self._segments(item, start, end, "".join(t.piece for t in final).strip())
+
+    async def _segments(self, item: LiveItem, start: int, end: int, said: str) -> None:
+        """Who said this window of the turn (`gpt-4o-transcribe-diarize`), as segment events. A failure
+        costs the segments, never the transcript."""
+        if not self.config().diarize or item.failed:
+            return
+        try:
+            segments = await self.speakers.segments(
+                self.audio, item.start, start, end, said, word_joiner(item.language or self.config().language or "en")
+            )
+        except Exception:
+            logger.exception("live speakers failed", session=self.session_id, item=item.id)
+            return
+        for segment in segments:
+            await self.emitter.segment(item, segment.start, segment.end, segment.speaker, segment.text)
 
     async def _delta(self, item: LiveItem, tokens: list[StableToken]) -> None:
         await self.emitter.delta(
             item, tokens, logprobs=self.config().logprobs, previous_item_id=self.turns.last_item_id
         )
 
-    async def _decode(self, item: LiveItem, start: int, end: int, *, final: bool) -> Hypothesis | None:
+    async def _decode(
+        self,
+        item: LiveItem,
+        start: int,
+        end: int,
+        *,
+        final: bool,
+        prefix: tuple[int, ...] | None = None,
+        fatal: bool | None = None,
+    ) -> Hypothesis | None:
+        """A decoding of session samples `start`..`end`, continuing the stable tokens (or `prefix`). A
+        final one's failure fails the item (unless `fatal` is False: a correction can be done without)."""
         config = self.config()
         context = "".join(t.piece for t in item.earlier_windows).strip()[-PROMPT_CONTEXT_CHARS:]
         prompt = " ".join(p for p in (config.prompt, context) if p) or None
@@ -139,7 +182,7 @@ class TurnTranscriber:
             model=config.model or "",
             language=config.language or item.language,
             prompt=prompt,
-            prefix=item.agreement.prefix,
+            prefix=item.agreement.prefix if prefix is None else prefix,
             final=final,
             logprobs=config.logprobs,
         )
@@ -149,8 +192,8 @@ class TurnTranscriber:
                 Audio(samples=samples, duration=len(samples) / SAMPLE_RATE), request, session=self.session_id
             )
         except Exception as exc:
-            if not final:
-                logger.warning("live hypothesis failed", session=self.session_id, item=item.id, error=str(exc)[:300])
+            if not (final if fatal is None else fatal):
+                logger.warning("live decoding failed", session=self.session_id, item=item.id, error=str(exc)[:300])
                 return None
             item.failed = True
             await self.emitter.failed(item, exc)

@@ -8,7 +8,14 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from app.domain.audio import SAMPLE_RATE
-from app.domain.live import VAD_FRAME_SAMPLES, Agreement, StableToken, TurnDetection, TurnDetector
+from app.domain.live import (
+    AGREEMENT_GAP_SAMPLES,
+    VAD_FRAME_SAMPLES,
+    Agreement,
+    StableToken,
+    TurnDetection,
+    TurnDetector,
+)
 from app.services.realtime.audio import SessionAudio
 from app.services.realtime.config import RealtimeEventError
 
@@ -32,16 +39,13 @@ class LiveItem:
     heard_in_full: bool = False  # ... and it was decoded as a final one is (the full beam)
     language: str | None = None
     earlier_windows: list[StableToken] = field(default_factory=list)
-    sent: str = ""  # the deltas so far, joined: `completed` carries exactly this
+    sent: str = ""  # the deltas so far, joined: `completed` carries this unless the session corrects it
+    final: list[StableToken] = field(default_factory=list)  # the finished windows' text, as `completed` says it
     added: bool = False
     failed: bool = False
 
     def __post_init__(self) -> None:
         self.window_start = self.start
-
-    @property
-    def tokens(self) -> list[StableToken]:
-        return [*self.earlier_windows, *self.agreement.stable]
 
 
 class Turns:
@@ -54,9 +58,15 @@ class Turns:
         self.pending: deque[LiveItem] = deque()  # committed, transcript not yet complete
         self.last_item_id: str | None = None
         self.detector: TurnDetector | None = None  # None: the client commits turns itself
+        self.agreement_gap = AGREEMENT_GAP_SAMPLES  # the session's `delay` sets it for the turns to come
 
     def open(self, start: int) -> LiveItem:
-        self.current = LiveItem(id=f"item_{secrets.token_hex(10)}", start=start, heard_until=start)
+        self.current = LiveItem(
+            id=f"item_{secrets.token_hex(10)}",
+            start=start,
+            heard_until=start,
+            agreement=Agreement(gap=self.agreement_gap),
+        )
         return self.current
 
     def detect(self, settings: TurnDetection | None, at: int) -> None:

@@ -1,6 +1,8 @@
 // Live mode: the microphone to /v1/realtime (OpenAI's Realtime transcription protocol) and back.
 // One line per turn with its time: the stable words in the normal colour, the tail still being
-// decided in grey (our `...partial` events), then the final text.
+// decided in grey (our `...partial` events), then the final text. With "Who is speaking" the session
+// asks for `gpt-4o-transcribe-diarize`: each turn's `...segment` events show who said which part
+// (names for voices enrolled at /v1/speakers and listed under "Enrolled names").
 
 const $ = (id) => document.getElementById(id);
 const PCM_RATE = 24000;
@@ -50,9 +52,18 @@ function turn(itemId, startMs) {
     tail.className = "tail";
     li.append(time, stable, tail);
     $("live-turns").append(li);
-    live.turns.set(itemId, { li, time, stable, tail, startMs, done: false });
+    live.turns.set(itemId, { li, time, stable, tail, startMs, done: false, segments: [] });
   }
   return live.turns.get(itemId);
+}
+
+function showSegments(t) {
+  t.stable.replaceChildren(...t.segments.flatMap((segment, index) => {
+    const who = document.createElement("span");
+    who.className = "speaker";
+    who.textContent = segment.speaker;
+    return [...(index ? [" "] : []), who, ` ${segment.text}`];
+  }));
 }
 
 function onEvent(event) {
@@ -70,9 +81,16 @@ function onEvent(event) {
     case "conversation.item.input_audio_transcription.partial":
       turn(event.item_id).tail.textContent = event.text;
       break;
+    case "conversation.item.input_audio_transcription.segment": {
+      const t = turn(event.item_id);
+      t.segments.push(event);
+      showSegments(t);
+      break;
+    }
     case "conversation.item.input_audio_transcription.completed": {
       const t = turn(event.item_id);
-      t.stable.textContent = event.transcript;
+      if (t.segments.length) showSegments(t);
+      else t.stable.textContent = event.transcript;
       t.tail.textContent = "";
       t.done = true;
       t.li.classList.add("done");
@@ -113,6 +131,8 @@ async function startLive() {
   live.socket.onerror = () => liveError("The live connection to the server failed.");
   await new Promise((resolve) => live.socket.addEventListener("open", resolve, { once: true }));
   const language = $("live-language").value.trim();
+  const speakers = $("live-speakers").checked;
+  const names = $("live-names").value.split(",").map((name) => name.trim()).filter(Boolean);
   live.socket.send(JSON.stringify({
     type: "session.update",
     session: {
@@ -120,7 +140,11 @@ async function startLive() {
       include: ["item.input_audio_transcription.partial"],
       audio: { input: {
         format: { type: "audio/pcm", rate: PCM_RATE },
-        transcription: { model: "whisper-1", ...(language ? { language } : {}) },
+        transcription: {
+          model: speakers ? "gpt-4o-transcribe-diarize" : "whisper-1",
+          ...(language ? { language } : {}),
+          ...(speakers && names.length ? { known_speaker_names: names } : {}),
+        },
         turn_detection: { type: "server_vad", threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 500 },
       } },
     },
@@ -166,7 +190,9 @@ function stopLive() {
 
 function download() {
   const lines = [...live.turns.values()].filter((t) => t.stable.textContent.trim())
-    .map((t) => `[${t.time.textContent}] ${t.stable.textContent.trim()}`);
+    .map((t) => `[${t.time.textContent}] ${t.segments.length
+      ? t.segments.map((segment) => `${segment.speaker}: ${segment.text}`).join(" ")
+      : t.stable.textContent.trim()}`);
   const link = document.createElement("a");
   link.href = URL.createObjectURL(new Blob([lines.join("\n") + "\n"], { type: "text/plain" }));
   link.download = "live-transcript.txt";
