@@ -69,6 +69,7 @@ def programs(server_url: str) -> list[tuple[str, bytes, str, str | None]]:
         import council
 
         for window in council.windows(council.HELD_OUT, COUNCIL, 2)[:COUNCIL]:
+            TRUTH[f"council {window.name}"] = window.turns
             recordings.append((f"council {window.name}", window.samples, None, "en"))
     print("the file endpoint on the same recordings (the live text's yardstick):")
     chosen = []
@@ -86,6 +87,7 @@ def programs(server_url: str) -> list[tuple[str, bytes, str, str | None]]:
 MODEL = "gpt-4o-transcribe"  # --model: e.g. gpt-4o-transcribe-diarize, to time turns with their speakers
 DELAY: str | None = None  # --delay: the sessions' `delay` (unset: the server's default, medium)
 COUNCIL = 0  # --council: how many held-out council meeting windows to add
+TRUTH: dict[str, list[tuple[float, float, str]]] = {}  # a council window's hand-labelled turns, by recording
 
 
 async def one_session(url: str, pcm: bytes, language: str | None):
@@ -98,6 +100,25 @@ async def one_session(url: str, pcm: bytes, language: str | None):
         if DELAY:
             session["audio"]["input"]["transcription"]["delay"] = DELAY
         return await run_session(connection, pcm, session=session)
+
+
+def live_speakers(session, truth: list[tuple[float, float, str]] | None) -> dict | None:
+    """DER (collar 0.25 s, overlap scored) of a session's segment events against the hand labels."""
+    segments = [event for _, event in session.events if event.type.endswith("input_audio_transcription.segment")]
+    if truth is None or not segments:
+        return None
+    from pyannote.core import Annotation, Segment
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    reference, hypothesis = Annotation(), Annotation()
+    for index, (start, end, person) in enumerate(truth):
+        reference[Segment(start, end), index] = person
+    for index, event in enumerate(segments):
+        offset = (session.items[event.item_id].audio_start_ms or 0) / 1000
+        hypothesis[Segment(offset + event.start, offset + event.end), index] = event.speaker
+    metric = DiarizationErrorRate(collar=0.25, skip_overlap=False)
+    details = metric(reference, hypothesis, detailed=True)
+    return {"der": abs(metric), "scored_seconds": details["total"], "labels": len(hypothesis.labels())}
 
 
 def summarize(values: list[float]) -> dict:
@@ -127,6 +148,7 @@ async def run_group(url: str, group: list[tuple[str, bytes, str, str | None]]) -
                 "wer": word_error_rate(reference, session.transcript),
                 "deltas_wer": word_error_rate(reference, live),
                 "deltas_join_to_completed": joined,
+                "speakers": live_speakers(session, TRUTH.get(name)),
                 "errors": [str(e) for e in session.errors],
                 "transcript": session.transcript,
                 "events": session.types(),
@@ -166,6 +188,12 @@ def main() -> None:
                 f"p95 {f.get('p95', float('nan')):.2f} s (n={f['n']})  |  completed after speech_stopped: "
                 f"p50 {c.get('p50', float('nan')):.2f} s, p95 {c.get('p95', float('nan')):.2f} s (n={c['n']})"
             )
+            spoken = [r["speakers"] for r in merged["recordings"] if r.get("speakers")]
+            if spoken:
+                pooled = sum(s["der"] * s["scored_seconds"] for s in spoken) / sum(s["scored_seconds"] for s in spoken)
+                print(
+                    f"  live speakers (segment events) against the hand labels: DER {pooled:.1%} over {len(spoken)} meetings"
+                )
             for row in merged["recordings"]:
                 print(
                     f"    {row['recording']:<30} turns {row['turns']:>2}  WER {row['wer']:.1%} (deltas "

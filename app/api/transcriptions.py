@@ -23,6 +23,7 @@ from app.schemas.transcription import (
     TextDeltaEvent,
     TextDoneEvent,
     diarized_segment,
+    languages_of,
     segment_id,
     wire_logprobs,
 )
@@ -135,7 +136,11 @@ async def _wire_events(events: AsyncIterator[StreamEvent]) -> AsyncIterator[obje
                 )
             case SpeakerSegment(segment=segment):
                 yield diarized_segment(segment)
-            case TextDone(text=text, logprobs=logprobs):
-                yield TextDoneEvent(text=text, logprobs=wire_logprobs(logprobs) if logprobs is not None else UNSET)
+            case TextDone(text=text, logprobs=logprobs, languages=languages):
+                yield TextDoneEvent(
+                    text=text,
+                    languages=languages_of(languages),
+                    logprobs=wire_logprobs(logprobs) if logprobs is not None else UNSET,
+                )
             case StreamFailed(error=error):
                 yield ErrorEvent(error=domain_error_body(error) if error is not None else internal_error_body())

@@ -98,6 +98,11 @@ class Transcript:
         return " ".join(s.text.strip() for s in self.segments if s.text.strip())
 
     @property
+    def spoken_languages(self) -> tuple[str, ...]:
+        """The languages to report (OpenAI's `languages`): those detected, else the one transcribed."""
+        return self.languages or ((self.language,) if self.language else ())
+
+    @property
     def words(self) -> tuple[Word, ...]:
         return tuple(w for s in self.segments for w in s.words)
 

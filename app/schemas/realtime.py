@@ -11,7 +11,7 @@ import msgspec
 
 from app.domain.errors import DomainError
 from app.schemas.speakers import SpeakerName
-from app.schemas.transcription import LanguageCode, LogProb, ModelName, Prompt
+from app.schemas.transcription import LanguageCode, LogProb, ModelName, Prompt, TranscriptionLanguage
 
 RealtimeFormatType = Literal["audio/pcm", "audio/pcmu", "audio/pcma"]
 Eagerness = Literal["low", "medium", "high", "auto"]
@@ -211,6 +211,7 @@ class TranscriptionCompletedEvent(
     transcript: str
     usage: DurationUsage
     logprobs: list[LogProb] | None = None
+    languages: list[TranscriptionLanguage] | None = None  # the turn's language, as OpenAI reports it
 
 
 class TranscriptionSegmentEvent(

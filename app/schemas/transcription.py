@@ -118,6 +118,10 @@ class TranscriptionLanguage(msgspec.Struct, kw_only=True):
     code: str
 
 
+def languages_of(codes: tuple[str, ...]) -> list[TranscriptionLanguage]:
+    return [TranscriptionLanguage(code=code) for code in codes]
+
+
 class TextTranscription(msgspec.Struct, kw_only=True):
     text: str
     languages: list[TranscriptionLanguage] | msgspec.UnsetType = msgspec.UNSET
@@ -221,6 +225,7 @@ class TextDeltaEvent(msgspec.Struct, kw_only=True):
 class TextDoneEvent(msgspec.Struct, kw_only=True):
     type: str = "transcript.text.done"
     text: str
+    languages: list[TranscriptionLanguage] | msgspec.UnsetType = msgspec.UNSET
     logprobs: list[LogProb] | msgspec.UnsetType = msgspec.UNSET
 
 

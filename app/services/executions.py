@@ -239,7 +239,13 @@ class Streamed:
                             if delta is not None:
                                 await send.send(delta)
                             await send.send(SpeakerSegment(segment))
-                    await send.send(TextDone("".join(deltas), tuple(tokens) if tokens is not None else None))
+                    await send.send(
+                        TextDone(
+                            "".join(deltas),
+                            tuple(tokens) if tokens is not None else None,
+                            result.transcript.spoken_languages,
+                        )
+                    )
                 except DomainError as exc:
                     await send.send(StreamFailed(exc))
                 except Exception:

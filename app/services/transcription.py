@@ -103,6 +103,7 @@ class SpeakerSegment:
 class TextDone:
     text: str
     logprobs: tuple[TokenLogprob, ...] | None = None
+    languages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,6 +114,7 @@ async def test_a_server_vad_turn_streams_deltas_while_speaking_and_completes_aft
     done = events[-1]
     assert done.item_id == started.item_id and done.content_index == 0
     assert done.transcript == "one two three four five six"
+    assert [language.code for language in done.languages] == ["en"]
     assert "".join(d.delta for d in deltas) == done.transcript
     assert done.usage.type == "duration" and done.usage.seconds == pytest.approx(
         (stopped.audio_end_ms - 200) / 1000, abs=0.05

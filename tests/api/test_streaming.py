@@ -67,6 +67,7 @@ def test_the_openai_client_reads_the_stream(client):
     events = list(stream)
     assert [e.type for e in events] == ["transcript.text.delta", "transcript.text.delta", "transcript.text.done"]
     assert events[-1].text == "Hello world. How are you?"
+    assert [language.code for language in events[-1].languages] == ["en"]  # as OpenAI's done event reports them
 
 
 def test_the_first_delta_arrives_before_the_transcription_finishes(live_server, fake_transcriber):

@@ -4,7 +4,7 @@ import msgspec
 
 from app.domain.logprobs import transcript_logprobs
 from app.domain.models import RenderOptions, Transcript
-from app.schemas.transcription import TextTranscription, TranscriptionLanguage, usage, wire_logprobs
+from app.schemas.transcription import TextTranscription, languages_of, usage, wire_logprobs
 
 
 class JsonFormatter:
@@ -15,11 +15,10 @@ class JsonFormatter:
     shows_timings = False  # text only: segment times and words are not shown
 
     def render(self, transcript: Transcript, options: RenderOptions) -> bytes:
-        languages = transcript.languages or ((transcript.language,) if transcript.language else ())
         return msgspec.json.encode(
             TextTranscription(
                 text=transcript.text,
-                languages=[TranscriptionLanguage(code=code) for code in languages],
+                languages=languages_of(transcript.spoken_languages),
                 logprobs=wire_logprobs(transcript_logprobs(transcript)) if options.logprobs else msgspec.UNSET,
                 usage=usage(transcript),
             )

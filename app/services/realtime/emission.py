@@ -22,7 +22,7 @@ from app.schemas.realtime import (
     error_of,
     internal_error,
 )
-from app.schemas.transcription import LogProb
+from app.schemas.transcription import LogProb, TranscriptionLanguage
 from app.services.realtime.turns import LiveItem
 
 Send = Callable[[RealtimeServerEvent], Awaitable[None]]
@@ -74,7 +74,7 @@ class Emitter:
             TranscriptionPartialEvent, item_id=item.id, content_index=0, text=tail.lstrip() if not item.sent else tail
         )
 
-    async def completed(self, item: LiveItem, *, logprobs: bool) -> None:
+    async def completed(self, item: LiveItem, *, logprobs: bool, language: str | None) -> None:
         """The turn's final text: its finished windows' tokens (the deltas, or their correction)."""
         assert item.end is not None
         await self.send(
@@ -84,6 +84,7 @@ class Emitter:
             transcript="".join(t.piece for t in item.final).strip(),
             usage=DurationUsage(seconds=round((item.end - item.start) / SAMPLE_RATE, 3)),
             logprobs=[_logprob(t) for t in item.final] if logprobs else None,
+            languages=[TranscriptionLanguage(code=language)] if language else None,
         )
 
     async def segment(self, item: LiveItem, start: float, end: float, speaker: str, text: str) -> None:

@@ -119,7 +119,8 @@ class TurnTranscriber:
             return
         await self._delta(item, item.agreement.finish(last))
         await self._close_window(item, item.window_start, item.end)
-        await self.emitter.completed(item, logprobs=self.config().logprobs)
+        config = self.config()
+        await self.emitter.completed(item, logprobs=config.logprobs, language=config.language or item.language)
 
     async def _finish_window(self, item: LiveItem, cut: int) -> None:
         """A turn outgrew Whisper's window: the window ends at `cut`, its text is final, a new one begins."""
