@@ -13,16 +13,20 @@ from typing import cast
 import anyio
 import msgspec
 import structlog
-from litestar import WebSocket, websocket
+from litestar import Request, WebSocket, post, websocket
 from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
+from litestar.params import JSONBody
 
 from app.api.auth import ANONYMOUS, authenticate, bearer, foreign_browser_refusal
 from app.config.api_keys import ApiKeys
 from app.config.settings import Settings
-from app.domain.errors import DomainError
+from app.domain.errors import DomainError, InvalidRequest
+from app.domain.models import ClientSecret
 from app.schemas.realtime import (
     REALTIME_CLIENT_EVENT_TYPES,
+    ClientSecretRequest,
+    ClientSecretResponse,
     RealtimeClientEvent,
     RealtimeErrorBody,
     RealtimeErrorEvent,
@@ -31,8 +35,10 @@ from app.schemas.realtime import (
     internal_error,
 )
 from app.services.audio_requests import param_of
+from app.services.client_secrets import ClientSecrets, is_client_secret
 from app.services.errors import ApiKeyRefused
 from app.services.realtime import RealtimeService, SessionClosed
+from app.services.realtime.config import RealtimeEventError
 
 logger = structlog.get_logger(__name__)
 
@@ -158,8 +164,11 @@ def chosen_subprotocol(socket: WebSocket) -> str | None:
     return "realtime" if "realtime" in offered else (offered[0] if offered else None)
 
 
-def admission(socket: WebSocket, api_keys: ApiKeys, trusted_hosts: list[str]) -> RealtimeErrorBody | str | None:
-    """Why this connection is refused, or the owner id of its key (None on a server without keys)."""
+def admission(
+    socket: WebSocket, api_keys: ApiKeys, trusted_hosts: list[str], secret: ClientSecret | None = None
+) -> RealtimeErrorBody | str | None:
+    """Why this connection is refused, or the owner id of its key (None on a server without keys). A
+    client secret (already redeemed) stands for the key that made it, wherever the page comes from."""
     intent = socket.query_params.get("intent")
     if intent not in (None, "transcription") or (intent is None and socket.query_params.get("model")):
         return RealtimeErrorBody(
@@ -168,6 +177,8 @@ def admission(socket: WebSocket, api_keys: ApiKeys, trusted_hosts: list[str]) ->
             param="intent",
             message="This server runs transcription sessions only: connect with `?intent=transcription`.",
         )
+    if secret is not None:
+        return secret.owner if api_keys.enabled else None
     if not api_keys.enabled:
         foreign = foreign_browser_refusal(socket, api_keys, trusted_hosts)
         return (
@@ -187,19 +198,34 @@ async def realtime_session(
     realtime: NamedDependency[RealtimeService],
     api_keys: NamedDependency[ApiKeys],
     settings: NamedDependency[Settings],
+    client_secrets: NamedDependency[ClientSecrets],
 ) -> None:
     await socket.accept(subprotocols=chosen_subprotocol(socket))
     connection = _Connection(socket)
-    owner = admission(socket, api_keys, settings.trusted_hosts)
+    key, secret = presented_key(socket), None
+    if key is not None and is_client_secret(key):
+        try:
+            secret = await anyio.to_thread.run_sync(client_secrets.redeem, key)
+        except ApiKeyRefused as refused:
+            await connection.refuse(POLICY_VIOLATION, error_of(refused))
+            return
+    owner = admission(socket, api_keys, settings.trusted_hosts, secret)
     if isinstance(owner, RealtimeErrorBody):
         await connection.refuse(POLICY_VIOLATION, owner)
         return
     try:
-        registry_owner = owner if owner is not None else ANONYMOUS  # whose enrolled voices it may name
+        # Whose enrolled voices it may name: the key's (the secret's maker's), or the anonymous owner's.
+        registry_owner = secret.owner if secret is not None else owner if owner is not None else ANONYMOUS
         async with realtime.session(connection.send, owner, registry_owner) as session:
-            logger.info("realtime session opened", session=session.id)
+            logger.info("realtime session opened", session=session.id, client_secret=secret is not None)
             try:
-                await session.serve(connection.events())
+                # A client secret's session is configured as it was made, as if the page had sent that.
+                configured = (
+                    parse_event(f'{{"type":"session.update","session":{secret.session.decode()}}}', None)
+                    if secret is not None
+                    else None
+                )
+                await session.serve(connection.events(), configured)
             finally:
                 logger.info("realtime session closed", session=session.id)
     except SessionClosed as closed:
@@ -211,3 +237,24 @@ async def realtime_session(
         await connection.refuse(INTERNAL_ERROR, internal_error("The server had an error; the session has ended."))
     else:
         await connection.close(1000, "")
+
+
+@post("/v1/realtime/client_secrets", status_code=200, operation_id="createRealtimeClientSecret")
+async def create_client_secret(
+    request: Request,
+    data: JSONBody[ClientSecretRequest],
+    realtime: NamedDependency[RealtimeService],
+    client_secrets: NamedDependency[ClientSecrets],
+) -> ClientSecretResponse:
+    """OpenAI's ephemeral key: made with a real API key (a client secret cannot make another), for a
+    browser to open one realtime transcription session configured as `session` says."""
+    if is_client_secret(bearer(request)):
+        raise ApiKeyRefused("A client secret cannot make client secrets: use an API key.")
+    try:
+        view = realtime.configured(data.session)
+    except RealtimeEventError as exc:  # named as the body's field: the session is `session` here, as in the event
+        raise InvalidRequest(exc.message, param=exc.param, code=exc.code) from None
+    value, expires_at = await anyio.to_thread.run_sync(
+        client_secrets.create, request.state.owner, msgspec.json.encode(data.session), data.expires_after.seconds
+    )
+    return ClientSecretResponse(value=value, expires_at=expires_at, session=view)

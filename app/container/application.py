@@ -16,6 +16,7 @@ from app.domain.model_policy import ModelPolicy
 from app.domain.pipeline import TranscriptionPipeline
 from app.domain.ports.models import ModelStore
 from app.services.audio_requests import AudioRequestParser
+from app.services.client_secrets import ClientSecrets
 from app.services.executions import AsJob, InProcess, Streamed, ViaWorkers
 from app.services.speakers import SpeakerService
 from app.services.transcription import TranscriptionService
@@ -115,6 +116,7 @@ class Application(containers.DeclarativeContainer):
         registry=jobs.speaker_registry,
         max_per_owner=settings.provided.max_speakers_per_key,
     )
+    client_secrets = providers.ThreadSafeSingleton(ClientSecrets, store=jobs.client_secret_store)
     realtime = providers.Container(
         Realtime,
         settings=settings,

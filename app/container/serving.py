@@ -11,7 +11,7 @@ from app.adapters.formatters import all_formatters
 from app.adapters.jobs import celery_backend
 from app.adapters.jobs.envelope import JobEnvelopeRenderer
 from app.adapters.jobs.local import LocalJobDispatcher, NoWorkers
-from app.adapters.jobs.sqlite_store import SqliteJobStore, SqliteOutbox, SqliteSpeakerRegistry
+from app.adapters.jobs.sqlite_store import SqliteClientSecrets, SqliteJobStore, SqliteOutbox, SqliteSpeakerRegistry
 from app.adapters.jobs.webhook import WebhookNotifier
 from app.adapters.live_audio import LiveAudioStreams
 from app.config.api_keys import load_api_keys
@@ -69,6 +69,12 @@ class Jobs(containers.DeclarativeContainer):
         settings.provided.jobs.backend,
         local=providers.ThreadSafeSingleton(SqliteSpeakerRegistry, path=settings.provided.jobs_database),
         celery=providers.ThreadSafeSingleton(celery_backend.speaker_registry, settings.provided.jobs.redis_url),
+    )
+    # Realtime client secrets too, so every replica honours the ones any of them made.
+    client_secret_store = providers.Selector(
+        settings.provided.jobs.backend,
+        local=providers.ThreadSafeSingleton(SqliteClientSecrets, path=settings.provided.jobs_database),
+        celery=providers.ThreadSafeSingleton(celery_backend.client_secrets, settings.provided.jobs.redis_url),
     )
     envelopes = providers.ThreadSafeSingleton(JobEnvelopeRenderer, store=store, formatters=formatters)
     notifier = providers.ThreadSafeSingleton(

@@ -154,6 +154,16 @@ class KnownSpeaker:
 
 
 @dataclass(frozen=True, slots=True)
+class ClientSecret:
+    """An ephemeral key: who minted it, the realtime session configuration it opens, until when."""
+
+    digest: str  # SHA-256 of the value, which is given out once and never stored
+    owner: str  # the API key owner it acts for (registry, quotas)
+    session: bytes  # the `session` object it was made with, as JSON: applied when its session opens
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
 class SpeakerProfile:
     """A voice print kept in the speaker registry for one API key (never the enrolment audio)."""
 

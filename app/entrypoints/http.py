@@ -27,7 +27,7 @@ from app.api.jobs import JobsController
 from app.api.mcp import McpEndpoint
 from app.api.middleware import RequestLogMiddleware
 from app.api.models import OpenAIModelsController, model_catalog, model_routers
-from app.api.realtime import realtime_session
+from app.api.realtime import create_client_secret, realtime_session
 from app.api.speakers import SpeakersController
 from app.api.transcriptions import AudioController
 from app.api.webui import webui_routes
@@ -61,6 +61,7 @@ def dependencies(container: Application) -> dict[str, Provide]:
         "distributed": _provide(container.jobs.has_workers),
         "metrics": _provide(container.http.metrics),
         "realtime": _provide(container.realtime.service),
+        "client_secrets": _provide(container.client_secrets),
         "speakers": _provide(container.speakers),
         "model_policy": _provide(container.model_policy),
     }
@@ -133,6 +134,7 @@ def create_app(container: Application | None = None, settings: Settings | None =
             SpeakersController,
             OpenAIModelsController,
             model_catalog,
+            *([create_client_secret] if settings.realtime.enabled else []),
             *model_routers(admin_guard(keys)),
             mcp.route(guards=[]),
         ],

@@ -250,3 +250,21 @@ class TranscriptionFailedEvent(
 
 class RealtimeErrorEvent(RealtimeServerEvent, kw_only=True, tag="error"):
     error: RealtimeErrorBody
+
+
+class ExpiresAfter(msgspec.Struct, kw_only=True):
+    anchor: Literal["created_at"] = "created_at"
+    seconds: Annotated[int, msgspec.Meta(ge=10, le=7200)] = 600  # OpenAI's bounds and default
+
+
+class ClientSecretRequest(msgspec.Struct, kw_only=True):
+    """`POST /v1/realtime/client_secrets`, as `client.realtime.client_secrets.create` sends it."""
+
+    session: RealtimeSessionUpdate
+    expires_after: ExpiresAfter = msgspec.field(default_factory=ExpiresAfter)
+
+
+class ClientSecretResponse(msgspec.Struct, kw_only=True):
+    value: str  # `ek_…`: opens realtime sessions (as the Bearer key, or the browser's key subprotocol)
+    expires_at: int
+    session: RealtimeSessionView

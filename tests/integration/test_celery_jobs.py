@@ -235,3 +235,24 @@ def test_the_speaker_registry_keeps_voice_prints_per_key_in_either_store(store, 
     assert registry.list("key-b") == [] and registry.get("key-b", alice.id) is None
     assert registry.delete("key-b", alice.id) is False and registry.get("key-a", alice.id) == alice
     assert registry.delete("key-a", alice.id) is True and registry.list("key-a") == [bob]
+
+
+@pytest.mark.parametrize("store", ["sqlite", "redis"])
+def test_client_secrets_are_found_by_their_digest_until_they_expire_in_either_store(store, redis_url, tmp_path):
+    import time
+
+    from app.adapters.jobs.redis_store import RedisClientSecrets
+    from app.adapters.jobs.sqlite_store import SqliteClientSecrets
+    from app.services.client_secrets import ClientSecrets
+    from app.services.errors import ApiKeyRefused
+
+    stored = RedisClientSecrets(redis_url) if store == "redis" else SqliteClientSecrets(tmp_path / "jobs.sqlite3")
+    now = [time.time()]
+    secrets = ClientSecrets(stored, clock=lambda: now[0])
+    value, expires_at = secrets.create("key-a", b'{"type": "transcription"}', seconds=30)
+    found = secrets.redeem(value)
+    assert (found.owner, found.session, found.expires_at) == ("key-a", b'{"type": "transcription"}', expires_at)
+    assert stored.get(value, now[0]) is None  # kept by digest only
+    now[0] += 31
+    with pytest.raises(ApiKeyRefused, match="expired"):
+        secrets.redeem(value)

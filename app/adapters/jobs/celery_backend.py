@@ -6,7 +6,13 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from app.adapters.jobs.celery_app import CeleryJobDispatcher
-    from app.adapters.jobs.redis_store import RedisJobStore, RedisOutbox, RedisSpeakerRegistry, RedisWorkerRegistry
+    from app.adapters.jobs.redis_store import (
+        RedisClientSecrets,
+        RedisJobStore,
+        RedisOutbox,
+        RedisSpeakerRegistry,
+        RedisWorkerRegistry,
+    )
 
 
 def job_store(url: str) -> RedisJobStore:
@@ -25,6 +31,12 @@ def speaker_registry(url: str) -> RedisSpeakerRegistry:
     from app.adapters.jobs.redis_store import RedisSpeakerRegistry
 
     return RedisSpeakerRegistry(url)
+
+
+def client_secrets(url: str) -> RedisClientSecrets:
+    from app.adapters.jobs.redis_store import RedisClientSecrets
+
+    return RedisClientSecrets(url)
 
 
 def workers(url: str, heartbeat_seconds: float) -> RedisWorkerRegistry:

@@ -15,7 +15,7 @@ from typing import Any
 import redis
 
 from app.adapters.jobs.codec import decode_delivery, decode_job, decode_speaker, decode_transcript, encode
-from app.domain.models import Delivery, Job, JobStatus, SpeakerProfile, Transcript
+from app.domain.models import ClientSecret, Delivery, Job, JobStatus, SpeakerProfile, Transcript
 
 PREFIX = "wxas"
 UNFINISHED = f"{PREFIX}:unfinished"  # ids of queued and running jobs, to bound the queue
@@ -218,3 +218,23 @@ class RedisSpeakerRegistry:
 
     def delete(self, owner: str, speaker_id: str) -> bool:
         return bool(self.redis.hdel(self._key(owner), speaker_id))
+
+
+class RedisClientSecrets:
+    """Client secrets for the distributed mode: one key each, which Redis expires itself."""
+
+    def __init__(self, url: str) -> None:
+        self.redis = _client(url)
+
+    def add(self, secret: ClientSecret) -> None:
+        key = _key("secret", secret.digest)
+        self.redis.hset(
+            key, mapping={"owner": secret.owner, "session": secret.session, "expires_at": secret.expires_at}
+        )
+        self.redis.expireat(key, math.ceil(secret.expires_at))
+
+    def get(self, digest: str, now: float) -> ClientSecret | None:
+        found = self.redis.hgetall(_key("secret", digest))
+        if not found or float(found[b"expires_at"]) <= now:
+            return None
+        return ClientSecret(digest, found[b"owner"].decode(), bytes(found[b"session"]), float(found[b"expires_at"]))

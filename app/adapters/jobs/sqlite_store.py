@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from app.adapters.jobs.codec import decode_delivery, decode_job, decode_speaker, decode_transcript, encode
-from app.domain.models import Delivery, Job, JobStatus, SpeakerProfile, Transcript
+from app.domain.models import ClientSecret, Delivery, Job, JobStatus, SpeakerProfile, Transcript
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -202,3 +203,35 @@ class SqliteSpeakerRegistry:
     def delete(self, owner: str, speaker_id: str) -> bool:
         with self._lock:
             return self._db.execute("DELETE FROM speakers WHERE owner = ? AND id = ?", (owner, speaker_id)).rowcount > 0
+
+
+_SECRETS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS client_secrets (
+    digest TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    session BLOB NOT NULL,
+    expires_at REAL NOT NULL
+)
+"""
+
+
+class SqliteClientSecrets:
+    """Client secrets beside the jobs; expired ones are dropped as new ones come."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = _connect(path, _SECRETS_SCHEMA)
+        self._lock = threading.Lock()
+
+    def add(self, secret: ClientSecret) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM client_secrets WHERE expires_at <= ?", (time.time(),))
+            self._db.execute(
+                "INSERT INTO client_secrets (digest, owner, session, expires_at) VALUES (?, ?, ?, ?)",
+                (secret.digest, secret.owner, secret.session, secret.expires_at),
+            )
+
+    def get(self, digest: str, now: float) -> ClientSecret | None:
+        row = self._db.execute(
+            "SELECT owner, session, expires_at FROM client_secrets WHERE digest = ? AND expires_at > ?", (digest, now)
+        ).fetchone()
+        return ClientSecret(digest, row[0], bytes(row[1]), row[2]) if row else None

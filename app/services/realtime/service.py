@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import secrets
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,8 +15,9 @@ from app.domain.model_policy import ModelPolicy
 from app.domain.models import KnownSpeaker
 from app.domain.ports.audio import LiveAudio
 from app.domain.ports.speakers import VoicePrinter
+from app.schemas.realtime import RealtimeSessionUpdate, RealtimeSessionView
 from app.services.errors import TooManySessions
-from app.services.realtime.config import RealtimeLimits
+from app.services.realtime.config import RealtimeLimits, SessionConfig
 from app.services.realtime.decode_queue import DecodeQueue
 from app.services.realtime.session import RealtimeSession, Send
 from app.services.realtime.speakers import LiveSpeakers
@@ -87,6 +89,11 @@ class RealtimeService:
         if owner is None:
             raise InvalidRequest("This session has no speaker registry to name voices from.")
         return await anyio.to_thread.run_sync(self.speakers.known_speakers, names, (), owner)
+
+    def configured(self, update: RealtimeSessionUpdate) -> RealtimeSessionView:
+        """How a session opened with this configuration starts; RealtimeEventError for a value it refuses."""
+        config = SessionConfig(language=self.default_language).updated(update, self._check_model)
+        return config.view(f"sess_{secrets.token_hex(12)}", int(time.time() + self.limits.max_session_seconds))
 
     def _check_model(self, name: str | None) -> None:
         """The operator's allow-list first (as HTTP answers 403), then whether the name exists."""

@@ -82,11 +82,18 @@ class RealtimeSession:
             session_id, self.turns, decoder, limits, self.emitter, lambda: self.config, speakers
         )
 
-    async def serve(self, events: AsyncIterator[RealtimeClientEvent | RealtimeErrorBody]) -> None:
+    async def serve(
+        self,
+        events: AsyncIterator[RealtimeClientEvent | RealtimeErrorBody],
+        configured: RealtimeClientEvent | RealtimeErrorBody | None = None,
+    ) -> None:
         """Run the session until the client leaves (the iterator ends) or a limit ends it: then it
-        raises SessionClosed, after telling the client why in an `error` event."""
+        raises SessionClosed, after telling the client why in an `error` event. `configured`: a
+        `session.update` taken right after `session.created` (a client secret's configuration)."""
         closed: SessionClosed | None = None
         await self.send(SessionCreatedEvent, session=self._view())
+        if configured is not None:
+            await self.handle(configured)
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(self.transcriber.run)
             try:
