@@ -97,6 +97,8 @@ class UtteranceRequest:
     prefix: tuple[int, ...] = ()  # stable tokens the decoder must continue from
     final: bool = False  # the turn is over: decode with the full beam, not greedily
     logprobs: bool = False
+    hotwords: str | None = None  # words the decoder is primed with (OpenAI's `keywords`)
+    languages: tuple[str, ...] = ()  # when set and `language` is not, detection picks among these
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,9 @@ class RealtimeTranscriptionConfig(msgspec.Struct, kw_only=True):
     # Our extension, with `gpt-4o-transcribe-diarize`: voices enrolled at /v1/speakers (by the session's
     # API key) that segments are labelled with by name when they sound like them.
     known_speaker_names: KnownSpeakerNames | msgspec.UnsetType = msgspec.UNSET
+    # OpenAI's: words and phrases the decoder is primed with, and the languages the audio may be in.
+    keywords: Annotated[list[Annotated[str, msgspec.Meta(max_length=200)]], msgspec.Meta(max_length=100)] | None = None
+    languages: Annotated[list[LanguageCode], msgspec.Meta(max_length=20)] | None = None
     # How long text waits for accuracy (OpenAI's, docs/realtime.md); unset: medium.
     delay: Literal["minimal", "low", "medium", "high", "xhigh"] | None = None
 

@@ -575,3 +575,30 @@ async def test_an_unknown_delay_is_refused_naming_it(live_server):
         await connection.send({"type": "session.update", "session": config})
         error = await connection.recv()
     assert error.type == "error" and error.error.param == "session.audio.input.transcription.delay"
+
+
+@pytest.mark.anyio
+async def test_keywords_and_languages_reach_the_decoder_and_are_echoed(live_server, fake_live_transcriber):
+    config = session()
+    config["audio"]["input"]["transcription"] = {
+        "model": "gpt-4o-transcribe",
+        "keywords": ["WhisperX", " Litestar "],
+        "languages": ["de", "en"],
+    }
+    updated, events = await one_turn(live_server, config, quiet(0.5) + loud(2.0) + quiet(1.0))
+    echoed = updated.session.audio.input.transcription
+    assert (echoed.keywords, echoed.languages) == (["WhisperX", "Litestar"], ["de", "en"])
+    assert completed(events[-1])
+    assert {(r.hotwords, r.languages) for r in fake_live_transcriber.requests} == {("WhisperX, Litestar", ("de", "en"))}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("transcription", [{"languages": ["xx"]}, {"language": "fr", "languages": ["de", "en"]}])
+async def test_languages_that_cannot_be_honoured_are_refused_naming_them(live_server, transcription):
+    config = session()
+    config["audio"]["input"]["transcription"] = {"model": "gpt-4o-transcribe", **transcription}
+    async with sdk(live_server).realtime.connect(extra_query={"intent": "transcription"}) as connection:
+        await connection.recv()
+        await connection.send({"type": "session.update", "session": config})
+        error = await connection.recv()
+    assert error.type == "error" and error.error.param == "session.audio.input.transcription.languages"

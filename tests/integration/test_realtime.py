@@ -121,3 +121,17 @@ async def test_live_speakers_of_a_real_meeting_keep_one_label_each_all_session(r
     for labels in heard.values():
         assert max(labels.values()) / sum(labels.values()) >= 0.8, heard  # one label all session
     assert len({max(labels, key=labels.get) for labels in heard.values()}) >= 2, heard
+
+
+@pytest.mark.anyio
+async def test_languages_steer_a_sessions_detection_with_the_real_model(realtime_server):
+    """German speech, no session language: with `languages` ["de", "es"] the turn is German, said so
+    in `completed`'s languages, and decoded as German."""
+    coffee = load(FIXTURES / "de_coffee.wav")
+    config = transcription_session()
+    config["audio"]["input"]["transcription"]["languages"] = ["de", "es"]
+    session = await stream(realtime_server, pcm24(coffee) + silence(2.0), session=config)
+    assert session.errors == [] and session.items
+    done = [e for _, e in session.events if e.type.endswith("transcription.completed")]
+    assert {language.code for event in done for language in event.languages} == {"de"}
+    assert "kaffee" in session.transcript.lower(), session.transcript

@@ -46,13 +46,13 @@ class WhisperUtteranceTranscriber:
             log_mel_window(samples, n_mels_of(model), fitted_frames(len(samples) / SAMPLE_RATE))[None],
             wait_for_company=False,
         )  # one turn at a time (DecodeQueue): nobody to wait for
-        language, language_probability = self._language(model, encoded, request.language)
+        language, language_probability = self._language(model, encoded, request.language, request.languages)
         tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language)
         prefix = list(request.prefix)
         greedy = not request.final or request.logprobs  # ctranslate2 reports token scores for greedy search only
         result = model.model.generate(
             encoded,
-            [model.prompt_tokens(tokenizer, request.prompt, None) + prefix],
+            [model.prompt_tokens(tokenizer, request.prompt, request.hotwords) + prefix],
             beam_size=1 if greedy else BEAM_SIZE,
             max_length=model.max_length,
             suppress_blank=not prefix,  # only a turn's very first token may not be blank
@@ -81,9 +81,11 @@ class WhisperUtteranceTranscriber:
             no_speech=not prefix and result.no_speech_prob > NO_SPEECH_THRESHOLD and average < LOGPROB_THRESHOLD,
         )
 
-    def _language(self, model: ScoredWhisperModel, encoded, language: str | None) -> tuple[str, float]:
+    def _language(
+        self, model: ScoredWhisperModel, encoded, language: str | None, languages: tuple[str, ...]
+    ) -> tuple[str, float]:
         if not model.model.is_multilingual:
-            if language not in (None, "en"):
+            if language not in (None, "en") or (languages and "en" not in languages):
                 raise InvalidRequest(
                     f"Model '{model.name}' is English-only; language '{language}' needs a multilingual model.",
                     param="session.audio.input.transcription.language",
@@ -91,5 +93,9 @@ class WhisperUtteranceTranscriber:
             return "en", 1.0
         if language:
             return language, 1.0
-        token, probability = model.window_languages(encoded, wait_for_company=False)[0][0]
-        return token[2:-2], float(probability)
+        found = [(token[2:-2], float(p)) for token, p in model.window_languages(encoded, wait_for_company=False)[0]]
+        if languages:  # the likeliest of those allowed, as sure as it is among them
+            allowed = [(code, p) for code, p in found if code in languages] or [(languages[0], 0.0)]
+            total = sum(p for _, p in allowed) or 1.0
+            return allowed[0][0], allowed[0][1] / total
+        return found[0]

@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import msgspec
 
-from app.domain.errors import DomainError
+from app.domain.errors import DomainError, InvalidRequest
 from app.domain.languages import validated_language
 from app.domain.live import DEFAULT_DELAY, TurnDetection
 from app.domain.models import DIARIZE_MODEL_ALIASES
@@ -74,6 +74,8 @@ class SessionConfig:
     partials: bool = False
     known_speaker_names: tuple[str, ...] = ()  # our extension: enrolled voices segments may be named after
     delay: str = DEFAULT_DELAY  # what text waits for (domain/live.py's DELAYS)
+    keywords: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
 
     @property
     def diarize(self) -> bool:
@@ -110,6 +112,8 @@ class SessionConfig:
                         prompt=self.prompt,
                         known_speaker_names=list(self.known_speaker_names) or msgspec.UNSET,
                         delay=cast(Any, self.delay),
+                        keywords=list(self.keywords) or None,
+                        languages=list(self.languages) or None,
                     )
                     if self.transcribe
                     else None,
@@ -147,6 +151,15 @@ class SessionConfig:
         param = "session.audio.input.transcription"
         try:
             language = validated_language(value.language, param=f"{param}.language")
+            languages = tuple(
+                dict.fromkeys(
+                    filter(None, (validated_language(c, param=f"{param}.languages") for c in value.languages or ()))
+                )
+            )
+            if language is not None and languages and language not in languages:
+                raise InvalidRequest(
+                    f"'language' is '{language}', which 'languages' does not list.", param=f"{param}.languages"
+                )
             check_model(value.model)
         except DomainError as exc:
             raise RealtimeEventError(
@@ -169,6 +182,8 @@ class SessionConfig:
             prompt=value.prompt,
             known_speaker_names=names,
             delay=value.delay or DEFAULT_DELAY,
+            keywords=tuple(k.strip() for k in value.keywords or () if k.strip()),
+            languages=languages,
         )
 
     def _with_turn_detection(self, value: RealtimeTurnDetection | None) -> SessionConfig:

@@ -186,6 +186,8 @@ class TurnTranscriber:
             prefix=item.agreement.prefix if prefix is None else prefix,
             final=final,
             logprobs=config.logprobs,
+            hotwords=", ".join(config.keywords) or None,
+            languages=config.languages,
         )
         samples = self.audio.between(start, end)
         try:
