@@ -7,6 +7,7 @@ while older audio is dropped.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -44,24 +45,27 @@ class SessionAudio:
             self.start = keep
 
     def speech_share(self, first: int, last: int) -> float:
-        """The share of the VAD frames between session samples `first` and `last` that hold speech."""
-        frames_seen = self.received // VAD_FRAME_SAMPLES
-        heard = [
-            probability
-            for back, probability in enumerate(reversed(self._probabilities))
-            if first <= (frames_seen - 1 - back) * VAD_FRAME_SAMPLES < last
-        ]
+        """The share of the VAD frames starting between session samples `first` and `last` (excluded)
+        that hold speech."""
+        heard = [probability for sample, probability in self._frames(first, last) if sample < last]
         return sum(p >= SPEECH_PROBABILITY for p in heard) / len(heard) if heard else 0.0
 
     def quietest_frame(self, first: int, last: int) -> int:
         """The start of the least speech-like VAD frame between session samples `first` and `last`
         (`last` when no frame there is known)."""
-        frames_seen = self.received // VAD_FRAME_SAMPLES
         best, best_probability = last, 2.0
+        for sample, probability in self._frames(first, last):
+            if probability < best_probability:
+                best, best_probability = sample, probability
+        return best
+
+    def _frames(self, first: int, last: int) -> Iterator[tuple[int, float]]:
+        """(start sample, speech probability) of the known VAD frames starting from `first` to `last`
+        (both included), newest first: the walk back stops at `first`."""
+        frames_seen = self.received // VAD_FRAME_SAMPLES
         for back, probability in enumerate(reversed(self._probabilities)):
             sample = (frames_seen - 1 - back) * VAD_FRAME_SAMPLES
             if sample < first:
-                break
-            if sample <= last and probability < best_probability:
-                best, best_probability = sample, probability
-        return best
+                return
+            if sample <= last:
+                yield sample, probability

@@ -39,7 +39,7 @@ class LiveItem:
     heard_in_full: bool = False  # ... and it was decoded as a final one is (the full beam)
     language: str | None = None
     earlier_windows: list[StableToken] = field(default_factory=list)
-    sent: str = ""  # the deltas so far, joined: `completed` carries this unless the session corrects it
+    sent: str = ""  # the deltas so far, joined
     final: list[StableToken] = field(default_factory=list)  # the finished windows' text, as `completed` says it
     added: bool = False
     failed: bool = False
