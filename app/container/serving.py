@@ -10,8 +10,8 @@ from dependency_injector import containers, providers
 from app.adapters.formatters import all_formatters
 from app.adapters.jobs import celery_backend
 from app.adapters.jobs.envelope import JobEnvelopeRenderer
-from app.adapters.jobs.local import LocalJobDispatcher, NoWorkers
-from app.adapters.jobs.sqlite_store import SqliteClientSecrets, SqliteJobStore, SqliteOutbox, SqliteSpeakerRegistry
+from app.adapters.jobs.local import LocalJobDispatcher
+from app.adapters.jobs.stores import sqlite_stores
 from app.adapters.jobs.webhook import WebhookNotifier
 from app.adapters.live_audio import LiveAudioStreams
 from app.config.api_keys import load_api_keys
@@ -22,7 +22,7 @@ from app.services.admission import Admission, UploadGate, inference_slots
 from app.services.formats import Formats
 from app.services.jobs import JobRunner, JobService
 from app.services.metrics import Metrics
-from app.services.realtime import DecodeQueue, RealtimeLimits, RealtimeService
+from app.services.realtime import DecodeQueue, RealtimeService
 from app.services.requests import RequestTracker
 from app.services.speakers import SpeakerService
 
@@ -47,35 +47,19 @@ class Jobs(containers.DeclarativeContainer):
     has_workers = providers.Selector(
         settings.provided.jobs.backend, local=providers.Object(False), celery=providers.Object(True)
     )  # `whisperx-api-server worker` processes
-    workers = providers.Selector(
+    # Enrolled voices and realtime client secrets live with the jobs, so every replica shares them.
+    stores = providers.Selector(
         settings.provided.jobs.backend,
-        local=providers.ThreadSafeSingleton(NoWorkers),
+        local=providers.ThreadSafeSingleton(sqlite_stores, settings.provided.jobs_database),
         celery=providers.ThreadSafeSingleton(
-            celery_backend.workers, settings.provided.jobs.redis_url, settings.provided.jobs.heartbeat_seconds
+            celery_backend.redis_stores, settings.provided.jobs.redis_url, settings.provided.jobs.heartbeat_seconds
         ),
     )
-    store = providers.Selector(
-        settings.provided.jobs.backend,
-        local=providers.ThreadSafeSingleton(SqliteJobStore, path=settings.provided.jobs_database),
-        celery=providers.ThreadSafeSingleton(celery_backend.job_store, settings.provided.jobs.redis_url),
-    )
-    outbox = providers.Selector(
-        settings.provided.jobs.backend,
-        local=providers.ThreadSafeSingleton(SqliteOutbox, path=settings.provided.jobs_database),
-        celery=providers.ThreadSafeSingleton(celery_backend.outbox, settings.provided.jobs.redis_url),
-    )
-    # Enrolled voices live in the same store family as the jobs.
-    speaker_registry = providers.Selector(
-        settings.provided.jobs.backend,
-        local=providers.ThreadSafeSingleton(SqliteSpeakerRegistry, path=settings.provided.jobs_database),
-        celery=providers.ThreadSafeSingleton(celery_backend.speaker_registry, settings.provided.jobs.redis_url),
-    )
-    # Realtime client secrets too, so every replica honours the ones any of them made.
-    client_secret_store = providers.Selector(
-        settings.provided.jobs.backend,
-        local=providers.ThreadSafeSingleton(SqliteClientSecrets, path=settings.provided.jobs_database),
-        celery=providers.ThreadSafeSingleton(celery_backend.client_secrets, settings.provided.jobs.redis_url),
-    )
+    store = stores.provided.jobs
+    outbox = stores.provided.outbox
+    speaker_registry = stores.provided.speakers
+    client_secret_store = stores.provided.client_secrets
+    workers = stores.provided.workers
     envelopes = providers.ThreadSafeSingleton(JobEnvelopeRenderer, store=store, formatters=formatters)
     notifier = providers.ThreadSafeSingleton(
         WebhookNotifier,
@@ -152,25 +136,13 @@ class Realtime(containers.DeclarativeContainer):
     speakers = providers.Dependency(instance_of=SpeakerService)  # names enrolled at /v1/speakers
 
     live_audio = providers.ThreadSafeSingleton(LiveAudioStreams)
-    limits = providers.ThreadSafeSingleton(
-        RealtimeLimits,
-        max_sessions=settings.provided.realtime.max_sessions,
-        max_session_seconds=settings.provided.realtime.max_session_seconds,
-        idle_timeout_seconds=settings.provided.realtime.idle_timeout_seconds,
-        max_append_bytes=settings.provided.realtime.max_append_bytes,
-        max_buffer_seconds=settings.provided.realtime.max_buffer_seconds,
-        decode_interval_seconds=settings.provided.realtime.decode_interval_seconds,
-        max_ahead_seconds=settings.provided.realtime.max_ahead_seconds,
-        max_sessions_per_key=settings.provided.realtime.max_sessions_per_key,
-        max_pending_turns=settings.provided.realtime.max_pending_turns,
-    )
     # Live decodings take the same inference slots as file transcriptions.
     decoder = providers.ThreadSafeSingleton(DecodeQueue, transcriber=transcription.live_transcriber, limiter=limiter)
     service = providers.ThreadSafeSingleton(
         RealtimeService,
         live_audio=live_audio,
         decoder=decoder,
-        limits=limits,
+        limits=settings.provided.realtime,
         voice_printer=voice_printer,
         speakers=speakers,
         model_policy=model_policy,

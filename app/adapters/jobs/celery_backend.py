@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from app.adapters.jobs.stores import JobStores
+
 if TYPE_CHECKING:
     from app.adapters.jobs.celery_app import CeleryJobDispatcher
+
+
+def redis_stores(url: str, heartbeat_seconds: float) -> JobStores:
+    """JOBS__BACKEND=celery: everything in Redis, shared by the servers and the workers."""
     from app.adapters.jobs.redis_store import (
         RedisClientSecrets,
         RedisJobStore,
@@ -14,35 +20,8 @@ if TYPE_CHECKING:
         RedisWorkerRegistry,
     )
 
-
-def job_store(url: str) -> RedisJobStore:
-    from app.adapters.jobs.redis_store import RedisJobStore
-
-    return RedisJobStore(url)
-
-
-def outbox(url: str) -> RedisOutbox:
-    from app.adapters.jobs.redis_store import RedisOutbox
-
-    return RedisOutbox(url)
-
-
-def speaker_registry(url: str) -> RedisSpeakerRegistry:
-    from app.adapters.jobs.redis_store import RedisSpeakerRegistry
-
-    return RedisSpeakerRegistry(url)
-
-
-def client_secrets(url: str) -> RedisClientSecrets:
-    from app.adapters.jobs.redis_store import RedisClientSecrets
-
-    return RedisClientSecrets(url)
-
-
-def workers(url: str, heartbeat_seconds: float) -> RedisWorkerRegistry:
-    from app.adapters.jobs.redis_store import RedisWorkerRegistry
-
-    return RedisWorkerRegistry(url, ttl_seconds=4 * heartbeat_seconds)  # as a running job's staleness
+    workers = RedisWorkerRegistry(url, ttl_seconds=4 * heartbeat_seconds)  # as a running job's staleness
+    return JobStores(RedisJobStore(url), RedisOutbox(url), RedisSpeakerRegistry(url), RedisClientSecrets(url), workers)
 
 
 def dispatcher(url: str, visibility_timeout: float) -> CeleryJobDispatcher:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import msgspec
 
@@ -32,17 +32,27 @@ PARTIALS = "item.input_audio_transcription.partial"
 EAGERNESS_SILENCE_MS = {"low": 1200, "medium": 700, "auto": 700, "high": 350}
 
 
-@dataclass(frozen=True, slots=True)
-class RealtimeLimits:
-    max_sessions: int = 4
-    max_session_seconds: float = 3600
-    idle_timeout_seconds: float = 120
-    max_append_bytes: int = 15 * 1024 * 1024
-    max_buffer_seconds: float = 120  # audio held and not yet transcribed, per session
-    decode_interval_seconds: float = 0.5
-    max_ahead_seconds: float = 120  # how far the audio received may run ahead of the session's clock
-    max_sessions_per_key: int = 2  # with API keys: one key's sessions, so one client cannot take them all
-    max_pending_turns: int = 8  # committed turns waiting for their final decoding, per session
+class RealtimeLimits(Protocol):
+    """What sessions are held to: REALTIME__* (RealtimeSettings in app/config/settings.py, with the defaults)."""
+
+    @property
+    def max_sessions(self) -> int: ...
+    @property
+    def max_session_seconds(self) -> float: ...
+    @property
+    def idle_timeout_seconds(self) -> float: ...
+    @property
+    def max_append_bytes(self) -> int: ...
+    @property
+    def max_buffer_seconds(self) -> float: ...  # audio held and not yet transcribed, per session
+    @property
+    def decode_interval_seconds(self) -> float: ...
+    @property
+    def max_ahead_seconds(self) -> float: ...  # how far the audio received may run ahead of the session's clock
+    @property
+    def max_sessions_per_key(self) -> int: ...
+    @property
+    def max_pending_turns(self) -> int: ...  # committed turns waiting for their final decoding, per session
 
 
 class RealtimeEventError(DomainError):
