@@ -50,7 +50,9 @@ def settings_env() -> dict[str, str]:
 @pytest.fixture
 def settings(tmp_path: Path, settings_env: dict[str, str]) -> Settings:
     """Built from the pinned variables only, never from this machine's environment."""
-    return Settings.from_env({"DATA_DIR": str(tmp_path / "data"), "WHISPER__PRELOAD": "false", **settings_env})
+    # WebRTC calls offer ICE candidates on loopback only: tests never send to another address.
+    base = {"DATA_DIR": str(tmp_path / "data"), "WHISPER__PRELOAD": "false", "REALTIME__WEBRTC_HOSTS": "127.0.0.1"}
+    return Settings.from_env({**base, **settings_env})
 
 
 def translations_deprecated_by_the_client():

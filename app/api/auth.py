@@ -13,7 +13,8 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers import BaseRouteHandler
 
 from app.config.api_keys import ApiKeys
-from app.services.errors import ApiKeyRefused
+from app.domain.models import ClientSecret
+from app.services.errors import ApiKeyRefused, ForeignPage
 
 
 def bearer(connection: ASGIConnection) -> str | None:
@@ -114,3 +115,24 @@ def foreign_browser_refusal(connection: ASGIConnection, keys: ApiKeys, trusted_h
     elif origin == "null":
         return "Origin 'null' (a sandboxed page or a file) is refused by a server without API keys."
     return None
+
+
+def realtime_owner(
+    connection: ASGIConnection,
+    keys: ApiKeys,
+    trusted_hosts: Collection[str],
+    key: str | None,
+    secret: ClientSecret | None,
+    how: str = "as 'Authorization: Bearer <key>'",
+) -> str | None:
+    """Who opens a realtime session (WebSocket or WebRTC call): the owner id its sessions count against
+    (None on a server without keys), else ApiKeyRefused or ForeignPage. A client secret (already
+    redeemed) stands for the key that made it, wherever the page comes from."""
+    if secret is not None:
+        return secret.owner if keys.enabled else None
+    if not keys.enabled:
+        foreign = foreign_browser_refusal(connection, keys, trusted_hosts)
+        if foreign is not None:
+            raise ForeignPage(foreign)
+        return None
+    return authenticate(keys, key, how=how)

@@ -18,13 +18,12 @@ from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import JSONBody
 
-from app.api.auth import ANONYMOUS, authenticate, bearer, foreign_browser_refusal
+from app.api.auth import ANONYMOUS, bearer, realtime_owner
 from app.config.api_keys import ApiKeys
 from app.config.settings import Settings
 from app.domain.errors import DomainError, InvalidRequest
 from app.domain.models import ClientSecret
 from app.schemas.realtime import (
-    REALTIME_CLIENT_EVENT_TYPES,
     ClientSecretRequest,
     ClientSecretResponse,
     RealtimeClientEvent,
@@ -34,11 +33,11 @@ from app.schemas.realtime import (
     error_of,
     internal_error,
 )
-from app.services.audio_requests import param_of
 from app.services.client_secrets import ClientSecrets, is_client_secret
-from app.services.errors import ApiKeyRefused
+from app.services.errors import ApiKeyRefused, ForeignPage
 from app.services.realtime import RealtimeService, SessionClosed
 from app.services.realtime.config import RealtimeEventError
+from app.services.realtime.protocol import encode_event, parse_event
 
 logger = structlog.get_logger(__name__)
 
@@ -51,8 +50,6 @@ INTERNAL_ERROR = 1011
 
 # Events longer than this (appends of more than ~0.5 s of audio/pcm) are parsed in a worker thread.
 PARSE_IN_THREAD_CHARS = 64 * 1024
-_decoder = msgspec.json.Decoder(RealtimeClientEvent)
-_encoder = msgspec.json.Encoder()
 
 
 class _Connection:
@@ -66,7 +63,7 @@ class _Connection:
         if not self.open:
             return
         try:
-            await self.socket.send_data(_encoder.encode(event).decode(), mode="text")
+            await self.socket.send_data(encode_event(event), mode="text")
         except (WebSocketDisconnect, RuntimeError, OSError):
             self.open = False
 
@@ -98,51 +95,6 @@ class _Connection:
                 pass
 
 
-def parse_event(text: str | None, data: bytes | None) -> RealtimeClientEvent | RealtimeErrorBody:
-    if text is None:
-        return RealtimeErrorBody(
-            type="invalid_request_error",
-            code="invalid_event",
-            message="Send events as JSON text messages, not binary ones.",
-        )
-    try:
-        return _decoder.decode(text)
-    except msgspec.DecodeError as exc:
-        return _explain(text, exc)
-
-
-def _explain(text: str, exc: msgspec.DecodeError) -> RealtimeErrorBody:
-    try:
-        raw = msgspec.json.decode(text)
-    except msgspec.DecodeError:
-        return RealtimeErrorBody(
-            type="invalid_request_error",
-            code="invalid_json",
-            message=f"The message is not valid JSON: {str(exc)[:200]}",
-        )
-    raw = raw if isinstance(raw, dict) else {}
-    event_id = raw.get("event_id") if isinstance(raw.get("event_id"), str) else None
-    event_type = raw.get("type")
-    if event_type not in REALTIME_CLIENT_EVENT_TYPES:
-        shown = str(event_type)[:60] if event_type is not None else "(none)"
-        return RealtimeErrorBody(
-            type="invalid_request_error",
-            code="invalid_event_type",
-            param="type",
-            event_id=event_id[:512] if event_id else None,
-            message=f"Unsupported event type '{shown}'; a transcription session takes "
-            f"{', '.join(REALTIME_CLIENT_EVENT_TYPES)}.",
-        )
-    message = str(exc)
-    return RealtimeErrorBody(
-        type="invalid_request_error",
-        code="invalid_value",
-        param=param_of(message),
-        event_id=event_id[:512] if event_id else None,
-        message=f"Invalid '{event_type}' event: {message[:300]}",
-    )
-
-
 def _error_event(error: RealtimeErrorBody) -> RealtimeServerEvent:
     return RealtimeErrorEvent(event_id="event_refused", error=error)
 
@@ -167,8 +119,7 @@ def chosen_subprotocol(socket: WebSocket) -> str | None:
 def admission(
     socket: WebSocket, api_keys: ApiKeys, trusted_hosts: list[str], secret: ClientSecret | None = None
 ) -> RealtimeErrorBody | str | None:
-    """Why this connection is refused, or the owner id of its key (None on a server without keys). A
-    client secret (already redeemed) stands for the key that made it, wherever the page comes from."""
+    """Why this connection is refused, or the owner id of its key (None on a server without keys)."""
     intent = socket.query_params.get("intent")
     if intent not in (None, "transcription") or (intent is None and socket.query_params.get("model")):
         return RealtimeErrorBody(
@@ -177,18 +128,9 @@ def admission(
             param="intent",
             message="This server runs transcription sessions only: connect with `?intent=transcription`.",
         )
-    if secret is not None:
-        return secret.owner if api_keys.enabled else None
-    if not api_keys.enabled:
-        foreign = foreign_browser_refusal(socket, api_keys, trusted_hosts)
-        return (
-            None
-            if foreign is None
-            else RealtimeErrorBody(type="invalid_request_error", code="permission_denied", message=foreign)
-        )
     try:
-        return authenticate(api_keys, presented_key(socket), how=KEY_HOW)
-    except ApiKeyRefused as refused:
+        return realtime_owner(socket, api_keys, trusted_hosts, presented_key(socket), secret, how=KEY_HOW)
+    except (ApiKeyRefused, ForeignPage) as refused:
         return error_of(refused)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -150,6 +151,16 @@ class RealtimeSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     decode_interval_seconds: float = 0.5  # how often a growing turn is decoded again for live deltas
     max_sessions_per_key: int = 2  # with API keys: sessions one key may hold open (REALTIME__MAX_SESSIONS in all)
     max_pending_turns: int = 8  # committed turns waiting to be transcribed, per session; more are refused
+    # WebRTC calls (POST /v1/realtime/calls): each call is a session and counts against the limits above.
+    webrtc: bool = True
+    # ICE host candidates offered, as IP addresses; empty: every address of the host but loopback. No
+    # STUN or TURN: a caller must reach one of these addresses over UDP (ports are chosen per call).
+    webrtc_hosts: list[str] = []
+    max_sdp_bytes: int = 64 * 1024  # an offer (raw or the `sdp` form field) longer than this is refused
+
+    def __post_init__(self) -> None:
+        for host in self.webrtc_hosts:
+            ipaddress.ip_address(host)  # ValueError: REALTIME__WEBRTC_HOSTS takes IP addresses, not names
 
 
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -14,6 +14,7 @@ from app.adapters.jobs.local import LocalJobDispatcher
 from app.adapters.jobs.stores import sqlite_stores
 from app.adapters.jobs.webhook import WebhookNotifier
 from app.adapters.live_audio import LiveAudioStreams
+from app.adapters.webrtc import AiortcPeers
 from app.config.api_keys import load_api_keys
 from app.config.settings import Settings
 from app.domain.model_policy import ModelPolicy
@@ -23,6 +24,7 @@ from app.services.formats import Formats
 from app.services.jobs import JobRunner, JobService
 from app.services.metrics import Metrics
 from app.services.realtime import DecodeQueue, RealtimeService
+from app.services.realtime.calls import RealtimeCalls
 from app.services.requests import RequestTracker
 from app.services.speakers import SpeakerService
 
@@ -147,4 +149,10 @@ class Realtime(containers.DeclarativeContainer):
         speakers=speakers,
         model_policy=model_policy,
         default_language=settings.provided.default_language,
+    )
+    # WebRTC calls (POST /v1/realtime/calls): sessions whose audio and events travel over the call.
+    calls = providers.ThreadSafeSingleton(
+        RealtimeCalls,
+        peers=providers.ThreadSafeSingleton(AiortcPeers, settings.provided.realtime.webrtc_hosts),
+        realtime=service,
     )

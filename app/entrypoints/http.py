@@ -28,6 +28,7 @@ from app.api.mcp import McpEndpoint
 from app.api.middleware import RequestLogMiddleware
 from app.api.models import OpenAIModelsController, model_catalog, model_routers
 from app.api.realtime import create_client_secret, realtime_session
+from app.api.realtime_calls import call_routes
 from app.api.speakers import SpeakersController
 from app.api.transcriptions import AudioController
 from app.api.webui import webui_routes
@@ -62,6 +63,7 @@ def dependencies(container: Application) -> dict[str, Provide]:
         "metrics": _provide(container.http.metrics),
         "realtime": _provide(container.realtime.service),
         "client_secrets": _provide(container.client_secrets),
+        "calls": _provide(container.realtime.calls),
         "speakers": _provide(container.speakers),
         "model_policy": _provide(container.model_policy),
     }
@@ -106,6 +108,8 @@ def lifespan(container: Application, mcp: McpEndpoint):
             async with mcp.sessions.run(), anyio.create_task_group() as background:
                 background.start_soon(_expire_jobs_forever, container)
                 background.start_soon(container.jobs.dispatcher().run_here)
+                if settings.realtime.enabled and settings.realtime.webrtc:
+                    background.start_soon(container.realtime.calls().run_here)
                 yield
                 background.cancel_scope.cancel()
         finally:
@@ -149,6 +153,7 @@ def create_app(container: Application | None = None, settings: Settings | None =
             metrics,
             info,
             *([realtime_session] if settings.realtime.enabled else []),
+            *(call_routes() if settings.realtime.enabled and settings.realtime.webrtc else []),
             *(webui_routes() if settings.webui.enabled else []),
         ],
         dependencies=dependencies(container),

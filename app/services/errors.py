@@ -15,6 +15,13 @@ class ApiKeyRefused(DomainError):
     code = "invalid_api_key"
 
 
+class ForeignPage(DomainError):
+    """A server without API keys refuses browsers on other sites' pages (TRUSTED_HOSTS)."""
+
+    status = 403
+    code = "permission_denied"
+
+
 class Overloaded(DomainError):
     """More requests than MAX_CONCURRENT_TRANSCRIPTIONS + MAX_QUEUED_REQUESTS."""
 
@@ -51,6 +58,16 @@ class TooManySessions(DomainError):
     def __init__(self, limit: int, *, per_key: bool = False) -> None:
         whose = "This API key has its" if per_key else "The server has its"
         super().__init__(f"{whose} maximum of {limit} realtime sessions open; retry in a moment.")
+
+
+class CallNotFound(DomainError):
+    """No open WebRTC call has this id for this key."""
+
+    status = 404
+    code = "call_not_found"
+
+    def __init__(self, call_id: str) -> None:
+        super().__init__(f"No open call '{call_id[:64]}' of yours: it ended, or another key opened it.")
 
 
 class UploadsBusy(DomainError):

@@ -55,15 +55,7 @@ class AudioIntake:
         # The append counts, and so does audio that ran ahead of the clock (silence is trimmed as it
         # comes, so the buffer alone would never fill).
         seconds = _decoded_size(encoded) / REALTIME_BYTES_PER_SECOND.get(self.audio_format, SAMPLE_RATE * 2)
-        limit = self.limits.max_buffer_seconds
-        held = self.audio.held_seconds() + seconds
-        if held > limit:
-            raise RealtimeEventError(
-                f"With this append the session would hold {held:.0f} s of audio not yet transcribed (the limit is "
-                f"{limit:g} s): send audio no faster than it can be transcribed, or commit.",
-                param="audio",
-                code="input_audio_buffer_full",
-            )
+        self._check_held(seconds)
         ahead = self.audio.received / SAMPLE_RATE + seconds - (self.clock() - self._opened)
         if ahead > self.limits.max_ahead_seconds:
             raise RealtimeEventError(
@@ -75,6 +67,22 @@ class AudioIntake:
             )
         # Base64, conversion and the VAD are CPU work: in a thread, so no session stalls the event loop.
         return await anyio.to_thread.run_sync(self._convert, encoded)
+
+    async def take_samples(self, samples: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.float32], list[float]]:
+        """A call's track, already 16 kHz and paced by the caller's clock, scored by the VAD in a thread."""
+        self._check_held(len(samples) / SAMPLE_RATE)
+        return samples, await anyio.to_thread.run_sync(self._vad.feed, samples)
+
+    def _check_held(self, seconds: float) -> None:
+        limit = self.limits.max_buffer_seconds
+        held = self.audio.held_seconds() + seconds
+        if held > limit:
+            raise RealtimeEventError(
+                f"With this audio the session would hold {held:.0f} s not yet transcribed (the limit is "
+                f"{limit:g} s): send audio no faster than it can be transcribed, or commit.",
+                param="audio",
+                code="input_audio_buffer_full",
+            )
 
     def _convert(self, encoded: str) -> tuple[npt.NDArray[np.float32], list[float]]:
         try:

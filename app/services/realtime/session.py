@@ -13,6 +13,8 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import anyio
+import numpy as np
+import numpy.typing as npt
 
 from app.domain.errors import DomainError
 from app.domain.live import DELAYS, PauseStarted, SpeechStarted, SpeechStopped, ms
@@ -24,7 +26,6 @@ from app.schemas.realtime import (
     InputAudioBufferAppendEvent,
     InputAudioBufferClearEvent,
     InputAudioBufferCommitEvent,
-    RealtimeClientEvent,
     RealtimeErrorBody,
     RealtimeErrorEvent,
     RealtimeServerEvent,
@@ -41,6 +42,7 @@ from app.services.realtime.config import RealtimeEventError, RealtimeLimits, Ses
 from app.services.realtime.decode_queue import DecodeQueue
 from app.services.realtime.emission import Emitter, Send
 from app.services.realtime.intake import AudioIntake
+from app.services.realtime.protocol import MediaAudio, SessionInput
 from app.services.realtime.speakers import LiveSpeakers
 from app.services.realtime.transcribing import TurnTranscriber
 from app.services.realtime.turns import WINDOW_CUT_SECONDS, LiveItem, Turns
@@ -84,8 +86,8 @@ class RealtimeSession:
 
     async def serve(
         self,
-        events: AsyncIterator[RealtimeClientEvent | RealtimeErrorBody],
-        configured: RealtimeClientEvent | RealtimeErrorBody | None = None,
+        events: AsyncIterator[SessionInput],
+        configured: SessionInput | None = None,
     ) -> None:
         """Run the session until the client leaves (the iterator ends) or a limit ends it: then it
         raises SessionClosed, after telling the client why in an `error` event. `configured`: a
@@ -111,7 +113,7 @@ class RealtimeSession:
         if closed is not None:
             raise closed
 
-    async def _receive(self, events: AsyncIterator[RealtimeClientEvent | RealtimeErrorBody]) -> None:
+    async def _receive(self, events: AsyncIterator[SessionInput]) -> None:
         iterator = events.__aiter__()
         while True:
             with anyio.move_on_after(self.limits.idle_timeout_seconds) as idle:
@@ -125,7 +127,7 @@ class RealtimeSession:
                 )
             await self.handle(event)
 
-    async def handle(self, event: RealtimeClientEvent | RealtimeErrorBody) -> None:
+    async def handle(self, event: SessionInput) -> None:
         if isinstance(event, RealtimeErrorBody):  # the edge could not parse it
             await self.send(RealtimeErrorEvent, error=event)
             return
@@ -134,12 +136,16 @@ class RealtimeSession:
                 await self._update(event)
             elif isinstance(event, InputAudioBufferAppendEvent):
                 await self._append(event)
+            elif isinstance(event, MediaAudio):
+                await self._take(*await self.intake.take_samples(event.samples))
             elif isinstance(event, InputAudioBufferCommitEvent):
                 await self._commit_by_client()
             elif isinstance(event, InputAudioBufferClearEvent):
                 await self._clear()
         except RealtimeEventError as exc:
-            await self.send(RealtimeErrorEvent, error=error_of(exc, event.event_id))
+            await self.send(
+                RealtimeErrorEvent, error=error_of(exc, None if isinstance(event, MediaAudio) else event.event_id)
+            )
 
     async def send(self, event_type: type[RealtimeServerEvent], **fields: object) -> None:
         await self.emitter.send(event_type, **fields)
@@ -171,7 +177,9 @@ class RealtimeSession:
         await self.send(SessionUpdatedEvent, session=self._view())
 
     async def _append(self, event: InputAudioBufferAppendEvent) -> None:
-        samples, probabilities = await self.intake.take(event.audio)
+        await self._take(*await self.intake.take(event.audio))
+
+    async def _take(self, samples: npt.NDArray[np.float32], probabilities: list[float]) -> None:
         if not len(samples):
             return
         self.audio.append(samples, probabilities)
