@@ -35,6 +35,7 @@ def real_settings(tmp_path_factory) -> Settings:
             "ALLOW_DOWNLOADS": "false",
             "WHISPER__MODEL": "base",
             "WHISPER__CPU_THREADS": "2",
+            "REALTIME__WEBRTC_HOSTS": "127.0.0.1",  # calls stay on loopback
         }
     )
 

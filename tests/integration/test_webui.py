@@ -253,6 +253,9 @@ def page_with_microphone(browser: Browser, base_url: str) -> Iterator[Page]:
                 "--use-fake-ui-for-media-stream",
                 "--use-fake-device-for-media-stream",
                 f"--use-file-for-fake-audio-capture={FOX}%noloop",
+                # WebRTC calls on loopback only, with plain addresses (no mDNS names to resolve).
+                "--allow-loopback-in-peer-connection",
+                "--disable-features=WebRtcHideLocalIpsWithMdns",
             ],
         )
     ) as browser_with_microphone:
@@ -282,6 +285,7 @@ def test_live_mode_shows_the_words_spoken_into_the_microphone(browser: Browser, 
     with page_with_microphone(browser, base_url) as page:
         page.get_by_label("Language spoken").fill("en")
         page.get_by_role("button", name="Start").click()
+        expect(page.locator("#live-transport")).to_have_text("WebRTC")  # a call, as OpenAI's browser guide
         turns = page.locator("#live-turns li")
         expect(turns.first).to_contain_text("fox", timeout=60_000)
         expect(page.locator("#live-turns li.done").first).to_be_visible(timeout=60_000)
@@ -295,3 +299,33 @@ def test_live_mode_shows_the_words_spoken_into_the_microphone(browser: Browser, 
         download.value.save_as(saved)
         text = saved.read_text()
         assert text.startswith("[00:") and "fox" in text.lower()
+
+
+def test_live_mode_calls_with_a_client_secret_as_openais_browser_guide(browser: Browser, tmp_path: Path):
+    """With a key, the page makes a client secret and calls with it: the key never opens the call."""
+    from app.config.settings import Settings
+    from app.container import build_container
+
+    settings = Settings.from_env(
+        {
+            "DATA_DIR": str(tmp_path),
+            "ALLOW_DOWNLOADS": "false",
+            "WHISPER__MODEL": "base",
+            "WHISPER__CPU_THREADS": "2",
+            "REALTIME__WEBRTC_HOSTS": "127.0.0.1",
+            "API_KEY": "sk-page",
+        }
+    )
+    with serving(create_app(build_container(settings))) as url, page_with_microphone(browser, url) as page:
+        calls: list[dict[str, str]] = []
+        page.on("request", lambda request: calls.append(request.headers) if request.url.endswith("/calls") else None)
+        page.get_by_label("Key", exact=True).fill("sk-page")
+        page.get_by_role("button", name="Use this key").click()
+        page.get_by_label("Language spoken").fill("en")
+        page.get_by_role("button", name="Start").click()
+        expect(page.locator("#live-turns li.done").first).to_contain_text("fox", timeout=60_000)
+        expect(page.locator("#live-transport")).to_have_text("WebRTC")
+        assert [c["authorization"][:10] for c in calls] == ["Bearer ek_"], "the call carries the secret, not the key"
+        assert calls[0]["content-type"] == "application/sdp"
+        page.get_by_role("button", name="Stop").click()
+        expect(page.get_by_role("button", name="Start")).to_be_enabled(timeout=15_000)

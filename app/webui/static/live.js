@@ -1,4 +1,8 @@
-// Live mode: the microphone to /v1/realtime (OpenAI's Realtime transcription protocol) and back.
+// Live mode: the microphone to a realtime transcription session (OpenAI's Realtime protocol) and back.
+// As OpenAI's browser guide does, the page calls over WebRTC (POST /v1/realtime/calls): with a key, it
+// first makes a client secret that carries the session's configuration and calls with that; the
+// microphone is the call's audio track and events come on its `oai-events` data channel. A server
+// that takes no calls gets the WebSocket (/v1/realtime) with PCM appends instead.
 // One line per turn with its time: the stable words in the normal colour, the tail still being
 // decided in grey (our `...partial` events), then the final text. With "Who is speaking" the session
 // asks for `gpt-4o-transcribe-diarize`: each turn's `...segment` events show who said which part
@@ -6,11 +10,23 @@
 
 const $ = (id) => document.getElementById(id);
 const PCM_RATE = 24000;
-const live = { socket: null, audio: null, stream: null, turns: new Map(), stopping: false };
+const live = { link: null, audio: null, stream: null, turns: new Map(), stopping: false };
+
+function pageKey() {
+  return sessionStorage.getItem("whisperx-api-key");
+}
 
 function keyProtocols() {
-  const key = sessionStorage.getItem("whisperx-api-key");
+  const key = pageKey();
   return key ? ["realtime", `openai-insecure-api-key.${key}`] : ["realtime"];
+}
+
+async function refusal(response) {
+  try {
+    return (await response.json()).error.message;
+  } catch {
+    return `The server answered ${response.status}.`;
+  }
 }
 
 function socketUrl() {
@@ -95,7 +111,7 @@ function onEvent(event) {
       t.done = true;
       t.li.classList.add("done");
       $("live-download").disabled = false;
-      if (live.stopping && [...live.turns.values()].every((x) => x.done)) closeSocket();
+      if (live.stopping && [...live.turns.values()].every((x) => x.done)) closeLink();
       break;
     }
     case "conversation.item.input_audio_transcription.failed":
@@ -110,6 +126,109 @@ function onEvent(event) {
   }
 }
 
+function sessionConfig(withFormat) {
+  const language = $("live-language").value.trim();
+  const speakers = $("live-speakers").checked;
+  const names = $("live-names").value.split(",").map((name) => name.trim()).filter(Boolean);
+  return {
+    type: "transcription",
+    include: ["item.input_audio_transcription.partial"],
+    audio: { input: {
+      ...(withFormat ? { format: { type: "audio/pcm", rate: PCM_RATE } } : {}),
+      transcription: {
+        model: speakers ? "gpt-4o-transcribe-diarize" : "whisper-1",
+        ...(language ? { language } : {}),
+        ...(speakers && names.length ? { known_speaker_names: names } : {}),
+      },
+      turn_detection: { type: "server_vad", threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 500 },
+    } },
+  };
+}
+
+function ended() {
+  stopAudio();
+  live.link = null;
+  status("Stopped");
+  $("live-start").disabled = false;
+  $("live-stop").disabled = true;
+}
+
+// A WebRTC call, or null where the server or the browser takes none.
+async function openCall(session) {
+  if (typeof RTCPeerConnection === "undefined") return null;
+  const key = pageKey();
+  let secret = null;
+  if (key) {
+    const made = await fetch("/v1/realtime/client_secrets", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ session }),
+    });
+    if (made.status === 404) return null;
+    if (!made.ok) throw new Error(await refusal(made));
+    secret = (await made.json()).value;
+  }
+  const peer = new RTCPeerConnection();
+  live.stream.getTracks().forEach((track) => peer.addTrack(track, live.stream));
+  const channel = peer.createDataChannel("oai-events");
+  channel.onmessage = (message) => onEvent(JSON.parse(message.data));
+  await peer.setLocalDescription(await peer.createOffer());
+  let request;
+  if (secret) { // OpenAI's browser guide: the raw offer, the client secret as the key
+    request = { body: peer.localDescription.sdp, headers: { Authorization: `Bearer ${secret}`, "Content-Type": "application/sdp" } };
+  } else { // a server without keys: the SDK's form, the configuration beside the offer
+    const form = new FormData();
+    form.append("sdp", peer.localDescription.sdp);
+    form.append("session", JSON.stringify(session));
+    request = { body: form, headers: {} };
+  }
+  const answered = await fetch("/v1/realtime/calls", { method: "POST", ...request });
+  if (answered.status === 404 || answered.status === 405) {
+    peer.close();
+    return null;
+  }
+  if (!answered.ok) {
+    peer.close();
+    throw new Error(await refusal(answered));
+  }
+  await peer.setRemoteDescription({ type: "answer", sdp: await answered.text() });
+  peer.onconnectionstatechange = () => {
+    if (["failed", "closed", "disconnected"].includes(peer.connectionState)) ended();
+  };
+  channel.onclose = ended;
+  return {
+    kind: "WebRTC",
+    send: (event) => { if (channel.readyState === "open") channel.send(JSON.stringify(event)); },
+    open: () => channel.readyState === "open" || channel.readyState === "connecting",
+    close: () => { channel.close(); peer.close(); ended(); },
+  };
+}
+
+async function openSocket(session) {
+  const socket = new WebSocket(socketUrl(), keyProtocols());
+  socket.onmessage = (message) => onEvent(JSON.parse(message.data));
+  socket.onclose = ended;
+  socket.onerror = () => liveError("The live connection to the server failed.");
+  await new Promise((resolve) => socket.addEventListener("open", resolve, { once: true }));
+  socket.send(JSON.stringify({ type: "session.update", session }));
+  live.audio = new AudioContext({ sampleRate: PCM_RATE });
+  await live.audio.audioWorklet.addModule("/static/pcm-worklet.js");
+  const source = live.audio.createMediaStreamSource(live.stream);
+  const packets = new AudioWorkletNode(live.audio, "pcm-packets");
+  packets.port.onmessage = (message) => {
+    if (socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({ type: "input_audio_buffer.append", audio: base64(message.data) }));
+    }
+  };
+  source.connect(packets);
+  return {
+    kind: "WebSocket",
+    send: (event) => { if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(event)); },
+    open: () => socket.readyState === WebSocket.OPEN,
+    close: () => socket.close(1000),
+  };
+}
+
 async function startLive() {
   liveError("");
   $("live-start").disabled = true;
@@ -120,47 +239,17 @@ async function startLive() {
     $("live-start").disabled = false;
     return;
   }
-  live.socket = new WebSocket(socketUrl(), keyProtocols());
-  live.socket.onmessage = (message) => onEvent(JSON.parse(message.data));
-  live.socket.onclose = () => {
+  try {
+    live.link = (await openCall(sessionConfig(false))) || (await openSocket(sessionConfig(true)));
+  } catch (error) {
+    liveError(error.message);
     stopAudio();
-    status("Stopped");
     $("live-start").disabled = false;
-    $("live-stop").disabled = true;
-  };
-  live.socket.onerror = () => liveError("The live connection to the server failed.");
-  await new Promise((resolve) => live.socket.addEventListener("open", resolve, { once: true }));
-  const language = $("live-language").value.trim();
-  const speakers = $("live-speakers").checked;
-  const names = $("live-names").value.split(",").map((name) => name.trim()).filter(Boolean);
-  live.socket.send(JSON.stringify({
-    type: "session.update",
-    session: {
-      type: "transcription",
-      include: ["item.input_audio_transcription.partial"],
-      audio: { input: {
-        format: { type: "audio/pcm", rate: PCM_RATE },
-        transcription: {
-          model: speakers ? "gpt-4o-transcribe-diarize" : "whisper-1",
-          ...(language ? { language } : {}),
-          ...(speakers && names.length ? { known_speaker_names: names } : {}),
-        },
-        turn_detection: { type: "server_vad", threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 500 },
-      } },
-    },
-  }));
-  live.audio = new AudioContext({ sampleRate: PCM_RATE });
-  await live.audio.audioWorklet.addModule("/static/pcm-worklet.js");
-  const source = live.audio.createMediaStreamSource(live.stream);
-  const packets = new AudioWorkletNode(live.audio, "pcm-packets");
-  packets.port.onmessage = (message) => {
-    if (live.socket && live.socket.readyState === WebSocket.OPEN) {
-      live.socket.send(JSON.stringify({ type: "input_audio_buffer.append", audio: base64(message.data) }));
-    }
-  };
-  source.connect(packets);
+    return;
+  }
   live.stopping = false;
   $("live-stop").disabled = false;
+  $("live-transport").textContent = live.link.kind;
   status("Listening");
 }
 
@@ -171,21 +260,22 @@ function stopAudio() {
   live.audio = null;
 }
 
-function closeSocket() {
-  if (live.socket) live.socket.close(1000);
-  live.socket = null;
+function closeLink() {
+  if (live.link) live.link.close();
+  live.link = null;
 }
 
 function stopLive() {
-  stopAudio();
   $("live-stop").disabled = true;
   live.stopping = true;
   status("Finishing…");
-  if (live.socket && live.socket.readyState === WebSocket.OPEN) {
-    live.socket.send(JSON.stringify({ type: "input_audio_buffer.commit" })); // the turn still open, if any
-    setTimeout(closeSocket, 10000); // do not wait for ever
-    if ([...live.turns.values()].every((t) => t.done)) setTimeout(closeSocket, 1500);
+  if (live.link && live.link.open()) {
+    live.link.send({ type: "input_audio_buffer.commit" }); // the turn still open, if any
+    setTimeout(closeLink, 10000); // do not wait for ever
+    if ([...live.turns.values()].every((t) => t.done)) setTimeout(closeLink, 1500);
   }
+  // A call's track stops after the commit went out on its channel.
+  setTimeout(stopAudio, 200);
 }
 
 function download() {
