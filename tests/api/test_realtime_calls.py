@@ -220,3 +220,20 @@ async def test_a_call_takes_a_session_slot(live_server, container):
         assert again.status_code == 201
         await second.answered(again.text)
     await second.connection.close()
+
+
+@pin(API_KEY=KEY)
+@pytest.mark.anyio
+async def test_an_expired_secret_opens_no_call(live_server, container):
+    secret = await mint(live_server, seconds=10)
+    container.client_secrets().clock = lambda: time.time() + 11  # ten seconds later
+    caller = Caller()
+    async with httpx.AsyncClient(base_url=live_server) as client:
+        response = await client.post(
+            CALLS,
+            content=await caller.offer(),
+            headers={"Authorization": f"Bearer {secret.value}", "Content-Type": "application/sdp"},
+        )
+    assert response.status_code == 401 and "expired" in response.json()["error"]["message"]
+    assert container.realtime.service().open_sessions == 0
+    await caller.connection.close()
