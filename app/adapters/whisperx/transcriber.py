@@ -12,6 +12,7 @@ import itertools
 import threading
 from collections.abc import Callable, Iterator, Sequence
 
+import ctranslate2
 import numpy as np
 from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import TranscriptionOptions
@@ -19,7 +20,7 @@ from whisperx.asr import find_numeral_symbol_tokens
 
 from app.adapters.cross_attention.words import ALIGNER_NAME, alignment_tokenizer, timed_sentences
 from app.adapters.whisperx.features import between, by_length, file_window_frames, log_mel_window, n_mels_of
-from app.adapters.whisperx.model_store import ScoredWhisperModel, WhisperModelStore
+from app.adapters.whisperx.model_store import Decoded, ScoredWhisperModel, WhisperModelStore
 from app.adapters.whisperx.tokens import token_pieces
 from app.adapters.whisperx.vad import PyannoteVad, SileroVad
 from app.domain.audio import FRAMES_PER_SECOND, SAMPLE_RATE, WINDOW_SECONDS
@@ -29,7 +30,10 @@ from app.domain.models import Audio, Segment, Task, TokenLogprob, Transcript
 from app.domain.models import TranscriptionOptions as Options
 from app.domain.ports.transcription import SegmentSink, WordTimesWanted
 
-# whisperx's defaults (asr.load_model), single temperature: we decode each chunk once.
+# Temperatures a window that decoded into a loop is tried at, in turn (Whisper's own schedule).
+FALLBACK_TEMPERATURES = (0.2, 0.4, 0.6, 0.8, 1.0)
+FALLBACK_SEED = 0
+# whisperx's defaults (asr.load_model), single temperature: each chunk is decoded once, again only on a loop.
 _BASE_OPTIONS = TranscriptionOptions(
     beam_size=5,
     best_of=5,
@@ -156,17 +160,12 @@ class WhisperXTranscriber:
             for indices, features, encoder_output in groups:
                 checkpoint()
                 detected += self._confident_languages(model, encoder_output, options, detect)
-                decoded_group = model.decode_batch(
-                    features,
-                    tokenizer,
-                    asr_options,
-                    options.temperature,
-                    encoder_output=encoder_output,
-                    logprobs=options.logprobs,
-                )
+                decoded_group = self._decode(model, features, encoder_output, tokenizer, asr_options, options)
                 rows = [
-                    self._segment(*batch[i], decoded, audio, options, model) if decoded.text.strip() else None
-                    for i, decoded in zip(indices, decoded_group)
+                    self._segment(*batch[i], decoded, temperature, audio, options, model)
+                    if decoded.text.strip()
+                    else None
+                    for i, (decoded, temperature) in zip(indices, decoded_group)
                 ]
                 if word_tokenizer is not None:
                     timed = timed_sentences(model, word_tokenizer, encoder_output, rows, language)
@@ -190,8 +189,57 @@ class WhisperXTranscriber:
         )
 
     @staticmethod
+    def _decode(
+        model: ScoredWhisperModel,
+        features: np.ndarray,
+        encoder_output,
+        tokenizer: Tokenizer,
+        asr_options: TranscriptionOptions,
+        options: Options,
+    ) -> list[tuple[Decoded, float]]:
+        """Each window's text and the temperature that made it. At temperature 0 a window that decoded
+        into a loop (its text compresses past the threshold) is decoded again, hotter, until it does
+        not: Whisper's fallback, and what OpenAI documents for temperature 0 (whisperx's batches drop it)."""
+        decoded = model.decode_batch(
+            features,
+            tokenizer,
+            asr_options,
+            options.temperature,
+            encoder_output=encoder_output,
+            logprobs=options.logprobs,
+        )
+        results = [(d, options.temperature) for d in decoded]
+        if options.temperature > 0:
+            return results
+        threshold = asr_options.compression_ratio_threshold or float("inf")
+        for temperature in FALLBACK_TEMPERATURES:
+            looping = [i for i, (d, _) in enumerate(results) if d.compression_ratio > threshold]
+            if not looping:
+                break
+            checkpoint()
+            ctranslate2.set_random_seed(FALLBACK_SEED)  # the same file gives the same text each time
+            again = model.decode_batch(
+                features[looping],
+                tokenizer,
+                asr_options,
+                temperature,
+                encoder_output=np.asarray(encoder_output)[looping],
+                logprobs=options.logprobs,
+            )
+            for i, retried in zip(looping, again):
+                if retried.compression_ratio < results[i][0].compression_ratio:
+                    results[i] = (retried, temperature)
+        return results
+
+    @staticmethod
     def _segment(
-        start: float, end: float, decoded, audio: Audio, options: Options, model: ScoredWhisperModel
+        start: float,
+        end: float,
+        decoded: Decoded,
+        temperature: float,
+        audio: Audio,
+        options: Options,
+        model: ScoredWhisperModel,
     ) -> Segment:
         logprobs: tuple[TokenLogprob, ...] = ()
         if decoded.logprobs:
@@ -207,7 +255,7 @@ class WhisperXTranscriber:
             end=round(min(end, audio.duration), 3),  # VAD pads past the last sample
             text=decoded.text.strip(),
             tokens=decoded.tokens,
-            temperature=options.temperature,
+            temperature=temperature,
             avg_logprob=decoded.avg_logprob,
             compression_ratio=decoded.compression_ratio,
             no_speech_prob=decoded.no_speech_prob,
