@@ -130,6 +130,9 @@ class SubtitleSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     min_cue_seconds: float = 5 / 6
     max_cue_seconds: float = 7.0
     max_chars_per_second: float = 20.0
+    # A cue may stay up past the next words this long (that cue then starts as late), so fast speech
+    # is still read at max_chars_per_second; the lag is made up in the next pause.
+    max_lag_seconds: float = 1.5
 
 
 class WebUISettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

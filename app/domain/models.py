@@ -220,6 +220,7 @@ class SubtitleRules:
     min_seconds: float = 5 / 6
     max_seconds: float = 7.0
     max_chars_per_second: float = 20.0
+    max_lag_seconds: float = 1.5  # how late a cue may start after its first word, so fast speech stays readable
     per_segment: bool = False
 
 

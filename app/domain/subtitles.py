@@ -140,7 +140,8 @@ class CueBuilder:
             for start in range(end - 1, -1, -1):
                 single = end - start == 1
                 if not single and (
-                    words[end - 1].end - words[start].start > self.rules.max_seconds or not self._fits(words[start:end])
+                    words[end - 1].end - words[start].start > self.rules.max_seconds
+                    or not self._fits(words[start:end], self._names(words, start))
                 ):
                     break  # a longer cue, starting earlier, is only wider and longer
                 if best[start] == math.inf:
@@ -155,24 +156,32 @@ class CueBuilder:
             end = previous[end]
         bounds.reverse()
         return self._timed(
-            [(words[s:e], self._layout(words[s:e]) or self._forced_layout(words[s:e])) for s, e in bounds]
+            [
+                (words[s:e], self._layout(words[s:e], self._names(words, s)) or self._forced_layout(words[s:e]))
+                for s, e in bounds
+            ]
         )
 
-    def _fits(self, words: Sequence[CueWord]) -> bool:
+    def _names(self, words: Sequence[CueWord], start: int) -> bool:
+        """Whether a cue starting at `start` names its speaker: only where the speaker changes, as
+        subtitles do, so a long turn does not spend its reading time on the same name again."""
+        return start == 0 or words[start - 1].speaker != words[start].speaker
+
+    def _fits(self, words: Sequence[CueWord], named: bool) -> bool:
         """Whether the words fit the cue's lines (filling each line as far as it goes needs the fewest)."""
         parts = _speaker_runs(words)
         if len(parts) == 1:
-            return self._lines_needed(parts[0], dialogue=False) <= self.rules.max_line_count
+            return self._lines_needed(parts[0], dialogue=False, named=named) <= self.rules.max_line_count
         return (
             len(parts) == 2
             and self.rules.max_line_count >= 2
             and all(self._lines_needed(part, dialogue=True) == 1 for part in parts)
         )
 
-    def _lines_needed(self, words: Sequence[CueWord], *, dialogue: bool) -> int:
+    def _lines_needed(self, words: Sequence[CueWord], *, dialogue: bool, named: bool = True) -> int:
         """Lines the words need, each filled as far as it goes; a huge number if a word fits no line."""
         width, gap = self.rules.max_line_width, len(self.join)
-        lines, used = 1, len(self._mark(words[0].speaker, dialogue)) + len(words[0].text)
+        lines, used = 1, len(self._mark(words[0].speaker, dialogue, named)) + len(words[0].text)
         for word in words[1:]:
             if used + gap + len(word.text) <= width:
                 used += gap + len(word.text)
@@ -182,16 +191,17 @@ class CueBuilder:
                 return 1 << 20
         return lines if used <= width else 1 << 20
 
-    def _mark(self, speaker: str | None, dialogue: bool) -> str:
-        return speaker_mark(speaker if self.marks_speakers else None, dialogue)
+    def _mark(self, speaker: str | None, dialogue: bool, named: bool = True) -> str:
+        """A dialogue names both voices; a cue that goes on with the speaker before it names nobody."""
+        return speaker_mark(speaker if self.marks_speakers and (named or dialogue) else None, dialogue)
 
     # --- one cue's lines ---
 
-    def _layout(self, words: Sequence[CueWord]) -> tuple[CueLine, ...] | None:
+    def _layout(self, words: Sequence[CueWord], named: bool) -> tuple[CueLine, ...] | None:
         """The cue's lines, or None when the words do not fit its lines."""
         parts = _speaker_runs(words)
         if len(parts) == 1:
-            return self._lines(parts[0], dialogue=False)
+            return self._lines(parts[0], dialogue=False, named=named)
         if len(parts) == 2 and self.rules.max_line_count >= 2:  # two short turns: dialogue lines
             lines = [self._lines(part, dialogue=True, max_lines=1) for part in parts]
             if all(lines):
@@ -204,10 +214,10 @@ class CueBuilder:
         return (CueLine(tuple(words), self._mark(speaker, False), self.join, speaker),)
 
     def _lines(
-        self, words: Sequence[CueWord], *, dialogue: bool, max_lines: int | None = None
+        self, words: Sequence[CueWord], *, dialogue: bool, max_lines: int | None = None, named: bool = True
     ) -> tuple[CueLine, ...] | None:
         speaker = words[0].speaker
-        mark = self._mark(speaker, dialogue)
+        mark = self._mark(speaker, dialogue, named)
         width, most = self.rules.max_line_width, max_lines or self.rules.max_line_count
         texts = [w.text for w in words]
         if len(mark + self.join.join(texts)) <= width:
@@ -304,8 +314,10 @@ class CueBuilder:
             following = groups[index + 1][0][0].start if index + 1 < len(groups) else math.inf
             characters = sum(len(line.text) for line in lines)
             wanted = max(words[-1].end, start + rules.min_seconds, start + characters / rules.max_chars_per_second)
-            # The minimum holds even when the next words follow at once: that cue then starts a moment late.
-            end = min(_up(wanted), start + rules.max_seconds, max(following, _up(start + rules.min_seconds)))
+            # A cue may stay up past the next words (that cue then starts late) to be read in time, by up
+            # to the lag allowed; the minimum holds even when the next words follow at once.
+            latest = max(following + rules.max_lag_seconds, _up(start + rules.min_seconds))
+            end = min(_up(wanted), start + rules.max_seconds, latest)
             cues.append(Cue(start=start, end=round(max(end, start), 3), lines=lines))
         return cues
 

@@ -207,6 +207,7 @@ class AudioRequestParser:
             min_seconds=defaults.min_cue_seconds,
             max_seconds=defaults.max_cue_seconds,
             max_chars_per_second=defaults.max_chars_per_second,
+            max_lag_seconds=defaults.max_lag_seconds,
             per_segment=(fields.subtitle_cues or defaults.cues) == "segments",
         )
 

@@ -80,9 +80,13 @@ def test_reading_speed_is_within_20_characters_a_second_wherever_a_pause_allows(
                 assert not room_left or cue.end - cue.start >= 7 - 0.001, (name, cue)
 
 
-def test_a_change_of_speaker_starts_a_new_cue_or_a_new_line(subtitled):
+def test_a_change_of_speaker_starts_a_new_cue_or_a_new_line_and_is_named(subtitled):
     for name, cues, _ in subtitled[1::2]:
-        for cue in cues:
+        previous = None  # the speaker the cue before ended with
+        for index, cue in enumerate(cues):
             labels = [line.split(SPEAKER_LABEL)[0] for line in cue.text.split("\n") if SPEAKER_LABEL in line]
-            assert cue.text.startswith("["), (name, cue)  # every cue says who speaks
+            assert index or cue.text.startswith("["), (name, cue)  # the first cue says who speaks
+            if len(labels) == 1 and cue.text.startswith("["):  # named again only where the speaker changes
+                assert labels[0] != previous, (name, cue)
             assert len(labels) == len(set(labels)), (name, cue)  # a speaker's lines carry one label
+            previous = labels[-1] if labels else previous
