@@ -66,7 +66,9 @@ function turn(itemId, startMs) {
     stable.className = "stable";
     const tail = document.createElement("span");
     tail.className = "tail";
-    li.append(time, stable, tail);
+    const text = document.createElement("span"); // one grid cell: the grey tail follows the settled words
+    text.append(stable, tail);
+    li.append(time, text);
     $("live-turns").append(li);
     live.turns.set(itemId, { li, time, stable, tail, startMs, done: false, segments: [] });
   }
