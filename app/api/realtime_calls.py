@@ -144,41 +144,28 @@ async def create_call(
 
 
 async def _hang_up(
-    request: Request, call_id: str, calls: RealtimeCalls, api_keys: ApiKeys, settings: Settings, secrets: ClientSecrets
+    request: Request,
+    call_id: FromPath[str],
+    calls: NamedDependency[RealtimeCalls],
+    api_keys: NamedDependency[ApiKeys],
+    settings: NamedDependency[Settings],
+    client_secrets: NamedDependency[ClientSecrets],
 ) -> Response[None]:
-    owner, _, _ = await _caller(request, api_keys, settings, secrets)
+    """`DELETE /v1/realtime/calls/{id}`, and the SDK's `client.realtime.calls.hangup(call_id)`."""
+    owner, _, _ = await _caller(request, api_keys, settings, client_secrets)
     await calls.hang_up(call_id, owner)
     return Response(content=None, status_code=204, headers=CORS_HEADERS)
 
 
-@delete(f"{CALLS_PATH}/{{call_id:str}}", operation_id="deleteRealtimeCall", status_code=204, exception_handlers=ERRORS)
-async def delete_call(
-    request: Request,
-    call_id: FromPath[str],
-    calls: NamedDependency[RealtimeCalls],
-    api_keys: NamedDependency[ApiKeys],
-    settings: NamedDependency[Settings],
-    client_secrets: NamedDependency[ClientSecrets],
-) -> Response[None]:
-    return await _hang_up(request, call_id, calls, api_keys, settings, client_secrets)
-
-
-@post(
+delete_call = delete(
+    f"{CALLS_PATH}/{{call_id:str}}", operation_id="deleteRealtimeCall", status_code=204, exception_handlers=ERRORS
+)(_hang_up)
+hang_up_call = post(
     f"{CALLS_PATH}/{{call_id:str}}/hangup",
     operation_id="hangupRealtimeCall",
     status_code=204,
     exception_handlers=ERRORS,
-)
-async def hang_up_call(
-    request: Request,
-    call_id: FromPath[str],
-    calls: NamedDependency[RealtimeCalls],
-    api_keys: NamedDependency[ApiKeys],
-    settings: NamedDependency[Settings],
-    client_secrets: NamedDependency[ClientSecrets],
-) -> Response[None]:
-    """The SDK's `client.realtime.calls.hangup(call_id)`."""
-    return await _hang_up(request, call_id, calls, api_keys, settings, client_secrets)
+)(_hang_up)
 
 
 @route(
