@@ -60,7 +60,7 @@ class RealtimeCalls:
         return started
 
     async def hang_up(self, call_id: str, owner: str | None) -> None:
-        """End a call its owner (the key that opened it) names; NotFound for any other."""
+        """End a call its owner (the key that opened it) names; CallNotFound for any other."""
         call = self._calls.get(call_id)
         if call is None or call.owner != owner:
             raise CallNotFound(call_id)
