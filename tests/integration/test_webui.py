@@ -329,3 +329,23 @@ def test_live_mode_calls_with_a_client_secret_as_openais_browser_guide(browser: 
         assert calls[0]["content-type"] == "application/sdp"
         page.get_by_role("button", name="Stop").click()
         expect(page.get_by_role("button", name="Start")).to_be_enabled(timeout=15_000)
+
+
+def test_live_mode_uses_the_websocket_where_the_server_takes_no_calls(browser: Browser, tmp_path: Path):
+    from app.config.settings import Settings
+    from app.container import build_container
+
+    settings = Settings.from_env(
+        {
+            "DATA_DIR": str(tmp_path),
+            "ALLOW_DOWNLOADS": "false",
+            "WHISPER__MODEL": "base",
+            "WHISPER__CPU_THREADS": "2",
+            "REALTIME__WEBRTC": "false",
+        }
+    )
+    with serving(create_app(build_container(settings))) as url, page_with_microphone(browser, url) as page:
+        page.get_by_label("Language spoken").fill("en")
+        page.get_by_role("button", name="Start").click()
+        expect(page.locator("#live-transport")).to_have_text("WebSocket")
+        expect(page.locator("#live-turns li.done").first).to_contain_text("fox", timeout=60_000)

@@ -10,6 +10,7 @@
 
 const $ = (id) => document.getElementById(id);
 const PCM_RATE = 24000;
+const CALL_CONNECT_MS = 5000; // a call not connected by then gives way to the WebSocket
 const live = { link: null, audio: null, stream: null, turns: new Map(), stopping: false };
 
 function pageKey() {
@@ -155,7 +156,20 @@ function ended() {
   $("live-stop").disabled = true;
 }
 
-// A WebRTC call, or null where the server or the browser takes none.
+// Whether the call's connection comes up within CALL_CONNECT_MS.
+function connects(peer) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), CALL_CONNECT_MS);
+    peer.onconnectionstatechange = () => {
+      if (peer.connectionState === "connected" || peer.connectionState === "failed") {
+        clearTimeout(timer);
+        resolve(peer.connectionState === "connected");
+      }
+    };
+  });
+}
+
+// A WebRTC call, or null where the server or the browser takes none, or the call cannot connect.
 async function openCall(session) {
   if (typeof RTCPeerConnection === "undefined") return null;
   const key = pageKey();
@@ -194,6 +208,14 @@ async function openCall(session) {
     throw new Error(await refusal(answered));
   }
   await peer.setRemoteDescription({ type: "answer", sdp: await answered.text() });
+  if (!(await connects(peer))) {
+    // The server offers its own addresses only (no STUN/TURN): where UDP to it is blocked, the
+    // WebSocket still reaches it over this page's own connection.
+    peer.close();
+    fetch(answered.headers.get("Location"), { method: "DELETE", headers: request.headers.Authorization
+      ? { Authorization: request.headers.Authorization } : {} }).catch(() => {});
+    return null;
+  }
   peer.onconnectionstatechange = () => {
     if (["failed", "closed", "disconnected"].includes(peer.connectionState)) ended();
   };
