@@ -27,17 +27,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
+def real_settings_in(data_dir: Path, **env: str) -> Settings:
+    """The real server's settings (bundled `base`, offline), with a test's own variables on top."""
+    base = {
+        "DATA_DIR": str(data_dir),
+        "ALLOW_DOWNLOADS": "false",
+        "WHISPER__MODEL": "base",
+        "WHISPER__CPU_THREADS": "2",
+        "REALTIME__WEBRTC_HOSTS": "127.0.0.1",  # calls stay on loopback
+    }
+    return Settings.from_env({**base, **env})
+
+
 @pytest.fixture(scope="session")
 def real_settings(tmp_path_factory) -> Settings:
-    return Settings.from_env(
-        {
-            "DATA_DIR": str(tmp_path_factory.mktemp("data")),
-            "ALLOW_DOWNLOADS": "false",
-            "WHISPER__MODEL": "base",
-            "WHISPER__CPU_THREADS": "2",
-            "REALTIME__WEBRTC_HOSTS": "127.0.0.1",  # calls stay on loopback
-        }
-    )
+    return real_settings_in(tmp_path_factory.mktemp("data"))
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from app.entrypoints.http import create_app
 from tests.conftest import FIXTURES, serving
-from tests.integration.conftest import PYANNOTE_SAMPLE
+from tests.integration.conftest import PYANNOTE_SAMPLE, real_settings_in
 from tests.subtitles import parse_srt
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -303,19 +303,9 @@ def test_live_mode_shows_the_words_spoken_into_the_microphone(browser: Browser, 
 
 def test_live_mode_calls_with_a_client_secret_as_openais_browser_guide(browser: Browser, tmp_path: Path):
     """With a key, the page makes a client secret and calls with it: the key never opens the call."""
-    from app.config.settings import Settings
     from app.container import build_container
 
-    settings = Settings.from_env(
-        {
-            "DATA_DIR": str(tmp_path),
-            "ALLOW_DOWNLOADS": "false",
-            "WHISPER__MODEL": "base",
-            "WHISPER__CPU_THREADS": "2",
-            "REALTIME__WEBRTC_HOSTS": "127.0.0.1",
-            "API_KEY": "sk-page",
-        }
-    )
+    settings = real_settings_in(tmp_path, API_KEY="sk-page")
     with serving(create_app(build_container(settings))) as url, page_with_microphone(browser, url) as page:
         calls: list[dict[str, str]] = []
         page.on("request", lambda request: calls.append(request.headers) if request.url.endswith("/calls") else None)
@@ -332,18 +322,9 @@ def test_live_mode_calls_with_a_client_secret_as_openais_browser_guide(browser: 
 
 
 def test_live_mode_uses_the_websocket_where_the_server_takes_no_calls(browser: Browser, tmp_path: Path):
-    from app.config.settings import Settings
     from app.container import build_container
 
-    settings = Settings.from_env(
-        {
-            "DATA_DIR": str(tmp_path),
-            "ALLOW_DOWNLOADS": "false",
-            "WHISPER__MODEL": "base",
-            "WHISPER__CPU_THREADS": "2",
-            "REALTIME__WEBRTC": "false",
-        }
-    )
+    settings = real_settings_in(tmp_path, REALTIME__WEBRTC="false")
     with serving(create_app(build_container(settings))) as url, page_with_microphone(browser, url) as page:
         page.get_by_label("Language spoken").fill("en")
         page.get_by_role("button", name="Start").click()
