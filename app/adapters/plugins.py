@@ -1,4 +1,5 @@
-"""Third-party backends (entry points, app/config/backends.py) as complete port implementations.
+"""Third-party backends (entry points, app/config/backends.py): which one BACKENDS__<STAGE> names, and
+each as a complete port implementation.
 
 A plugin written against an older port may leave out what the port now declares: a transcriber
 without `times_words_like` (it cannot time words while decoding) or the `time_words` keyword, an
@@ -13,15 +14,14 @@ from collections.abc import Callable
 from importlib.metadata import EntryPoint
 from typing import Any
 
-from app.config.backends import Stage
+from app.config.backends import Stage, plugin_entry_points
 from app.config.settings import Settings
 from app.domain.errors import ModelNotFound, StageUnavailable
 from app.domain.live import Hypothesis, UtteranceRequest
 from app.domain.models import Audio, Diarization, Transcript, TranscriptionOptions
-from app.domain.ports.alignment import Aligner
 from app.domain.ports.models import ModelStore
-from app.domain.ports.speakers import Diarizer
-from app.domain.ports.transcription import SegmentSink, Transcriber, WordTimesWanted
+from app.domain.ports.stages import AlignmentStage, DiarizationStage, StageBackend, TranscriptionStage
+from app.domain.ports.transcription import SegmentSink, WordTimesWanted
 
 
 def build(entry_point: EntryPoint, settings: Settings) -> Any:
@@ -111,15 +111,36 @@ class PluginDiarizer:
         return self.backend.diarize(audio, options)
 
 
-def aligner_chain(backend: Any) -> list[Aligner]:
+def installed_or_builtin(
+    stage: Stage, name: str, settings: Settings, builtin: Callable[[], StageBackend]
+) -> StageBackend:
+    """The backend BACKENDS__<STAGE> names: the third-party one installed under `name`, or else
+    `builtin()`, the container's choice among the built-in ones."""
+    for entry_point in plugin_entry_points(stage):
+        if entry_point.name == name:
+            return AS_STAGE[stage](build(entry_point, settings))
+    return builtin()
+
+
+def transcription_stage(backend: Any) -> TranscriptionStage:
+    return TranscriptionStage(
+        transcriber=PluginTranscriber(backend), live=NoLiveTranscription(), store=models_of(backend)
+    )
+
+
+def alignment_stage(backend: Any) -> AlignmentStage:
     """A plugin aligner is its stage's whole chain."""
-    return [PluginAligner(backend)]
+    return AlignmentStage(aligners=[PluginAligner(backend)], store=models_of(backend))
 
 
-AS_PORT: dict[Stage, Callable[[Any], Transcriber | list[Aligner] | Diarizer]] = {
-    "transcription": PluginTranscriber,
-    "alignment": aligner_chain,
-    "diarization": PluginDiarizer,
+def diarization_stage(backend: Any) -> DiarizationStage:
+    return DiarizationStage(diarizer=PluginDiarizer(backend), store=models_of(backend))
+
+
+AS_STAGE: dict[Stage, Callable[[Any], StageBackend]] = {
+    "transcription": transcription_stage,
+    "alignment": alignment_stage,
+    "diarization": diarization_stage,
 }
 
 

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from dependency_injector import containers, providers
 
-from app.adapters.plugins import AS_PORT, NoLiveTranscription, build, models_of
-from app.config.backends import Stage, plugin_entry_points
 from app.config.settings import Settings
 from app.container.serving import Formatting, HttpPolicy, Jobs, Realtime
 from app.container.stages import Alignment, Core, Diarization, Transcription
@@ -136,39 +133,7 @@ class Application(containers.DeclarativeContainer):
     )
 
 
-def _add_choice(selector: providers.Selector[Any], name: str, provider: providers.Provider[Any]) -> None:
-    """One more backend in a selector, keeping the ones it has (set_providers replaces them all)."""
-    selector.set_providers(**{**selector.providers, name: provider})
-
-
-def _register_plugins(container: Application) -> None:
-    """Each installed third-party backend as one more choice of its stage's selectors."""
-    stages: dict[Stage, tuple[Any, str, dict[str, providers.Provider[Any]]]] = {
-        # A third-party transcriber has no live decoding: realtime sessions say so.
-        "transcription": (
-            container.transcription,
-            "transcriber",
-            {"live_transcriber": providers.ThreadSafeSingleton(NoLiveTranscription), "warm_up": providers.Object(None)},
-        ),
-        "alignment": (container.alignment, "aligners", {}),
-        "diarization": (container.diarization, "diarizer", {"warm_up": providers.Object(None)}),
-    }
-    for stage, (sub, adapter, fixed) in stages.items():
-        for entry_point in plugin_entry_points(stage):
-            backend = providers.ThreadSafeSingleton(build, entry_point, container.settings)
-            choices: dict[str, providers.Provider[Any]] = {
-                adapter: providers.Callable(AS_PORT[stage], backend),
-                "models": providers.Callable(models_of, backend),
-                "default_model": providers.Object(None),
-                **fixed,
-            }
-            for selector, provider in choices.items():
-                _add_choice(getattr(sub, selector), entry_point.name, provider)
-
-
 def build_container(settings: Settings | None = None) -> Application:
     """The application's container; BACKENDS__* were checked against the registered backends when the
     settings loaded."""
-    container = Application(settings=settings or Settings.from_env())
-    _register_plugins(container)
-    return container
+    return Application(settings=settings or Settings.from_env())

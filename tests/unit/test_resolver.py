@@ -149,6 +149,6 @@ def test_the_container_adds_allowed_models_to_the_downloadable_ones():
     from app.container import build_container
 
     container = build_container(Settings.from_env({"MODELS__ALLOWED": "org/ours", "MODELS__DOWNLOADABLE": "small"}))
-    resolver = container.transcription.model_resolver()
+    resolver = container.transcription.whisper_models().resolver
     assert resolver.may_download("org/ours") and resolver.may_download("small")
     assert not resolver.may_download("large-v3") and not resolver.may_download("org/theirs")

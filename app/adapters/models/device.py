@@ -1,11 +1,14 @@
-"""Device and precision defaults, decided in one place."""
+"""Device, precision and batch defaults, decided in one place."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import structlog
+
+from app.config.settings import WhisperSettings
 
 logger = structlog.get_logger(__name__)
 
@@ -74,3 +77,28 @@ def resolve_cpu_threads(setting: int) -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:
         return os.cpu_count() or 1
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """Where inference runs and how, decided once from WHISPER__* and the machine."""
+
+    device: str
+    compute_type: str
+    cpu_threads: int
+    batch_size: int  # windows one request hands in at once
+    shared_batch_size: int  # windows requests at once decode together
+    batch_wait_seconds: float
+
+
+def resolve_runtime(whisper: WhisperSettings) -> Runtime:
+    device = resolve_device(whisper.inference_device)
+    batch_size = resolve_batch_size(whisper.batch_size, device)
+    return Runtime(
+        device=device,
+        compute_type=resolve_compute_type(whisper.compute_type, device),
+        cpu_threads=resolve_cpu_threads(whisper.cpu_threads),
+        batch_size=batch_size,
+        shared_batch_size=resolve_shared_batch_size(whisper.shared_batch_size, batch_size),
+        batch_wait_seconds=resolve_batch_wait_seconds(whisper.batch_wait_ms, device),
+    )
