@@ -403,7 +403,7 @@ def override_with(container, fakes: Fakes) -> contextlib.ExitStack:
         (container.alignment.models, fakes.models["alignment"]),
         (container.diarization.models, fakes.models["diarization"]),
         (container.transcription.live_transcriber, fakes.live_transcriber),
-        (container.realtime.live_audio, fakes.live_audio),
+        (container.live_audio, fakes.live_audio),
         (container.diarization.voice_printer, fakes.voice_printer),
     ]
     if fakes.decoder is not None:

@@ -111,11 +111,9 @@ class PluginDiarizer:
         return self.backend.diarize(audio, options)
 
 
-def installed_or_builtin(
-    stage: Stage, name: str, settings: Settings, builtin: Callable[[], StageBackend]
-) -> StageBackend:
-    """The backend BACKENDS__<STAGE> names: the third-party one installed under `name`, or else
-    `builtin()`, the container's choice among the built-in ones."""
+def backend_named(stage: Stage, name: str, settings: Settings, builtin: Callable[[], StageBackend]) -> StageBackend:
+    """The backend of `stage` that BACKENDS__<STAGE> names: the third-party one installed under `name`,
+    or else `builtin()`, the container's choice among the built-in ones."""
     for entry_point in plugin_entry_points(stage):
         if entry_point.name == name:
             return AS_STAGE[stage](build(entry_point, settings))

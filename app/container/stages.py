@@ -20,6 +20,7 @@ from app.adapters.url_fetcher import UrlAudioFetcher
 from app.adapters.whisperx import backends as whisperx
 from app.adapters.whisperx.vad import PyannoteVad, SileroVad
 from app.config.settings import Settings
+from app.domain.ports.stages import StageListing
 
 
 class Core(containers.DeclarativeContainer):
@@ -29,7 +30,6 @@ class Core(containers.DeclarativeContainer):
 
     runtime = providers.ThreadSafeSingleton(resolve_runtime, settings.provided.whisper)
     device = runtime.provided.device
-    compute_type = runtime.provided.compute_type
     batch_size = runtime.provided.batch_size
     decoder = providers.ThreadSafeSingleton(PyAVDecoder, max_seconds=settings.provided.max_audio_seconds)
     fetcher = providers.ThreadSafeSingleton(
@@ -52,21 +52,15 @@ class Transcription(containers.DeclarativeContainer):
         silero=providers.ThreadSafeSingleton(SileroVad),
         pyannote=providers.ThreadSafeSingleton(PyannoteVad, device=core.device),
     )
+    backend = settings.provided.backends.transcription
     builtin = providers.Selector(
-        settings.provided.backends.transcription,
-        whisperx=providers.ThreadSafeSingleton(whisperx.transcription, whisper_models, vad, settings),
+        backend, whisperx=providers.ThreadSafeSingleton(whisperx.transcription, whisper_models, vad, settings)
     )
-    stage = providers.ThreadSafeSingleton(
-        plugins.installed_or_builtin,
-        "transcription",
-        settings.provided.backends.transcription,
-        settings,
-        builtin.provider,
-    )
+    stage = providers.ThreadSafeSingleton(plugins.backend_named, "transcription", backend, settings, builtin.provider)
     transcriber = stage.provided.transcriber
     live_transcriber = stage.provided.live
     models = stage.provided.store
-    default_model = stage.provided.default_model
+    listing = providers.Factory(StageListing, backend, stage.provided.default_model, models)
     warm_up = stage.provided.warm_up.call()
 
 
@@ -76,25 +70,20 @@ class Alignment(containers.DeclarativeContainer):
     transcription = providers.DependenciesContainer()
 
     cross_attention_stage = providers.ThreadSafeSingleton(
-        cross_attention.alignment, transcription.whisper_models, settings.provided.whisper.fit_windows
+        cross_attention.alignment, transcription.whisper_models, settings
     )
+    backend = settings.provided.backends.alignment
     builtin = providers.Selector(
-        settings.provided.backends.alignment,
+        backend,
         whisperx=providers.ThreadSafeSingleton(
-            whisperx.alignment,
-            settings,
-            core.runtime,
-            transcription.whisper_models,
-            cross_attention_stage.provided.aligners,
+            whisperx.alignment, settings, core.runtime, transcription.whisper_models, cross_attention_stage
         ),
         cross_attention=cross_attention_stage,
     )
-    stage = providers.ThreadSafeSingleton(
-        plugins.installed_or_builtin, "alignment", settings.provided.backends.alignment, settings, builtin.provider
-    )
+    stage = providers.ThreadSafeSingleton(plugins.backend_named, "alignment", backend, settings, builtin.provider)
     aligners = stage.provided.aligners
     models = stage.provided.store
-    default_model = stage.provided.default_model
+    listing = providers.Factory(StageListing, backend, stage.provided.default_model, models)
 
 
 class Diarization(containers.DeclarativeContainer):
@@ -112,10 +101,8 @@ class Diarization(containers.DeclarativeContainer):
         speaker_clustering=providers.ThreadSafeSingleton(speaker_clustering.diarization, voice_encoder, core.device),
         senko=providers.ThreadSafeSingleton(senko.diarization, core.device, settings.provided.max_cpu_isa),
     )
-    stage = providers.ThreadSafeSingleton(
-        plugins.installed_or_builtin, "diarization", backend, settings, builtin.provider
-    )
+    stage = providers.ThreadSafeSingleton(plugins.backend_named, "diarization", backend, settings, builtin.provider)
     diarizer = stage.provided.diarizer
     models = stage.provided.store
-    default_model = stage.provided.default_model
+    listing = providers.Factory(StageListing, backend, stage.provided.default_model, models)
     warm_up = stage.provided.warm_up.call()

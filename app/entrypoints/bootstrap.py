@@ -34,7 +34,7 @@ def warm_up(container: Application) -> None:
         container.transcription.warm_up()
         container.diarization.warm_up()
         if settings.realtime.enabled:
-            container.realtime.live_audio().warm_up()
+            container.live_audio().warm_up()
     except DomainError as exc:
         # Keep serving: other models may load, and a later request retries this one.
         logger.error("default model failed to load", model=settings.whisper.model, error=exc.message)
@@ -44,7 +44,7 @@ def start_housekeeping(container: Application, also: Callable[[], None] | None =
     """Until the returned function is called, this process sends due job callbacks, unloads models
     idle past MODELS__IDLE_UNLOAD_SECONDS, and does `also` (a worker's heartbeat)."""
     notifier = container.jobs.notifier()
-    stores = container.stage_stores()
+    stores = [stage.store for stage in container.stages().values()]
     stop = threading.Event()
 
     def work_until_stopped() -> None:
@@ -53,7 +53,7 @@ def start_housekeeping(container: Application, also: Callable[[], None] | None =
                 if also is not None:
                     also()
                 notifier.deliver_due()
-                for store in stores.values():
+                for store in stores:
                     store.unload_idle()
             except Exception:
                 logger.exception("housekeeping failed")

@@ -87,7 +87,7 @@ def transcribe(args: argparse.Namespace) -> int:
 
     # The progress bar is the output; keep logs to problems.
     container = bootstrap(log_level="WARNING")
-    pipeline, formatters, requests = container.pipeline(), container.formats.formatters(), container.request_parser()
+    pipeline, formatters, requests = container.pipeline(), container.formatters(), container.request_parser()
     build_request = requests.transcription if args.task == "transcribe" else requests.translation
     args.output_dir.mkdir(parents=True, exist_ok=True)
     failures = 0

@@ -51,19 +51,19 @@ def dependencies(container: Application) -> dict[str, Provide]:
     return {
         "settings": _provide(container.settings),
         "parser": _provide(container.request_parser),
-        "formatters": _provide(container.formats.formatters),
+        "formatters": _provide(container.formatters),
         "transcription_service": _provide(container.transcription_service),
         "jobs": _provide(container.jobs.service),
         "stages": _provide(container.stages),
-        "admission": _provide(container.http.admission),
-        "uploads": _provide(container.http.uploads),
-        "api_keys": _provide(container.http.api_keys),
+        "admission": _provide(container.admission),
+        "uploads": _provide(container.uploads),
+        "api_keys": _provide(container.api_keys),
         "workers": _provide(container.jobs.workers),
         "distributed": _provide(container.jobs.has_workers),
-        "metrics": _provide(container.http.metrics),
-        "realtime": _provide(container.realtime.service),
+        "metrics": _provide(container.metrics),
+        "realtime": _provide(container.realtime),
         "client_secrets": _provide(container.client_secrets),
-        "calls": _provide(container.realtime.calls),
+        "calls": _provide(container.calls),
         "speakers": _provide(container.speakers),
         "model_policy": _provide(container.model_policy),
     }
@@ -73,12 +73,12 @@ def mcp_endpoint(container: Application) -> McpEndpoint:
     return McpEndpoint(
         service=container.transcription_service,
         parser=container.request_parser,
-        formatters=container.formats.formatters,
+        formatters=container.formatters,
         jobs=container.jobs.service,
         stages=container.stages,
         settings=container.settings,
-        uploads=container.http.uploads,
-        api_keys=container.http.api_keys,
+        uploads=container.uploads,
+        api_keys=container.api_keys,
         model_policy=container.model_policy,
     )
 
@@ -88,11 +88,12 @@ def lifespan(container: Application, mcp: McpEndpoint):
     async def run(_: Litestar) -> AsyncIterator[None]:
         settings: Settings = container.settings()
         await anyio.to_thread.run_sync(warm_up, container)
+        runtime = container.core.runtime()
         logger.info(
             "ready",
             model=settings.whisper.model,
-            device=container.core.device(),
-            compute_type=container.core.compute_type(),
+            device=runtime.device,
+            compute_type=runtime.compute_type,
             backends={
                 "transcription": settings.backends.transcription,
                 "alignment": settings.backends.alignment,
@@ -109,7 +110,7 @@ def lifespan(container: Application, mcp: McpEndpoint):
                 background.start_soon(_expire_jobs_forever, container)
                 background.start_soon(container.jobs.dispatcher().run_here)
                 if settings.realtime.enabled and settings.realtime.webrtc:
-                    background.start_soon(container.realtime.calls().run_here)
+                    background.start_soon(container.calls().run_here)
                 yield
                 background.cancel_scope.cancel()
         finally:
@@ -127,7 +128,7 @@ async def _expire_jobs_forever(container: Application) -> None:
 def create_app(container: Application | None = None, settings: Settings | None = None) -> Litestar:
     container = container or bootstrap(settings)
     settings = container.settings()
-    keys = container.http.api_keys
+    keys = container.api_keys
     keys()  # read now: a broken keys file or AUTH_REQUIRED without keys refuses to start
     mcp = mcp_endpoint(container)
     protected = Router(
@@ -170,8 +171,8 @@ def create_app(container: Application | None = None, settings: Settings | None =
         debug=False,
     )
     # Outside Litestar's router, so unknown paths (404) and every error also get an id and a log line.
-    app.asgi_handler = RequestLogMiddleware(container.http.metrics)(app.asgi_handler)
-    app.state.admission = container.http.admission  # the server's signal handler drains through it
+    app.asgi_handler = RequestLogMiddleware(container.metrics)(app.asgi_handler)
+    app.state.admission = container.admission  # the server's signal handler drains through it
     return app
 
 

@@ -32,6 +32,8 @@ from app.services.transcription import (
     Accepted,
     AudioRequest,
     Caller,
+    Execution,
+    ExecutionMode,
     Finished,
     SpeakerSegment,
     StreamEvent,
@@ -42,6 +44,8 @@ from app.services.transcription import (
 )
 
 logger = structlog.get_logger(__name__)
+# How often a request waiting on a worker reads its job's state (any replica can serve it).
+JOB_POLL_SECONDS = 0.25
 
 
 class InProcess:
@@ -104,9 +108,9 @@ class ViaWorkers:
         self,
         jobs: JobService,
         admission: Admission,
-        poll_seconds: float,
-        timeout_seconds: float,
         tracker: RequestTracker,
+        timeout_seconds: float,
+        poll_seconds: float = JOB_POLL_SECONDS,
     ) -> None:
         self.jobs = jobs
         self.admission = admission
@@ -280,6 +284,29 @@ def _abandon(
         loop.call_soon_threadsafe(release)
     except RuntimeError:  # the loop is closed: nobody can be waiting for the slot any more
         release()
+
+
+def executions_by_mode(
+    pipeline: TranscriptionPipeline,
+    admission: Admission,
+    observer: ResultObserver,
+    tracker: RequestTracker,
+    jobs: JobService,
+    job_workers: bool,
+    worker_timeout_seconds: float,
+) -> dict[str, Execution]:
+    """How each ExecutionMode runs; synchronous requests run on the job workers where there are some
+    (JOBS__BACKEND=celery), else here."""
+    sync: Execution = (
+        ViaWorkers(jobs, admission, tracker, worker_timeout_seconds)
+        if job_workers
+        else InProcess(pipeline, admission, observer, tracker)
+    )
+    return {
+        ExecutionMode.SYNC.value: sync,
+        ExecutionMode.ASYNC.value: AsJob(jobs),
+        ExecutionMode.STREAM.value: Streamed(pipeline, admission, observer),
+    }
 
 
 def _once(action: Callable[[], None]) -> Callable[[], None]:

@@ -14,7 +14,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from app.domain.models import TranscriptionResult
-from app.domain.ports.models import ModelStore
+from app.domain.ports.stages import StageListing
 from app.services.admission import Admission
 
 UNMATCHED_ROUTE = "unmatched"  # 404s for unknown paths: one label value, whatever was asked
@@ -27,15 +27,15 @@ _RATIOS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 5)
 class _LoadedModels(Collector):
     """How many models each stage holds in memory, read when scraped."""
 
-    def __init__(self, stores: Mapping[str, ModelStore]) -> None:
-        self.stores = stores
+    def __init__(self, stages: Mapping[str, StageListing]) -> None:
+        self.stages = stages
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily(
             "whisperx_loaded_models", "Models loaded in memory, per pipeline stage.", labels=["stage"]
         )
-        for stage, store in self.stores.items():
-            family.add_metric([stage], len(store.loaded()))
+        for name, stage in self.stages.items():
+            family.add_metric([name], len(stage.store.loaded()))
         yield family
 
 
@@ -60,7 +60,7 @@ class _CancelledRequests(Collector):
 class Metrics:
     """One registry per app, so apps built side by side (tests) do not share counters."""
 
-    def __init__(self, admission: Admission, stores: Mapping[str, ModelStore]) -> None:
+    def __init__(self, admission: Admission, stages: Mapping[str, StageListing]) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "whisperx_http_requests",
@@ -100,7 +100,7 @@ class Metrics:
             "whisperx_queue_depth", "Admitted requests waiting for an inference slot.", registry=self.registry
         )
         queued.set_function(lambda: admission.waiting)
-        self.registry.register(_LoadedModels(stores))
+        self.registry.register(_LoadedModels(stages))
         self.registry.register(_CancelledRequests(admission))
 
     def observe_request(self, route: str | None, method: str, status: int, seconds: float) -> None:

@@ -39,7 +39,7 @@ async def test_beyond_running_plus_queued_requests_get_429_with_retry_after(cont
             group.start_soon(send)  # runs
             await anyio.to_thread.run_sync(fake_transcriber.started.wait, 10)
             group.start_soon(send)  # waits in the queue
-            await until(lambda: container.http.admission().waiting == 1, what="the second request queued")
+            await until(lambda: container.admission().waiting == 1, what="the second request queued")
             rejected = await client.post(URL, files=audio_file())  # one too many
             streamed = await client.post(URL, files=audio_file(), data={"stream": "true"})
             fake_transcriber.release.set()

@@ -244,7 +244,7 @@ def test_a_local_job_takes_an_inference_slot_like_a_request(client, container, f
     request = threading.Thread(target=lambda: answered.setdefault("response", client.post(URL, files=audio_file())))
     request.start()
     condition_met(
-        lambda: container.http.limiter().statistics().tasks_waiting == 1, what="the request waiting for the job's slot"
+        lambda: container.limiter().statistics().tasks_waiting == 1, what="the request waiting for the job's slot"
     )
     assert "response" not in answered and len(fake_transcriber.calls) == 1  # waiting for the job's slot
     fake_transcriber.release.set()

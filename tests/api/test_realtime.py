@@ -352,7 +352,7 @@ async def test_sessions_beyond_the_limit_are_refused_until_one_closes(live_serve
         assert json.loads(await first.recv())["type"] == "session.created"
         event, code = await refused(ws(live_server))
         assert event["error"]["code"] == "session_limit_reached" and code == 1013
-    await until(lambda: container.realtime.service().open_sessions == 0, what="the first session closed")
+    await until(lambda: container.realtime().open_sessions == 0, what="the first session closed")
     async with websockets.connect(ws(live_server)) as again:
         assert json.loads(await again.recv())["type"] == "session.created"
 
@@ -456,7 +456,7 @@ async def test_with_keys_the_key_decides_not_the_origin(live_server):
 @pin(REALTIME__MAX_BUFFER_SECONDS="1")
 @pytest.mark.anyio
 async def test_an_append_that_would_overfill_the_buffer_is_refused_before_it_is_converted(live_server, container):
-    vad_calls = container.realtime.live_audio().vad_on_loop
+    vad_calls = container.live_audio().vad_on_loop
     async with websockets.connect(ws(live_server)) as socket:
         await socket.recv()
         # 3 s at the 48 kB/s of audio/pcm: over the 1 s limit with nothing held yet.
@@ -486,7 +486,7 @@ async def test_audio_cannot_run_far_ahead_of_the_clock_even_when_silence_is_drop
 
 @pytest.mark.anyio
 async def test_conversion_and_vad_run_off_the_event_loop(live_server, container):
-    vad_calls = container.realtime.live_audio().vad_on_loop
+    vad_calls = container.live_audio().vad_on_loop
     await one_turn(live_server, session(), quiet(0.3) + loud(1.0) + quiet(1.0))
     assert vad_calls and not any(vad_calls)
 
@@ -494,7 +494,7 @@ async def test_conversion_and_vad_run_off_the_event_loop(live_server, container)
 @pytest.mark.anyio
 async def test_a_large_append_is_converted_in_bounded_pieces_off_the_event_loop(live_server, container):
     """30 s in one append (the fake stream reads 16 kHz PCM16): converted CONVERT_PIECE_BYTES at a time."""
-    live_audio = container.realtime.live_audio()
+    live_audio = container.live_audio()
     async with websockets.connect(ws(live_server)) as socket:
         await socket.recv()
         await socket.send(

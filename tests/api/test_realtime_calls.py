@@ -215,7 +215,7 @@ async def test_a_call_takes_a_session_slot(live_server, container):
         full = await client.post(CALLS, content=await second.offer(), headers=headers)
         assert full.status_code == 429 and full.json()["error"]["code"] == "session_limit_reached"
         await first.connection.close()  # the caller hangs up: its slot is free again
-        await until(lambda: container.realtime.service().open_sessions == 0, what="the call's slot freed")
+        await until(lambda: container.realtime().open_sessions == 0, what="the call's slot freed")
         again = await client.post(CALLS, content=await second.offer(), headers=headers)
         assert again.status_code == 201
         await second.answered(again.text)
@@ -235,5 +235,5 @@ async def test_an_expired_secret_opens_no_call(live_server, container):
             headers={"Authorization": f"Bearer {secret.value}", "Content-Type": "application/sdp"},
         )
     assert response.status_code == 401 and "expired" in response.json()["error"]["message"]
-    assert container.realtime.service().open_sessions == 0
+    assert container.realtime().open_sessions == 0
     await caller.connection.close()

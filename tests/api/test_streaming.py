@@ -91,7 +91,7 @@ def test_a_stream_never_read_gives_its_slot_back(container):
     from app.domain.models import RenderOptions, TranscriptionOptions
     from app.services.transcription import AudioRequest, Caller, ExecutionMode
 
-    service, admission = container.transcription_service(), container.http.admission()
+    service, admission = container.transcription_service(), container.admission()
     request = AudioRequest(
         io.BytesIO(b"2.0"), TranscriptionOptions(model="base"), RenderOptions(), "json", mode=ExecutionMode.STREAM
     )

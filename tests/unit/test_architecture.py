@@ -199,3 +199,14 @@ def test_a_capability_probe_would_be_found():
         "    fine = getattr(value, '_rolled', False)\n"
     )
     assert probes(source, protocols, members) == [2, 4]
+
+
+MAX_MODULE_LINES = 400  # a module a reader holds in their head
+MAX_COMPOSITION_ROOT_LINES = 300  # wiring only: decisions live with the adapters and settings they concern
+
+
+def test_modules_stay_small_and_the_composition_root_only_wires():
+    lines = {path.relative_to(APP): len(path.read_text().splitlines()) for path in APP.rglob("*.py")}
+    assert {str(path): n for path, n in lines.items() if n > MAX_MODULE_LINES} == {}
+    root = sum(n for path, n in lines.items() if path.parts[0] == "container")
+    assert root <= MAX_COMPOSITION_ROOT_LINES

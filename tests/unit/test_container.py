@@ -28,7 +28,7 @@ def test_default_backends_are_the_whisperx_adapters():
     # No HF_TOKEN and no local pyannote pipeline: `auto` picks the embedded diarizer.
     assert container.diarization.backend() == "speaker_clustering"
     assert container.diarization.diarizer().name == "speaker_clustering"
-    assert sorted(container.formats.formatters()) == [
+    assert sorted(container.formatters()) == [
         "aud",
         "diarized_json",
         "json",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import partial
 
 from app.adapters.models.bundled import BundledModelInstaller
@@ -15,7 +14,6 @@ from app.adapters.whisperx.model_store import WhisperModelStore
 from app.adapters.whisperx.transcriber import WhisperXTranscriber
 from app.adapters.whisperx.vad import PyannoteVad, SileroVad
 from app.config.settings import Settings
-from app.domain.ports.alignment import Aligner
 from app.domain.ports.stages import AlignmentStage, DiarizationStage, TranscriptionStage
 
 
@@ -54,10 +52,10 @@ def transcription(models: WhisperModelStore, vad: PyannoteVad | SileroVad, setti
 
 
 def alignment(
-    settings: Settings, runtime: Runtime, whisper_models: WhisperModelStore, fallback: Sequence[Aligner]
+    settings: Settings, runtime: Runtime, whisper_models: WhisperModelStore, fallback: AlignmentStage
 ) -> AlignmentStage:
-    """wav2vec2 models by the transcript's language (loaded on first use), then `fallback` where none
-    can be had (ALIGNMENT__FALLBACK)."""
+    """wav2vec2 models by the transcript's language (loaded on first use), then `fallback`'s aligners
+    where none can be had (ALIGNMENT__FALLBACK)."""
     models = Wav2Vec2ModelStore(
         device=runtime.device,
         models_dir=settings.alignment.models_path,
@@ -68,7 +66,9 @@ def alignment(
         idle_seconds=settings.models.idle_unload_seconds,
     )
     wav2vec2 = Wav2Vec2Aligner(models=models, whisper_models=whisper_models, data_dir=settings.data_path)
-    return AlignmentStage(aligners=[wav2vec2, *fallback] if settings.alignment.fallback else [wav2vec2], store=models)
+    return AlignmentStage(
+        aligners=[wav2vec2, *fallback.aligners] if settings.alignment.fallback else [wav2vec2], store=models
+    )
 
 
 def pyannote_models(settings: Settings, runtime: Runtime) -> PyannoteModelStore:

@@ -6,6 +6,7 @@
 - speakers: diarization, voice prints, the registry of enrolled voices
 - rendering: response formats
 - models: a stage's model management (list, load, unload)
+- stages: what one backend of a stage gives the server (its ports, models, default, warm-up)
 - jobs: async jobs, their callbacks and workers; observers of finished work
 
 A port's optional capability is a small Protocol of its own that the port extends: every adapter

@@ -39,3 +39,12 @@ class AlignmentStage(StageBackend):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DiarizationStage(StageBackend):
     diarizer: Diarizer
+
+
+@dataclass(frozen=True, slots=True)
+class StageListing:
+    """One stage as the model endpoints show it: its backend's name, default model and models' store."""
+
+    backend: str
+    default: str | None
+    store: ModelStore
