@@ -79,12 +79,32 @@ def plugin_on_path(tmp_path: Path, monkeypatch):
 
         def factory(settings):
             return EchoTranscriber(settings)
+
+        class EchoAligner:
+            name = "echo-aligner"
+            def align(self, audio, transcript, options):
+                return transcript
+
+        class EchoDiarizer:
+            name = "echo-diarizer"
+            def diarize(self, audio, options):
+                raise NotImplementedError
+
+        def aligner_factory(settings):
+            return EchoAligner()
+
+        def diarizer_factory(settings):
+            return EchoDiarizer()
     """)
     )
     dist = tmp_path / "echo_backend-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: echo-backend\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[whisperx_api_server.transcription]\necho = echo_backend:factory\n")
+    (dist / "entry_points.txt").write_text(
+        "[whisperx_api_server.transcription]\necho = echo_backend:factory\n"
+        "[whisperx_api_server.alignment]\necho = echo_backend:aligner_factory\n"
+        "[whisperx_api_server.diarization]\necho = echo_backend:diarizer_factory\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     yield
     sys.modules.pop("echo_backend", None)
@@ -96,6 +116,18 @@ def test_third_party_backends_register_through_entry_points(plugin_on_path):
     transcript = transcriber.transcribe(Audio(samples=None, duration=1.0), TranscriptionOptions(model="x"))
     assert transcript.text == "echo tiny.en"
     assert container.transcription.models().available() == []  # the plugin exposes no model store
+
+
+def test_plugins_serve_alignment_and_diarization_as_their_stages_ports(plugin_on_path):
+    container = build_container(Settings.from_env({"BACKENDS__ALIGNMENT": "echo", "BACKENDS__DIARIZATION": "echo"}))
+    assert [aligner.name for aligner in container.alignment.aligners()] == ["echo-aligner"]
+    assert container.alignment.aligners()[0].can_align("xx")  # a plugin without `can_align` aligns any language
+    assert container.diarization.diarizer().name == "echo-diarizer"
+    container.diarization.diarizer().check(TranscriptionOptions(model="x"))  # without `check`: every option
+    stages = container.stages()
+    assert (stages["alignment"].backend, stages["diarization"].backend) == ("echo", "echo")
+    assert stages["diarization"].default is None and stages["diarization"].store.available() == []
+    assert container.transcription.transcriber().name == "whisperx"
 
 
 def test_a_registered_plugin_leaves_the_builtin_backends_in_place(plugin_on_path):
