@@ -1,12 +1,12 @@
 """A window Whisper decodes into a loop is decoded again, hotter, as OpenAI documents for temperature 0
-(app/adapters/whisperx/transcriber.py); other windows are decoded once."""
+(app/adapters/whisperx/decoding.py); other windows are decoded once."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from app.adapters.whisperx.decoding import BASE_OPTIONS, FALLBACK_TEMPERATURES, decode_windows
 from app.adapters.whisperx.model_store import Decoded, compression_ratio
-from app.adapters.whisperx.transcriber import _BASE_OPTIONS, FALLBACK_TEMPERATURES, WhisperXTranscriber
 from app.domain.models import TranscriptionOptions
 
 LOOP = "I'd like to echo the remarks by the council. " * 12
@@ -40,7 +40,7 @@ class LoopingModel:
 def decode(model: LoopingModel, temperature: float = 0.0) -> list[tuple[Decoded, float]]:
     features = np.stack([np.full((2, 3), row, dtype=np.float32) for row in (0, 1)])
     options = TranscriptionOptions(model="base", temperature=temperature)
-    return WhisperXTranscriber._decode(model, features, features, None, _BASE_OPTIONS, options)
+    return decode_windows(model, features, features, None, BASE_OPTIONS, options)
 
 
 def test_only_the_looping_window_is_decoded_again_until_it_stops_looping():
