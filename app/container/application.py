@@ -68,7 +68,7 @@ class Jobs(containers.DeclarativeContainer):
     runner = providers.ThreadSafeSingleton(
         JobRunner, store, notifier, pipeline, config.result_ttl_seconds, max_attempts=config.max_attempts
     )
-    results = settings.provided.results  # synchronous requests' (RESULTS__*)
+    results = settings.provided.results  # RESULTS__*: how many synchronous results are kept, how long
     dispatcher = providers.Selector(
         config.backend,
         local=providers.ThreadSafeSingleton(
