@@ -10,7 +10,7 @@ export GLIBC_TUNABLES ?= glibc.malloc.hugetlb=1
 LOCKS ?= requirements.lock requirements-dev.lock
 STAMP := $(VENV)/.installed-$(shell cat $(LOCKS) 2>/dev/null | sha256sum | cut -c1-16)
 
-.PHONY: deps without-gpu-compiler install system-deps run lint test test-unit test-integration bench bench-realtime bench-diarization bench-subtitles bench-reliability bench-live-speakers bench-first-delta bench-live-peer image-test fixtures clean
+.PHONY: deps without-gpu-compiler install system-deps run lint test test-unit test-integration bench bench-realtime bench-diarization bench-subtitles bench-reliability bench-live-speakers bench-first-delta bench-live-peer check-webrtc-nat image-test fixtures clean
 
 # deps: the pinned tree (slow, cached by the lock's hash); install: this project on top, editable, so
 # the `whisperx-api-server` command runs the checkout's code (seconds, every time).
@@ -93,6 +93,10 @@ bench-live-speakers: install
 
 bench-first-delta: install
 	$(PY) scripts/bench_first_delta.py
+
+# WebRTC calls through NAT, as to a container with published ports (root: a network namespace, iptables).
+check-webrtc-nat: install
+	$(PY) scripts/check_webrtc_nat.py
 
 # Live text against WhisperLiveKit on read speech (WLK_SERVER: its server command, installed beside ours).
 bench-live-peer: install

@@ -4,7 +4,9 @@ caller's data channel (`oai-events` in OpenAI's guide; the first one the caller 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import aioice.ice
@@ -29,14 +31,47 @@ ENDED_STATES = ("failed", "closed")
 _ENDED = object()
 
 
-def offer_host_addresses(hosts: Sequence[str]) -> None:
-    """ICE host candidates on these addresses only (aioice offers every address but loopback, and has
-    no setting for it): for a server with several networks, and for tests that stay on 127.0.0.1."""
+_OFFERED: ContextVar[Sequence[str] | None] = ContextVar("webrtc_offered_hosts", default=None)
+_all_host_addresses = aioice.ice.get_host_addresses
 
-    def host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
-        return [h for h in hosts if (use_ipv6 if ":" in h else use_ipv4)]
 
-    aioice.ice.get_host_addresses = host_addresses
+def _host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+    hosts = _OFFERED.get()
+    if hosts is None:
+        return _all_host_addresses(use_ipv4, use_ipv6)
+    return [h for h in hosts if (use_ipv6 if ":" in h else use_ipv4)]
+
+
+# aioice offers every address but loopback and has no setting for it; this asks `offering` first.
+aioice.ice.get_host_addresses = _host_addresses
+
+
+@contextmanager
+def offering(hosts: Sequence[str]) -> Iterator[None]:
+    """ICE host candidates gathered in this context (the task, and the tasks it starts) are on these
+    addresses only, or on all of them when `hosts` is empty: for a server with several networks, a
+    container binding every address, and tests that stay on 127.0.0.1."""
+    token = _OFFERED.set(list(hosts) or None)
+    try:
+        yield
+    finally:
+        _OFFERED.reset(token)
+
+
+def announced(sdp: str, address: str) -> str:
+    """`sdp` with every candidate's and connection line's address replaced by `address`: where callers
+    reach this server when it is behind NAT (a container's published UDP ports), not where it is bound."""
+    family = "IP6" if ":" in address else "IP4"
+    lines = []
+    for line in sdp.split("\r\n"):
+        if line.startswith("a=candidate:"):
+            fields = line.split(" ")
+            fields[4] = address  # foundation component transport priority ADDRESS port typ …
+            line = " ".join(fields)
+        elif line.startswith("c=IN "):
+            line = f"c=IN {family} {address}"
+        lines.append(line)
+    return "\r\n".join(lines)
 
 
 class AiortcCall:
@@ -127,11 +162,12 @@ class AiortcCall:
 
 class AiortcPeers:
     """Answers offers as a WebRTC peer without STUN or TURN: the server is reached on its host
-    addresses (REALTIME__WEBRTC_HOSTS, or all of them)."""
+    addresses (REALTIME__WEBRTC_HOSTS, or all of them), or at `public_address` where it is behind NAT
+    (REALTIME__WEBRTC_PUBLIC_ADDRESS)."""
 
-    def __init__(self, hosts: Sequence[str] = ()) -> None:
-        if hosts:
-            offer_host_addresses(hosts)
+    def __init__(self, hosts: Sequence[str] = (), public_address: str | None = None) -> None:
+        self.hosts = hosts
+        self.public_address = public_address
         self._opus = [c for c in RTCRtpSender.getCapabilities("audio").codecs if c.mimeType.lower() == "audio/opus"]
 
     async def answer(self, offer: str) -> AiortcCall:
@@ -152,8 +188,10 @@ class AiortcPeers:
                 raise InvalidRequest(
                     "The offer has no audio: add the microphone's track before the offer.", param="sdp"
                 )
-            await connection.setLocalDescription(await connection.createAnswer())
-            call.answer = connection.localDescription.sdp
+            with offering(self.hosts):
+                await connection.setLocalDescription(await connection.createAnswer())
+            answer = connection.localDescription.sdp
+            call.answer = answer if self.public_address is None else announced(answer, self.public_address)
             return call
         except BaseException:
             await call.close()

@@ -159,11 +159,22 @@ class RealtimeSettings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     # ICE host candidates offered, as IP addresses; empty: every address of the host but loopback. No
     # STUN or TURN: a caller must reach one of these addresses over UDP (ports are chosen per call).
     webrtc_hosts: list[str] = []
+    # Behind NAT (a container's published UDP ports): the address callers reach, offered in place of the
+    # bound ones. Then WEBRTC_HOSTS may be 0.0.0.0 (every address the container has).
+    webrtc_public_address: str | None = None
     max_sdp_bytes: int = 64 * 1024  # an offer (raw or the `sdp` form field) longer than this is refused
 
     def __post_init__(self) -> None:
-        for host in self.webrtc_hosts:
-            ipaddress.ip_address(host)  # ValueError: REALTIME__WEBRTC_HOSTS takes IP addresses, not names
+        # ValueError: REALTIME__WEBRTC_HOSTS and …_PUBLIC_ADDRESS take IP addresses, not names
+        addresses = [ipaddress.ip_address(host) for host in self.webrtc_hosts]
+        public = None if self.webrtc_public_address is None else ipaddress.ip_address(self.webrtc_public_address)
+        if public is not None and public.is_unspecified:
+            raise ValueError("REALTIME__WEBRTC_PUBLIC_ADDRESS must be an address callers can reach, not 0.0.0.0")
+        if public is None and any(address.is_unspecified for address in addresses):
+            raise ValueError(
+                "REALTIME__WEBRTC_HOSTS binds every address (0.0.0.0 or ::): set REALTIME__WEBRTC_PUBLIC_ADDRESS "
+                "to the address callers reach"
+            )
 
 
 class Settings(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

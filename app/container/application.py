@@ -166,7 +166,9 @@ class Application(containers.DeclarativeContainer):
         model_policy=model_policy,
         default_language=settings.provided.default_language,
     )
-    peers = providers.ThreadSafeSingleton(AiortcPeers, settings.provided.realtime.webrtc_hosts)
+    peers = providers.ThreadSafeSingleton(
+        AiortcPeers, settings.provided.realtime.webrtc_hosts, settings.provided.realtime.webrtc_public_address
+    )
     calls = providers.ThreadSafeSingleton(RealtimeCalls, peers, realtime)
 
 

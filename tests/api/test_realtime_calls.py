@@ -12,6 +12,7 @@ import asyncio
 import fractions
 import json
 import time
+from collections.abc import Sequence
 
 import httpx
 import numpy as np
@@ -19,7 +20,7 @@ import pytest
 from aiortc import AudioStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from av import AudioFrame
 
-from app.adapters.webrtc import offer_host_addresses
+from app.adapters.webrtc import offering
 from tests.api.test_client_secrets import KEY, german_session, mint
 from tests.api.test_realtime import sdk, session
 from tests.conftest import pin, until
@@ -59,8 +60,8 @@ class Tone(AudioStreamTrack):
 class Caller:
     """One side of a call: the peer connection, its data channel, and the events that came on it."""
 
-    def __init__(self, seconds: float = 2.0) -> None:
-        offer_host_addresses(["127.0.0.1"])  # the caller too stays on loopback
+    def __init__(self, seconds: float = 2.0, hosts: Sequence[str] = ("127.0.0.1",)) -> None:
+        self.hosts = hosts  # the caller's own candidates: loopback in tests
         self.connection = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.connection.addTrack(Tone(seconds))
         self.channel = self.connection.createDataChannel("oai-events")
@@ -68,7 +69,8 @@ class Caller:
         self.channel.on("message", lambda message: self.events.append(json.loads(message)))
 
     async def offer(self) -> str:
-        await self.connection.setLocalDescription(await self.connection.createOffer())
+        with offering(self.hosts):
+            await self.connection.setLocalDescription(await self.connection.createOffer())
         return self.connection.localDescription.sdp
 
     async def answered(self, answer: str) -> None:
@@ -236,4 +238,33 @@ async def test_an_expired_secret_opens_no_call(live_server, container):
         )
     assert response.status_code == 401 and "expired" in response.json()["error"]["message"]
     assert container.realtime().open_sessions == 0
+    await caller.connection.close()
+
+
+def candidate_addresses(sdp: str) -> set[str]:
+    return {line.split(" ")[4] for line in sdp.splitlines() if line.startswith("a=candidate:")}
+
+
+@pin(REALTIME__WEBRTC_HOSTS="0.0.0.0", REALTIME__WEBRTC_PUBLIC_ADDRESS="127.0.0.2")
+@pytest.mark.anyio
+async def test_behind_nat_the_answer_offers_the_public_address_and_the_call_goes_through(live_server):
+    """As in a container with published UDP ports: bound on every address, reached at another one."""
+    caller = Caller(seconds=1.0)
+    async with httpx.AsyncClient(base_url=live_server) as client:
+        response = await client.post(CALLS, content=await caller.offer(), headers={"Content-Type": "application/sdp"})
+        assert response.status_code == 201, response.text
+        assert candidate_addresses(response.text) == {"127.0.0.2"}
+        assert "c=IN IP4 127.0.0.2" in response.text
+        await caller.answered(response.text)
+        await until(lambda: caller.completed(), what="a completed transcript")
+        assert caller.completed()[0]["transcript"] in ("one", "one two")
+    await caller.connection.close()
+
+
+@pytest.mark.anyio
+async def test_the_answer_offers_only_the_configured_host_addresses(live_server):
+    caller = Caller(seconds=0.1)
+    async with httpx.AsyncClient(base_url=live_server) as client:
+        response = await client.post(CALLS, content=await caller.offer(), headers={"Content-Type": "application/sdp"})
+    assert response.status_code == 201 and candidate_addresses(response.text) == {"127.0.0.1"}  # REALTIME__WEBRTC_HOSTS
     await caller.connection.close()

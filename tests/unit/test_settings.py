@@ -89,3 +89,24 @@ def test_cuda_without_a_visible_gpu_serves_on_the_cpu_and_says_why():
     assert (
         resolve_device("cuda", gpu_visible=lambda: True) == resolve_device("auto", gpu_visible=lambda: True) == "cuda"
     )
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"REALTIME__WEBRTC_HOSTS": "0.0.0.0"}, "REALTIME__WEBRTC_PUBLIC_ADDRESS"),  # offering 0.0.0.0 reaches nobody
+        ({"REALTIME__WEBRTC_PUBLIC_ADDRESS": "0.0.0.0"}, "REALTIME__WEBRTC_PUBLIC_ADDRESS"),
+        ({"REALTIME__WEBRTC_PUBLIC_ADDRESS": "example.com"}, "example.com"),
+        ({"REALTIME__WEBRTC_HOSTS": "127.0.0.1,server.local"}, "server.local"),
+    ],
+)
+def test_webrtc_addresses_are_ip_addresses_callers_can_reach(env, named):
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(env)
+
+
+def test_a_server_behind_nat_binds_every_address_and_offers_its_public_one():
+    realtime = Settings.from_env(
+        {"REALTIME__WEBRTC_HOSTS": "0.0.0.0", "REALTIME__WEBRTC_PUBLIC_ADDRESS": "192.0.2.10"}
+    ).realtime
+    assert (realtime.webrtc_hosts, realtime.webrtc_public_address) == (["0.0.0.0"], "192.0.2.10")
