@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from app.entrypoints.http import create_app
-from tests.conftest import FIXTURES, serving
+from tests.conftest import FIXTURES, serving, wait_for
 from tests.integration.conftest import PYANNOTE_SAMPLE, real_settings_in
 from tests.subtitles import parse_srt
 
@@ -242,8 +242,8 @@ def test_a_dark_system_gets_the_dark_theme(browser: Browser, base_url: str):
 
 
 @contextmanager
-def page_with_microphone(browser: Browser, base_url: str) -> Iterator[Page]:
-    """The page in a second Chromium whose fake microphone plays the recording once, then silence
+def page_with_microphone(browser: Browser, base_url: str, recording: Path = FOX) -> Iterator[Page]:
+    """The page in a second Chromium whose fake microphone plays `recording` once, then silence
     (ending the turn)."""
     with closing(
         browser.browser_type.launch(
@@ -252,7 +252,7 @@ def page_with_microphone(browser: Browser, base_url: str) -> Iterator[Page]:
                 "--no-sandbox",
                 "--use-fake-ui-for-media-stream",
                 "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-audio-capture={FOX}%noloop",
+                f"--use-file-for-fake-audio-capture={recording}%noloop",
                 # WebRTC calls on loopback only, with plain addresses (no mDNS names to resolve).
                 "--allow-loopback-in-peer-connection",
                 "--disable-features=WebRtcHideLocalIpsWithMdns",
@@ -330,3 +330,24 @@ def test_live_mode_uses_the_websocket_where_the_server_takes_no_calls(browser: B
         page.get_by_role("button", name="Start").click()
         expect(page.locator("#live-transport")).to_have_text("WebSocket")
         expect(page.locator("#live-turns li.done").first).to_contain_text("fox", timeout=60_000)
+
+
+def test_live_mode_gives_way_to_the_websocket_when_the_call_cannot_connect(browser: Browser, tmp_path: Path):
+    """UDP to the server blocked: the answer offers an address no packet reaches (TEST-NET-1), so the
+    call never connects; after CALL_CONNECT_MS the page hangs it up and talks over the WebSocket."""
+    from app.container import build_container
+
+    settings = real_settings_in(tmp_path, REALTIME__WEBRTC_HOSTS="0.0.0.0", REALTIME__WEBRTC_PUBLIC_ADDRESS="192.0.2.1")
+    container = build_container(settings)
+    call = PYANNOTE_SAMPLE / "sample.wav"  # 30 s of a call: speech goes on after the 5 s spent trying
+    with serving(create_app(container)) as url, page_with_microphone(browser, url, call) as page:
+        requests: list[str] = []
+        page.on("request", lambda request: requests.append(f"{request.method} {request.url.split(url)[-1]}"))
+        page.get_by_label("Language spoken").fill("en")
+        page.get_by_role("button", name="Start").click()
+        expect(page.locator("#live-transport")).to_have_text("WebSocket", timeout=15_000)
+        expect(page.locator("#live-turns li.done").first).to_be_visible(timeout=60_000)
+        calls = [r for r in requests if "/v1/realtime/calls" in r]
+        assert calls[0] == "POST /v1/realtime/calls" and calls[1].startswith("DELETE /v1/realtime/calls/rtc_"), calls
+        wait_for(lambda: container.realtime().open_sessions == 1, what="the call hung up, only the socket open")
+        page.get_by_role("button", name="Stop").click()
