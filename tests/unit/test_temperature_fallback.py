@@ -1,11 +1,11 @@
 """A window Whisper decodes into a loop is decoded again, hotter, as OpenAI documents for temperature 0
-(app/adapters/whisperx/decoding.py); other windows are decoded once."""
+(app/adapters/whisperx/decoding.py); other windows are decoded once. A live turn's final text the same."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from app.adapters.whisperx.decoding import BASE_OPTIONS, FALLBACK_TEMPERATURES, decode_windows
+from app.adapters.whisperx.decoding import BASE_OPTIONS, FALLBACK_TEMPERATURES, decode_windows, least_repetitive
 from app.adapters.whisperx.model_store import Decoded, compression_ratio
 from app.domain.models import TranscriptionOptions
 
@@ -61,3 +61,28 @@ def test_a_caller_who_sets_a_temperature_gets_exactly_that_one():
     model = LoopingModel(cools_at=9.0)
     decode(model, temperature=0.3)
     assert model.calls == [(0.3, 2)]
+
+
+def live_decoding(cools_at: float, asked: list[float]):
+    """A live turn's decoding that loops below `cools_at`: (text, compression ratio) per temperature."""
+
+    def decode(temperature: float) -> tuple[str, float]:
+        asked.append(temperature)
+        text = LOOP if temperature < cools_at else FINE
+        return text, compression_ratio(text)
+
+    return decode
+
+
+def test_a_live_turns_final_text_that_loops_is_decoded_again_hotter_until_it_does_not():
+    asked: list[float] = []
+    assert least_repetitive(live_decoding(cools_at=0.4, asked=asked), threshold=2.4) == FINE
+    assert asked == [0.0, 0.2, 0.4]
+
+
+def test_a_live_turn_that_does_not_loop_is_decoded_once_and_one_that_always_does_keeps_its_least_repetitive():
+    asked: list[float] = []
+    assert least_repetitive(live_decoding(cools_at=0.0, asked=asked), threshold=2.4) == FINE and asked == [0.0]
+    asked.clear()
+    assert least_repetitive(live_decoding(cools_at=9.0, asked=asked), threshold=2.4) == LOOP
+    assert asked == [0.0, *FALLBACK_TEMPERATURES]

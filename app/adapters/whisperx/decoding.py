@@ -3,6 +3,9 @@ window's segment as OpenAI's verbose_json reports it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import ctranslate2
 import numpy as np
 from faster_whisper.tokenizer import Tokenizer
@@ -18,6 +21,7 @@ from app.domain.models import TranscriptionOptions as Options
 # Temperatures a window that decoded into a loop is tried at, in turn (Whisper's own schedule).
 FALLBACK_TEMPERATURES = (0.2, 0.4, 0.6, 0.8, 1.0)
 FALLBACK_SEED = 0
+T = TypeVar("T")
 # whisperx's defaults (asr.load_model), single temperature: each chunk is decoded once, again only on a loop.
 BASE_OPTIONS = TranscriptionOptions(
     beam_size=5,
@@ -47,6 +51,20 @@ BASE_OPTIONS = TranscriptionOptions(
     hallucination_silence_threshold=None,
     hotwords=None,
 )
+
+
+def least_repetitive(decode: Callable[[float], tuple[T, float]], threshold: float) -> T:
+    """`decode(temperature)` -> (a decoding, its compression ratio): at 0, and while the best one so far
+    loops (its ratio is past `threshold`), hotter, by Whisper's schedule. The least repetitive one."""
+    best, ratio = decode(0.0)
+    for temperature in FALLBACK_TEMPERATURES:
+        if ratio <= threshold:
+            break
+        ctranslate2.set_random_seed(FALLBACK_SEED)  # the same audio gives the same text each time
+        retried, retried_ratio = decode(temperature)
+        if retried_ratio < ratio:
+            best, ratio = retried, retried_ratio
+    return best
 
 
 def decode_windows(

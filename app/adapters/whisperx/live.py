@@ -7,9 +7,12 @@ costs one decoder pass instead of being generated again.
 
 from __future__ import annotations
 
+import dataclasses
+
 from faster_whisper.tokenizer import Tokenizer
 
 from app.adapters.audio import float_samples
+from app.adapters.whisperx.decoding import least_repetitive
 from app.adapters.whisperx.features import fitted_frames, log_mel_window, n_mels_of
 from app.adapters.whisperx.model_store import ScoredWhisperModel, WhisperModelStore, compression_ratio
 from app.adapters.whisperx.tokens import token_logprobs, token_pieces
@@ -49,16 +52,43 @@ class WhisperUtteranceTranscriber:
         language, language_probability = self._language(model, encoded, request.language, request.languages)
         tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language)
         prefix = list(request.prefix)
+        prompt = model.prompt_tokens(tokenizer, request.prompt, request.hotwords) + prefix
+
+        def decode(temperature: float) -> tuple[Hypothesis, float]:
+            return self._generate(model, encoded, prompt, prefix, tokenizer, request, language, temperature=temperature)
+
+        # A turn's final text that loops is decoded again, hotter, as a file's window is.
+        hypothesis = least_repetitive(decode, COMPRESSION_RATIO_THRESHOLD) if request.final else decode(0.0)[0]
+        return dataclasses.replace(hypothesis, language_probability=language_probability)
+
+    @staticmethod
+    def _generate(
+        model: ScoredWhisperModel,
+        encoded,
+        prompt: list[int],
+        prefix: list[int],
+        tokenizer: Tokenizer,
+        request: UtteranceRequest,
+        language: str,
+        *,
+        temperature: float,
+    ) -> tuple[Hypothesis, float]:
+        """One decoding after `prompt` (which ends with the forced `prefix`), and its compression ratio."""
         greedy = not request.final or request.logprobs  # ctranslate2 reports token scores for greedy search only
+        search = (
+            {"beam_size": 1, "sampling_topk": 0, "sampling_temperature": temperature}
+            if temperature > 0
+            else {"beam_size": 1 if greedy else BEAM_SIZE}
+        )
         result = model.model.generate(
             encoded,
-            [model.prompt_tokens(tokenizer, request.prompt, request.hotwords) + prefix],
-            beam_size=1 if greedy else BEAM_SIZE,
+            [prompt],
             max_length=model.max_length,
             suppress_blank=not prefix,  # only a turn's very first token may not be blank
             return_scores=True,
             return_no_speech_prob=True,
             return_logits_vocab=request.logprobs,
+            **search,
         )[0]
         sequence = result.sequences_ids[0]
         generated = sequence[len(prefix) :] if sequence[: len(prefix)] == prefix else sequence
@@ -69,17 +99,18 @@ class WhisperUtteranceTranscriber:
         pieces, whole, token_bytes = token_pieces(model.hf_tokenizer, tokens)
         # ctranslate2's score is length-normalised; undo it as the file transcriber does.
         average = result.scores[0] * len(sequence) / (len(sequence) + 1) if result.scores else 0.0
-        return Hypothesis(
+        ratio = compression_ratio("".join(pieces))
+        hypothesis = Hypothesis(
             tokens=tuple(tokens),
             pieces=pieces,
             whole=whole,
             token_bytes=token_bytes if request.logprobs else (),
             logprobs=logprobs,
             language=language,
-            language_probability=language_probability,
-            repetitive=compression_ratio("".join(pieces)) > COMPRESSION_RATIO_THRESHOLD,
+            repetitive=ratio > COMPRESSION_RATIO_THRESHOLD,
             no_speech=not prefix and result.no_speech_prob > NO_SPEECH_THRESHOLD and average < LOGPROB_THRESHOLD,
         )
+        return hypothesis, ratio
 
     def _language(
         self, model: ScoredWhisperModel, encoded, language: str | None, languages: tuple[str, ...]
