@@ -15,7 +15,8 @@ WhisperLiveKit is not part of this project's lock; install it beside it, sharing
     echo "$PWD/.venv/lib/python3.11/site-packages" > /tmp/wlk/lib/python3.11/site-packages/ours.pth
     /tmp/wlk/bin/pip install whisperlivekit==0.2.26
     WLK_SERVER=/tmp/wlk/bin/whisperlivekit-server make bench-live-peer
-Without WLK_SERVER only ours runs.
+Without WLK_SERVER only ours runs. `--dev`: the six programs after those four in the same shuffle
+(other prompts), to develop on; the four stay held out.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ from tests.realtime import pcm24, run_session, silence, transcription_session, w
 from voices import ASTERISK, CACHE, decode, fetch, trim  # noqa: E402
 
 RATE = 16_000
-PROGRAMS = 4
+PROGRAMS = 4  # reported, held out: nothing is tuned on them
+DEVELOPMENT_PROGRAMS = 6  # `--dev`: the next ones of the same shuffle, other prompts, to develop on
 PROGRAM_SECONDS = 40.0
 MIN_WORDS = 6
 
@@ -71,15 +73,16 @@ def prompt_texts() -> dict[str, str]:
     return texts
 
 
-def programs() -> list[tuple[str, np.ndarray, str]]:
-    """(name, 16 kHz samples, reference text): different prompts in each program."""
+def programs(development: bool = False) -> list[tuple[str, np.ndarray, str]]:
+    """(name, 16 kHz samples, reference text): different prompts in each program; the held-out ones, or
+    with `development` the ones after them."""
     voice = fetch() / ASTERISK / "en_US_f_Allison"
     texts = prompt_texts()
     chosen = sorted(n for n, t in texts.items() if len(t.split()) >= MIN_WORDS and (voice / f"{n}.g722").exists())
     random.Random(3).shuffle(chosen)
     rng = np.random.default_rng(3)
     out = []
-    for index in range(PROGRAMS):
+    for index in range(PROGRAMS + (DEVELOPMENT_PROGRAMS if development else 0)):
         parts, words, seconds = [], [], 0.0
         while chosen and seconds < PROGRAM_SECONDS:
             name = chosen.pop()
@@ -89,7 +92,7 @@ def programs() -> list[tuple[str, np.ndarray, str]]:
             words.append(texts[name])
             seconds += (clip.size + pause.size) / RATE
         out.append((f"read en #{index} ({seconds:.0f} s)", np.concatenate(parts), " ".join(words)))
-    return out
+    return out[PROGRAMS:] if development else out
 
 
 async def ours(url: str, samples: np.ndarray, delay: str | None):
@@ -183,8 +186,9 @@ def pooled(rows: list[tuple[str, str]]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--delay", nargs="*", default=["low", "medium"], help="our sessions' `delay` values")
+    parser.add_argument("--dev", action="store_true", help="the development programs, not the reported ones")
     args = parser.parse_args()
-    made = programs()
+    made = programs(development=args.dev)
     print(f"{len(made)} programs, {sum(len(t.split()) for _, _, t in made)} words of Allison's read prompts\n")
     results: dict[str, dict] = {}
     transcripts: dict[str, str] = {f"reference: {name}": text for name, _, text in made}
@@ -220,7 +224,8 @@ def main() -> None:
             results["WhisperLiveKit 0.2.26"] = {"wer": pooled(rows)}
         finally:
             peer.close()
-    print("\n| live, read English neither was tuned on | WER | start -> first delta, p50 | end -> completed, p50 |")
+    title = "development programs" if args.dev else "read English neither was tuned on"
+    print(f"\n| live, {title} | WER | start -> first delta, p50 | end -> completed, p50 |")
     print("| --- | --- | --- | --- |")
     for who, result in results.items():
         first, done = result.get("first_delta_p50"), result.get("completed_p50")
@@ -228,7 +233,7 @@ def main() -> None:
             f"| {who} | {result['wer']:.1%} | {'' if first is None else f'{first:.2f} s'} | "
             f"{'' if done is None else f'{done:.2f} s'} |"
         )
-    out = ROOT / "bench-results" / "live_peer.json"
+    out = ROOT / "bench-results" / ("live_peer_dev.json" if args.dev else "live_peer.json")
     out.write_text(json.dumps({"results": results, "transcripts": transcripts}, indent=1) + "\n")
     print(f"\nwritten to {out}")
 
